@@ -1,0 +1,31 @@
+namespace Genesis
+
+open System
+
+/// The process-wide state set by gs.init: backend, precision, random generator.
+module Runtime =
+    type internal State =
+        { Backend: Backend
+          Raw: IRawBackend
+          Precision: string
+          Seed: int option
+          Random: Random }
+
+    let mutable internal state: State option = None
+
+    /// Factories for GPU raw backends, registered by the GPU layer (name -> create).
+    let mutable internal gpuFactory: (unit -> IRawBackend) option = None
+
+    /// The active state; raises when gs.init has not been called.
+    let internal current () =
+        match state with
+        | Some s -> s
+        | None -> raise (GenesisException "Genesis not initialized yet. Call gs.init() first.")
+
+    /// Resolves a dtype family against the active precision.
+    let internal resolve (dtype: DType) =
+        let s = current ()
+        match dtype with
+        | DType.Float -> if s.Precision = "64" then DType.Float64 else DType.Float32
+        | DType.Int -> if s.Precision = "64" then DType.Int64 else DType.Int32
+        | d -> d

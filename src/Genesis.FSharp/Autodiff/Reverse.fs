@@ -1,0 +1,97 @@
+namespace Genesis
+
+open System.Collections.Generic
+
+/// Implemented by an owner of tensors (the engine's Scene) that must know when backward runs through them.
+type IBackwardObserver =
+    /// Called before an imperative backward pass starts from a tensor of this owner.
+    abstract BeforeBackward: unit -> unit
+    /// Called after the pass has filled the leaves' gradients.
+    abstract AfterBackward: unit -> unit
+
+/// The reverse pass: propagates adjoints from a root through every reverse node of the root's tag.
+module Reverse =
+    /// The reverse nodes reachable from root at its tag, inputs before the values computed from them.
+    let private topoOrder (root: Tensor) (tag: int64) (onVisit: ReverseNode -> unit) =
+        let order = List<struct (ReverseNode * Tensor)>()
+        let visited = HashSet<ReverseNode>(HashIdentity.Reference)
+        let stack = Stack<struct (Tensor * bool)>()
+        stack.Push(struct (root, false))
+        while stack.Count > 0 do
+            let struct (t, expanded) = stack.Pop()
+            match t.Node with
+            | TRev(_, n, tg) when tg = tag ->
+                if expanded then order.Add(struct (n, t))
+                elif visited.Add n then
+                    onVisit n
+                    stack.Push(struct (t, true))
+                    if not (isNull n.Op) then
+                        for inp in n.Inputs do
+                            match inp.Node with
+                            | TRev(_, m, tg2) when tg2 = tag && not (visited.Contains m) -> stack.Push(struct (inp, false))
+                            | _ -> ()
+            | _ -> ()
+        order
+
+    /// Runs the reverse pass from root with a seed adjoint. Imperative passes (tag 0) accumulate leaf grads and,
+    /// unless retainGraph, consume the graph so that a second pass raises.
+    let internal run (root: Tensor) (seed: Tensor) (imperative: bool) (retainGraph: bool) =
+        match root.Node with
+        | TRev(_, rootNode, tag) ->
+            let order =
+                topoOrder root tag (fun n ->
+                    if imperative && n.Consumed && not retainGraph then
+                        raise (GenesisException "Multiple backward calls not allowed: this graph was already used by backward(); run the forward computation again (or scene.reset()) first")
+                    n.Adjoint <- null)
+            rootNode.Adjoint <- seed
+            for k in order.Count - 1 .. -1 .. 0 do
+                let struct (n, t) = order[k]
+                let adj = n.Adjoint
+                if isNull n.Op then
+                    if imperative && not (isNull adj) then
+                        n.Grad <- if isNull n.Grad then adj.detach(true) else (n.Grad + adj).detach(true)
+                elif not (isNull adj) then
+                    let inputs = n.Inputs
+                    let prim = inputs |> Array.map (fun x -> if x.Tag = Some tag then x.primal else x)
+                    let res = t.primal
+                    for i in 0 .. inputs.Length - 1 do
+                        match inputs[i].Node with
+                        | TRev(_, m, tg2) when tg2 = tag && n.Op.Differentiates i ->
+                            let g = n.Op.Vjp(prim, res, i, adj) |> Apply.sumToShape inputs[i].shape
+                            m.Adjoint <- if isNull m.Adjoint then g else m.Adjoint + g
+                        | _ -> ()
+                    n.Adjoint <- null
+                    if imperative && not retainGraph then n.Consumed <- true
+        | _ -> ()
+
+    /// The adjoint a functional reverse pass left on a leaf created by reverseDiff (zeros when unreached).
+    let internal leafAdjoint (leaf: Tensor) =
+        match leaf.Node with
+        | TRev(p, n, _) -> if isNull n.Adjoint then Apply.zerosLike p else n.Adjoint
+        | _ -> invalidOp "not a reverse leaf"
+
+/// Imperative reverse mode on tensors (genesis.Tensor.backward semantics).
+[<AutoOpen>]
+module TensorBackward =
+    type Tensor with
+        /// Back-propagates from this tensor into every requiresGrad leaf's grad. A non-scalar tensor needs a seed
+        /// gradient of its shape. A graph can be walked once unless retainGraph = true.
+        member t.backward(?gradient: Tensor, ?retainGraph: bool) =
+            match t.Node with
+            | TRev(_, _, tag) when tag = 0L ->
+                let seed =
+                    match gradient with
+                    | Some g ->
+                        if g.shape <> t.shape then
+                            raise (GenesisException(sprintf "backward: seed gradient shape %s does not match tensor shape %s" (Shape.format g.shape) (Shape.format t.shape)))
+                        g.cast t.dtype
+                    | None ->
+                        if t.numel <> 1 then
+                            raise (GenesisException(sprintf "backward: grad can be implicitly created only for scalar outputs, got shape %s; pass a seed gradient" (Shape.format t.shape)))
+                        Apply.add (Apply.zerosLike t.primal) (Apply.scalarLike t 1.0)
+                let observer = match t.scene with :? IBackwardObserver as o -> Some o | _ -> None
+                observer |> Option.iter (fun o -> o.BeforeBackward())
+                Reverse.run t seed true (defaultArg retainGraph false)
+                observer |> Option.iter (fun o -> o.AfterBackward())
+            | TRev _ -> raise (GenesisException "backward() is for requiresGrad graphs; inside gs.grad/gs.vjp use the functional API")
+            | _ -> raise (GenesisException "backward: tensor does not require grad (create a leaf with requiresGrad = true first)")
