@@ -298,7 +298,7 @@ and [<AbstractClass; Sealed>] Apply =
             raise (GenesisException(sprintf "%A: tensors on devices %O and %O cannot be mixed" kind a.device b.device))
         if a.dtype = DType.Bool || b.dtype = DType.Bool then
             raise (GenesisException(sprintf "%A is not defined for bool tensors (cast to a number type first)" kind))
-        let a, b = Apply.promote (sprintf "%A" kind) a b
+        let a, b = if a.dtype = b.dtype then a, b else Apply.promote (sprintf "%A" kind) a b
         Shape.broadcast a.shape b.shape |> ignore
         let a, b =
             if (kind = BinaryKind.Div || kind = BinaryKind.Pow || kind = BinaryKind.Atan2) && not a.dtype.IsFloating then
@@ -484,6 +484,11 @@ type Tensor with
         if t.dtype.IsIntegral && Math.Round v <> v then
             Tensor(TConst(t.raw.Backend.Full([||], (if t.dtype = DType.Int64 then DType.Float64 else DType.Float32), v)), null)
         else Apply.scalarLike t v
+
+    /// A constant from row-major float values, with another tensor's dtype and device (and no scene).
+    static member Constant(like: Tensor, values: float[], shape: int[]) =
+        let raw = like.raw.Backend.FromHostArray(values, shape)
+        Tensor(TConst(if like.dtype.IsFloating then raw.Cast like.dtype else raw), null)
 
     /// Elementwise sum with broadcasting.
     static member (+)(a: Tensor, b: Tensor) = Apply.add a b

@@ -1,0 +1,175 @@
+namespace Genesis.Physics
+
+open Genesis
+
+/// The fixed structure of a model (ints and unions; never differentiated): the kinematic tree, joint kinds
+/// and addresses. Bodies are numbered parents-first; the world is -1.
+type Topology =
+    { /// Number of bodies (world excluded).
+      nbody: int
+      /// Number of position coordinates.
+      nq: int
+      /// Number of velocity coordinates (DOFs).
+      nv: int
+      /// Parent body of each body (-1 = world).
+      bodyParent: int[]
+      /// Body names.
+      bodyName: string[]
+      /// Joint indices of each body, in order.
+      bodyJoints: int[][]
+      /// Kind of each joint.
+      jntType: JointType[]
+      /// Joint names.
+      jntName: string[]
+      /// Body of each joint.
+      jntBody: int[]
+      /// First qpos address of each joint.
+      jntQposAdr: int[]
+      /// First dof address of each joint.
+      jntDofAdr: int[]
+      /// Body of each dof.
+      dofBody: int[]
+      /// Joint of each dof.
+      dofJoint: int[]
+      /// qpos address of each dof for hinge/slide dofs (-1 for ball/free dofs).
+      dofQposAdr: int[]
+      /// Reference configuration (MuJoCo qpos0).
+      qpos0: float[]
+      /// Joint position limits per joint (hinge/slide), if any.
+      jntRange: (float * float) option[]
+      /// Collision geoms per body.
+      bodyGeoms: GeomSpec[][]
+      /// True for dofs whose motion axis is fixed in the world frame (free-joint translations).
+      dofWorldFixed: bool[] }
+
+/// The differentiable parameters of a model (tensors, possibly requiring grad). Shapes in brackets.
+type Params =
+    { /// Body frame position in the parent frame [nbody; 3].
+      bodyPos: Tensor
+      /// Body frame orientation in the parent frame [nbody; 4] (w, x, y, z).
+      bodyQuat: Tensor
+      /// Body mass [nbody].
+      bodyMass: Tensor
+      /// COM in the body frame [nbody; 3].
+      bodyIpos: Tensor
+      /// Inertia about the COM in the body frame [nbody; 3; 3].
+      bodyInertia: Tensor
+      /// Joint axis in the body frame [njnt; 3].
+      jntAxis: Tensor
+      /// Joint anchor in the body frame [njnt; 3].
+      jntPos: Tensor
+      /// Viscous damping per dof [nv].
+      dofDamping: Tensor
+      /// Armature per dof [nv].
+      dofArmature: Tensor
+      /// Spring stiffness per dof [nv] (hinge/slide).
+      dofStiffness: Tensor
+      /// Spring rest position per dof [nv] (hinge/slide).
+      dofSpringref: Tensor
+      /// Gravity [3].
+      gravity: Tensor
+      /// Position gains of PD control per dof [nv].
+      kp: Tensor
+      /// Velocity gains of PD control per dof [nv].
+      kv: Tensor
+      /// Lower force limit per dof [nv].
+      forceLo: Tensor
+      /// Upper force limit per dof [nv].
+      forceHi: Tensor }
+
+/// A model: fixed topology plus differentiable parameters.
+type Model =
+    { /// Fixed structure.
+      topology: Topology
+      /// Differentiable parameters.
+      parameters: Params }
+
+/// Building models from entity specs.
+module Model =
+    /// One model from several entities (each root is attached to the world); dtype is an exact float type.
+    let build (entities: EntitySpec[]) (dtype: DType) : Model =
+        let bodies = ResizeArray<BodySpec>()
+        let parents = ResizeArray<int>()
+        for e in entities do
+            let off = bodies.Count
+            for b in e.bodies do
+                bodies.Add b
+                parents.Add(if b.parent < 0 then -1 else b.parent + off)
+        let nb = bodies.Count
+        let joints = [| for bi in 0 .. nb - 1 do for j in bodies[bi].joints -> bi, j |]
+        let nj = joints.Length
+        let nqOf (j: JointSpec) = JointSpec.nqOf j.jtype
+        let nvOf (j: JointSpec) = JointSpec.nvOf j.jtype
+        let qposAdr = joints |> Array.map (snd >> nqOf) |> Array.scan (+) 0
+        let dofAdr = joints |> Array.map (snd >> nvOf) |> Array.scan (+) 0
+        let nq, nv = qposAdr[nj], dofAdr[nj]
+        let mutable jIndex = 0
+        let bodyJoints =
+            Array.init nb (fun bi ->
+                let n = bodies[bi].joints.Length
+                let r = Array.init n (fun k -> jIndex + k)
+                jIndex <- jIndex + n
+                r)
+        let dofJoint = joints |> Array.mapi (fun ji (_, j) -> Array.create (nvOf j) ji) |> Array.concat
+        let dofBody = dofJoint |> Array.map (fun ji -> fst joints[ji])
+        let dofQposAdr =
+            dofJoint |> Array.map (fun ji -> match (snd joints[ji]).jtype with Hinge | Slide -> qposAdr[ji] | _ -> -1)
+        let dofWorldFixed =
+            dofJoint |> Array.mapi (fun d ji -> (snd joints[ji]).jtype = Free && d - dofAdr[ji] < 3)
+        let qpos0 =
+            joints
+            |> Array.collect (fun (bi, j) ->
+                match j.jtype with
+                | Free -> Array.append bodies[bi].pos bodies[bi].quat
+                | Ball -> [| 1.0; 0.0; 0.0; 0.0 |]
+                | Hinge | Slide -> [| j.ref |])
+        let topo =
+            { nbody = nb; nq = nq; nv = nv
+              bodyParent = parents.ToArray()
+              bodyName = bodies |> Seq.map (fun b -> b.name) |> Seq.toArray
+              bodyJoints = bodyJoints
+              jntType = joints |> Array.map (fun (_, j) -> j.jtype)
+              jntName = joints |> Array.map (fun (_, j) -> j.name)
+              jntBody = joints |> Array.map fst
+              jntQposAdr = qposAdr[.. nj - 1]
+              jntDofAdr = dofAdr[.. nj - 1]
+              dofBody = dofBody
+              dofJoint = dofJoint
+              dofQposAdr = dofQposAdr
+              qpos0 = qpos0
+              jntRange = joints |> Array.map (fun (_, j) -> j.range)
+              bodyGeoms = bodies |> Seq.map (fun b -> b.geoms) |> Seq.toArray
+              dofWorldFixed = dofWorldFixed }
+        let t (values: float[]) (shape: int[]) = gs.fromArray(values, shape = shape, dtype = dtype)
+        let perDof (f: JointSpec -> float) = dofJoint |> Array.map (fun ji -> f (snd joints[ji]))
+        let hingeSlide (f: JointSpec -> float) = perDof (fun j -> match j.jtype with Hinge | Slide -> f j | _ -> 0.0)
+        let gravity = if entities.Length > 0 then entities[0].options.gravity else [| 0.0; 0.0; -9.81 |]
+        let pars =
+            { bodyPos = t (bodies |> Seq.collect (fun b -> b.pos) |> Seq.toArray) [| nb; 3 |]
+              bodyQuat = t (bodies |> Seq.collect (fun b -> b.quat) |> Seq.toArray) [| nb; 4 |]
+              bodyMass = t (bodies |> Seq.map (fun b -> b.mass) |> Seq.toArray) [| nb |]
+              bodyIpos = t (bodies |> Seq.collect (fun b -> b.ipos) |> Seq.toArray) [| nb; 3 |]
+              bodyInertia = t (bodies |> Seq.collect (fun b -> b.inertia) |> Seq.toArray) [| nb; 3; 3 |]
+              jntAxis = t (joints |> Array.collect (fun (_, j) -> j.axis)) [| nj; 3 |]
+              jntPos = t (joints |> Array.collect (fun (_, j) -> j.pos)) [| nj; 3 |]
+              dofDamping = t (perDof (fun j -> j.damping)) [| nv |]
+              dofArmature = t (perDof (fun j -> j.armature)) [| nv |]
+              dofStiffness = t (hingeSlide (fun j -> j.stiffness)) [| nv |]
+              dofSpringref = t (hingeSlide (fun j -> j.springref)) [| nv |]
+              gravity = t gravity [| 3 |]
+              kp = t (Array.create nv 100.0) [| nv |]
+              kv = t (Array.create nv 10.0) [| nv |]
+              forceLo = t (perDof (fun j -> match j.effortLimit with Some e when e > 0.0 -> -e | _ -> -infinity)) [| nv |]
+              forceHi = t (perDof (fun j -> match j.effortLimit with Some e when e > 0.0 -> e | _ -> infinity)) [| nv |] }
+        { topology = topo; parameters = pars }
+
+    /// 1.0 where dof k belongs to body i or one of its ancestors, as [nbody; nv] row-major.
+    let ancestorDofMask (topo: Topology) =
+        let m = Array.zeroCreate (topo.nbody * topo.nv)
+        for i in 0 .. topo.nbody - 1 do
+            let mutable b = i
+            while b >= 0 do
+                for k in 0 .. topo.nv - 1 do
+                    if topo.dofBody[k] = b then m[i * topo.nv + k] <- 1.0
+                b <- topo.bodyParent[b]
+        m

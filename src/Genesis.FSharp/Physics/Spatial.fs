@@ -1,0 +1,132 @@
+namespace Genesis.Physics
+
+open Genesis
+
+/// Gradient-safe 3-D and spatial (6-D) algebra on batched tensors. Vectors are [..., 3], rotation matrices
+/// [..., 3, 3], spatial motion vectors [..., 6] = [angular; linear] about the world origin (Featherstone).
+module Spatial =
+    /// A constant tensor of the given shape from row-major values, in a reference tensor's dtype.
+    let constLike (like: Tensor) (shape: int[]) (values: float[]) =
+        Tensor.Constant(like, values, shape)
+
+    let private skewMap (like: Tensor) =
+        // skew(v) = v @ E reshaped to 3x3: [[0,-z,y],[z,0,-x],[-y,x,0]]
+        let e = Array.zeroCreate 27
+        let set (row: int) (col: int) v = e[row * 9 + col] <- v
+        set 2 1 -1.0
+        set 1 2 1.0
+        set 2 3 1.0
+        set 0 5 -1.0
+        set 1 6 -1.0
+        set 0 7 1.0
+        constLike like [| 3; 9 |] e
+
+    /// The cross-product matrix [v]x of vectors [..., 3] -> [..., 3, 3].
+    let skew (v: Tensor) =
+        let s = v.matmul(skewMap v)
+        s.reshape (Array.append v.shape[.. v.dim - 2] [| 3; 3 |])
+
+    /// R v for matrices [..., 3, 3] and vectors [..., 3].
+    let rotate (r: Tensor) (v: Tensor) = r.matmul(v.unsqueeze(-1)).squeeze(-1)
+
+    /// a x b on the last dimension.
+    let cross (a: Tensor) (b: Tensor) = a.cross(b, -1)
+
+    /// Rotation matrices [..., 3, 3] from unit quaternions [..., 4] = (w, x, y, z) (normalised first).
+    let quatToMat (q: Tensor) =
+        let q = q / q.norm(2.0, -1, true)
+        let c i = q.narrow(-1, i, 1)
+        let w, x, y, z = c 0, c 1, c 2, c 3
+        let entries =
+            [| 1.0 - 2.0 * (y * y + z * z); 2.0 * (x * y - z * w); 2.0 * (x * z + y * w)
+               2.0 * (x * y + z * w); 1.0 - 2.0 * (x * x + z * z); 2.0 * (y * z - x * w)
+               2.0 * (x * z - y * w); 2.0 * (y * z + x * w); 1.0 - 2.0 * (x * x + y * y) |]
+        gs.cat(entries, -1).reshape (Array.append q.shape[.. q.dim - 2] [| 3; 3 |])
+
+    /// Rotation by angle (rad, [...]) about a unit axis ([3] or [..., 3]) by Rodrigues' formula.
+    let axisAngleToMat (axis: Tensor) (angle: Tensor) =
+        let k = skew axis
+        let s = angle.sin().unsqueeze(-1).unsqueeze(-1)
+        let c = (1.0 - angle.cos()).unsqueeze(-1).unsqueeze(-1)
+        let eye = gs.eye(3, dtype = axis.dtype)
+        eye + s * k + c * k.matmul(k)
+
+    /// Quaternion product a * b on [..., 4] (w, x, y, z).
+    let quatMul (a: Tensor) (b: Tensor) =
+        let c (t: Tensor) i = t.narrow(-1, i, 1)
+        let aw, ax, ay, az = c a 0, c a 1, c a 2, c a 3
+        let bw, bx, by, bz = c b 0, c b 1, c b 2, c b 3
+        gs.cat(
+            [| aw * bw - ax * bx - ay * by - az * bz
+               aw * bx + ax * bw + ay * bz - az * by
+               aw * by - ax * bz + ay * bw + az * bx
+               aw * bz + ax * by - ay * bx + az * bw |],
+            -1)
+
+    /// The quaternion of a rotation by |w| dt about w (body-frame angular velocity [..., 3]), safe at w = 0.
+    let quatExp (w: Tensor) (dt: float) =
+        let half = w * (0.5 * dt)
+        let theta2 = (half * half).sum(-1, true)
+        let small = theta2.lt(1e-24)
+        let theta = (theta2 + Tensor.where(small, gs.onesLike theta2, gs.zerosLike theta2)).sqrt()
+        let sinc = Tensor.where(small, gs.onesLike theta - theta2 / 6.0, theta.sin() / theta)
+        let cw = Tensor.where(small, gs.onesLike theta - theta2 / 2.0, theta.cos())
+        gs.cat([| cw; half * sinc |], -1)
+
+    /// Unit quaternions [..., 4] (w, x, y, z; w >= 0 not enforced) from rotation matrices [..., 3, 3] (Shepperd's method).
+    let matToQuat (r: Tensor) : Tensor =
+        let m = r.toFloatArray()
+        let n = m.Length / 9
+        let out = Array.zeroCreate (n * 4)
+        for k in 0 .. n - 1 do
+            let a i j = m[k * 9 + i * 3 + j]
+            let tr = a 0 0 + a 1 1 + a 2 2
+            let w, x, y, z =
+                if tr > 0.0 then
+                    let s = sqrt (tr + 1.0) * 2.0
+                    0.25 * s, (a 2 1 - a 1 2) / s, (a 0 2 - a 2 0) / s, (a 1 0 - a 0 1) / s
+                elif a 0 0 > a 1 1 && a 0 0 > a 2 2 then
+                    let s = sqrt (1.0 + a 0 0 - a 1 1 - a 2 2) * 2.0
+                    (a 2 1 - a 1 2) / s, 0.25 * s, (a 0 1 + a 1 0) / s, (a 0 2 + a 2 0) / s
+                elif a 1 1 > a 2 2 then
+                    let s = sqrt (1.0 + a 1 1 - a 0 0 - a 2 2) * 2.0
+                    (a 0 2 - a 2 0) / s, (a 0 1 + a 1 0) / s, 0.25 * s, (a 1 2 + a 2 1) / s
+                else
+                    let s = sqrt (1.0 + a 2 2 - a 0 0 - a 1 1) * 2.0
+                    (a 1 0 - a 0 1) / s, (a 0 2 + a 2 0) / s, (a 1 2 + a 2 1) / s, 0.25 * s
+            let sgn = if w < 0.0 then -1.0 else 1.0
+            out[k * 4] <- sgn * w
+            out[k * 4 + 1] <- sgn * x
+            out[k * 4 + 2] <- sgn * y
+            out[k * 4 + 3] <- sgn * z
+        constLike r (Array.append r.shape[.. r.dim - 3] [| 4 |]) out
+
+    let private crmMap (like: Tensor) =
+        // crm([w; u]) = [[wx, 0], [ux, wx]] as v @ E reshaped to 6x6
+        let e = Array.zeroCreate (6 * 36)
+        let put (src: int) (row: int) (col: int) v = e[src * 36 + row * 6 + col] <- e[src * 36 + row * 6 + col] + v
+        let skewInto (src0: int) (r0: int) (c0: int) =
+            // [x y z]x = [[0,-z,y],[z,0,-x],[-y,x,0]] with x = src0, y = src0 + 1, z = src0 + 2
+            put (src0 + 2) (r0 + 0) (c0 + 1) -1.0
+            put (src0 + 1) (r0 + 0) (c0 + 2) 1.0
+            put (src0 + 2) (r0 + 1) (c0 + 0) 1.0
+            put (src0 + 0) (r0 + 1) (c0 + 2) -1.0
+            put (src0 + 1) (r0 + 2) (c0 + 0) -1.0
+            put (src0 + 0) (r0 + 2) (c0 + 1) 1.0
+        skewInto 0 0 0
+        skewInto 0 3 3
+        skewInto 3 3 0
+        constLike like [| 6; 36 |] e
+
+    /// The motion cross-product matrix crm(v) [..., 6, 6] of spatial motions [..., 6]: crm(v) m = v x m.
+    let crossMotionMatrix (v: Tensor) =
+        v.matmul(crmMap v).reshape (Array.append v.shape[.. v.dim - 2] [| 6; 6 |])
+
+    /// Spatial inertia about the world origin [..., 6, 6] from mass [...], COM c [..., 3] and inertia about the COM in world axes [..., 3, 3].
+    let spatialInertia (mass: Tensor) (com: Tensor) (inertiaCom: Tensor) =
+        let m = mass.unsqueeze(-1).unsqueeze(-1)
+        let cx = skew com
+        let eye = gs.eye(3, dtype = com.dtype)
+        let top = gs.cat([| inertiaCom - m * cx.matmul(cx); m * cx |], -1)
+        let bottom = gs.cat([| -(m * cx); m * eye |], -1)
+        gs.cat([| top; bottom |], -2)

@@ -1,0 +1,72 @@
+namespace Genesis.Physics
+
+open Genesis
+
+/// The minimal simulation state; every field has a leading env dimension B (B = 1 when not batched).
+type State =
+    { /// Generalised positions [B; nq] (MuJoCo layout: free = x y z qw qx qy qz).
+      qpos: Tensor
+      /// Generalised velocities [B; nv] (free = v world, w body).
+      qvel: Tensor
+      /// Simulated time (s).
+      time: float }
+
+/// How a dof is driven.
+[<RequireQualifiedAccess>]
+type ControlMode =
+    /// values are generalised forces.
+    | Force
+    /// values are position targets of a PD controller (kp, kv).
+    | Position
+    /// values are velocity targets of a P controller on velocity (kv).
+    | Velocity
+
+/// The control applied during a step: a mode per dof and values [B; nv].
+type Control =
+    { /// The control mode of each dof.
+      modes: ControlMode[]
+      /// Forces or targets [B; nv].
+      values: Tensor }
+
+/// Integrators.
+[<RequireQualifiedAccess>]
+type Integrator =
+    /// Semi-implicit Euler with implicit joint damping (MuJoCo's default).
+    | Euler
+    /// Classic 4th-order Runge-Kutta (MuJoCo's RK4 scheme).
+    | RK4
+
+/// Options of the pure step function.
+type SimParams =
+    { /// Time step (s).
+      dt: float
+      /// Sub-steps per step (each of dt / substeps).
+      substeps: int
+      /// The integrator.
+      integrator: Integrator
+      /// Contact model parameters.
+      contact: ContactParams
+      /// Enable contacts.
+      enableContact: bool }
+
+/// Smooth (penalty) contact parameters: normal force k d^p + damping, smooth Coulomb friction.
+and ContactParams =
+    { /// Normal stiffness (N/m per contact point).
+      stiffness: float
+      /// Normal damping (N s/m per contact point).
+      damping: float
+      /// Friction coefficient (overrides geom friction when > 0).
+      friction: float
+      /// Velocity scale (m/s) of the smooth tanh friction law.
+      frictionVelocity: float
+      /// Softness (m) of the smooth penetration softplus.
+      softness: float }
+
+/// Defaults.
+module SimParams =
+    /// Default contact parameters.
+    let defaultContact =
+        { stiffness = 3.0e4; damping = 300.0; friction = 0.0; frictionVelocity = 0.01; softness = 1e-4 }
+    /// MuJoCo-like defaults: dt 0.01, 1 substep, Euler, contacts on.
+    let defaults =
+        { dt = 0.01; substeps = 1; integrator = Integrator.Euler; contact = defaultContact; enableContact = true }

@@ -1,0 +1,70 @@
+namespace Genesis.Physics
+
+open Genesis
+
+/// Everything one forward evaluation computes (MuJoCo mjData's smooth and acceleration fields).
+type ForwardData =
+    { /// Poses and motion subspaces.
+      kinematics: Kinematics
+      /// Mass matrix, bias forces, velocities.
+      dynamics: Dynamics
+      /// Spring and damping forces [B; nv].
+      qfrcPassive: Tensor
+      /// Actuator forces [B; nv].
+      qfrcActuator: Tensor
+      /// Contact forces mapped to joint space [B; nv].
+      qfrcContact: Tensor
+      /// All forces except bias [B; nv].
+      qfrcSmooth: Tensor
+      /// Accelerations M^-1 (qfrcSmooth - qfrcBias) [B; nv].
+      qacc: Tensor }
+
+/// The pure step function step : Model -> SimParams -> State -> Control -> State, sequencing the stages.
+module Physics =
+    /// Forward dynamics at a state (no integration).
+    let forward (model: Model) (sp: SimParams) (qpos: Tensor) (qvel: Tensor) (control: Control) : ForwardData =
+        let kin = Kinematics.compute model qpos
+        let dyn = Dynamics.compute model kin qvel
+        let passive = Passive.compute model qpos qvel
+        let act = Actuation.compute model control qpos qvel
+        let contact =
+            if sp.enableContact then Contact.compute model sp.contact kin dyn.cvel
+            else gs.zerosLike qvel
+        let smooth = act + passive + contact
+        let qacc = Solve.solve dyn.qM ((smooth - dyn.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1)
+        { kinematics = kin; dynamics = dyn; qfrcPassive = passive; qfrcActuator = act; qfrcContact = contact; qfrcSmooth = smooth; qacc = qacc }
+
+    let private eulerStep (model: Model) (sp: SimParams) (h: float) (s: State) (control: Control) =
+        let fd = forward model sp s.qpos s.qvel control
+        // MuJoCo's Euler treats joint damping implicitly: (M + h D) qacc = f
+        let mImp = fd.dynamics.qM + gs.eye(model.topology.nv, dtype = s.qvel.dtype) * (model.parameters.dofDamping * h)
+        let qacc = Solve.solve mImp ((fd.qfrcSmooth - fd.dynamics.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1)
+        let qvel = s.qvel + qacc * h
+        let qpos = Integrate.integratePos model.topology s.qpos qvel h
+        { qpos = qpos; qvel = qvel; time = s.time + h }
+
+    let private rk4Step (model: Model) (sp: SimParams) (h: float) (s: State) (control: Control) =
+        let topo = model.topology
+        let acc (q: Tensor) (v: Tensor) = (forward model sp q v control).qacc
+        let v1 = s.qvel
+        let a1 = acc s.qpos v1
+        let v2 = s.qvel + a1 * (h / 2.0)
+        let a2 = acc (Integrate.integratePos topo s.qpos v1 (h / 2.0)) v2
+        let v3 = s.qvel + a2 * (h / 2.0)
+        let a3 = acc (Integrate.integratePos topo s.qpos v2 (h / 2.0)) v3
+        let v4 = s.qvel + a3 * h
+        let a4 = acc (Integrate.integratePos topo s.qpos v3 h) v4
+        let qvel = s.qvel + (a1 + 2.0 * a2 + 2.0 * a3 + a4) * (h / 6.0)
+        let vbar = (v1 + 2.0 * v2 + 2.0 * v3 + v4) / 6.0
+        { qpos = Integrate.integratePos topo s.qpos vbar h; qvel = qvel; time = s.time + h }
+
+    /// Advances the state by sp.dt (in sp.substeps sub-steps) under a control held constant over the step.
+    let step (model: Model) (sp: SimParams) (state: State) (control: Control) : State =
+        let h = sp.dt / float sp.substeps
+        let mutable s = state
+        for _ in 1 .. sp.substeps do
+            s <-
+                match sp.integrator with
+                | Integrator.Euler -> eulerStep model sp h s control
+                | Integrator.RK4 -> rk4Step model sp h s control
+        s
