@@ -22,4 +22,7 @@ let main argv =
         printfn "%d passed, %d failed" passed failed
     | None -> printfn "0 passed, 1 failed"
     ignore config
+    try
+        if System.IO.Directory.Exists TestUtil.runRoot then System.IO.Directory.Delete(TestUtil.runRoot, true)
+    with _ -> ()
     code

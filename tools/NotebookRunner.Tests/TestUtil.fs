@@ -12,9 +12,12 @@ open Genesis.NotebookRunner
 /// The path of a notebook shipped in testdata/.
 let testdata (name: string) = Path.Combine(AppContext.BaseDirectory, "testdata", name)
 
+/// The temporary folder of this test run (Main deletes it at the end).
+let runRoot = Path.Combine(Path.GetTempPath(), "genesis-notebook-tests-" + Guid.NewGuid().ToString("N"))
+
 /// A fresh temporary folder.
 let tempDir () =
-    let d = Path.Combine(Path.GetTempPath(), "genesis-notebook-tests", Guid.NewGuid().ToString("N"))
+    let d = Path.Combine(runRoot, Guid.NewGuid().ToString("N"))
     Directory.CreateDirectory d |> ignore
     d
 
