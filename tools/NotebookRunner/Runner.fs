@@ -71,7 +71,7 @@ type private Worker() =
         let finished =
             match timeout with
             | None -> true
-            | Some t -> tcs.Task.Wait(t) || tcs.Task.IsCompleted
+            | Some t -> Task.WaitAny([| tcs.Task :> Task |], t) = 0 || tcs.Task.IsCompleted
         if finished then Some(tcs.Task.GetAwaiter().GetResult()) else None
 
     interface IDisposable with
@@ -186,7 +186,12 @@ let runNotebook (options: RunOptions) (notebook: string) : NotebookResult =
                                                 Console.SetIn(new StringReader("")) // no one types into a CI run
                                                 DisplaySink.current <- collector
                                                 DisplaySink.formatText <- kernel.FormatText
-                                                worker.Run((fun () -> kernel.Run(seg.Code, seg.FirstLine, cts.Token)), options.Timeout)
+                                                let run () =
+                                                    try
+                                                        kernel.Run(seg.Code, seg.FirstLine, cts.Token)
+                                                    with e ->
+                                                        exceptionOutcome e
+                                                worker.Run(run, options.Timeout)
                                             finally
                                                 Console.Out.Flush()
                                                 Console.Error.Flush()
