@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test suite (F# engine via Expecto, C# facade) after installing system packages,
-# restoring and building. Ends with one plain `N passed, N failed` line summing the suites.
+# Runs every test suite (F# engine via Expecto, C# facade, notebook runner) after installing
+# system packages, restoring and building. Ends with one plain `N passed, N failed` line summing
+# the suites.
 # Usage: bash tools/test.sh [--no-build] [expecto args, e.g. --filter Tensors]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,7 @@ run_suite() {
 
 run_suite "F# engine" dotnet run --project tests/Genesis.Tests -c Release --no-build -- --colours 0 "$@"
 run_suite "C# facade" dotnet run --project tests/Genesis.CSharpFacade.Tests -c Release --no-build
+run_suite "notebook runner" dotnet run --project tools/NotebookRunner.Tests -c Release --no-build
 
 echo
 echo "${total_passed} passed, ${total_failed} failed"
