@@ -109,6 +109,17 @@ type Tensor internal (node: TensorNode, scene: obj) =
         | TRev(_, _, tag) when tag = Tags.imperative -> t
         | _ -> raise (GenesisException "requiresGrad_ is only allowed on a constant tensor")
 
+    /// Overwrites the values of a leaf or constant in place (PyTorch copy_ under no_grad): identity, requiresGrad and grad are kept.
+    member t.copy_(source: Tensor) : Tensor =
+        if source.shape <> t.shape then
+            raise (GenesisException(sprintf "copy_: source shape %s does not match %s" (Shape.format source.shape) (Shape.format t.shape)))
+        let raw = if source.dtype = t.dtype then source.raw else source.raw.Cast t.dtype
+        match node with
+        | TConst _ -> node <- TConst raw
+        | TRev(_, r, tag) when isNull r.Op -> node <- TRev(Tensor(TConst raw, null), r, tag)
+        | _ -> raise (GenesisException "copy_ is only allowed on leaves and constants (not on results of differentiable ops)")
+        t
+
     /// A constant copy cut from the graph (same scene unless sceneless).
     member t.detach(?sceneless: bool) =
         Tensor(TConst t.raw, (if defaultArg sceneless false then null else scene))

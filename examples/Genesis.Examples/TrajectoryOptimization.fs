@@ -1,0 +1,45 @@
+/// Genesis' trajectory optimisation: PD position targets for every step are optimised with Adam so that the
+/// two-link arm's end link reaches a target at the end of a 1 s horizon; scene.reset() each epoch.
+module Genesis.Examples.TrajectoryOptimization
+
+open System
+open Genesis
+
+/// Runs the optimisation (gs must be initialised) and returns the loss of each epoch; writes a loss-curve PNG when given a path.
+let run (epochs: int) (pngPath: string option) =
+    let nSteps = 100
+    let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true))
+    let robot = scene.addEntity(Morphs.URDF(Assets.path "two_link_arm/two_link_arm.urdf", fixedBase = true))
+    scene.build()
+    let tip = robot.getLink "arm2"
+    let target = gs.tensor([ 0.8; 0.0; -0.6 ])
+    let controls = gs.zeros([ nSteps; robot.nDofs ], requiresGrad = true)
+    let adam = Adam([ controls ], lr = 0.01)
+    let losses = ResizeArray<float>()
+    for epoch in 0 .. epochs - 1 do
+        scene.reset()
+        adam.zeroGrad()
+        for t in 0 .. nSteps - 1 do
+            robot.controlDofsPosition(controls.[t])
+            scene.step()
+        let loss = (tip.getPos() - target).pow(2.0).sum()
+        loss.backward()
+        adam.step()
+        losses.Add(loss.item())
+        let width = 30
+        let filled = (epoch + 1) * width / epochs
+        printfn "[%s%s] epoch %3d/%d  loss %.3e" (String('#', filled)) (String('.', width - filled)) (epoch + 1) epochs (loss.item())
+    match pngPath with
+    | Some file ->
+        use plot = new ScottPlot.Plot()
+        let xs = Array.init losses.Count float
+        let ys = losses |> Seq.map (fun l -> Math.Log10 l) |> Seq.toArray
+        plot.Add.Scatter(xs, ys) |> ignore
+        plot.Title("Trajectory optimisation (two-link arm, Adam lr 0.01)")
+        plot.XLabel("epoch")
+        plot.YLabel("log10 loss")
+        IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath file)) |> ignore
+        plot.SavePng(file, 640, 400) |> ignore
+        printfn "loss curve written to %s" file
+    | None -> ()
+    losses.ToArray()

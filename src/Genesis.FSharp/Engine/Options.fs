@@ -1,0 +1,90 @@
+namespace Genesis
+
+open Genesis.Physics
+
+/// Simulation options of a Scene (Genesis SimOptions + rigid options).
+type SimOptions(?dt: float, ?substeps: int, ?gravity: float[], ?requiresGrad: bool, ?integrator: Integrator,
+                ?enableContact: bool, ?contactStiffness: float, ?contactDamping: float, ?friction: float,
+                ?checkpointEvery: int, ?checkNonFinite: bool) =
+    do
+        match dt with
+        | Some d when not (d > 0.0) -> raise (System.ArgumentException(sprintf "SimOptions: dt must be > 0, got %g" d, "dt"))
+        | _ -> ()
+        match substeps with
+        | Some s when s < 1 -> raise (System.ArgumentException(sprintf "SimOptions: substeps must be >= 1, got %d" s, "substeps"))
+        | _ -> ()
+        match gravity with
+        | Some g when g.Length <> 3 -> raise (System.ArgumentException(sprintf "SimOptions: gravity needs 3 values, got %d" g.Length, "gravity"))
+        | _ -> ()
+    /// Time step (s); default 0.01.
+    member _.dt = defaultArg dt 0.01
+    /// Sub-steps per step; default 1.
+    member _.substeps = defaultArg substeps 1
+    /// Gravity (m/s^2); default (0, 0, -9.81).
+    member _.gravity = defaultArg gravity [| 0.0; 0.0; -9.81 |]
+    /// Record steps so that loss.backward() reaches controls, initial state and parameters.
+    member _.requiresGrad = defaultArg requiresGrad false
+    /// Integrator (Euler default, as MuJoCo).
+    member _.integrator = defaultArg integrator Integrator.Euler
+    /// Contacts on (default true).
+    member _.enableContact = defaultArg enableContact true
+    /// Contact normal stiffness (N/m).
+    member _.contactStiffness = defaultArg contactStiffness SimParams.defaultContact.stiffness
+    /// Contact normal damping (N s/m).
+    member _.contactDamping = defaultArg contactDamping SimParams.defaultContact.damping
+    /// Friction coefficient overriding the geoms' (0 = use geoms').
+    member _.friction = defaultArg friction 0.0
+    /// Steps per checkpoint segment for backward (0 = automatic, sqrt of the horizon so far; 1 = record every step).
+    member _.checkpointEvery = defaultArg checkpointEvery 0
+    /// Raise (naming env and dof) when a step produces a non-finite state; default true.
+    member _.checkNonFinite = defaultArg checkNonFinite true
+
+    /// The pure step function's parameters.
+    member o.ToSimParams() : SimParams =
+        { dt = o.dt
+          substeps = o.substeps
+          integrator = o.integrator
+          enableContact = o.enableContact
+          contact = { SimParams.defaultContact with stiffness = o.contactStiffness; damping = o.contactDamping; friction = o.friction } }
+
+/// What an entity is made from (Genesis gs.morphs).
+type Morph =
+    /// A loaded description.
+    | MorphSpec of spec: EntitySpec
+
+/// Morph constructors (Genesis gs.morphs.*).
+[<AbstractClass; Sealed>]
+type Morphs =
+    /// A URDF robot; fixedBase = false gives the root a free joint (Genesis `fixed`); euler (degrees, xyz) or quat.
+    static member URDF(file: string, ?pos: float[], ?quat: float[], ?euler: float[], ?fixedBase: bool, ?scale: float) =
+        let quat = Morphs.Orientation(quat, euler)
+        MorphSpec(Urdf.load (file, ?pos = pos, quat = quat, ?fixedBase = fixedBase, ?scale = scale))
+    /// An MJCF (MuJoCo XML) model.
+    static member MJCF(file: string) = MorphSpec(Mjcf.load file)
+    /// A static ground plane at z = 0 (or pos/quat).
+    static member Plane(?pos: float[], ?quat: float[]) = MorphSpec(Primitives.plane (?pos = pos, ?quat = quat))
+    /// A box of full side lengths size.
+    static member Box(size: float[], ?pos: float[], ?quat: float[], ?euler: float[], ?fixedBase: bool, ?density: float, ?mass: float) =
+        MorphSpec(Primitives.box (size, ?pos = pos, quat = Morphs.Orientation(quat, euler), ?fixedBase = fixedBase, ?density = density, ?mass = mass))
+    /// A sphere.
+    static member Sphere(radius: float, ?pos: float[], ?quat: float[], ?fixedBase: bool, ?density: float, ?mass: float) =
+        MorphSpec(Primitives.sphere (radius, ?pos = pos, ?quat = quat, ?fixedBase = fixedBase, ?density = density, ?mass = mass))
+    /// A cylinder along z.
+    static member Cylinder(radius: float, height: float, ?pos: float[], ?quat: float[], ?fixedBase: bool, ?density: float, ?mass: float) =
+        MorphSpec(Primitives.cylinder (radius, height, ?pos = pos, ?quat = quat, ?fixedBase = fixedBase, ?density = density, ?mass = mass))
+    /// A capsule along z.
+    static member Capsule(radius: float, height: float, ?pos: float[], ?quat: float[], ?fixedBase: bool, ?density: float, ?mass: float) =
+        MorphSpec(Primitives.capsule (radius, height, ?pos = pos, ?quat = quat, ?fixedBase = fixedBase, ?density = density, ?mass = mass))
+
+    static member private Orientation(quat: float[] option, euler: float[] option) =
+        match quat, euler with
+        | Some q, _ -> q
+        | None, Some e ->
+            if e.Length <> 3 then raise (System.ArgumentException(sprintf "euler needs 3 angles (degrees), got %d" e.Length, "euler"))
+            // extrinsic xyz rotations in degrees (Genesis convention): q = qz * qy * qx
+            let h (a: float) = a * System.Math.PI / 360.0
+            let cx, sx = cos (h e[0]), sin (h e[0])
+            let cy, sy = cos (h e[1]), sin (h e[1])
+            let cz, sz = cos (h e[2]), sin (h e[2])
+            [| cz * cy * cx + sz * sy * sx; cz * cy * sx - sz * sy * cx; cz * sy * cx + sz * cy * sx; sz * cy * cx - cz * sy * sx |]
+        | None, None -> [| 1.0; 0.0; 0.0; 0.0 |]

@@ -1,0 +1,439 @@
+namespace Genesis
+
+open System
+open Genesis.Physics
+
+/// A snapshot of the simulation state (Genesis SimState): tensors carry the scene.
+type SimState =
+    { /// Generalised positions ([nq] or [nEnvs; nq]).
+      qpos: Tensor
+      /// Generalised velocities ([nv] or [nEnvs; nv]).
+      qvel: Tensor
+      /// Simulated time (s).
+      time: float
+      /// Link origins ([nLinks; 3] or [nEnvs; nLinks; 3]).
+      linksPos: Tensor
+      /// Link orientations (w, x, y, z) ([nLinks; 4] or [nEnvs; nLinks; 4]); not differentiable.
+      linksQuat: Tensor }
+
+/// A simulation scene (Genesis gs.Scene): entities, build, step, reset, and gradient flow through recorded steps.
+type Scene(?simOptions: SimOptions) =
+    let opts = defaultArg simOptions (SimOptions())
+    let entityList = ResizeArray<RigidEntity>()
+    let mutable builtModel: Model option = None
+    let mutable envCount = 0
+    let mutable state: State option = None
+    let mutable initial: State option = None
+    let mutable modes: ControlMode[] = [||]
+    let mutable controls: Tensor = null
+    let mutable backwardDone = false
+    let mutable kinCache: (State * Kinematics) option = None
+    let mutable stepCount = 0
+
+    /// The options this scene was created with.
+    member _.simOptions = opts
+    /// True after build().
+    member _.isBuilt = builtModel.IsSome
+    /// Number of parallel environments (0 = not batched).
+    member _.nEnvs = envCount
+    /// The entities in the order they were added.
+    member _.entities = entityList.ToArray()
+    /// Steps taken since build or the last reset.
+    member _.stepsTaken = stepCount
+
+    /// The built model (raises before build).
+    member s.model =
+        match builtModel with
+        | Some m -> m
+        | None -> raise (GenesisException "Scene is not built yet: call scene.build() first")
+
+    member internal s.State: State =
+        match state with
+        | Some st -> st
+        | None -> raise (GenesisException "Scene is not built yet: call scene.build() first")
+
+    /// Adds an entity made from a morph; only before build.
+    member s.addEntity(morph: Morph) : RigidEntity =
+        if builtModel.IsSome then raise (GenesisException "addEntity: the scene is already built; add entities before scene.build()")
+        let spec = match morph with MorphSpec e -> e
+        let e = RigidEntity(s, entityList.Count, spec)
+        entityList.Add e
+        e
+
+    /// Builds the model for nEnvs parallel environments (0 = not batched) and sets the initial state.
+    member s.build(?nEnvs: int) =
+        if builtModel.IsSome then raise (GenesisException "build: the scene is already built")
+        let n = defaultArg nEnvs 0
+        if n < 0 then raise (ArgumentException(sprintf "build: nEnvs must be >= 0, got %d" n, "nEnvs"))
+        let dtype = Runtime.resolve DType.Float
+        let specs = entityList |> Seq.map (fun e -> { e.Spec with options = { e.Spec.options with gravity = opts.gravity } }) |> Seq.toArray
+        let m = Model.build specs dtype
+        let mutable body, jnt, dof, qp = 0, 0, 0, 0
+        for e in entityList do
+            let nb = e.Spec.bodies.Length
+            let nj = EntitySpec.njnt e.Spec
+            let nd = EntitySpec.nv e.Spec
+            let nqq = EntitySpec.nq e.Spec
+            e.Place(body, nb, jnt, nj, dof, nd, qp, nqq)
+            body <- body + nb
+            jnt <- jnt + nj
+            dof <- dof + nd
+            qp <- qp + nqq
+        builtModel <- Some m
+        s.SetEnvs n
+        let b = max 1 n
+        let qpos = gs.fromArray(m.topology.qpos0, shape = [ 1; m.topology.nq ], dtype = dtype).expand([ b; m.topology.nq ])
+        let st = { qpos = qpos; qvel = gs.zeros([ b; m.topology.nv ], dtype = dtype); time = 0.0 }
+        state <- Some st
+        initial <- Some st
+        modes <- Array.create m.topology.nv ControlMode.Force
+        controls <- gs.zeros([ b; m.topology.nv ], dtype = dtype)
+
+    member private _.SetEnvs(n: int) = envCount <- n
+
+    /// Advances the simulation by dt under the current controls.
+    member s.step() =
+        let m = s.model
+        if backwardDone then
+            raise (GenesisException "Forward simulation not allowed after backward pass. Please reset scene state.")
+        let st = s.State
+        let control = { modes = Array.copy modes; values = controls }
+        let next = Physics.step m (opts.ToSimParams()) st control
+        let next =
+            if opts.requiresGrad then next
+            else { next with qpos = next.qpos.detach(); qvel = next.qvel.detach() }
+        if opts.checkNonFinite then s.CheckFinite next
+        state <- Some next
+        kinCache <- None
+        stepCount <- stepCount + 1
+
+    member private s.CheckFinite(next: State) =
+        let check (name: string) (t: Tensor) (width: int) (label: int -> string) =
+            let v = t.toFloatArray()
+            match v |> Array.tryFindIndex (fun x -> Double.IsNaN x || Double.IsInfinity x) with
+            | Some k ->
+                raise (GenesisException(sprintf "step produced a non-finite %s (%g) in env %d at %s; the previous state is kept (SimOptions(checkNonFinite = false) disables this check)" name v[k] (k / width) (label (k % width))))
+            | None -> ()
+        let topo = s.model.topology
+        let dofLabel (d: int) = sprintf "dof %d (joint '%s')" d topo.jntName[topo.dofJoint[d]]
+        let qposLabel (q: int) =
+            let j = topo.jntQposAdr |> Array.findIndexBack (fun a -> a <= q)
+            sprintf "qpos %d (joint '%s')" q topo.jntName[j]
+        check "velocity" next.qvel topo.nv dofLabel
+        check "position" next.qpos topo.nq qposLabel
+
+    /// Returns to the initial state (or the given one), clearing the recording and the backward flag; controls are zeroed.
+    member s.reset(?simState: SimState) =
+        let m = s.model
+        match simState with
+        | Some ss ->
+            state <- Some { qpos = s.Batched(ss.qpos, m.topology.nq, "qpos"); qvel = s.Batched(ss.qvel, m.topology.nv, "qvel"); time = ss.time }
+        | None -> state <- initial
+        backwardDone <- false
+        kinCache <- None
+        stepCount <- 0
+        modes <- Array.create m.topology.nv ControlMode.Force
+        controls <- gs.zerosLike controls
+
+    /// The current state (tensors carry this scene).
+    member s.getState() : SimState =
+        let st = s.State
+        let kin = s.Kin
+        { qpos = s.Out st.qpos
+          qvel = s.Out st.qvel
+          time = st.time
+          linksPos = s.Out kin.xpos
+          linksQuat = s.Out(Spatial.matToQuat kin.xmat) }
+
+    /// Replaces the current state (qpos/qvel shaped [nq] or [nEnvs; nq]).
+    member s.setState(simState: SimState) =
+        let m = s.model
+        state <- Some { qpos = s.Batched(simState.qpos, m.topology.nq, "qpos"); qvel = s.Batched(simState.qvel, m.topology.nv, "qvel"); time = simState.time }
+        kinCache <- None
+
+    /// Kinematics of the current state (cached until the next step).
+    member internal s.Kin: Kinematics =
+        let st = s.State
+        match kinCache with
+        | Some(k, kin) when Object.ReferenceEquals(k, st) -> kin
+        | _ ->
+            let kin = Kinematics.compute s.model st.qpos
+            kinCache <- Some(st, kin)
+            kin
+
+    /// Attaches this scene to an output tensor and drops the env dimension when not batched.
+    member internal s.Out(t: Tensor) =
+        let t = if envCount = 0 then t.squeeze(0) else t
+        t.WithScene(s)
+
+    /// A value given as [k] or [nEnvs; k] as [B; k]; raises naming expected and actual shapes.
+    member internal s.Batched(values: Tensor, k: int, what: string) : Tensor =
+        let b = max 1 envCount
+        let v = values.cast s.State.qvel.dtype
+        if v.shape = [| k |] then v.unsqueeze(0).expand([ b; k ])
+        elif v.shape = [| b; k |] && envCount > 0 then v
+        else
+            let expected = if envCount = 0 then sprintf "[%d]" k else sprintf "[%d] or [%d; %d]" k envCount k
+            raise (GenesisException(sprintf "%s: expected shape %s, got %s" what expected (Shape.format values.shape)))
+
+    /// Writes values [B; k] into columns cols of full [B; n] (rows envs only), differentiably.
+    member internal s.Scatter(full: Tensor, values: Tensor, cols: int[], envs: int[] option) : Tensor =
+        let n = full.shape[1]
+        let k = cols.Length
+        let b = full.shape[0]
+        let sel = Array.zeroCreate (k * n)
+        cols |> Array.iteri (fun i c -> sel[i * n + c] <- 1.0)
+        let selT = Spatial.constLike full [| k; n |] sel
+        let colMask = Spatial.constLike full [| n |] (Array.init n (fun c -> if Array.contains c cols then 1.0 else 0.0))
+        let rowMask =
+            match envs with
+            | None -> Spatial.constLike full [| b; 1 |] (Array.create b 1.0)
+            | Some e -> Spatial.constLike full [| b; 1 |] (Array.init b (fun r -> if Array.contains r e then 1.0 else 0.0))
+        let m = rowMask * colMask
+        full * (1.0 - m) + rowMask * values.matmul(selT)
+
+    /// A value given for some envs ([len envsIdx; k] or [k]) as [B; k] rows.
+    member internal s.ForEnvs(values: Tensor, k: int, envsIdx: int[] option, what: string) : Tensor =
+        match envsIdx with
+        | None -> s.Batched(values, k, what)
+        | Some e ->
+            if envCount = 0 then raise (GenesisException(sprintf "%s: envsIdx given but the scene is not batched (build(nEnvs = N))" what))
+            for i in e do
+                if i < 0 || i >= envCount then raise (GenesisException(sprintf "%s: env index %d out of range for %d envs" what i envCount))
+            let b = envCount
+            let v = values.cast s.State.qvel.dtype
+            let rows =
+                if v.shape = [| k |] then v.unsqueeze(0).expand([ e.Length; k ])
+                elif v.shape = [| e.Length; k |] then v
+                else raise (GenesisException(sprintf "%s: expected shape [%d; %d] for %d envs, got %s" what e.Length k e.Length (Shape.format values.shape)))
+            // place row r of `rows` at env e[r]
+            let place = Array.zeroCreate (b * e.Length)
+            e |> Array.iteri (fun r env -> place[env * e.Length + r] <- 1.0)
+            (Spatial.constLike v [| b; e.Length |] place).matmul(rows)
+
+    member internal s.SetQpos(values: Tensor, cols: int[], envs: int[] option) =
+        let st = s.State
+        state <- Some { st with qpos = s.Scatter(st.qpos, values, cols, envs) }
+        kinCache <- None
+
+    member internal s.SetQvel(values: Tensor, cols: int[], envs: int[] option) =
+        let st = s.State
+        state <- Some { st with qvel = s.Scatter(st.qvel, values, cols, envs) }
+        kinCache <- None
+
+    member internal s.SetControl(mode: ControlMode, values: Tensor, cols: int[], envs: int[] option) =
+        for c in cols do modes[c] <- mode
+        controls <- s.Scatter(controls, values, cols, envs)
+
+    member internal s.Controls = controls
+
+    member internal s.SetModel(m: Model) =
+        builtModel <- Some m
+        kinCache <- None
+
+    /// The forward data (forces, accelerations) of the current state under the current controls.
+    member internal s.ForwardData() =
+        let st = s.State
+        Physics.forward s.model (opts.ToSimParams()) st.qpos st.qvel { modes = Array.copy modes; values = controls }
+
+    interface IBackwardObserver with
+        member _.BeforeBackward() = ()
+        member _.AfterBackward() = backwardDone <- true
+
+/// A link (body) of an entity.
+and RigidLink internal (entity: RigidEntity, index: int, name: string) =
+    /// The link name.
+    member _.name = name
+    /// The link index within its entity.
+    member _.idx = index
+    /// The link index within the scene.
+    member _.idxGlobal = entity.BodyStart + index
+    /// World position of the link origin ([3] or [nEnvs; 3]).
+    member l.getPos() = entity.Scene.Out(entity.Scene.Kin.xpos.narrow(1, l.idxGlobal, 1).squeeze(1))
+    /// World orientation (w, x, y, z) of the link ([4] or [nEnvs; 4]); not differentiable.
+    member l.getQuat() = entity.Scene.Out(Spatial.matToQuat (entity.Scene.Kin.xmat.narrow(1, l.idxGlobal, 1).squeeze(1)))
+
+/// A joint of an entity.
+and RigidJoint internal (entity: RigidEntity, index: int, name: string, jtype: JointType, dofStart: int, nDofs: int) =
+    /// The joint name.
+    member _.name = name
+    /// The joint index within its entity.
+    member _.idx = index
+    /// The joint kind.
+    member _.jointType = jtype
+    /// Indices (within the entity) of this joint's dofs.
+    member _.dofsIdxLocal = Array.init nDofs (fun k -> dofStart + k)
+    /// The entity.
+    member _.entity = entity
+
+/// A rigid entity (articulated body) of a scene (Genesis RigidEntity).
+and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
+    let mutable bodyStart, nBodies, jntStart, nJnts, dofStart, dofCount, qposStart, nQ = 0, 0, 0, 0, 0, 0, 0, 0
+
+    member internal _.Spec = spec
+    member internal _.Scene: Scene = scene
+    member internal _.BodyStart = bodyStart
+    member internal _.Place(b, nb, j, nj, d, nd, q, nq) =
+        bodyStart <- b
+        nBodies <- nb
+        jntStart <- j
+        nJnts <- nj
+        dofStart <- d
+        dofCount <- nd
+        qposStart <- q
+        nQ <- nq
+
+    /// The entity's index in the scene.
+    member _.idx = index
+    /// The entity (model) name.
+    member _.name = spec.name
+    /// Number of degrees of freedom.
+    member _.nDofs = EntitySpec.nv spec
+    /// Number of position coordinates.
+    member _.nQpos = EntitySpec.nq spec
+    /// Number of links (bodies).
+    member _.nLinks = spec.bodies.Length
+    /// Number of joints.
+    member _.nJoints = EntitySpec.njnt spec
+    /// The links.
+    member e.links = spec.bodies |> Array.mapi (fun i b -> RigidLink(e, i, b.name))
+    /// The joints.
+    member e.joints =
+        let adr = EntitySpec.jointDofAdr spec
+        EntitySpec.joints spec |> Array.mapi (fun i (_, j) -> RigidJoint(e, i, j.name, j.jtype, adr[i], JointSpec.nvOf j.jtype))
+    /// The link with a name (raises naming the known links).
+    member e.getLink(name: string) =
+        match spec.bodies |> Array.tryFindIndex (fun b -> b.name = name) with
+        | Some i -> RigidLink(e, i, name)
+        | None -> raise (GenesisException(sprintf "entity '%s' has no link '%s' (links: %s)" spec.name name (String.Join(", ", spec.bodies |> Array.map (fun b -> b.name)))))
+    /// The joint with a name (raises naming the known joints).
+    member e.getJoint(name: string) =
+        match e.joints |> Array.tryFind (fun j -> j.name = name) with
+        | Some j -> j
+        | None -> raise (GenesisException(sprintf "entity '%s' has no joint '%s' (joints: %s)" spec.name name (String.Join(", ", e.joints |> Array.map (fun j -> j.name)))))
+
+    member private e.Built() =
+        if not scene.isBuilt then raise (GenesisException "the scene is not built yet: call scene.build() first")
+
+    member private e.DofCols(dofsIdx: int[] option, what: string) =
+        e.Built()
+        let idx = defaultArg dofsIdx (Array.init e.nDofs id)
+        for i in idx do
+            if i < 0 || i >= e.nDofs then raise (GenesisException(sprintf "%s: dof index %d out of range for entity '%s' with %d dofs" what i spec.name e.nDofs))
+        idx |> Array.map (fun i -> dofStart + i)
+
+    member private e.FreeJointAdr(what: string) =
+        e.Built()
+        let topo = scene.model.topology
+        if nJnts = 0 || topo.jntType[jntStart] <> Free then
+            raise (GenesisException(sprintf "%s: entity '%s' has no free base joint (load it with fixedBase = false)" what spec.name))
+        topo.jntQposAdr[jntStart]
+
+    /// Sets joint positions of hinge/slide dofs ([k] or [nEnvs; k]); differentiable in the values.
+    member e.setDofsPosition(position: Tensor, ?dofsIdx: int[], ?envsIdx: int[]) =
+        let cols = e.DofCols(dofsIdx, "setDofsPosition")
+        let topo = scene.model.topology
+        let qcols =
+            cols |> Array.map (fun d ->
+                let a = topo.dofQposAdr[d]
+                if a < 0 then raise (GenesisException(sprintf "setDofsPosition: dof %d of entity '%s' belongs to a free/ball joint; use setPos/setQuat" (d - dofStart) spec.name))
+                a)
+        scene.SetQpos(scene.ForEnvs(position, cols.Length, envsIdx, "setDofsPosition"), qcols, envsIdx)
+    /// Sets dof velocities ([k] or [nEnvs; k]).
+    member e.setDofsVelocity(velocity: Tensor, ?dofsIdx: int[], ?envsIdx: int[]) =
+        let cols = e.DofCols(dofsIdx, "setDofsVelocity")
+        scene.SetQvel(scene.ForEnvs(velocity, cols.Length, envsIdx, "setDofsVelocity"), cols, envsIdx)
+    /// Sets the base position of a floating entity ([3] or [nEnvs; 3]).
+    member e.setPos(pos: Tensor, ?envsIdx: int[]) =
+        let a = e.FreeJointAdr "setPos"
+        scene.SetQpos(scene.ForEnvs(pos, 3, envsIdx, "setPos"), [| a; a + 1; a + 2 |], envsIdx)
+    /// Sets the base orientation (w, x, y, z) of a floating entity ([4] or [nEnvs; 4]).
+    member e.setQuat(quat: Tensor, ?envsIdx: int[]) =
+        let a = e.FreeJointAdr "setQuat"
+        scene.SetQpos(scene.ForEnvs(quat, 4, envsIdx, "setQuat"), [| a + 3; a + 4; a + 5; a + 6 |], envsIdx)
+
+    /// Applies generalised forces to dofs (held until changed).
+    member e.controlDofsForce(force: Tensor, ?dofsIdx: int[], ?envsIdx: int[]) =
+        let cols = e.DofCols(dofsIdx, "controlDofsForce")
+        scene.SetControl(ControlMode.Force, scene.ForEnvs(force, cols.Length, envsIdx, "controlDofsForce"), cols, envsIdx)
+    /// Drives dofs to target positions with the PD gains (setDofsKp/Kv).
+    member e.controlDofsPosition(position: Tensor, ?dofsIdx: int[], ?envsIdx: int[]) =
+        let cols = e.DofCols(dofsIdx, "controlDofsPosition")
+        scene.SetControl(ControlMode.Position, scene.ForEnvs(position, cols.Length, envsIdx, "controlDofsPosition"), cols, envsIdx)
+    /// Drives dofs to target velocities with the velocity gain (setDofsKv).
+    member e.controlDofsVelocity(velocity: Tensor, ?dofsIdx: int[], ?envsIdx: int[]) =
+        let cols = e.DofCols(dofsIdx, "controlDofsVelocity")
+        scene.SetControl(ControlMode.Velocity, scene.ForEnvs(velocity, cols.Length, envsIdx, "controlDofsVelocity"), cols, envsIdx)
+
+    /// Sets position gains ([k]).
+    member e.setDofsKp(kp: Tensor, ?dofsIdx: int[]) = e.SetParam((fun p v -> { p with kp = v }), (fun p -> p.kp), kp, dofsIdx, "setDofsKp")
+    /// Sets velocity gains ([k]).
+    member e.setDofsKv(kv: Tensor, ?dofsIdx: int[]) = e.SetParam((fun p v -> { p with kv = v }), (fun p -> p.kv), kv, dofsIdx, "setDofsKv")
+    /// Sets joint damping ([k]).
+    member e.setDofsDamping(damping: Tensor, ?dofsIdx: int[]) = e.SetParam((fun p v -> { p with dofDamping = v }), (fun p -> p.dofDamping), damping, dofsIdx, "setDofsDamping")
+    /// Sets the force range ([k] lower, [k] upper).
+    member e.setDofsForceRange(lower: Tensor, upper: Tensor, ?dofsIdx: int[]) =
+        e.SetParam((fun p v -> { p with forceLo = v }), (fun p -> p.forceLo), lower, dofsIdx, "setDofsForceRange")
+        e.SetParam((fun p v -> { p with forceHi = v }), (fun p -> p.forceHi), upper, dofsIdx, "setDofsForceRange")
+
+    member private e.SetParam(update: Params -> Tensor -> Params, get: Params -> Tensor, values: Tensor, dofsIdx: int[] option, what: string) =
+        let cols = e.DofCols(dofsIdx, what)
+        if values.shape <> [| cols.Length |] then
+            raise (GenesisException(sprintf "%s: expected shape [%d], got %s" what cols.Length (Shape.format values.shape)))
+        let p = scene.model.parameters
+        let full = get p
+        let updated = scene.Scatter(full.unsqueeze(0), values.cast(full.dtype).unsqueeze(0), cols, None).squeeze(0)
+        scene.SetModel { scene.model with parameters = update p updated }
+
+    /// Joint positions of the hinge/slide dofs ([k] or [nEnvs; k]).
+    member e.getDofsPosition(?dofsIdx: int[]) =
+        let cols = e.DofCols(dofsIdx, "getDofsPosition")
+        let q = Passive.dofPositions scene.model.topology scene.State.qpos
+        scene.Out(gs.stack([| for c in cols -> q.narrow(1, c, 1).squeeze(1) |], 1))
+    /// Dof velocities ([k] or [nEnvs; k]).
+    member e.getDofsVelocity(?dofsIdx: int[]) =
+        let cols = e.DofCols(dofsIdx, "getDofsVelocity")
+        scene.Out(gs.stack([| for c in cols -> scene.State.qvel.narrow(1, c, 1).squeeze(1) |], 1))
+    /// Actuator forces the current controls produce at the current state ([k] or [nEnvs; k]).
+    member e.getDofsForce(?dofsIdx: int[]) =
+        let cols = e.DofCols(dofsIdx, "getDofsForce")
+        let f = (scene.ForwardData()).qfrcActuator
+        scene.Out(gs.stack([| for c in cols -> f.narrow(1, c, 1).squeeze(1) |], 1))
+    /// Base link position ([3] or [nEnvs; 3]).
+    member e.getPos() = e.links[0].getPos()
+    /// Base link orientation ([4] or [nEnvs; 4]).
+    member e.getQuat() = e.links[0].getQuat()
+    /// Link origins ([nLinks; 3] or [nEnvs; nLinks; 3]).
+    member e.getLinksPos() = e.Built(); scene.Out(scene.Kin.xpos.narrow(1, bodyStart, nBodies))
+    /// Link orientations ([nLinks; 4] or [nEnvs; nLinks; 4]).
+    member e.getLinksQuat() = e.Built(); scene.Out(Spatial.matToQuat (scene.Kin.xmat.narrow(1, bodyStart, nBodies)))
+    /// Linear velocity of the base link origin in the world frame ([3] or [nEnvs; 3]).
+    member e.getVel() =
+        e.Built()
+        let v = e.BodyVelocity bodyStart
+        let p = scene.Kin.xpos.narrow(1, bodyStart, 1).squeeze(1)
+        scene.Out(v.narrow(-1, 3, 3) + Spatial.cross (v.narrow(-1, 0, 3)) p)
+    /// Angular velocity of the base link in the world frame ([3] or [nEnvs; 3]).
+    member e.getAng() = e.Built(); scene.Out((e.BodyVelocity bodyStart).narrow(-1, 0, 3))
+
+    member private e.BodyVelocity(body: int) : Tensor =
+        let kin = scene.Kin
+        let topo = scene.model.topology
+        let row = (Model.ancestorDofMask topo).[body * topo.nv .. (body + 1) * topo.nv - 1]
+        let mask = Spatial.constLike scene.State.qvel [| topo.nv |] row
+        (kin.cdof * (scene.State.qvel * mask).unsqueeze(-1)).sum(1)
+
+    /// The Jacobian of a link origin w.r.t. this entity's dofs: [6; nDofs] rows (linear; angular), or [nEnvs; 6; nDofs].
+    member e.getJacobian(link: RigidLink) =
+        e.Built()
+        let kin = scene.Kin
+        let topo = scene.model.topology
+        let body = link.idxGlobal
+        let maskRow = (Model.ancestorDofMask topo)[body * topo.nv .. (body + 1) * topo.nv - 1]
+        let cols = Array.init dofCount (fun k -> dofStart + k)
+        let cd = kin.cdof.narrow(1, dofStart, dofCount) * Spatial.constLike kin.cdof [| dofCount; 1 |] (cols |> Array.map (fun c -> maskRow[c]))
+        let ang = cd.narrow(-1, 0, 3)
+        let lin0 = cd.narrow(-1, 3, 3)
+        let p = kin.xpos.narrow(1, body, 1)
+        let lin = lin0 + Spatial.cross ang (p.expandAs ang)
+        scene.Out(gs.cat([| lin; ang |], -1).transpose(1, 2))
