@@ -29,6 +29,10 @@ type Scene(?simOptions: SimOptions) =
     let mutable backwardDone = false
     let mutable kinCache: (State * Kinematics) option = None
     let mutable stepCount = 0
+    // checkpointing: the values after the last step, and the controls taken since `state` (a segment)
+    let mutable values: State option = None
+    let pending = ResizeArray<Control>()
+    let detachState (st: State) = { st with qpos = st.qpos.detach(); qvel = st.qvel.detach() }
 
     /// The options this scene was created with.
     member _.simOptions = opts
@@ -49,8 +53,20 @@ type Scene(?simOptions: SimOptions) =
 
     member internal s.State: State =
         match state with
-        | Some st -> st
+        | Some st ->
+            if pending.Count = 0 then st
+            else
+                let m = s.model
+                let closed = Rollout.segment m (opts.ToSimParams()) st (pending.ToArray()) values.Value
+                pending.Clear()
+                state <- Some closed
+                closed
         | None -> raise (GenesisException "Scene is not built yet: call scene.build() first")
+
+    /// Steps per checkpoint segment now (automatic: about the square root of the steps taken).
+    member private _.SegmentLength =
+        if opts.checkpointEvery > 0 then opts.checkpointEvery
+        else max 2 (int (ceil (sqrt (float (stepCount + 1)))))
 
     /// Adds an entity made from a morph; only before build.
     member s.addEntity(morph: Morph) : RigidEntity =
@@ -86,6 +102,7 @@ type Scene(?simOptions: SimOptions) =
         let st = { qpos = qpos; qvel = gs.zeros([ b; m.topology.nv ], dtype = dtype); time = 0.0 }
         state <- Some st
         initial <- Some st
+        values <- Some st
         modes <- Array.create m.topology.nv ControlMode.Force
         controls <- gs.zeros([ b; m.topology.nv ], dtype = dtype)
 
@@ -96,14 +113,23 @@ type Scene(?simOptions: SimOptions) =
         let m = s.model
         if backwardDone then
             raise (GenesisException "Forward simulation not allowed after backward pass. Please reset scene state.")
-        let st = s.State
         let control = { modes = Array.copy modes; values = controls }
-        let next = Physics.step m (opts.ToSimParams()) st control
-        let next =
-            if opts.requiresGrad then next
-            else { next with qpos = next.qpos.detach(); qvel = next.qvel.detach() }
-        if opts.checkNonFinite then s.CheckFinite next
-        state <- Some next
+        let sp = opts.ToSimParams()
+        if opts.requiresGrad && opts.checkpointEvery <> 1 then
+            // take the step on values only and record it in the open checkpoint segment
+            let current = match values with Some v -> v | None -> detachState s.State
+            let constModel = { m with parameters = m.parameters |> Rollout.paramsToArray |> Array.map (fun t -> t.detach()) |> Rollout.paramsOfArray }
+            let next = Physics.step constModel sp current { control with values = controls.detach() }
+            if opts.checkNonFinite then s.CheckFinite next
+            pending.Add control
+            values <- Some next
+            if pending.Count >= s.SegmentLength then s.State |> ignore
+        else
+            let next = Physics.step m sp s.State control
+            let next = if opts.requiresGrad then next else detachState next
+            if opts.checkNonFinite then s.CheckFinite next
+            state <- Some next
+            values <- Some(detachState next)
         kinCache <- None
         stepCount <- stepCount + 1
 
@@ -129,6 +155,8 @@ type Scene(?simOptions: SimOptions) =
         | Some ss ->
             state <- Some { qpos = s.Batched(ss.qpos, m.topology.nq, "qpos"); qvel = s.Batched(ss.qvel, m.topology.nv, "qvel"); time = ss.time }
         | None -> state <- initial
+        pending.Clear()
+        values <- state |> Option.map detachState
         backwardDone <- false
         kinCache <- None
         stepCount <- 0
@@ -148,7 +176,9 @@ type Scene(?simOptions: SimOptions) =
     /// Replaces the current state (qpos/qvel shaped [nq] or [nEnvs; nq]).
     member s.setState(simState: SimState) =
         let m = s.model
+        pending.Clear()
         state <- Some { qpos = s.Batched(simState.qpos, m.topology.nq, "qpos"); qvel = s.Batched(simState.qvel, m.topology.nv, "qvel"); time = simState.time }
+        values <- state |> Option.map detachState
         kinCache <- None
 
     /// Kinematics of the current state (cached until the next step).
@@ -211,14 +241,16 @@ type Scene(?simOptions: SimOptions) =
             e |> Array.iteri (fun r env -> place[env * e.Length + r] <- 1.0)
             (Spatial.constLike v [| b; e.Length |] place).matmul(rows)
 
-    member internal s.SetQpos(values: Tensor, cols: int[], envs: int[] option) =
+    member internal s.SetQpos(v: Tensor, cols: int[], envs: int[] option) =
         let st = s.State
-        state <- Some { st with qpos = s.Scatter(st.qpos, values, cols, envs) }
+        state <- Some { st with qpos = s.Scatter(st.qpos, v, cols, envs) }
+        values <- state |> Option.map detachState
         kinCache <- None
 
-    member internal s.SetQvel(values: Tensor, cols: int[], envs: int[] option) =
+    member internal s.SetQvel(v: Tensor, cols: int[], envs: int[] option) =
         let st = s.State
-        state <- Some { st with qvel = s.Scatter(st.qvel, values, cols, envs) }
+        state <- Some { st with qvel = s.Scatter(st.qvel, v, cols, envs) }
+        values <- state |> Option.map detachState
         kinCache <- None
 
     member internal s.SetControl(mode: ControlMode, values: Tensor, cols: int[], envs: int[] option) =
