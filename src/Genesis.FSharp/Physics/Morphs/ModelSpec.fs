@@ -1,0 +1,225 @@
+namespace Genesis.Physics
+
+// The model-description layer: what the URDF, MJCF and primitive loaders produce and what the
+// dynamics stages consume. Plain immutable records of float64 and int arrays, no tensors.
+// Conventions follow MuJoCo (see docs/morphs.md):
+//   - quaternions are [w; x; y; z], unit length, and rotate child-frame vectors into the parent
+//     frame; a body's pos/quat give its frame relative to its parent body;
+//   - qpos of a free joint is [x; y; z; qw; qx; qy; qz] (world frame), its qvel is [v; w] with the
+//     linear velocity v of the body origin in the WORLD frame and the angular velocity w in the
+//     BODY (local) frame; a ball joint has qpos = quaternion (4) and qvel = local angular velocity
+//     (3); hinge and slide joints have one coordinate each;
+//   - a body without joints is welded to its parent.
+
+/// Kind of a joint, as MuJoCo's mjtJoint.
+type JointType =
+    /// Six-DOF joint: qpos [x y z qw qx qy qz], qvel [v (world); w (body)].
+    | Free
+    /// Spherical joint: qpos is a unit quaternion, qvel the body-frame angular velocity.
+    | Ball
+    /// Revolute joint about `axis` through `pos`: one angle (rad).
+    | Hinge
+    /// Prismatic joint along `axis`: one displacement (m).
+    | Slide
+
+/// Shape of a geom, as MuJoCo's mjtGeom (primitive types and convex meshes).
+type GeomType =
+    /// Infinite plane z = 0 of the geom frame (normal +z); only on static bodies.
+    | Plane
+    /// Sphere, size [r].
+    | Sphere
+    /// Capsule along the geom z axis, size [r; halfLength of the cylindrical part].
+    | Capsule
+    /// Box, size [hx; hy; hz] half-extents.
+    | Box
+    /// Cylinder along the geom z axis, size [r; halfLength].
+    | Cylinder
+    /// Ellipsoid, size [rx; ry; rz] semi-axes.
+    | Ellipsoid
+    /// Convex mesh: `meshVertices` holds the convex-hull vertices in the geom frame.
+    | Mesh
+
+/// A joint between a body and its parent, expressed in the body frame.
+type JointSpec =
+    { /// Joint name (unique within the entity; "" if unnamed in MJCF).
+      name: string
+      /// Joint kind.
+      jtype: JointType
+      /// Unit axis in the body frame (hinge/slide; [0;0;1] for ball/free, where it is unused).
+      axis: float[]
+      /// Anchor point in the body frame.
+      pos: float[]
+      /// Position limits (lower, upper) in rad or m; for a ball joint (0, maxAngle); None = unlimited.
+      range: (float * float) option
+      /// Viscous damping coefficient, per DOF (N·m·s/rad or N·s/m).
+      damping: float
+      /// Armature (rotor) inertia added to the mass-matrix diagonal, per DOF.
+      armature: float
+      /// Dry friction loss, per DOF.
+      frictionloss: float
+      /// Spring stiffness toward `springref`.
+      stiffness: float
+      /// Spring rest position (hinge/slide; rad or m).
+      springref: float
+      /// Reference position: the joint's qpos0 for hinge/slide (rad or m).
+      ref: float
+      /// Effort (force/torque) limit from URDF <limit effort>, if given.
+      effortLimit: float option
+      /// Velocity limit from URDF <limit velocity>, if given.
+      velocityLimit: float option }
+
+/// A collision geom attached to a body, expressed in the body frame.
+type GeomSpec =
+    { /// Geom name ("" if unnamed).
+      name: string
+      /// Shape.
+      gtype: GeomType
+      /// Size, 3 values, MuJoCo conventions: sphere [r;0;0], capsule/cylinder [r; halfLength; 0],
+      /// box/ellipsoid half-extents, plane [hx; hy; gridSpacing] (0 = infinite), mesh [ax; ay; az]
+      /// with a_i = max |vertex_i| (an origin-centred box containing the hull).
+      size: float[]
+      /// Position of the geom frame in the body frame.
+      pos: float[]
+      /// Orientation of the geom frame in the body frame, [w; x; y; z].
+      quat: float[]
+      /// Friction coefficients (sliding, torsional, rolling), MuJoCo default [1; 0.005; 0.0001].
+      friction: float[]
+      /// Contact type bitmask (MuJoCo contype).
+      contype: int
+      /// Contact affinity bitmask (MuJoCo conaffinity).
+      conaffinity: int
+      /// Contact dimensionality (1, 3, 4 or 6), MuJoCo default 3.
+      condim: int
+      /// Convex-hull vertices of a mesh geom in the geom frame, flattened [x0;y0;z0;x1;...].
+      meshVertices: float[] option
+      /// Source mesh file of a mesh geom (absolute path), for reference.
+      meshFile: string option }
+
+/// One rigid body (link) of the kinematic tree.
+type BodySpec =
+    { /// Body (link) name.
+      name: string
+      /// Index of the parent body in EntitySpec.bodies, -1 for the world.
+      parent: int
+      /// Body frame origin in the parent frame.
+      pos: float[]
+      /// Body frame orientation in the parent frame, [w; x; y; z].
+      quat: float[]
+      /// Mass (kg); not meaningful for a static root (bodies[0] without joints).
+      mass: float
+      /// Centre of mass in the body frame.
+      ipos: float[]
+      /// Inertia tensor about the centre of mass, in the body frame, 3x3 row-major (9 values).
+      inertia: float[]
+      /// Joints connecting the body to its parent (none = welded), in qpos order.
+      joints: JointSpec[]
+      /// Collision geoms.
+      geoms: GeomSpec[] }
+
+/// A motor actuator: force = gear * ctrl on one joint.
+type ActuatorSpec =
+    { /// Actuator name.
+      name: string
+      /// Name of the driven joint.
+      joint: string
+      /// Gear ratio (MuJoCo gear[0]).
+      gear: float
+      /// Control range (lower, upper) when the control is clamped; None = unclamped.
+      ctrlrange: (float * float) option }
+
+/// Simulation options stated by a model file (MuJoCo defaults when the file says nothing).
+type OptionSpec =
+    { /// Time step (s); MuJoCo default 0.002.
+      timestep: float
+      /// Gravity vector (m/s^2); default [0; 0; -9.81].
+      gravity: float[] }
+
+/// A loaded model: bodies in topological order (parents before children), actuators, options.
+type EntitySpec =
+    { /// Model name (URDF robot name, MJCF model name, or primitive name).
+      name: string
+      /// Bodies, parents before children (depth-first order, as MuJoCo numbers them).
+      bodies: BodySpec[]
+      /// Motor actuators.
+      actuators: ActuatorSpec[]
+      /// Options from the file.
+      options: OptionSpec }
+
+/// Sizes and helpers of joint specs.
+module JointSpec =
+    /// Number of position coordinates of a joint kind (free 7, ball 4, hinge/slide 1).
+    let nqOf (jt: JointType) = match jt with Free -> 7 | Ball -> 4 | Hinge | Slide -> 1
+
+    /// Number of velocity coordinates (DOFs) of a joint kind (free 6, ball 3, hinge/slide 1).
+    let nvOf (jt: JointType) = match jt with Free -> 6 | Ball -> 3 | Hinge | Slide -> 1
+
+    /// A joint with MuJoCo's defaults: axis z, anchor at the body origin, no limits, no damping.
+    let create (name: string) (jtype: JointType) : JointSpec =
+        { name = name; jtype = jtype; axis = [| 0.0; 0.0; 1.0 |]; pos = [| 0.0; 0.0; 0.0 |]
+          range = None; damping = 0.0; armature = 0.0; frictionloss = 0.0; stiffness = 0.0
+          springref = 0.0; ref = 0.0; effortLimit = None; velocityLimit = None }
+
+/// Defaults for geom specs.
+module GeomSpec =
+    /// A geom with MuJoCo's defaults (friction [1; 0.005; 0.0001], contype = conaffinity = 1, condim 3).
+    let create (name: string) (gtype: GeomType) (size: float[]) : GeomSpec =
+        { name = name; gtype = gtype; size = Array.init 3 (fun i -> if i < size.Length then size.[i] else 0.0)
+          pos = [| 0.0; 0.0; 0.0 |]; quat = [| 1.0; 0.0; 0.0; 0.0 |]; friction = [| 1.0; 0.005; 0.0001 |]
+          contype = 1; conaffinity = 1; condim = 3; meshVertices = None; meshFile = None }
+
+/// Defaults for option specs.
+module OptionSpec =
+    /// MuJoCo's defaults: timestep 0.002 s, gravity (0, 0, -9.81).
+    let defaults: OptionSpec = { timestep = 0.002; gravity = [| 0.0; 0.0; -9.81 |] }
+
+/// Sizes and addresses of an entity, numbered as MuJoCo numbers them.
+module EntitySpec =
+    /// Number of bodies.
+    let nbody (e: EntitySpec) = e.bodies.Length
+
+    /// All joints in qpos order, each with the index of its body.
+    let joints (e: EntitySpec) : (int * JointSpec)[] =
+        e.bodies |> Array.mapi (fun b body -> body.joints |> Array.map (fun j -> b, j)) |> Array.concat
+
+    /// Number of joints.
+    let njnt (e: EntitySpec) = e.bodies |> Array.sumBy (fun b -> b.joints.Length)
+
+    /// Number of position coordinates (sum of nqOf over joints).
+    let nq (e: EntitySpec) = joints e |> Array.sumBy (fun (_, j) -> JointSpec.nqOf j.jtype)
+
+    /// Number of velocity coordinates / DOFs (sum of nvOf over joints).
+    let nv (e: EntitySpec) = joints e |> Array.sumBy (fun (_, j) -> JointSpec.nvOf j.jtype)
+
+    /// Number of actuators.
+    let nu (e: EntitySpec) = e.actuators.Length
+
+    /// Start address in qpos of each joint (MuJoCo jnt_qposadr).
+    let jointQposAdr (e: EntitySpec) : int[] =
+        joints e |> Array.map (fun (_, j) -> JointSpec.nqOf j.jtype) |> Array.scan (+) 0 |> Array.take (njnt e)
+
+    /// Start address in qvel of each joint (MuJoCo jnt_dofadr).
+    let jointDofAdr (e: EntitySpec) : int[] =
+        joints e |> Array.map (fun (_, j) -> JointSpec.nvOf j.jtype) |> Array.scan (+) 0 |> Array.take (njnt e)
+
+    /// Body index of each DOF (MuJoCo dof_bodyid).
+    let dofBody (e: EntitySpec) : int[] =
+        joints e |> Array.collect (fun (b, j) -> Array.create (JointSpec.nvOf j.jtype) b)
+
+    /// Reference configuration qpos0: free -> body pos and quat, ball -> identity, hinge/slide -> ref.
+    let qpos0 (e: EntitySpec) : float[] =
+        joints e
+        |> Array.collect (fun (b, j) ->
+            match j.jtype with
+            | Free -> Array.append e.bodies.[b].pos e.bodies.[b].quat
+            | Ball -> [| 1.0; 0.0; 0.0; 0.0 |]
+            | Hinge | Slide -> [| j.ref |])
+
+    /// Index of the body with the given name, or -1.
+    let bodyIndex (e: EntitySpec) (name: string) = e.bodies |> Array.tryFindIndex (fun b -> b.name = name) |> Option.defaultValue -1
+
+    /// Index (in qpos order) of the joint with the given name, or -1.
+    let jointIndex (e: EntitySpec) (name: string) = joints e |> Array.tryFindIndex (fun (_, j) -> j.name = name) |> Option.defaultValue -1
+
+    /// Sum of the body masses, excluding a static root (bodies[0] without joints).
+    let totalMass (e: EntitySpec) =
+        e.bodies |> Array.mapi (fun i b -> if i = 0 && b.joints.Length = 0 then 0.0 else b.mass) |> Array.sum
