@@ -1,0 +1,384 @@
+namespace Genesis.Physics
+
+open System
+open System.Collections.Generic
+open System.IO
+open System.Xml.Linq
+open Genesis
+open Genesis.Physics.MorphXml
+
+/// MJCF reading (see Mjcf.load and docs/morphs.md).
+module internal MjcfReader =
+    /// Attribute defaults of one class: element kind (joint, geom, actuator) -> attribute -> text.
+    type private ClassDefaults = Dictionary<string, Dictionary<string, string>>
+
+    type private Compiler =
+        { mutable degree: bool
+          mutable eulerseq: string
+          mutable inertiaFromGeom: string
+          mutable autolimits: bool
+          mutable fusestatic: bool }
+
+    type private Ctx =
+        { file: string
+          compiler: Compiler
+          classes: Dictionary<string, ClassDefaults>
+          bodyNames: Dictionary<string, int>
+          jointNames: Dictionary<string, int> }
+
+    let private kindOf (element: string) =
+        match element with
+        | "joint" -> Some "joint"
+        | "geom" -> Some "geom"
+        | "motor" | "general" | "position" | "velocity" -> Some "actuator"
+        | _ -> None
+
+    let rec private parseDefault (ctx: Ctx) (parent: ClassDefaults option) (e: XElement) =
+        let cls =
+            match attr "class" e, parent with
+            | Some c, _ -> c
+            | None, None -> "main"
+            | None, Some _ -> failAt ctx.file e "a nested <default> needs a 'class'"
+        if ctx.classes.ContainsKey cls then failAt ctx.file e "default class '%s' is defined twice" cls
+        let d = ClassDefaults()
+        parent |> Option.iter (fun p -> for KeyValue(k, v) in p do d.[k] <- Dictionary<string, string>(v))
+        for c in e.Elements() do
+            match kindOf c.Name.LocalName with
+            | Some kind ->
+                if not (d.ContainsKey kind) then d.[kind] <- Dictionary<string, string>()
+                for a in c.Attributes() do d.[kind].[a.Name.LocalName] <- a.Value
+            | None -> ()
+        ctx.classes.[cls] <- d
+        for sub in children "default" e do parseDefault ctx (Some d) sub
+
+    /// Class of an element: its own 'class', else the inherited childclass.
+    let private classOf (ctx: Ctx) (inherited: string) (e: XElement) =
+        let cls = attr "class" e |> Option.defaultValue inherited
+        if not (ctx.classes.ContainsKey cls) then failAt ctx.file e "unknown default class '%s'" cls
+        cls
+
+    /// Attribute text from the element, else from its class defaults.
+    let private lookup (ctx: Ctx) (cls: string) (kind: string) (e: XElement) (name: string) =
+        match attr name e with
+        | Some v -> Some v
+        | None ->
+            match ctx.classes.[cls].TryGetValue kind with
+            | true, d -> (match d.TryGetValue name with | true, v -> Some v | _ -> None)
+            | _ -> None
+
+    /// Float attribute via lookup, with an exact length.
+    let private floatsOf (ctx: Ctx) (get: string -> string option) (e: XElement) (name: string) (n: int) =
+        get name
+        |> Option.map (fun t ->
+            let v = parseFloats ctx.file e name t
+            if v.Length <> n then failAt ctx.file e "<%s> attribute '%s' needs %d numbers, got '%s'" e.Name.LocalName name n t
+            v)
+
+    /// Vector attribute as MuJoCo reads it: class values then element values overwrite a prefix.
+    let private overlay (ctx: Ctx) (cls: string) (kind: string) (e: XElement) (name: string) (builtin: float[]) =
+        let v = Array.copy builtin
+        let apply (t: string) =
+            let vals = parseFloats ctx.file e name t
+            if vals.Length > v.Length then failAt ctx.file e "<%s> attribute '%s' has more than %d numbers" e.Name.LocalName name v.Length
+            Array.blit vals 0 v 0 vals.Length
+        match ctx.classes.[cls].TryGetValue kind with
+        | true, d -> (match d.TryGetValue name with | true, t -> apply t | _ -> ())
+        | _ -> ()
+        attr name e |> Option.iter apply
+        v
+
+    let private bool (ctx: Ctx) (e: XElement) (name: string) (text: string) =
+        match text with
+        | "true" -> true
+        | "false" -> false
+        | t -> failAt ctx.file e "<%s> attribute '%s' must be true or false, got '%s'" e.Name.LocalName name t
+
+    /// Orientation from quat / axisangle / euler / xyaxes / zaxis (at most one), if any.
+    let private orientation (ctx: Ctx) (get: string -> string option) (e: XElement) =
+        let angle = if ctx.compiler.degree then Math.PI / 180.0 else 1.0
+        let specs =
+            [ "quat", 4; "axisangle", 4; "euler", 3; "xyaxes", 6; "zaxis", 3 ]
+            |> List.choose (fun (n, k) -> floatsOf ctx get e n k |> Option.map (fun v -> n, v))
+        match specs with
+        | [] -> None
+        | [ n, v ] ->
+            Some(
+                match n with
+                | "quat" ->
+                    if SpecMath.norm v < 1e-12 then failAt ctx.file e "<%s> quat is zero" e.Name.LocalName
+                    SpecMath.normalize v
+                | "axisangle" -> SpecMath.axisAngleQuat v.[0..2] (v.[3] * angle)
+                | "euler" -> SpecMath.eulerQuat ctx.compiler.eulerseq (SpecMath.scale angle v)
+                | "xyaxes" -> SpecMath.xyAxesQuat v.[0..2] v.[3..5]
+                | _ -> SpecMath.z2quat v)
+        | _ -> failAt ctx.file e "<%s> has several orientations (%s); give one" e.Name.LocalName (specs |> List.map fst |> String.concat ", ")
+
+    let private register (ctx: Ctx) (names: Dictionary<string, int>) (what: string) (e: XElement) (name: string) =
+        if name <> "" then
+            match names.TryGetValue name with
+            | true, line -> failAt ctx.file e "duplicate %s name '%s' (first defined at line %d)" what name line
+            | _ -> names.[name] <- lineOf e
+
+    let private parseJoint (ctx: Ctx) (cls: string) (body: string) (e: XElement) =
+        let get = lookup ctx cls "joint" e
+        let name = attr "name" e |> Option.defaultValue ""
+        register ctx ctx.jointNames "joint" e name
+        let jt =
+            match get "type" |> Option.defaultValue "hinge" with
+            | "hinge" -> Hinge
+            | "slide" -> Slide
+            | "ball" -> Ball
+            | "free" -> Free
+            | t -> failAt ctx.file e "body '%s': joint '%s' has unknown type '%s'" body name t
+        let angle = if ctx.compiler.degree && (jt = Hinge || jt = Ball) then Math.PI / 180.0 else 1.0
+        let f1 n = floatsOf ctx get e n 1 |> Option.map (fun v -> v.[0]) |> Option.defaultValue 0.0
+        let axis =
+            match jt with
+            | Hinge | Slide ->
+                let a = floatsOf ctx get e "axis" 3 |> Option.defaultValue [| 0.0; 0.0; 1.0 |]
+                if SpecMath.norm a < 1e-12 then failAt ctx.file e "body '%s': joint '%s' has a zero axis" body name
+                SpecMath.normalize a
+            | Ball | Free -> [| 0.0; 0.0; 1.0 |]
+        let range = floatsOf ctx get e "range" 2
+        let limited =
+            match get "limited" |> Option.defaultValue "auto" with
+            | "auto" -> ctx.compiler.autolimits && range.IsSome
+            | t -> bool ctx e "limited" t
+        if limited && jt = Free then failAt ctx.file e "body '%s': free joint '%s' cannot be limited" body name
+        let range =
+            if not limited then None
+            else
+                match range with
+                | Some r when r.[0] < r.[1] || (jt = Ball && r.[1] > 0.0) -> Some(angle * r.[0], angle * r.[1])
+                | Some r -> failAt ctx.file e "body '%s': joint '%s' has an empty range %g %g" body name r.[0] r.[1]
+                | None -> failAt ctx.file e "body '%s': joint '%s' is limited but has no range" body name
+        { JointSpec.create name jt with
+            axis = axis
+            pos = floatsOf ctx get e "pos" 3 |> Option.defaultValue [| 0.0; 0.0; 0.0 |]
+            range = range
+            damping = f1 "damping"
+            armature = f1 "armature"
+            frictionloss = f1 "frictionloss"
+            stiffness = f1 "stiffness"
+            springref = angle * f1 "springref"
+            ref = angle * f1 "ref" }
+
+    /// A geom and its mass (density x volume, or the mass attribute).
+    let private parseGeom (ctx: Ctx) (cls: string) (body: string) (e: XElement) =
+        let get = lookup ctx cls "geom" e
+        let name = attr "name" e |> Option.defaultValue ""
+        let what = sprintf "body '%s': geom '%s'" body name
+        let gt =
+            match get "type" |> Option.defaultValue "sphere" with
+            | "plane" -> Plane
+            | "sphere" -> Sphere
+            | "capsule" -> Capsule
+            | "ellipsoid" -> Ellipsoid
+            | "cylinder" -> Cylinder
+            | "box" -> Box
+            | "mesh" | "hfield" | "sdf" as t -> notSupportedAt ctx.file e "%s: geom type '%s' is not supported in MJCF" what t
+            | t -> failAt ctx.file e "%s: unknown geom type '%s'" what t
+        let size = overlay ctx cls "geom" e "size" [| 0.0; 0.0; 0.0 |]
+        let pos, quat =
+            match floatsOf ctx get e "fromto" 6 with
+            | Some ft ->
+                if not (gt = Capsule || gt = Cylinder || gt = Ellipsoid || gt = Box) then
+                    failAt ctx.file e "%s: fromto needs a capsule, cylinder, ellipsoid or box" what
+                if floatsOf ctx get e "pos" 3 |> Option.exists (Array.exists ((<>) 0.0)) then
+                    failAt ctx.file e "%s: both pos and fromto are given" what
+                let vec = SpecMath.sub ft.[0..2] ft.[3..5]
+                let half = SpecMath.norm vec / 2.0
+                if half < 1e-14 then failAt ctx.file e "%s: fromto points coincide" what
+                match gt with
+                | Ellipsoid | Box ->
+                    size.[2] <- half
+                    size.[1] <- size.[0]
+                | _ -> size.[1] <- half
+                SpecMath.scale 0.5 (SpecMath.add ft.[0..2] ft.[3..5]), SpecMath.z2quat vec
+            | None ->
+                floatsOf ctx get e "pos" 3 |> Option.defaultValue [| 0.0; 0.0; 0.0 |],
+                orientation ctx get e |> Option.defaultValue (SpecMath.quatIdentity ())
+        let needed =
+            match gt with
+            | Sphere -> 1
+            | Capsule | Cylinder -> 2
+            | Box | Ellipsoid -> 3
+            | Plane | Mesh -> 0
+        if size |> Array.take needed |> Array.exists (fun s -> not (s > 0.0)) then
+            failAt ctx.file e "%s: %A needs %d positive size values, got %g %g %g" what gt needed size.[0] size.[1] size.[2]
+        let int1 n d = floatsOf ctx get e n 1 |> Option.map (fun v -> int v.[0]) |> Option.defaultValue d
+        let g =
+            { GeomSpec.create name gt size with
+                pos = pos
+                quat = quat
+                friction = overlay ctx cls "geom" e "friction" [| 1.0; 0.005; 0.0001 |]
+                contype = int1 "contype" 1
+                conaffinity = int1 "conaffinity" 1
+                condim = int1 "condim" 3 }
+        let mass =
+            match floatsOf ctx get e "mass" 1 with
+            | Some [| m |] -> m
+            | _ -> (floatsOf ctx get e "density" 1 |> Option.map (fun v -> v.[0]) |> Option.defaultValue 1000.0) * TreeBuilder.geomVolume g
+        if mass < 0.0 then failAt ctx.file e "%s: negative mass or density" what
+        g, mass
+
+    let private parseInertial (ctx: Ctx) (node: BodyNode) (e: XElement) =
+        let get name = attr name e
+        let pos = match floatsN ctx.file e "pos" 3 with Some p -> p | None -> failAt ctx.file e "body '%s': <inertial> needs 'pos'" node.Name
+        let orient = orientation ctx get e
+        if orient.IsSome && (attr "fullinertia" e).IsSome then
+            failAt ctx.file e "body '%s': <inertial> has fullinertia and an orientation; fullinertia fixes the frame, give only one" node.Name
+        let quat = orient |> Option.defaultValue (SpecMath.quatIdentity ())
+        let mass = match float1 ctx.file e "mass" with Some m -> m | None -> failAt ctx.file e "body '%s': <inertial> needs 'mass'" node.Name
+        let inertia =
+            match floatsN ctx.file e "diaginertia" 3, floatsN ctx.file e "fullinertia" 6 with
+            | Some d, None -> SpecMath.diag d
+            | None, Some f -> [| f.[0]; f.[3]; f.[4]; f.[3]; f.[1]; f.[5]; f.[4]; f.[5]; f.[2] |]
+            | None, None -> failAt ctx.file e "body '%s': <inertial> needs 'diaginertia' or 'fullinertia'" node.Name
+            | Some _, Some _ -> failAt ctx.file e "body '%s': <inertial> has both 'diaginertia' and 'fullinertia'" node.Name
+        node.Mass <- mass
+        node.IPos <- pos
+        node.Inertia <- SpecMath.rotateInertia quat inertia
+
+    let rec private parseBody (ctx: Ctx) (parent: BodyNode) (childclass: string) (e: XElement) =
+        let name = attr "name" e |> Option.defaultValue ""
+        register ctx ctx.bodyNames "body" e name
+        let node = BodyNode(name, lineOf e)
+        node.Pos <- floatsN ctx.file e "pos" 3 |> Option.defaultValue [| 0.0; 0.0; 0.0 |]
+        node.Quat <- orientation ctx (fun n -> attr n e) e |> Option.defaultValue (SpecMath.quatIdentity ())
+        if attr "mocap" e = Some "true" then notSupportedAt ctx.file e "body '%s': mocap bodies are not supported" name
+        let cc =
+            match attr "childclass" e with
+            | Some c -> (if not (ctx.classes.ContainsKey c) then failAt ctx.file e "unknown childclass '%s'" c); c
+            | None -> childclass
+        let geoms = ResizeArray<GeomSpec * float>()
+        let mutable inertial = None
+        for c in e.Elements() do
+            match c.Name.LocalName with
+            | "inertial" -> inertial <- Some c
+            | "joint" ->
+                node.Joints.Add(parseJoint ctx (classOf ctx cc c) name c)
+                node.JointLines.Add(lineOf c)
+            | "freejoint" ->
+                let jn = attr "name" c |> Option.defaultValue ""
+                register ctx ctx.jointNames "joint" c jn
+                node.Joints.Add(JointSpec.create jn Free)
+                node.JointLines.Add(lineOf c)
+            | "geom" -> geoms.Add(parseGeom ctx (classOf ctx cc c) name c)
+            | "body" -> parseBody ctx node cc c
+            | "site" | "camera" | "light" | "plugin" -> ()
+            | other -> notSupportedAt ctx.file c "body '%s': element <%s> is not supported" name other
+        for g, _ in geoms do node.Geoms.Add g
+        match ctx.compiler.inertiaFromGeom, inertial with
+        | "true", _
+        | "auto", None ->
+            let m, c, i = TreeBuilder.inertiaFromGeoms geoms
+            node.Mass <- m
+            node.IPos <- c
+            node.Inertia <- i
+        | _, Some i -> parseInertial ctx node i
+        | _, None -> ()
+        parent.Children.Add node
+
+    let private parseCompiler (ctx: Ctx) (e: XElement) =
+        let c = ctx.compiler
+        attr "angle" e |> Option.iter (fun a ->
+            match a with
+            | "degree" -> c.degree <- true
+            | "radian" -> c.degree <- false
+            | t -> failAt ctx.file e "compiler angle must be degree or radian, got '%s'" t)
+        attr "eulerseq" e |> Option.iter (fun s ->
+            if s.Length <> 3 || s |> Seq.exists (fun ch -> "xyzXYZ".IndexOf ch < 0) then failAt ctx.file e "compiler eulerseq '%s' is invalid" s
+            c.eulerseq <- s)
+        attr "inertiafromgeom" e |> Option.iter (fun s ->
+            if s <> "auto" && s <> "true" && s <> "false" then failAt ctx.file e "compiler inertiafromgeom must be auto, true or false"
+            c.inertiaFromGeom <- s)
+        attr "autolimits" e |> Option.iter (fun s -> c.autolimits <- bool ctx e "autolimits" s)
+        attr "fusestatic" e |> Option.iter (fun s -> c.fusestatic <- bool ctx e "fusestatic" s)
+        if attr "coordinate" e = Some "global" then notSupportedAt ctx.file e "compiler coordinate=\"global\" is not supported"
+        if attr "balanceinertia" e = Some "true" then notSupportedAt ctx.file e "compiler balanceinertia is not supported"
+        for a in [ "boundmass"; "boundinertia"; "settotalmass" ] do
+            if float1 ctx.file e a |> Option.exists (fun v -> v > 0.0) then notSupportedAt ctx.file e "compiler %s is not supported" a
+
+    let private parseActuators (ctx: Ctx) (e: XElement) =
+        [| for a in e.Elements() do
+               match a.Name.LocalName with
+               | "motor" ->
+                   let cls = classOf ctx "main" a
+                   let get = lookup ctx cls "actuator" a
+                   let name = attr "name" a |> Option.defaultValue ""
+                   let joint =
+                       match get "joint" with
+                       | Some j -> j
+                       | None -> notSupportedAt ctx.file a "motor '%s': only joint transmissions are supported" name
+                   if not (ctx.jointNames.ContainsKey joint) then failAt ctx.file a "motor '%s' drives joint '%s', which is not defined" name joint
+                   let ctrlrange = floatsOf ctx get a "ctrlrange" 2
+                   let limited =
+                       match get "ctrllimited" |> Option.defaultValue "auto" with
+                       | "auto" -> ctx.compiler.autolimits && ctrlrange.IsSome
+                       | t -> bool ctx a "ctrllimited" t
+                   let ctrl =
+                       match limited, ctrlrange with
+                       | false, _ -> None
+                       | true, Some r when r.[0] < r.[1] -> Some(r.[0], r.[1])
+                       | true, _ -> failAt ctx.file a "motor '%s' is ctrllimited but its ctrlrange is empty" name
+                   yield { name = name; joint = joint; gear = (overlay ctx cls "actuator" a "gear" [| 1.0; 0.0; 0.0; 0.0; 0.0; 0.0 |]).[0]; ctrlrange = ctrl }
+               | other -> notSupportedAt ctx.file a "actuator <%s> is not supported (only <motor>)" other |]
+
+    /// Loads an MJCF file into an entity spec (see Mjcf.load).
+    let load (file: string) : EntitySpec =
+        let doc = MorphXml.load "MJCF" file
+        let root = doc.Root
+        if root.Name.LocalName <> "mujoco" then failAt file root "the root element is <%s>, expected <mujoco>" root.Name.LocalName
+        let ctx =
+            { file = file
+              compiler = { degree = true; eulerseq = "xyz"; inertiaFromGeom = "auto"; autolimits = true; fusestatic = false }
+              classes = Dictionary()
+              bodyNames = Dictionary()
+              jointNames = Dictionary() }
+        let mutable options = OptionSpec.defaults
+        for e in root.Elements() do
+            match e.Name.LocalName with
+            | "compiler" -> parseCompiler ctx e
+            | "option" ->
+                float1 file e "timestep" |> Option.iter (fun t ->
+                    if not (t > 0.0) then failAt file e "option timestep must be > 0"
+                    options <- { options with timestep = t })
+                floatsN file e "gravity" 3 |> Option.iter (fun g -> options <- { options with gravity = g })
+            | "include" -> notSupportedAt file e "<include> is not supported"
+            | _ -> ()
+        match children "default" root with
+        | [||] -> ctx.classes.["main"] <- ClassDefaults()
+        | [| d |] -> parseDefault ctx None d
+        | ds -> failAt file ds.[1] "only one top-level <default> is allowed"
+        let world = BodyNode("world", 0)
+        world.IsWorld <- true
+        register ctx ctx.bodyNames "body" root "world"
+        for wb in children "worldbody" root do
+            for c in wb.Elements() do
+                match c.Name.LocalName with
+                | "geom" -> world.Geoms.Add(fst (parseGeom ctx (classOf ctx "main" c) "world" c))
+                | "body" -> parseBody ctx world "main" c
+                | "joint" | "freejoint" -> failAt file c "joints are not allowed in <worldbody>"
+                | "site" | "camera" | "light" | "plugin" -> ()
+                | other -> notSupportedAt file c "element <%s> in <worldbody> is not supported" other
+        let actuators = children "actuator" root |> Array.collect (parseActuators ctx)
+        // MuJoCo skips fusestatic when other elements could refer to bodies by id
+        let blocks =
+            actuators.Length > 0
+            || [ "contact"; "tendon"; "equality"; "sensor" ] |> List.exists (fun n -> (children n root |> Array.exists (fun c -> c.HasElements)))
+            || root.Descendants() |> Seq.exists (fun d -> d.Name.LocalName = "camera" || d.Name.LocalName = "light")
+        if ctx.compiler.fusestatic && not blocks then TreeBuilder.fuseStatic world
+        let flat = TreeBuilder.flatten world
+        TreeBuilder.validate file "body" flat
+        { name = attr "model" root |> Option.defaultValue (Path.GetFileNameWithoutExtension file)
+          bodies = TreeBuilder.toBodies flat
+          actuators = actuators
+          options = options }
+
+/// MJCF (MuJoCo XML) loader.
+[<AbstractClass; Sealed>]
+type Mjcf =
+    /// Loads an MJCF file: bodies[0] is MuJoCo's world body (static, holding the worldbody geoms), so
+    /// body indices equal MuJoCo's body ids; inertias come from geoms where MuJoCo computes them.
+    static member load(file: string) : EntitySpec = MjcfReader.load file
