@@ -83,7 +83,15 @@ type Scene(?simOptions: SimOptions) =
         if n < 0 then raise (ArgumentException(sprintf "build: nEnvs must be >= 0, got %d" n, "nEnvs"))
         let dtype = Runtime.resolve DType.Float
         let specs = entityList |> Seq.map (fun e -> { e.Spec with options = { e.Spec.options with gravity = opts.gravity } }) |> Seq.toArray
-        let m = Model.build specs dtype
+        let m0 = Model.build specs dtype
+        let scalar (v: float) = gs.tensor(v, dtype = dtype)
+        let m =
+            { m0 with
+                parameters =
+                    { m0.parameters with
+                        contactStiffness = scalar opts.contactStiffness
+                        contactDamping = scalar opts.contactDamping
+                        friction = scalar opts.friction } }
         let mutable body, jnt, dof, qp = 0, 0, 0, 0
         for e in entityList do
             let nb = e.Spec.bodies.Length
@@ -259,6 +267,30 @@ type Scene(?simOptions: SimOptions) =
 
     member internal s.Controls = controls
 
+    /// Sets gravity ([3]); a tensor that requires grad receives d loss / d gravity through backward.
+    member s.setGravity(gravity: Tensor) =
+        if gravity.shape <> [| 3 |] then raise (GenesisException(sprintf "setGravity: expected shape [3], got %s" (Shape.format gravity.shape)))
+        s.State |> ignore
+        s.SetModel { s.model with parameters = { s.model.parameters with gravity = gravity.cast(s.model.parameters.gravity.dtype) } }
+
+    /// Sets contact stiffness, damping and friction (scalar tensors; any may require grad).
+    member s.setContactParams(?stiffness: Tensor, ?damping: Tensor, ?friction: Tensor) =
+        let p = s.model.parameters
+        let check (name: string) (t: Tensor) =
+            if t.numel <> 1 then raise (GenesisException(sprintf "setContactParams: %s must be a scalar, got shape %s" name (Shape.format t.shape)))
+            t.reshape([||]).cast(p.gravity.dtype)
+        s.State |> ignore
+        s.SetModel
+            { s.model with
+                parameters =
+                    { p with
+                        contactStiffness = stiffness |> Option.map (check "stiffness") |> Option.defaultValue p.contactStiffness
+                        contactDamping = damping |> Option.map (check "damping") |> Option.defaultValue p.contactDamping
+                        friction = friction |> Option.map (check "friction") |> Option.defaultValue p.friction } }
+
+    /// The differentiable model parameters (masses, inertias, damping, gains, gravity, contact).
+    member s.parameters = s.model.parameters
+
     member internal s.SetModel(m: Model) =
         builtModel <- Some m
         kinCache <- None
@@ -412,10 +444,26 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
         let cols = e.DofCols(dofsIdx, what)
         if values.shape <> [| cols.Length |] then
             raise (GenesisException(sprintf "%s: expected shape [%d], got %s" what cols.Length (Shape.format values.shape)))
+        scene.State |> ignore // close the open checkpoint segment: it was simulated with the old parameters
         let p = scene.model.parameters
         let full = get p
         let updated = scene.Scatter(full.unsqueeze(0), values.cast(full.dtype).unsqueeze(0), cols, None).squeeze(0)
         scene.SetModel { scene.model with parameters = update p updated }
+
+    /// Sets link masses ([k] for linksIdx, default all links); differentiable in the values.
+    member e.setLinksMass(mass: Tensor, ?linksIdx: int[]) =
+        e.Built()
+        let idx = defaultArg linksIdx (Array.init nBodies id)
+        if mass.shape <> [| idx.Length |] then
+            raise (GenesisException(sprintf "setLinksMass: expected shape [%d], got %s" idx.Length (Shape.format mass.shape)))
+        for i in idx do
+            if i < 0 || i >= nBodies then raise (GenesisException(sprintf "setLinksMass: link index %d out of range for entity '%s' with %d links" i spec.name nBodies))
+        scene.State |> ignore
+        let p = scene.model.parameters
+        let updated = scene.Scatter(p.bodyMass.unsqueeze(0), mass.cast(p.bodyMass.dtype).unsqueeze(0), idx |> Array.map (fun i -> bodyStart + i), None).squeeze(0)
+        scene.SetModel { scene.model with parameters = { p with bodyMass = updated } }
+    /// Link masses ([nLinks]).
+    member e.getLinksMass() = e.Built(); scene.model.parameters.bodyMass.narrow(0, bodyStart, nBodies)
 
     /// Joint positions of the hinge/slide dofs ([k] or [nEnvs; k]).
     member e.getDofsPosition(?dofsIdx: int[]) =

@@ -265,6 +265,8 @@ module Contact =
                 let jw = cd.narrow(-1, 0, 3).transpose(1, 2).unsqueeze(1)
                 let ju = cd.narrow(-1, 3, 3).transpose(1, 2).unsqueeze(1)
                 ju - Spatial.skew(p).matmul(jw)
+            let stiffness, damping, friction = model.parameters.contactStiffness, model.parameters.contactDamping, model.parameters.friction
+            let frictionOverride = friction.item() > 0.0
             let mutable f = zeroF
             let mutable c = zeroC
             let mutable count = 0
@@ -277,15 +279,15 @@ module Contact =
                     let vn = (vrel * n).sum(-1)
                     let s = cp.softness
                     let act = (pts.depth / s).sigmoid()
-                    let fnMag = ((pts.depth / s).softplus() * (cp.stiffness * s) - act * vn * cp.damping).relu()
+                    let fnMag = ((pts.depth / s).softplus() * (stiffness * s) - act * vn * damping).relu()
                     let vt = vrel - n * vn.unsqueeze(-1)
-                    let mu = if cp.friction > 0.0 then cp.friction else pts.friction
+                    let mu = if frictionOverride then friction else Spatial.constLike qvel [||] [| pts.friction |]
                     let eps = cp.frictionVelocity
                     let slope = fnMag * mu / ((vt * vt).sum(-1) + eps * eps).sqrt()
                     let force = n * fnMag.unsqueeze(-1) - vt * slope.unsqueeze(-1)
                     f <- f + jac.transpose(-1, -2).matmul(force.unsqueeze(-1)).squeeze(-1).sum(1)
                     // velocity derivative: normal (c + h k) n n^T while penetrating, friction slope (I - n n^T)
-                    let cn = act * (cp.damping + h * cp.stiffness)
+                    let cn = act * (damping + stiffness * h)
                     let nnT = n.unsqueeze(-1).matmul(n.unsqueeze(-2))
                     let eye = gs.eye(3, dtype = qvel.dtype)
                     let local = nnT * cn.unsqueeze(-1).unsqueeze(-1) + (eye - nnT) * slope.unsqueeze(-1).unsqueeze(-1)

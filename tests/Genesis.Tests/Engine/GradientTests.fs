@@ -135,4 +135,47 @@ let tests =
                 let gi = x.grad.[i].toFloatArray()
                 Array.iter2 (fun a b -> Expect.floatClose { absolute = 1e-12; relative = 1e-10 } a b (sprintf "env %d" i)) (single inits[i]) gi
         }
+        test "model parameters receive gradients equal to FD: link mass, damping, kp, gravity, contact stiffness and friction" {
+            GsSetup.ensure64 ()
+            // arm: masses, damping, kp, gravity under PD control
+            let armLossP (mass: Tensor) (damping: Tensor) (kp: Tensor) (gravity: Tensor) =
+                let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true))
+                let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+                scene.build()
+                robot.setLinksMass(mass, linksIdx = [| 1; 2 |])
+                robot.setDofsDamping(damping)
+                robot.setDofsKp(kp)
+                scene.setGravity(gravity)
+                for _ in 1 .. 15 do
+                    robot.controlDofsPosition(gs.tensor([ 0.5; -0.3 ]))
+                    scene.step()
+                (robot.getLink("arm2").getPos() - gs.tensor([ 0.6; 0.1; -0.5 ])).pow(2.0).sum()
+            let x0 = [| 1.2; 0.8; 0.3; 0.2; 80.0; 60.0; 0.5; -0.2; -9.0 |]
+            let split (x: float[]) = gs.tensor(x[0 .. 1]), gs.tensor(x[2 .. 3]), gs.tensor(x[4 .. 5]), gs.tensor(x[6 .. 8])
+            let leaves = [| gs.tensor(x0[0 .. 1], requiresGrad = true); gs.tensor(x0[2 .. 3], requiresGrad = true); gs.tensor(x0[4 .. 5], requiresGrad = true); gs.tensor(x0[6 .. 8], requiresGrad = true) |]
+            (armLossP leaves[0] leaves[1] leaves[2] leaves[3]).backward()
+            let ad = leaves |> Array.collect (fun l -> l.grad.toFloatArray())
+            let fd = GsSetup.fdJacobian (fun x -> let a, b, c, d = split x in [| (armLossP a b c d).item() |]) x0 1e-6
+            Expect.isLessThan (GsSetup.relErr fd [| ad |]) gradTol "arm parameters"
+            Expect.isTrue (ad |> Array.forall (fun g -> abs g > 1e-9)) "every parameter gradient is non-zero"
+            // sliding sphere: contact stiffness and friction
+            let slideLoss (stiffness: Tensor) (friction: Tensor) =
+                let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true))
+                scene.addEntity(Morphs.Plane()) |> ignore
+                let ball = scene.addEntity(Morphs.Sphere(0.1, pos = [| 0.0; 0.0; 0.099 |]))
+                scene.build()
+                scene.setContactParams(stiffness = stiffness, friction = friction)
+                ball.setDofsVelocity(gs.tensor([ 1.0; 0.0; 0.0; 0.0; 0.0; 0.0 ]))
+                for _ in 1 .. 10 do scene.step()
+                ball.getPos().pow(2.0).sum() + ball.getVel().pow(2.0).sum()
+            let y0 = [| 2.0e4; 0.3 |]
+            let k = gs.tensor(y0[0], requiresGrad = true)
+            let mu = gs.tensor(y0[1], requiresGrad = true)
+            (slideLoss k mu).backward()
+            let fdc = GsSetup.fdJacobian (fun y -> [| (slideLoss (gs.tensor y[0]) (gs.tensor y[1])).item() |]) y0 1e-6
+            let adc = [| k.grad.item(); mu.grad.item() |]
+            for i in 0 .. 1 do
+                Expect.floatClose { absolute = 1e-9; relative = 1e-5 } adc.[i] fdc.[0].[i] (sprintf "contact parameter %d" i)
+            Expect.isGreaterThan (abs adc.[1]) 1e-3 "friction gradient is non-zero"
+        }
     ]
