@@ -261,6 +261,19 @@ let private valueTests =
         gtest "stable forms: softplus and sigmoid of large arguments" (fun () ->
             expectValues "softplus" [| 2 |] [| 1000.0; 0.0 |] ((v64 [ 1000.0; -1000.0 ]).softplus ())
             expectValues "sigmoid" [| 2 |] [| 1.0; 0.0 |] ((v64 [ 1000.0; -1000.0 ]).sigmoid ()))
+        gtest "log1p, expm1 and softplus keep full relative precision for tiny arguments" (fun () ->
+            // series: log1p x = x - x^2/2 + x^3/3, expm1 x = x + x^2/2 + x^3/6, softplus(-a) = log1p(e^-a)
+            let xs = [ 1e-20; -3e-17; 1e-10; 2e-8 ]
+            let log1pRef x = x - x * x / 2.0 + x * x * x / 3.0
+            let expm1Ref x = x + x * x / 2.0 + x * x * x / 6.0
+            expectNear 0.0 1e-15 "log1p" (vals ((v64 xs).log1p ())) (xs |> List.map log1pRef |> List.toArray)
+            expectNear 0.0 1e-15 "expm1" (vals ((v64 xs).expm1 ())) (xs |> List.map expm1Ref |> List.toArray)
+            let e40 = Math.Exp -40.0
+            expectNear 0.0 1e-15 "softplus(-40)" (vals ((v64 [ -40.0 ]).softplus ())) [| e40 - e40 * e40 / 2.0 |]
+            expectNear 0.0 1e-6 "log1p float32" (vals ((t32 [| 1 |] [| 1e-10f |]).log1p ())) [| float 1e-10f |]
+            expectNear 0.0 1e-6 "expm1 float32" (vals ((t32 [| 1 |] [| 1e-10f |]).expm1 ())) [| float 1e-10f |]
+            expectNear 0.0 0.0 "log1p at -1, below -1, inf, NaN" (vals ((v64 [ -1.0; -2.0; infinity; nan ]).log1p ())) [| -infinity; nan; infinity; nan |]
+            expectNear 0.0 0.0 "expm1 at -inf, inf, NaN" (vals ((v64 [ -infinity; infinity; nan ]).expm1 ())) [| -1.0; infinity; nan |])
         gtest "derivatives at the kinks follow the documented subgradients" (fun () ->
             // relu'(0) = 0, abs'(0) = sign(0) = 0, maximum/minimum give the tie to a, clamp is 1 at its bounds
             let g f x = vals (gs.grad (fun t -> (f t: Tensor).sum ()) (v64 x))
