@@ -123,6 +123,17 @@ let private valueTests =
             throwsWith<GenesisException> [ "index -4 out of range" ] (fun () -> x.[-4] |> ignore)
             throwsWith<GenesisException> [ "index 4 out of range"; "size 4" ] (fun () -> x.[0, 4] |> ignore)
             throwsWith<GenesisException> [ "out of range"; "size 3" ] (fun () -> x.[1..3] |> ignore))
+        gtest "a scalar has no dimension to index, slice, split, flip, gather or concatenate" (fun () ->
+            let s = s64 1.0
+            throwsWith<GenesisException> [ "index"; "dimension 0 out of range"; "rank 0" ] (fun () -> s.[0] |> ignore)
+            throwsWith<GenesisException> [ "slice"; "rank 0" ] (fun () -> s.[0..0] |> ignore)
+            throwsWith<GenesisException> [ "narrow"; "rank 0" ] (fun () -> s.narrow (0, 0, 1) |> ignore)
+            throwsWith<GenesisException> [ "split"; "rank 0" ] (fun () -> s.split [ 1 ] |> ignore)
+            throwsWith<GenesisException> [ "flip"; "rank 0" ] (fun () -> s.flip [ 0 ] |> ignore)
+            throwsWith<GenesisException> [ "gather"; "rank 0" ] (fun () -> s.gather (0, ti64 [||] [| 0L |]) |> ignore)
+            throwsWith<GenesisException> [ "cat"; "rank 0" ] (fun () -> gs.cat [ s; s ] |> ignore)
+            expectValues "flip of no dims is the identity" [||] [| 1.0 |] (s.flip [])
+            expectValues "cumsum of a scalar is the scalar" [||] [| 1.0 |] (s.cumsum 0))
         gtest "cat and stack along each dimension; mismatches are named" (fun () ->
             let a = iota [| 2; 2 |]
             let c = iota [| 2; 1 |] + 10.0

@@ -72,8 +72,10 @@ module Reductions =
         override _.Vjp(_, _, _, adjoint) =
             adjoint |> ShapeOps.flip [| dim |] |> fun a -> Apply.apply (CumsumOp dim) [| a |] |> ShapeOps.flip [| dim |]
 
-    /// Inclusive cumulative sum along dim.
-    let cumsum (dim: int) (t: Tensor) = Apply.apply (CumsumOp(Shape.normDim t.dim dim)) [| t |]
+    /// Inclusive cumulative sum along dim (a scalar is its own cumulative sum, as in PyTorch).
+    let cumsum (dim: int) (t: Tensor) =
+        let d = Shape.normDim t.dim dim
+        if t.dim = 0 then t else Apply.apply (CumsumOp d) [| t |]
 
     type internal L2NormOp(dims: int[], keepDim: bool) =
         inherit Op()
