@@ -340,9 +340,11 @@ let genPair (ga: Gen<float>) (gb: Gen<float>) =
 /// A random permutation of 0 .. n-1.
 let genPerm (n: int) = Gen.shuffle [| 0 .. n - 1 |] |> Gen.map Seq.toArray
 
-/// Values from g whose pairwise gaps all exceed minGap (no ties: max/min/sort kinks stay away).
-let genDistinct (n: int) (g: Gen<float>) (minGap: float) =
-    Gen.arrayOfLength n g
-    |> Gen.filter (fun v ->
-        let s = Array.sort v
-        s |> Array.pairwise |> Array.forall (fun (p, q) -> q - p > minGap))
+/// n values in [lo, hi] on a shuffled grid with jitter: pairwise gaps exceed 0.4 (hi - lo) / n (no ties, so
+/// max/min/abs kinks stay away from the central-difference stencil).
+let genDistinct (n: int) (lo: float) (hi: float) =
+    gen {
+        let! perm = genPerm n
+        let! jitter = Gen.arrayOfLength n (genFloat -0.3 0.3)
+        return Array.init n (fun i -> lo + (hi - lo) * (float perm[i] + 0.5 + jitter[i]) / float n)
+    }
