@@ -30,6 +30,10 @@ let private valueTests =
             expectValues "mean 1 keepDim" [| 2; 1 |] [| 3.0; 4.0 |] (x.mean (1, keepDim = true))
             expectValues "mean [0; 1]" [||] [| 3.5 |] (x.mean [| 0; 1 |])
             expectTensor "mean of int32" DType.Float32 [||] [| 2.5 |] ((ti32 [| 4 |] [| 1; 2; 3; 4 |]).mean ())
+            expectTensor "mean of int64" DType.Float64 [||] [| 2.5 |] ((ti64 [| 4 |] [| 1L; 2L; 3L; 4L |]).mean ())
+            expectTensor "mean of int64 keeps float64 precision" DType.Float64 [||] [| 16777217.0 |] ((ti64 [| 2 |] [| 16777217L; 16777217L |]).mean ())
+            expectTensor "norm of int64" DType.Float64 [||] [| 5.0 |] ((ti64 [| 2 |] [| 3L; 4L |]).norm ())
+            expectTensor "norm of int32" DType.Float32 [||] [| 5.0 |] ((ti32 [| 2 |] [| 3; 4 |]).norm ())
             expectTensor "mean of float32" DType.Float32 [| 2 |] [| 1.5; 3.5 |] ((t32 [| 2; 2 |] [| 1.0f; 2.0f; 3.0f; 4.0f |]).mean 1))
         gtest "max and min values; argmax and argmin take the first occurrence" (fun () ->
             let x = x23 ()
