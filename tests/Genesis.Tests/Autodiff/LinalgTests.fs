@@ -69,6 +69,18 @@ let private valueTests =
             throwsWith<GenesisException> [ "dot"; "[3]"; "[2]" ] (fun () -> (v64 [ 1.0; 2.0; 3.0 ]).dot (v64 [ 1.0; 2.0 ]) |> ignore)
             throwsWith<GenesisException> [ "outer"; "[2; 3]" ] (fun () -> a.outer (v64 [ 1.0 ]) |> ignore)
             throwsWith<GenesisException> [ "cross"; "size 3"; "[2; 3]" ] (fun () -> a.cross (a, dim = 0) |> ignore))
+        gtest "NaN and Inf in either operand propagate through matmul (no skipped zeros)" (fun () ->
+            // IEEE: 0 * NaN = NaN and 0 * inf = NaN, so a zero entry of a must not hide a NaN/inf row of b
+            let a = t64 [| 1; 2 |] [| 1.0; 0.0 |]
+            let b = t64 [| 2; 2 |] [| 1.0; 2.0; nan; infinity |]
+            expectNear 0.0 0.0 "a @ b" (vals (a.matmul b)) [| nan; nan |]
+            expectNear 0.0 0.0 "b^T @ a^T" (vals (b.T.matmul a.T)) [| nan; nan |]
+            let g = gs.grad (fun t -> (t.matmul b).sum ()) a
+            expectNear 0.0 0.0 "grad wrt a" (vals g) [| 3.0; nan |]
+            let gb = gs.grad (fun t -> (a.matmul t).sum ()) (t64 [| 2; 2 |] [| 1.0; 2.0; 3.0; 4.0 |])
+            expectNear 0.0 0.0 "grad wrt b" (vals gb) [| 1.0; 1.0; 0.0; 0.0 |]
+            let gnan = gs.vjp (fun t -> a.matmul t) (t64 [| 2; 2 |] [| 1.0; 2.0; 3.0; 4.0 |]) (t64 [| 1; 2 |] [| nan; 1.0 |])
+            expectNear 0.0 0.0 "NaN cotangent reaches every row" (vals gnan) [| nan; 1.0; nan; 0.0 |])
     ]
 
 /// Operand shapes of matmul: 2-D x 2-D, 1-D on either side, and batched with broadcast batch dims.

@@ -206,10 +206,10 @@ module internal CpuKernels =
             let co = bt * n * m
             for i in 0 .. n - 1 do
                 let crow = Span(c, co + i * m, m)
+                // no shortcut for aik = 0: IEEE 0 * NaN and 0 * inf are NaN, and a NaN in b must reach c
                 for kk in 0 .. k - 1 do
                     let aik = a[ao + i * k + kk]
-                    if aik <> 'T.Zero || 'T.IsNaN aik then
-                        TensorPrimitives.MultiplyAdd(ReadOnlySpan(b, bo + kk * m, m), aik, ReadOnlySpan<'T>(c, co + i * m, m), crow)
+                    TensorPrimitives.MultiplyAdd(ReadOnlySpan(b, bo + kk * m, m), aik, ReadOnlySpan<'T>(c, co + i * m, m), crow)
         c
 
     /// Iterates the multi-index of a shape, calling f with the flat offset and the index array.
