@@ -270,6 +270,15 @@ let checkBinary (name: string) (expectEach: Expectation) (expectBoth: Expectatio
     let gb = if isNull bl.grad then Array.zeroCreate b.numel else vals bl.grad
     expectNear exactTol exactTol (name + ": backward() into two leaves") (Array.append ga gb) jtv
 
+/// Smooth scalar test functions R^n -> R built from many ops (so nesting goes through every rule kind).
+let smoothScalarFunctions: (string * (Tensor -> Tensor)) list =
+    [ "sum(sin x * exp x)", (fun x -> (x.sin () * x.exp ()).sum ())
+      "|x| * sum(tanh x)", (fun x -> (x * x + 0.1).sum().sqrt () * x.tanh().sum ())
+      "sum(sigmoid(outer(x, x) @ x))", (fun x -> ((x.outer x).matmul x).sigmoid().sum ())
+      "mean(softplus x / (1 + x^2)) + logsumexp-ish", (fun x -> (x.softplus () / (1.0 + x * x)).mean () + x.exp().sum().log ())
+      "sum(cumsum(x)^3) * prod-ish", (fun x -> (x.cumsum 0 ** 3.0).sum () * (x.cos () + 2.0).log().sum ())
+      "stack/reshape/atan2", (fun x -> (gs.stack [ x; x * x + 1.0 ]).reshape([ 2; -1 ]).T.matmul(v64 [ 0.3; -0.7 ]).atan2(x.cosh ()).sum ()) ]
+
 // ---------------------------------------------------------------------------------------------------------
 // Generators
 // ---------------------------------------------------------------------------------------------------------
