@@ -105,7 +105,8 @@ let private creationTests =
             expectTensor "linspace zero steps" DType.Float64 [| 0 |] [||] (gs.linspace (3.0, 5.0, 0))
             expectTensor "logspace" DType.Float64 [| 3 |] [| 1.0; 10.0; 100.0 |] (gs.logspace (0.0, 2.0, 3))
             expectTensor "logspace base 2" DType.Float64 [| 4 |] [| 1.0; 2.0; 4.0; 8.0 |] (gs.logspace (0.0, 3.0, 4, logBase = 2.0))
-            throwsWith<ArgumentException> [ "steps" ] (fun () -> gs.linspace (0.0, 1.0, -1) |> ignore))
+            throwsWith<ArgumentException> [ "steps" ] (fun () -> gs.linspace (0.0, 1.0, -1) |> ignore)
+            throwsWith<ArgumentException> [ "logspace"; "steps" ] (fun () -> gs.logspace (0.0, 1.0, -1) |> ignore))
         gtest "rand, randn, randint, randperm: shapes, ranges, permutations" (fun () ->
             let r = gs.rand [ 200; 50 ]
             Expect.equal r.shape [| 200; 50 |] "rand shape"
@@ -207,6 +208,21 @@ let private sceneTests =
             Expect.isTrue (obj.ReferenceEquals((gs.fromTensor (x, scene = other.scene)).scene, other.scene)) "fromTensor scene override")
     ]
 
+let private propertyTests =
+    testList "properties" [
+        gprop "linspace includes both ends exactly and is monotone" (Gen.zip3 (genFloat -5.0 5.0) (genFloat -5.0 5.0) (Gen.choose (2, 60))) (fun (a, b, n) ->
+            let v = vals (gs.linspace (a, b, n))
+            Expect.equal v.Length n "count"
+            Expect.equal v[0] a "first element is start"
+            Expect.equal v[n - 1] b "last element is stop"
+            let ok = v |> Array.pairwise |> Array.forall (fun (p, q) -> if b >= a then q >= p else q <= p)
+            Expect.isTrue ok "monotone")
+        gprop "logspace includes both ends exactly" (Gen.zip3 (Gen.choose (-3, 3)) (Gen.choose (-3, 3)) (Gen.choose (2, 20))) (fun (a, b, n) ->
+            let v = vals (gs.logspace (float a, float b, n, logBase = 2.0))
+            Expect.equal v[0] (Math.Pow(2.0, float a)) "first"
+            Expect.equal v[n - 1] (Math.Pow(2.0, float b)) "last")
+    ]
+
 // ---------------------------------------------------------------------------------------------------------
 // Tests that change the process-wide runtime: sequenced (Expecto runs them after every parallel test), each
 // restoring the standard test runtime when done.
@@ -268,4 +284,4 @@ let private runtimeTests =
     ]
 
 [<Tests>]
-let tests = testList "Api.Gs" [ creationTests; sceneTests; runtimeTests ]
+let tests = testList "Api.Gs" [ creationTests; sceneTests; propertyTests; runtimeTests ]
