@@ -135,7 +135,9 @@ type gs =
             if defaultArg detach true then Tensor(TConst value.raw, scene) else value.WithScene scene
         let t = match dtype with Some d -> t.cast (Runtime.resolve d) | None -> t
         if defaultArg requiresGrad false then
-            if t.isConstant then t.requiresGrad_() else raise (GenesisException "fromTensor: requiresGrad needs detach = true")
+            // requiresGrad_ works in place: make the leaf a new tensor so that `value` itself never changes
+            if t.isConstant then Tensor(TConst t.raw, t.scene).requiresGrad_()
+            else raise (GenesisException "fromTensor: requiresGrad needs detach = true")
         else t
 
     static member private filled(shape: seq<int>, value: float, dtype: DType option, requiresGrad, scene, device) =

@@ -161,6 +161,17 @@ let private creationTests =
             let leaf = gs.fromTensor (y, requiresGrad = true)
             Expect.isTrue (leaf.isLeaf && leaf.requiresGrad) "a new leaf"
             throwsWith<GenesisException> [ "fromTensor"; "detach = true" ] (fun () -> gs.fromTensor (y, detach = false, requiresGrad = true) |> ignore))
+        gtest "fromTensor never turns its argument into a leaf" (fun () ->
+            let c = gs.tensor [ 1.0; 2.0 ]
+            let l = gs.fromTensor (c, detach = false, requiresGrad = true)
+            Expect.isTrue l.requiresGrad "the result is a leaf"
+            Expect.isFalse c.requiresGrad "the argument is unchanged"
+            Expect.isFalse (obj.ReferenceEquals(c, l)) "a new tensor"
+            let d = gs.fromTensor (c, requiresGrad = true)
+            Expect.isFalse c.requiresGrad "detach = true leaves it unchanged too"
+            ((l * 2.0 + d).sum ()).backward ()
+            expectValues "l.grad" [| 2 |] [| 2.0; 2.0 |] l.grad
+            Expect.isNull c.grad "c has no grad")
         gtest "the device argument must be the active backend" (fun () ->
             throwsWith<GenesisException> [ deviceError; "Cpu"; "Gpu" ] (fun () -> gs.zeros ([ 2 ], device = Backend.Gpu) |> ignore)
             throwsWith<GenesisException> [ deviceError ] (fun () -> gs.tensor ([ 1.0 ], device = Backend.Gpu) |> ignore)
