@@ -1,5 +1,6 @@
 namespace Genesis.Physics
 
+open System
 open Genesis
 
 /// Passive joint forces (MuJoCo mj_passive): springs and viscous damping.
@@ -17,6 +18,47 @@ module Passive =
         let p = model.parameters
         let q = dofPositions model.topology qpos
         -(p.dofStiffness * (q - p.dofSpringref)) - p.dofDamping * qvel
+
+/// Joint position limits: beyond a range the joint meets a smooth stiff spring-damper,
+/// tau = k s softplus(v / s) - c qdot sigmoid(v / s) (v the violation, pushing back into the range), whose
+/// velocity derivative the Euler step treats implicitly (like contact). Not MuJoCo's soft constraint.
+module JointLimits =
+    /// Stiffness (N m/rad or N/m) of the limit spring.
+    let stiffness = 1.0e4
+    /// Damping (N m s/rad or N s/m) of the limit spring.
+    let damping = 100.0
+    /// Softness (rad or m) of the onset.
+    let softness = 1.0e-4
+
+    /// Limit forces [B; nv] and their diagonal velocity derivative [B; nv] (c + h k while violated); None without limits.
+    let compute (model: Model) (qpos: Tensor) (qvel: Tensor) (h: float) =
+        let topo = model.topology
+        let nv = topo.nv
+        let lo = Array.create nv -infinity
+        let hi = Array.create nv infinity
+        for d in 0 .. nv - 1 do
+            if topo.dofQposAdr[d] >= 0 then
+                match topo.jntRange[topo.dofJoint[d]] with
+                | Some(a, b) ->
+                    lo[d] <- a
+                    hi[d] <- b
+                | None -> ()
+        let limited = Array.init nv (fun d -> not (Double.IsInfinity lo[d] && Double.IsInfinity hi[d]))
+        if not (Array.exists id limited) then None
+        else
+            let finite (v: float[]) = v |> Array.map (fun x -> if Double.IsInfinity x then 0.0 else x)
+            let mask = Spatial.constLike qvel [| nv |] (limited |> Array.map (fun l -> if l then 1.0 else 0.0))
+            let hasLo = Spatial.constLike qvel [| nv |] (lo |> Array.map (fun x -> if Double.IsInfinity x then 0.0 else 1.0))
+            let hasHi = Spatial.constLike qvel [| nv |] (hi |> Array.map (fun x -> if Double.IsInfinity x then 0.0 else 1.0))
+            let q = Passive.dofPositions topo qpos
+            let s = softness
+            let below = (Spatial.constLike qvel [| nv |] (finite lo) - q) / s
+            let above = (q - Spatial.constLike qvel [| nv |] (finite hi)) / s
+            let actLo = below.sigmoid() * hasLo
+            let actHi = above.sigmoid() * hasHi
+            let tau = (below.softplus() * hasLo - above.softplus() * hasHi) * (stiffness * s) - (actLo + actHi) * qvel * damping
+            let diag = (actLo + actHi) * (damping + h * stiffness)
+            Some(tau * mask, diag * mask)
 
 /// Actuation (Genesis control_dofs_*): force, PD position and velocity control, clipped to the force range.
 module Actuation =
