@@ -28,13 +28,13 @@ let private quadruped =
         s.addEntity(Morphs.Plane()) |> ignore
         s.addEntity(Morphs.URDF(IO.Path.Combine(assets, "go2/go2.urdf"), pos = [| 0.0; 0.0; 0.45 |])) }
 
-/// One rollout of T steps under force controls; returns (loss, scene, robot).
+/// One rollout of T steps under PD position targets; returns (loss, scene, robot).
 let private rollout (robot: Robot) (steps: int) (checkpointEvery: int) (controls: Tensor) =
     let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = checkpointEvery))
     let e = robot.build scene
     scene.build()
     for t in 0 .. steps - 1 do
-        e.controlDofsForce(controls.[t])
+        e.controlDofsPosition(controls.[t])
         scene.step()
     let loss = e.getLinksPos().pow(2.0).sum() + e.getDofsVelocity().pow(2.0).sum()
     loss, e
@@ -52,7 +52,7 @@ let private measure (robot: Robot) (steps: int) =
     let plain = Scene(SimOptions(dt = 0.01))
     let pe = robot.build plain
     plain.build()
-    let (), tPlain = time (fun () -> for t in 0 .. steps - 1 do (pe.controlDofsForce(controls.[t].detach()); plain.step()))
+    let (), tPlain = time (fun () -> for t in 0 .. steps - 1 do (pe.controlDofsPosition(controls.[t].detach()); plain.step()))
     let (loss, _), tFwd = time (fun () -> rollout robot steps 0 controls)
     let (), tBwd = time (fun () -> loss.backward())
     printfn "| %s | %d | %.3f | %.3f | %.3f | %.2f |" robot.name steps tPlain tFwd tBwd ((tFwd + tBwd) / tFwd)

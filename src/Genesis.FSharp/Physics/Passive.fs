@@ -77,3 +77,16 @@ module Actuation =
         if anyVel then
             tau <- tau + p.kv * (control.values - qvel) * m ((=) ControlMode.Velocity)
         tau.maximum(p.forceLo.expandAs tau).minimum(p.forceHi.expandAs tau)
+
+    /// Generalised actuator forces [B; nv] and the diagonal of -d tau / d qvel (kv + h kp for position control,
+    /// kv for velocity control, 0 where the force saturates), which the Euler step treats implicitly.
+    let computeWithDamping (model: Model) (control: Control) (qpos: Tensor) (qvel: Tensor) (h: float) =
+        let topo, p = model.topology, model.parameters
+        let tau = compute model control qpos qvel
+        let nv = topo.nv
+        let m (f: ControlMode -> bool) = Spatial.constLike qvel [| nv |] (control.modes |> Array.map (fun c -> if f c then 1.0 else 0.0))
+        if control.modes |> Array.forall ((=) ControlMode.Force) then tau, None
+        else
+            let unsaturated = (tau.gt(p.forceLo.expandAs tau).cast(tau.dtype) * tau.lt(p.forceHi.expandAs tau).cast(tau.dtype)).detach()
+            let diag = ((p.kv + p.kp * h) * m ((=) ControlMode.Position) + p.kv * m ((=) ControlMode.Velocity)) * unsaturated
+            tau, Some diag
