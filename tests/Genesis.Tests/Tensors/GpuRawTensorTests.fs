@@ -330,6 +330,17 @@ let backendTests =
             let after = b.AllocatedBytes
             Expect.isLessThanOrEqual after before (sprintf "device bytes before %d, after %d" before after)
         }
+        test "every kernel specialisation compiles to PTX (CUDA backend, no device needed)" {
+            let failures = Genesis.Gpu.Kernels.PtxCheck.CompileAll()
+            Expect.isGreaterThan Genesis.Gpu.Kernels.PtxCheck.Count 50 "all specialisations enumerated"
+            let mm = Genesis.Gpu.Kernels.PtxCheck.PtxOf "MatMul<Double>"
+            Expect.stringContains mm "bar.sync" "the tiled matmul synchronises its group"
+            Expect.stringContains mm ".shared" "the tiled matmul uses shared memory"
+            Expect.stringContains (Genesis.Gpu.Kernels.PtxCheck.PtxOf "ScatterAdd<Double>") "atom" "scatterAdd adds atomically"
+            if failures.Count > 0 then
+                failtestf "%d of %d kernels do not compile to PTX:\n%s" failures.Count Genesis.Gpu.Kernels.PtxCheck.Count
+                    (failures |> Seq.map (fun struct (k, e) -> k + ": " + e) |> String.concat "\n")
+        }
         test "kernels are compiled once per accelerator" {
             let c, g = randBoth DType.Float64 [| 4 |] (uniform 0.0 1.0)
             check "warm" (fun t -> t.Unary UnaryKind.Cos) (c, g)
