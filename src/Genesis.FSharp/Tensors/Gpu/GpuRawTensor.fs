@@ -403,7 +403,7 @@ and [<Sealed>] GpuBackend private (context: Context, accelerator: Accelerator, n
 
     /// A backend on ILGPU's CPU accelerator (kernels run as .NET code on worker threads; for tests and CI).
     static member createCpuAccelerator() =
-        let context = Context.Create(fun b -> b.CPU(CPUDeviceKind.Default).EnableAlgorithms() |> ignore)
+        let context = Context.Create(fun b -> b.CPU(CPUDeviceKind.Default).EnableAlgorithms().Release() |> ignore)
         let acc = context.CreateCPUAccelerator(0)
         new GpuBackend(context, acc :> Accelerator, "ilgpu-cpu")
 
@@ -415,7 +415,7 @@ and [<Sealed>] GpuBackend private (context: Context, accelerator: Accelerator, n
                 sprintf "Backend.Gpu needs a CUDA device, but %s. Set the environment variable GENESIS_GPU=cpu to run the GPU backend on ILGPU's CPU accelerator (for tests), or use Backend.Cpu." detail,
                 inner)
         let context =
-            try Context.Create(fun b -> b.Cuda().EnableAlgorithms() |> ignore)
+            try Context.Create(fun b -> b.Cuda().EnableAlgorithms().Release() |> ignore)
             with e -> raise (noCuda "the CUDA driver could not be loaded" e)
         let devices = context.GetCudaDevices()
         if devices.Count <= index then
