@@ -95,19 +95,30 @@ public sealed class KernelSet
         _ => 1,
     };
 
-    /// <summary>Allocates an uninitialised buffer of n elements (at least one, so that empty tensors have storage).</summary>
+    /// <summary>Allocates an uninitialised buffer of n elements (at least one, so that empty tensors have storage). Its
+    /// finalizer is suppressed: the owner frees it explicitly on a thread bound to the accelerator (or the accelerator's
+    /// Dispose does), never the GC's finalizer thread, so a buffer handed back by a tensor's finalizer stays valid
+    /// until the owner frees or reuses it.</summary>
     public MemoryBuffer Allocate(ElementType t, long n)
     {
         Bind();
         long len = Math.Max(1L, n);
         return t switch
         {
-            ElementType.Float32 => acc.Allocate1D<float>(len),
-            ElementType.Float64 => acc.Allocate1D<double>(len),
-            ElementType.Int32 => acc.Allocate1D<int>(len),
-            ElementType.Int64 => acc.Allocate1D<long>(len),
-            _ => acc.Allocate1D<byte>(len),
+            ElementType.Float32 => Own(acc.Allocate1D<float>(len)),
+            ElementType.Float64 => Own(acc.Allocate1D<double>(len)),
+            ElementType.Int32 => Own(acc.Allocate1D<int>(len)),
+            ElementType.Int64 => Own(acc.Allocate1D<long>(len)),
+            _ => Own(acc.Allocate1D<byte>(len)),
         };
+    }
+
+    private static MemoryBuffer Own<T>(MemoryBuffer1D<T, Stride1D.Dense> b) where T : unmanaged
+    {
+        // Both the typed wrapper and the raw buffer inside it free device memory in their finalizers.
+        GC.SuppressFinalize(b);
+        GC.SuppressFinalize(((IArrayView)b).Buffer);
+        return b;
     }
 
     /// <summary>Copies a host array into a buffer allocated for it (float[], double[], int[], long[] or byte[]).</summary>

@@ -300,6 +300,9 @@ let backendTests =
         }
         test "Dispose frees device bytes at once; a reshaped view keeps the storage alive" {
             let b = gpuBackend.Value
+            GC.Collect()
+            GC.WaitForPendingFinalizers()
+            b.Collect()
             let before = b.AllocatedBytes
             let t = (gpu().Zeros([| 1000 |], DType.Float64)) :?> GpuRawTensor
             Expect.equal (b.AllocatedBytes - before) 8000L "8000 bytes allocated"
@@ -307,21 +310,36 @@ let backendTests =
             t.Dispose()
             Expect.equal (b.AllocatedBytes - before) 8000L "the view still holds the buffer"
             Expect.equal (RawTensor.toFloatArray v |> Array.sum) 0.0 "the view still reads"
+            let pooledBefore = b.PooledBytes
             v.Dispose()
             Expect.equal b.AllocatedBytes before "freed"
+            Expect.equal (b.PooledBytes - pooledBefore) 8000L "the buffer waits in the reuse pool"
             throwsWith<ObjectDisposedException> [ "disposed" ] (fun () -> v.ToHostArray() |> ignore)
+            let again = gpu().Zeros([| 1000 |], DType.Float64) :?> GpuRawTensor
+            Expect.equal b.PooledBytes pooledBefore "a tensor of the same type and length reuses it"
+            Expect.equal (RawTensor.toFloatArray again |> Array.sum) 0.0 "reused storage is zeroed by Zeros"
+            again.Dispose()
+            b.TrimPool()
+            Expect.equal b.PooledBytes 0L "TrimPool frees the pool"
+            b.PoolLimitBytes <- 0L
+            (gpu().Zeros([| 10 |], DType.Float32) :?> GpuRawTensor).Dispose()
+            Expect.equal b.PooledBytes 0L "no pooling with a zero limit"
+            b.PoolLimitBytes <- 256L * 1024L * 1024L
         }
         test "10,000 ops with dropped tensors do not grow device memory" {
             let b = gpuBackend.Value
             let x = gpu().FromHostArray([| 0.1; 0.2; 0.3; 0.4 |], [| 4 |])
             GC.Collect()
             GC.WaitForPendingFinalizers()
+            b.Collect()
+            b.TrimPool()
             let before = b.AllocatedBytes
+            let buffersBefore = b.LiveBuffers
             let mutable acc = x
-            for i in 1 .. 10000 do
+            for i in 1 .. 5000 do // two ops per iteration: 10,000 ops
                 let y = acc.Unary(UnaryKind.Sin).Binary(BinaryKind.Add, x)
                 acc <- if i % 100 = 0 then x else y
-                if i % 2000 = 0 then
+                if i % 1000 = 0 then
                     GC.Collect()
                     GC.WaitForPendingFinalizers()
             acc <- x
@@ -329,6 +347,9 @@ let backendTests =
             GC.WaitForPendingFinalizers()
             let after = b.AllocatedBytes
             Expect.isLessThanOrEqual after before (sprintf "device bytes before %d, after %d" before after)
+            Expect.isLessThanOrEqual b.LiveBuffers buffersBefore "live buffers"
+            Expect.isLessThanOrEqual b.PooledBytes b.PoolLimitBytes "the reuse pool stays within its limit"
+            Expect.isLessThanOrEqual b.PooledBytes (2L * 1000L * 2L * 32L) "the pool holds at most the garbage of one GC window (2 x 1000 iterations x 2 buffers x 32 bytes)"
         }
         test "every kernel specialisation compiles to PTX (CUDA backend, no device needed)" {
             let failures = Genesis.Gpu.Kernels.PtxCheck.CompileAll()

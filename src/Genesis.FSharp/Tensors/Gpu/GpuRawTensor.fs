@@ -10,9 +10,9 @@ open ILGPU.Runtime.Cuda
 open Genesis
 open Genesis.Gpu.Kernels
 
-/// A device buffer shared by the raw tensors that view it (Reshape shares storage); freed when the last one is released.
+/// A device buffer shared by the raw tensors that view it (Reshape shares storage); released when the last one is.
 [<Sealed; AllowNullLiteral>]
-type internal GpuStorage(backend: GpuBackend, buffer: MemoryBuffer, bytes: int64) =
+type internal GpuStorage(backend: GpuBackend, buffer: MemoryBuffer, block: GpuBlock) =
     let mutable refs = 1
     /// The backend that allocated the buffer.
     member _.Backend = backend
@@ -20,10 +20,13 @@ type internal GpuStorage(backend: GpuBackend, buffer: MemoryBuffer, bytes: int64
     member _.Buffer = buffer
     /// Adds a viewer.
     member _.AddRef() = Interlocked.Increment(&refs) |> ignore
-    /// Removes a viewer; the last one frees the buffer (deferred to the owning thread when called from a finalizer).
+    /// Removes a viewer; the last one returns the buffer (deferred to the owning thread when called from a finalizer).
     member _.Release(fromFinalizer: bool) =
         if Interlocked.Decrement(&refs) = 0 then
-            if fromFinalizer then backend.DeferFree(buffer, bytes) else backend.Free(buffer, bytes)
+            if fromFinalizer then backend.DeferFree(buffer, block) else backend.Free(buffer, block)
+
+/// The size class of a device buffer: element type, length (elements) and bytes.
+and [<Struct>] internal GpuBlock = { Element: ElementType; Length: int64; Bytes: int64 }
 
 /// A raw tensor in the memory of an ILGPU accelerator (CUDA, or ILGPU's CPU accelerator). Dispose frees its device
 /// buffer at once; otherwise the finalizer hands the buffer back to the backend, which frees it on its next call.
@@ -272,7 +275,10 @@ and [<Sealed>] GpuRawTensor internal (storage: GpuStorage, shape: int[], dtype: 
 and [<Sealed>] GpuBackend private (context: Context, accelerator: Accelerator, name: string) =
     let kernels = KernelSet(accelerator)
     let gate = obj ()
-    let pending = ConcurrentQueue<struct (MemoryBuffer * int64)>()
+    let pending = ConcurrentQueue<struct (MemoryBuffer * GpuBlock)>()
+    let pool = Collections.Generic.Dictionary<struct (ElementType * int64), Collections.Generic.Stack<MemoryBuffer>>()
+    let mutable pooled = 0L
+    let mutable poolLimit = 256L * 1024L * 1024L
     let mutable allocated = 0L
     let mutable liveBuffers = 0
     let mutable disposed = false
@@ -294,59 +300,98 @@ and [<Sealed>] GpuBackend private (context: Context, accelerator: Accelerator, n
     /// How many kernel specialisations have been compiled (each once per accelerator).
     member _.CompiledKernels = kernels.CompiledKernels
 
-    /// Device bytes currently allocated by this backend's tensors (after freeing buffers that finalizers handed back).
+    /// Device bytes held by live tensors of this backend (after taking back buffers that finalizers released).
     member b.AllocatedBytes =
         b.Collect()
         Interlocked.Read(&allocated)
 
-    /// The number of live device buffers (after freeing buffers that finalizers handed back).
+    /// The number of live device buffers (after taking back buffers that finalizers released).
     member b.LiveBuffers =
         b.Collect()
         Volatile.Read(&liveBuffers)
 
-    /// Frees the buffers that finalizers handed back (runs on the calling thread, which may use the accelerator).
-    member _.Collect() =
-        let mutable item = Unchecked.defaultof<struct (MemoryBuffer * int64)>
-        while pending.TryDequeue(&item) do
-            let struct (buf, bytes) = item
-            lock gate (fun () ->
-                if not disposed then buf.Dispose()
-                Interlocked.Add(&allocated, -bytes) |> ignore
-                Interlocked.Decrement(&liveBuffers) |> ignore
-                GC.RemoveMemoryPressure(max 1L bytes))
+    /// Device bytes kept in the reuse pool (freed buffers waiting for a tensor of the same type and length).
+    member _.PooledBytes = Interlocked.Read(&pooled)
 
-    /// Frees a buffer now (deterministic Dispose on a thread that may use the accelerator).
-    member internal _.Free(buf: MemoryBuffer, bytes: int64) =
+    /// The most bytes the reuse pool keeps (default 256 MiB; 0 frees every buffer at once).
+    member _.PoolLimitBytes
+        with get () = poolLimit
+        and set (v: int64) = poolLimit <- max 0L v
+
+    /// Frees every pooled buffer.
+    member _.TrimPool() =
+        lock gate (fun () ->
+            if not disposed then kernels.Bind()
+            for stack in pool.Values do
+                for buf in stack do
+                    if not disposed then buf.Dispose()
+            pool.Clear()
+            pooled <- 0L)
+
+    /// Takes back the buffers that finalizers released (on the calling thread, which may use the accelerator).
+    member b.Collect() =
+        let mutable item = Unchecked.defaultof<struct (MemoryBuffer * GpuBlock)>
+        while pending.TryDequeue(&item) do
+            let struct (buf, block) = item
+            b.Free(buf, block)
+
+    /// Returns a buffer: into the reuse pool while it has room, else freed (on a thread that may use the accelerator).
+    /// Pooling keeps CUDA's cuMemFree, which synchronises the device, out of the steady state of a loop.
+    member internal _.Free(buf: MemoryBuffer, block: GpuBlock) =
         lock gate (fun () ->
             if not disposed then
-                kernels.Bind()
-                buf.Dispose()
-            Interlocked.Add(&allocated, -bytes) |> ignore
+                if pooled + block.Bytes <= poolLimit then
+                    let key = struct (block.Element, block.Length)
+                    match pool.TryGetValue key with
+                    | true, stack -> stack.Push buf
+                    | _ ->
+                        let stack = Collections.Generic.Stack<MemoryBuffer>()
+                        stack.Push buf
+                        pool[key] <- stack
+                    pooled <- pooled + block.Bytes
+                else
+                    kernels.Bind()
+                    buf.Dispose()
+            Interlocked.Add(&allocated, -block.Bytes) |> ignore
             Interlocked.Decrement(&liveBuffers) |> ignore
-            GC.RemoveMemoryPressure(max 1L bytes))
+            GC.RemoveMemoryPressure(max 1L block.Bytes))
 
-    /// Queues a buffer released by a finalizer (finalizers run on another thread: CUDA calls are left to the owner).
-    member internal _.DeferFree(buf: MemoryBuffer, bytes: int64) =
-        if not disposed then pending.Enqueue(struct (buf, bytes))
+    /// Queues a buffer released by a finalizer (finalizers run on another thread: device calls are left to the owner).
+    member internal _.DeferFree(buf: MemoryBuffer, block: GpuBlock) =
+        if not disposed then pending.Enqueue(struct (buf, block))
 
-    /// Allocates an uninitialised tensor (retrying once after a full GC when the device is out of memory).
-    member internal b.Allocate(shape: int[], dtype: DType) : GpuRawTensor =
-        if disposed then raise (ObjectDisposedException("GpuBackend", sprintf "the GPU backend %s was disposed" name))
-        b.Collect()
-        let et = GpuLayout.elementType dtype
-        let n = int64 (Shape.numel shape)
-        let bytes = max 1L n * int64 (KernelSet.SizeOf et)
-        let buf =
-            try kernels.Allocate(et, n)
+    /// A pooled buffer of the block's type and length, or a new one (after a full GC and a trimmed pool when the
+    /// device is out of memory).
+    member private b.Take(block: GpuBlock) : MemoryBuffer =
+        let fromPool =
+            lock gate (fun () ->
+                match pool.TryGetValue(struct (block.Element, block.Length)) with
+                | true, stack when stack.Count > 0 ->
+                    pooled <- pooled - block.Bytes
+                    stack.Pop()
+                | _ -> null)
+        if not (isNull fromPool) then fromPool
+        else
+            try kernels.Allocate(block.Element, block.Length)
             with :? AcceleratorException | :? OutOfMemoryException ->
                 GC.Collect()
                 GC.WaitForPendingFinalizers()
                 b.Collect()
-                kernels.Allocate(et, n)
-        Interlocked.Add(&allocated, bytes) |> ignore
+                b.TrimPool()
+                kernels.Allocate(block.Element, block.Length)
+
+    /// Allocates an uninitialised tensor.
+    member internal b.Allocate(shape: int[], dtype: DType) : GpuRawTensor =
+        if disposed then raise (ObjectDisposedException("GpuBackend", sprintf "the GPU backend %s was disposed" name))
+        b.Collect()
+        let et = GpuLayout.elementType dtype
+        let len = max 1L (int64 (Shape.numel shape))
+        let block = { Element = et; Length = len; Bytes = len * int64 (KernelSet.SizeOf et) }
+        let buf = b.Take block
+        Interlocked.Add(&allocated, block.Bytes) |> ignore
         Interlocked.Increment(&liveBuffers) |> ignore
-        GC.AddMemoryPressure bytes
-        new GpuRawTensor(new GpuStorage(b, buf, bytes), shape, dtype)
+        GC.AddMemoryPressure block.Bytes
+        new GpuRawTensor(new GpuStorage(b, buf, block), shape, dtype)
 
     /// Waits until every queued kernel has finished (for timing).
     member _.Synchronize() = kernels.Synchronize()
@@ -355,6 +400,7 @@ and [<Sealed>] GpuBackend private (context: Context, accelerator: Accelerator, n
     member b.Dispose() =
         if not disposed then
             b.Collect()
+            b.TrimPool()
             lock gate (fun () -> disposed <- true)
             accelerator.Dispose()
             context.Dispose()
