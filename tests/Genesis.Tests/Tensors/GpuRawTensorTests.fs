@@ -410,6 +410,34 @@ let adTests =
                 loss.backward ()
                 p.grad) |> agreeAD "backward"
         }
+        test "gs.init(Backend.Gpu) selects from GENESIS_GPU: cpu -> CPU accelerator, unset without CUDA -> clear error" {
+            let saved = Environment.GetEnvironmentVariable "GENESIS_GPU"
+            try
+                Environment.SetEnvironmentVariable("GENESIS_GPU", "cpu")
+                GpuBackend.clearDefault ()
+                withGs Backend.Gpu (fun () ->
+                    let t = gs.tensor([ 1.0; 2.0 ]) * 3.0
+                    Expect.equal t.device (Device.Accelerator "ilgpu-cpu") "GENESIS_GPU=cpu selects the CPU accelerator"
+                    Expect.equal (t.toFloatArray ()) [| 3.0; 6.0 |] "and computes")
+                GpuBackend.Default.Dispose()
+                Environment.SetEnvironmentVariable("GENESIS_GPU", "bogus")
+                GpuBackend.clearDefault ()
+                gs.destroy ()
+                throwsWith<GenesisException> [ "GENESIS_GPU=bogus"; "GENESIS_GPU=cpu" ] (fun () -> gs.init (backend = Backend.Gpu))
+                Environment.SetEnvironmentVariable("GENESIS_GPU", null)
+                GpuBackend.clearDefault ()
+                match (try gs.init (backend = Backend.Gpu); None with e -> Some e) with
+                | None -> gs.destroy () // a CUDA machine: init succeeds
+                | Some e ->
+                    Expect.isTrue (e :? GenesisException) (sprintf "a GenesisException, got %s" (e.GetType().Name))
+                    Expect.stringContains e.Message "no CUDA device" "names the missing CUDA device"
+                    Expect.stringContains e.Message "GENESIS_GPU=cpu" "names the CPU accelerator option"
+                    Expect.isFalse gs.isInitialized "init left no state behind"
+            finally
+                Environment.SetEnvironmentVariable("GENESIS_GPU", saved)
+                GpuBackend.Default <- gpuBackend.Value
+                gs.destroy ()
+        }
         test "gs.init(Backend.Gpu) uses GpuBackend.Default and mixing with CPU tensors raises" {
             GpuBackend.Default <- gpuBackend.Value
             let cpuTensor = withGs Backend.Cpu (fun () -> gs.tensor([ 1.0; 2.0 ]))

@@ -490,3 +490,7 @@ and [<Sealed>] GpuBackend private (context: Context, accelerator: Accelerator, n
                     shared <- Some b
                     b)
         and set (v: GpuBackend) = lock sharedGate (fun () -> shared <- Some v)
+
+    /// Forgets the default backend (without disposing it), so that the next gs.init(backend = Backend.Gpu) selects
+    /// again from GENESIS_GPU.
+    static member clearDefault() = lock sharedGate (fun () -> shared <- None)
