@@ -173,3 +173,21 @@ module Model =
                     if topo.dofBody[k] = b then m[i * topo.nv + k] <- 1.0
                 b <- topo.bodyParent[b]
         m
+
+    /// 1.0 at (k, l) where dof l moves the frame that carries dof k's axis: dof l belongs to a strict ancestor of
+    /// k's body, or to a joint of the same body up to and including k's joint; as [nv; nv] row-major.
+    let dofFrameMask (topo: Topology) =
+        let nv = topo.nv
+        let m = Array.zeroCreate (nv * nv)
+        for k in 0 .. nv - 1 do
+            let bk = topo.dofBody[k]
+            for l in 0 .. nv - 1 do
+                let bl = topo.dofBody[l]
+                let sameBodyEarlier = bl = bk && topo.dofJoint[l] <= topo.dofJoint[k]
+                let mutable a = topo.bodyParent[bk]
+                let mutable ancestor = false
+                while a >= 0 && not ancestor do
+                    ancestor <- a = bl
+                    a <- topo.bodyParent[a]
+                if sameBodyEarlier || ancestor then m[k * nv + l] <- 1.0
+        m
