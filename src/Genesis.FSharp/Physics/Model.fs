@@ -62,7 +62,7 @@ type Params =
       dofDamping: Tensor
       /// Armature per dof [nv].
       dofArmature: Tensor
-      /// Spring stiffness per dof [nv] (hinge/slide).
+      /// Spring stiffness per dof [nv] (hinge/slide about dofSpringref; ball/free about qpos0, as MuJoCo).
       dofStiffness: Tensor
       /// Spring rest position per dof [nv] (hinge/slide).
       dofSpringref: Tensor
@@ -154,7 +154,7 @@ module Model =
               jntPos = t (joints |> Array.collect (fun (_, j) -> j.pos)) [| nj; 3 |]
               dofDamping = t (perDof (fun j -> j.damping)) [| nv |]
               dofArmature = t (perDof (fun j -> j.armature)) [| nv |]
-              dofStiffness = t (hingeSlide (fun j -> j.stiffness)) [| nv |]
+              dofStiffness = t (perDof (fun j -> j.stiffness)) [| nv |]
               dofSpringref = t (hingeSlide (fun j -> j.springref)) [| nv |]
               gravity = t gravity [| 3 |]
               kp = t (Array.create nv 100.0) [| nv |]

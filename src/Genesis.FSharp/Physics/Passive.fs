@@ -12,11 +12,39 @@ module Passive =
         let mask = Spatial.constLike qpos [| topo.nv |] (topo.dofQposAdr |> Array.map (fun a -> if a >= 0 then 1.0 else 0.0))
         qpos.gather(1, index) * mask
 
+    /// Springs of ball and free joints [B; nv] (MuJoCo mj_passive): free translations -k (x - x0); rotations
+    /// -k r with r the rotation vector from the rest orientation (qpos0) to the current one (mju_subQuat).
+    /// Joints whose constant stiffness is exactly zero are skipped.
+    let private quatSprings (model: Model) (qpos: Tensor) =
+        let topo, p = model.topology, model.parameters
+        let stiffness = if p.dofStiffness.isConstant then Some(p.dofStiffness.toFloatArray()) else None
+        let mutable total: Tensor = null
+        for j in 0 .. topo.jntType.Length - 1 do
+            let jt = topo.jntType[j]
+            if jt = Ball || jt = Free then
+                let d, a, n = topo.jntDofAdr[j], topo.jntQposAdr[j], JointSpec.nvOf jt
+                let isZero = stiffness |> Option.exists (fun s -> Array.forall (fun k -> s[d + k] = 0.0) [| 0 .. n - 1 |])
+                if not isZero then
+                    let rot = if jt = Free then a + 3 else a
+                    let rest = Spatial.constLike qpos [| 4 |] topo.qpos0[rot .. rot + 3]
+                    let angular = Spatial.quatSub (qpos.narrow(1, rot, 4)) rest
+                    let disp =
+                        if jt = Free then gs.cat([| qpos.narrow(1, a, 3) - Spatial.constLike qpos [| 3 |] topo.qpos0[a .. a + 2]; angular |], 1)
+                        else angular
+                    let place = Spatial.constLike qpos [| n; topo.nv |] (Array.init (n * topo.nv) (fun e -> if e % topo.nv = d + e / topo.nv then 1.0 else 0.0))
+                    let f = (-(p.dofStiffness.narrow(0, d, n)) * disp).matmul(place)
+                    total <- if isNull total then f else total + f
+        total
+
     /// Spring and damping forces [B; nv] (damping included; the Euler integrator also treats it implicitly).
     let compute (model: Model) (qpos: Tensor) (qvel: Tensor) =
         let p = model.parameters
         let q = dofPositions model.topology qpos
-        -(p.dofStiffness * (q - p.dofSpringref)) - p.dofDamping * qvel
+        // hinge/slide springs (q and springref are 0 on ball/free dofs) and damping on every dof
+        let f = -(p.dofStiffness * (q - p.dofSpringref)) - p.dofDamping * qvel
+        match quatSprings model qpos with
+        | null -> f
+        | springs -> f + springs
 
 /// Actuation (Genesis control_dofs_*): force, PD position and velocity control, clipped to the force range.
 module Actuation =
