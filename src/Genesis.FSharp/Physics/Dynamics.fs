@@ -32,8 +32,10 @@ module Dynamics =
         let qM = jt.matmul(cinert).matmul(jac).sum(1) + gs.eye(nv, dtype = like.dtype) * p.dofArmature
         // velocities and the velocity-product accelerations Jdot qvel
         let cvel = jac.matmul(qvel.unsqueeze(1).unsqueeze(-1)).squeeze(-1)
-        let dofBodyOneHot = Spatial.constLike like [| nv; nb |] (Array.init (nv * nb) (fun k -> if topo.dofBody[k / nb] = k % nb then 1.0 else 0.0))
-        let vdof = dofBodyOneHot.matmul(cvel)
+        // cdof_k moves with the frame that carries its axis: the parent body plus the joints of its own body up to
+        // and including its joint (MuJoCo mj_comVel), not with later joints of the same body
+        let frameMask = Spatial.constLike like [| nv; nv |] (Model.dofFrameMask topo)
+        let vdof = frameMask.matmul(kin.cdof * qvel.unsqueeze(-1))
         let bodyFixed = Spatial.constLike like [| nv; 1 |] (topo.dofWorldFixed |> Array.map (fun w -> if w then 0.0 else 1.0))
         let cdofDot = Spatial.crossMotionMatrix(vdof).matmul(kin.cdof.unsqueeze(-1)).squeeze(-1) * bodyFixed
         let grav = gs.cat([| gs.zeros([ 3 ], dtype = like.dtype); -p.gravity |])

@@ -62,7 +62,7 @@ type Params =
       dofDamping: Tensor
       /// Armature per dof [nv].
       dofArmature: Tensor
-      /// Spring stiffness per dof [nv] (hinge/slide).
+      /// Spring stiffness per dof [nv] (hinge/slide about dofSpringref; ball/free about qpos0, as MuJoCo).
       dofStiffness: Tensor
       /// Spring rest position per dof [nv] (hinge/slide).
       dofSpringref: Tensor
@@ -160,7 +160,7 @@ module Model =
               jntPos = t (joints |> Array.collect (fun (_, j) -> j.pos)) [| nj; 3 |]
               dofDamping = t (perDof (fun j -> j.damping)) [| nv |]
               dofArmature = t (perDof (fun j -> j.armature)) [| nv |]
-              dofStiffness = t (hingeSlide (fun j -> j.stiffness)) [| nv |]
+              dofStiffness = t (perDof (fun j -> j.stiffness)) [| nv |]
               dofSpringref = t (hingeSlide (fun j -> j.springref)) [| nv |]
               gravity = t gravity [| 3 |]
               kp = t (Array.create nv 100.0) [| nv |]
@@ -181,4 +181,22 @@ module Model =
                 for k in 0 .. topo.nv - 1 do
                     if topo.dofBody[k] = b then m[i * topo.nv + k] <- 1.0
                 b <- topo.bodyParent[b]
+        m
+
+    /// 1.0 at (k, l) where dof l moves the frame that carries dof k's axis: dof l belongs to a strict ancestor of
+    /// k's body, or to a joint of the same body up to and including k's joint; as [nv; nv] row-major.
+    let dofFrameMask (topo: Topology) =
+        let nv = topo.nv
+        let m = Array.zeroCreate (nv * nv)
+        for k in 0 .. nv - 1 do
+            let bk = topo.dofBody[k]
+            for l in 0 .. nv - 1 do
+                let bl = topo.dofBody[l]
+                let sameBodyEarlier = bl = bk && topo.dofJoint[l] <= topo.dofJoint[k]
+                let mutable a = topo.bodyParent[bk]
+                let mutable ancestor = false
+                while a >= 0 && not ancestor do
+                    ancestor <- a = bl
+                    a <- topo.bodyParent[a]
+                if sameBodyEarlier || ancestor then m[k * nv + l] <- 1.0
         m

@@ -13,11 +13,39 @@ module Passive =
         let mask = Spatial.constLike qpos [| topo.nv |] (topo.dofQposAdr |> Array.map (fun a -> if a >= 0 then 1.0 else 0.0))
         qpos.gather(1, index) * mask
 
+    /// Springs of ball and free joints [B; nv] (MuJoCo mj_passive): free translations -k (x - x0); rotations
+    /// -k r with r the rotation vector from the rest orientation (qpos0) to the current one (mju_subQuat).
+    /// Joints whose constant stiffness is exactly zero are skipped.
+    let private quatSprings (model: Model) (qpos: Tensor) =
+        let topo, p = model.topology, model.parameters
+        let stiffness = if p.dofStiffness.isConstant then Some(p.dofStiffness.toFloatArray()) else None
+        let mutable total: Tensor = null
+        for j in 0 .. topo.jntType.Length - 1 do
+            let jt = topo.jntType[j]
+            if jt = Ball || jt = Free then
+                let d, a, n = topo.jntDofAdr[j], topo.jntQposAdr[j], JointSpec.nvOf jt
+                let isZero = stiffness |> Option.exists (fun s -> Array.forall (fun k -> s[d + k] = 0.0) [| 0 .. n - 1 |])
+                if not isZero then
+                    let rot = if jt = Free then a + 3 else a
+                    let rest = Spatial.constLike qpos [| 4 |] topo.qpos0[rot .. rot + 3]
+                    let angular = Spatial.quatSub (qpos.narrow(1, rot, 4)) rest
+                    let disp =
+                        if jt = Free then gs.cat([| qpos.narrow(1, a, 3) - Spatial.constLike qpos [| 3 |] topo.qpos0[a .. a + 2]; angular |], 1)
+                        else angular
+                    let place = Spatial.constLike qpos [| n; topo.nv |] (Array.init (n * topo.nv) (fun e -> if e % topo.nv = d + e / topo.nv then 1.0 else 0.0))
+                    let f = (-(p.dofStiffness.narrow(0, d, n)) * disp).matmul(place)
+                    total <- if isNull total then f else total + f
+        total
+
     /// Spring and damping forces [B; nv] (damping included; the Euler integrator also treats it implicitly).
     let compute (model: Model) (qpos: Tensor) (qvel: Tensor) =
         let p = model.parameters
         let q = dofPositions model.topology qpos
-        -(p.dofStiffness * (q - p.dofSpringref)) - p.dofDamping * qvel
+        // hinge/slide springs (q and springref are 0 on ball/free dofs) and damping on every dof
+        let f = -(p.dofStiffness * (q - p.dofSpringref)) - p.dofDamping * qvel
+        match quatSprings model qpos with
+        | null -> f
+        | springs -> f + springs
 
 /// Joint position limits: beyond a range the joint meets a smooth stiff spring-damper,
 /// tau = k s softplus(v / s) - c qdot sigmoid(v / s) (v the violation, pushing back into the range), whose
@@ -90,3 +118,23 @@ module Actuation =
             let unsaturated = (tau.gt(p.forceLo.expandAs tau).cast(tau.dtype) * tau.lt(p.forceHi.expandAs tau).cast(tau.dtype)).detach()
             let diag = ((p.kv + p.kp * h) * m ((=) ControlMode.Position) + p.kv * m ((=) ControlMode.Velocity)) * unsaturated
             tau, Some diag
+
+    /// Generalised forces [B; nv] of MuJoCo motor actuators (joint transmission: force = gear * ctrl on the
+    /// joint's dof, ctrl clamped to ctrlrange where given) from controls ctrl [B; nu]; hinge and slide joints only.
+    let motorForces (topo: Topology) (actuators: ActuatorSpec[]) (ctrl: Tensor) =
+        let nu, nv = actuators.Length, topo.nv
+        if ctrl.dim <> 2 || ctrl.shape[1] <> nu then
+            invalidArg "ctrl" (sprintf "motorForces: ctrl must be [B; %d] (one column per actuator), got %A" nu ctrl.shape)
+        let gear = Array.zeroCreate (nu * nv)
+        actuators
+        |> Array.iteri (fun a act ->
+            match Array.tryFindIndex ((=) act.joint) topo.jntName with
+            | None -> raise (GenesisException(sprintf "actuator '%s': joint '%s' is not in the model" act.name act.joint))
+            | Some j ->
+                match topo.jntType[j] with
+                | Hinge | Slide -> gear[a * nv + topo.jntDofAdr[j]] <- act.gear
+                | t -> raise (GenesisNotSupportedException(sprintf "actuator '%s': motors on %A joints ('%s') are not supported" act.name t act.joint)))
+        let bound (pick: float * float -> float) (none: float) =
+            Spatial.constLike ctrl [| nu |] (actuators |> Array.map (fun a -> match a.ctrlrange with Some r -> pick r | None -> none))
+        let clamped = if nu = 0 then ctrl else ctrl.maximum((bound fst -infinity).expandAs ctrl).minimum((bound snd infinity).expandAs ctrl)
+        clamped.matmul(Spatial.constLike ctrl [| nu; nv |] gear)

@@ -73,6 +73,24 @@ module Spatial =
         let cw = Tensor.where(small, gs.onesLike theta - theta2 / 2.0, theta.cos())
         gs.cat([| cw; half * sinc |], -1)
 
+    /// The rotation vector (axis * angle, angle in [-pi, pi]) of unit quaternions [..., 4] -> [..., 3], safe at the
+    /// identity (MuJoCo mju_quat2Vel with dt = 1).
+    let quatToRotVec (q: Tensor) =
+        let w0 = q.narrow(-1, 0, 1)
+        let flip = Tensor.where(w0.lt(0.0), -(gs.onesLike w0), gs.onesLike w0)
+        let w, v = w0 * flip, q.narrow(-1, 1, 3) * flip
+        let s2 = (v * v).sum(-1, true)
+        let small = s2.lt(1e-24)
+        let s = (s2 + Tensor.where(small, gs.onesLike s2, gs.zerosLike s2)).sqrt()
+        // 2 atan2(s, w) / s -> 2 (1 + s^2 / 6) at the identity, where w = sqrt(1 - s^2)
+        v * Tensor.where(small, 2.0 + s2 / 3.0, 2.0 * s.atan2(w) / s)
+
+    /// The rotation vector r with qb * exp(r) = qa (MuJoCo mju_subQuat), qa normalised first; [..., 4] -> [..., 3].
+    let quatSub (qa: Tensor) (qb: Tensor) =
+        let qa = qa / qa.norm(2.0, -1, true)
+        let conj = qb * constLike qb [| 4 |] [| 1.0; -1.0; -1.0; -1.0 |]
+        quatToRotVec (quatMul conj qa)
+
     /// Unit quaternions [..., 4] (w, x, y, z; w >= 0 not enforced) from rotation matrices [..., 3, 3] (Shepperd's method).
     let matToQuat (r: Tensor) : Tensor =
         let m = r.toFloatArray()

@@ -158,7 +158,7 @@ let compareWithMuJoCo (label: string) (e: EntitySpec) (m: MuJoCo.Model) =
 
 /// Writes a scratch copy of a URDF for MuJoCo: compiler flags, absolute mesh paths, and (for a
 /// floating base) a `world` link with a floating joint `<root>_free_joint` to the root link.
-let private scratchUrdf (dir: string) (src: string) (inertiaFromGeom: bool) (floatingRoot: string option) =
+let scratchUrdf (dir: string) (src: string) (inertiaFromGeom: bool) (floatingRoot: string option) =
     // pybullet's plane.urdf declares version="0.0", which .NET refuses
     let text = Regex.Replace(File.ReadAllText src, "^(\\s*<\\?xml[^>]*?version\\s*=\\s*[\"'])[^\"']*", "${1}1.0")
     let doc = XDocument.Parse text
@@ -243,7 +243,7 @@ let private mjcfTests =
 
 /// A URDF exercising fixed chains with rpy, inertial rpy with products of inertia, prismatic and
 /// continuous joints, dynamics, limits, and massless links with and without geoms.
-let private featureUrdf = """<?xml version="1.0"?>
+let featureUrdf = """<?xml version="1.0"?>
 <robot name="features">
   <link name="root"><inertial><mass value="2"/><inertia ixx="0.1" iyy="0.1" izz="0.1" ixy="0" ixz="0" iyz="0"/></inertial>
     <collision><origin xyz="0 0 0.05" rpy="0 0 0.3"/><geometry><box size="0.4 0.3 0.1"/></geometry></collision></link>
@@ -268,7 +268,7 @@ let private featureUrdf = """<?xml version="1.0"?>
 
 /// An MJCF exercising compiler options, nested defaults, every orientation form, fromto,
 /// fullinertia, geom mass, ball and slide joints, ref/springref and fusestatic.
-let private featureMjcf = """<mujoco model="features">
+let featureMjcf = """<mujoco model="features">
   <compiler angle="radian" eulerseq="zyx" fusestatic="true" autolimits="true"/>
   <option timestep="0.01" gravity="0 0.5 -9"/>
   <default>

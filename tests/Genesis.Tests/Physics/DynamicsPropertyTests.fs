@@ -1,0 +1,150 @@
+/// FsCheck properties of the rigid-body stages at random states (FsCheck draws the seed of each
+/// state): the mass matrix is symmetric positive definite, position integration and stepping keep
+/// quaternions unit and rotation matrices orthonormal, and the bias forces at zero velocity are the
+/// gradient of the potential energy (gravity torques = dV/dq by central differences on the
+/// configuration manifold).
+module Genesis.Tests.Physics.DynamicsPropertyTests
+
+open System
+open Expecto
+open Genesis
+open Genesis.Physics
+open Genesis.Tests
+open Genesis.Tests.Physics.MorphTestUtil
+
+/// Cases per property (each a random state).
+let Cases = 50
+
+/// M - M^T, relative to the largest |entry| of M.
+let SymmetryTol = 1e-13
+
+/// | |quat| - 1 | and | R R^T - I | after integration.
+let UnitTol = 1e-13
+
+/// qfrc_bias(q, 0) vs central differences of V(q) (step FdStep), relative to max(1, max |bias|).
+let GravityFdTol = 1e-7
+
+/// Step of the central differences of the potential energy.
+let FdStep = 1e-5
+
+let private config = { FsCheckConfig.defaultConfig with maxTest = Cases }
+
+/// A model built once: our spec and its float64 model.
+let private loaded (load: unit -> EntitySpec) =
+    lazy
+        (GsSetup.ensure64 ()
+         let e = load ()
+         e, Model.build [| e |] DType.Float64)
+
+let private arm = loaded (fun () -> Urdf.load (asset "kuka_iiwa/iiwa14_spheres_collision.urdf", fixedBase = true))
+let private humanoid = loaded (fun () -> Mjcf.load (asset "mjcf/humanoid.xml"))
+let private ballJoint = loaded (fun () -> Mjcf.load (asset "mjcf/one_ball_joint.xml"))
+let private go2 = loaded (fun () -> Urdf.load (asset "go2/go2.urdf"))
+
+let private uniform (rnd: Random) lo hi = lo + (hi - lo) * rnd.NextDouble()
+
+let private randomQuat (rnd: Random) =
+    let g () = sqrt (-2.0 * log (1.0 - rnd.NextDouble())) * cos (2.0 * Math.PI * rnd.NextDouble())
+    SpecMath.normalize (Array.init 4 (fun _ -> g ()))
+
+/// Random qpos (joint ranges, +-pi when unlimited, unit quaternions, free positions in [-1, 1]^3)
+/// and qvel uniform in [-vmax, vmax].
+let private randomState (seed: int) (e: EntitySpec) (vmax: float) =
+    let rnd = Random seed
+    let qpos =
+        EntitySpec.joints e
+        |> Array.collect (fun (_, j) ->
+            match j.jtype with
+            | Free -> Array.append (Array.init 3 (fun _ -> uniform rnd -1.0 1.0)) (randomQuat rnd)
+            | Ball -> randomQuat rnd
+            | Hinge | Slide ->
+                let lo, hi = j.range |> Option.defaultValue (if j.jtype = Hinge then -Math.PI, Math.PI else -0.5, 0.5)
+                [| uniform rnd lo hi |])
+    qpos, Array.init (EntitySpec.nv e) (fun _ -> uniform rnd -vmax vmax), rnd
+
+let private row (a: float[]) = gs.fromArray(a, shape = [| 1; a.Length |], dtype = DType.Float64)
+
+/// The quaternion blocks (qpos address) of ball and free joints.
+let private quatAdrs (topo: Topology) =
+    [| for j in 0 .. topo.jntType.Length - 1 do
+           match topo.jntType[j] with
+           | Ball -> topo.jntQposAdr[j]
+           | Free -> topo.jntQposAdr[j] + 3
+           | Hinge | Slide -> () |]
+
+let private massMatrixSpd (model: Lazy<EntitySpec * Model>) (seed: int) =
+    let e, m = model.Force()
+    let q, v, _ = randomState seed e 2.0
+    let n = m.topology.nv
+    let a = (Dynamics.compute m (Kinematics.compute m (row q)) (row v)).qM.toFloatArray()
+    let scale = a |> Array.map abs |> Array.max
+    for i in 0 .. n - 1 do
+        for j in 0 .. i - 1 do
+            if abs (a[i * n + j] - a[j * n + i]) > SymmetryTol * scale then
+                failtestf "seed %d: M[%d,%d] = %g but M[%d,%d] = %g" seed i j a[i * n + j] j i a[j * n + i]
+    // Cholesky: every pivot positive
+    let l = Array.copy a
+    for k in 0 .. n - 1 do
+        for p in 0 .. k - 1 do
+            l[k * n + k] <- l[k * n + k] - l[k * n + p] * l[k * n + p]
+        if not (l[k * n + k] > 0.0) then failtestf "seed %d: M is not positive definite (pivot %d = %g)" seed k l[k * n + k]
+        l[k * n + k] <- sqrt l[k * n + k]
+        for i in k + 1 .. n - 1 do
+            for p in 0 .. k - 1 do
+                l[i * n + k] <- l[i * n + k] - l[i * n + p] * l[k * n + p]
+            l[i * n + k] <- l[i * n + k] / l[k * n + k]
+
+let private unitAfterIntegration (model: Lazy<EntitySpec * Model>) (seed: int) =
+    let e, m = model.Force()
+    let q, v, rnd = randomState seed e 10.0
+    let topo = m.topology
+    let checkUnit (what: string) (qpos: Tensor) =
+        let a = qpos.toFloatArray()
+        for adr in quatAdrs topo do
+            let norm = sqrt (Array.sumBy (fun x -> x * x) a[adr .. adr + 3])
+            if abs (norm - 1.0) > UnitTol then failtestf "seed %d, %s: |quat at qpos %d| = %.17g" seed what adr norm
+    // large rotations in one call of integratePos
+    let dt = uniform rnd 1e-4 0.2
+    checkUnit (sprintf "integratePos over %g s" dt) (Integrate.integratePos topo (row q) (row v) dt)
+    // a few Euler and RK4 steps (gravity, springs, damping, no contact)
+    for integrator in [ Integrator.Euler; Integrator.RK4 ] do
+        let sp = { SimParams.defaults with dt = 0.01; integrator = integrator; enableContact = false }
+        let ctl = { modes = Array.create topo.nv ControlMode.Force; values = gs.zeros([ 1; topo.nv ], dtype = DType.Float64) }
+        let mutable s = { qpos = row q; qvel = row v; time = 0.0 }
+        for _ in 1 .. 3 do
+            s <- Physics.step m sp s ctl
+        checkUnit (sprintf "3 %A steps" integrator) s.qpos
+        // body rotations stay orthonormal
+        let r = (Kinematics.compute m s.qpos).xmat
+        let err = (r.matmul(r.transpose(-1, -2)) - gs.eye(3, dtype = DType.Float64)).abs().max().item()
+        if err > UnitTol then failtestf "seed %d, %A: |R R^T - I| = %g" seed integrator err
+
+let private gravityIsDvDq (model: Lazy<EntitySpec * Model>) (seed: int) =
+    let e, m = model.Force()
+    let q, _, _ = randomState seed e 0.0
+    let topo, p = m.topology, m.parameters
+    let nv = topo.nv
+    let bias = (Dynamics.compute m (Kinematics.compute m (row q)) (gs.zeros([ 1; nv ], dtype = DType.Float64))).qfrcBias.toFloatArray()
+    // V at q moved by +-FdStep along each dof (integratePos: the tangent space of quaternions too)
+    let qs = gs.fromArray(Array.concat (Array.create (2 * nv) q), shape = [| 2 * nv; q.Length |], dtype = DType.Float64)
+    let dirs = Array.init (2 * nv) (fun r -> Array.init nv (fun k -> if k = r % nv then (if r < nv then 1.0 else -1.0) else 0.0))
+    let moved = Integrate.integratePos topo qs (gs.fromArray(Array.concat dirs, shape = [| 2 * nv; nv |], dtype = DType.Float64)) FdStep
+    let xipos = (Kinematics.compute m moved).xipos
+    let v = (-((xipos * p.gravity).sum(-1) * p.bodyMass).sum(-1)).toFloatArray()
+    let fd = Array.init nv (fun k -> (v[k] - v[nv + k]) / (2.0 * FdStep))
+    let scale = max 1.0 (bias |> Array.map abs |> Array.max)
+    let err = maxDiff bias fd / scale
+    if err > GravityFdTol then failtestf "seed %d: qfrc_bias(q, 0) %A vs dV/dq %A (relative error %g)" seed bias fd err
+
+[<Tests>]
+let tests =
+    testList "Physics.DynamicsProperties" [
+        testPropertyWithConfig config "mass matrix symmetric positive definite: iiwa14 arm" (massMatrixSpd arm)
+        testPropertyWithConfig config "mass matrix symmetric positive definite: humanoid" (massMatrixSpd humanoid)
+        testPropertyWithConfig config "unit quaternions after integration: humanoid (free joint)" (unitAfterIntegration humanoid)
+        testPropertyWithConfig config "unit quaternions after integration: one_ball_joint (ball joint)" (unitAfterIntegration ballJoint)
+        testPropertyWithConfig config "bias at zero velocity = dV/dq: iiwa14 arm" (gravityIsDvDq arm)
+        testPropertyWithConfig config "bias at zero velocity = dV/dq: humanoid" (gravityIsDvDq humanoid)
+        testPropertyWithConfig config "bias at zero velocity = dV/dq: go2 (floating)" (gravityIsDvDq go2)
+        testPropertyWithConfig config "bias at zero velocity = dV/dq: one_ball_joint" (gravityIsDvDq ballJoint)
+    ]
