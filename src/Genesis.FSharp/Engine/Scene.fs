@@ -217,6 +217,10 @@ type Scene(?simOptions: SimOptions) =
     /// Writes values [B; k] into columns cols of full [B; n] (rows envs only), differentiably.
     member internal s.Scatter(full: Tensor, values: Tensor, cols: int[], envs: int[] option) : Tensor =
         let n = full.shape[1]
+        if envs.IsNone && cols = Array.init n id then values.expand(full.shape) else s.ScatterSome(full, values, cols, envs)
+
+    member private s.ScatterSome(full: Tensor, values: Tensor, cols: int[], envs: int[] option) : Tensor =
+        let n = full.shape[1]
         let k = cols.Length
         let b = full.shape[0]
         let sel = Array.zeroCreate (k * n)
