@@ -231,8 +231,9 @@ type Scene(?simOptions: SimOptions) =
             match envs with
             | None -> Spatial.constLike full [| b; 1 |] (Array.create b 1.0)
             | Some e -> Spatial.constLike full [| b; 1 |] (Array.init b (fun r -> if Array.contains r e then 1.0 else 0.0))
-        let m = rowMask * colMask
-        full * (1.0 - m) + rowMask * values.matmul(selT)
+        // select rather than blend, so that infinite entries (e.g. an unbounded force range) never meet a 0 factor
+        let m = (rowMask * colMask).gt(0.0)
+        Tensor.where(m, values.matmul(selT), full)
 
     /// A value given for some envs ([len envsIdx; k] or [k]) as [B; k] rows.
     member internal s.ForEnvs(values: Tensor, k: int, envsIdx: int[] option, what: string) : Tensor =

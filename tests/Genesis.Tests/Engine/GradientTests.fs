@@ -1,5 +1,6 @@
 module Genesis.Tests.Engine.GradientTests
 
+open System
 open Expecto
 open Genesis
 open Genesis.Physics
@@ -177,5 +178,25 @@ let tests =
             for i in 0 .. 1 do
                 Expect.floatClose { absolute = 1e-9; relative = 1e-5 } adc.[i] fdc.[0].[i] (sprintf "contact parameter %d" i)
             Expect.isGreaterThan (abs adc.[1]) 1e-3 "friction gradient is non-zero"
+        }
+        test "a 10,000-step rollout has finite gradients equal to the fully recorded ones (1e-10)" {
+            GsSetup.ensure64 ()
+            let steps = 10000
+            let grads (k: int) =
+                let scene = Scene(SimOptions(dt = 0.001, requiresGrad = true, checkpointEvery = k))
+                let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "acrobot/Acrobot.urdf", fixedBase = true))
+                scene.build()
+                let init = gs.tensor([ 0.3; -0.2 ], requiresGrad = true)
+                let torque = gs.tensor([ 0.05; -0.02 ], requiresGrad = true)
+                robot.setDofsPosition(init)
+                robot.controlDofsForce(torque)
+                for _ in 1 .. steps do scene.step()
+                (robot.getDofsPosition().pow(2.0).sum() + robot.getDofsVelocity().pow(2.0).sum()).backward()
+                Array.append (init.grad.toFloatArray()) (torque.grad.toFloatArray())
+            let checkpointed = grads 0
+            Expect.isTrue (checkpointed |> Array.forall Double.IsFinite) "finite"
+            Expect.isGreaterThan (checkpointed |> Array.map abs |> Array.max) 1e-6 "non-zero"
+            let full = grads 1
+            Array.iter2 (fun a b -> Expect.floatClose { absolute = 1e-10; relative = 1e-10 } b a "checkpointed vs full") full checkpointed
         }
     ]

@@ -126,4 +126,13 @@ let tests =
             Expect.equal st.qpos.shape [| 2 |] "state qpos"
             Expect.equal st.linksQuat.shape [| 3; 4 |] "state link quats"
         }
+        test "a force range set over the default unbounded one clips the applied forces" {
+            GsSetup.ensure64 ()
+            let _, robot = armScene false 0
+            robot.setDofsForceRange(gs.tensor([ -5.0; -5.0 ]), gs.tensor([ 5.0; 5.0 ]))
+            robot.controlDofsForce(gs.tensor([ 9.0; -9.0 ]))
+            Expect.sequenceEqual (robot.getDofsForce().toFloatArray()) [| 5.0; -5.0 |] "clipped, not NaN"
+            robot.setDofsForceRange(gs.tensor([ -3.0 ]), gs.tensor([ 3.0 ]), dofsIdx = [| 1 |])
+            Expect.sequenceEqual (robot.getDofsForce().toFloatArray()) [| 5.0; -3.0 |] "one dof changed"
+        }
     ]
