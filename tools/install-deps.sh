@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need (MuJoCo, the physics oracle). Idempotent.
+# Installs the Debian packages the tests need (MuJoCo, the physics oracle, and gcc, which builds
+# the oracle's C shim in tests/Genesis.Tests/Oracle). Idempotent.
 set -euo pipefail
 need=()
-for p in libmujoco-dev libmujoco-samples; do
+for p in libmujoco-dev libmujoco-samples gcc; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -135,7 +135,9 @@ type gs =
             if defaultArg detach true then Tensor(TConst value.raw, scene) else value.WithScene scene
         let t = match dtype with Some d -> t.cast (Runtime.resolve d) | None -> t
         if defaultArg requiresGrad false then
-            if t.isConstant then t.requiresGrad_() else raise (GenesisException "fromTensor: requiresGrad needs detach = true")
+            // requiresGrad_ works in place: make the leaf a new tensor so that `value` itself never changes
+            if t.isConstant then Tensor(TConst t.raw, t.scene).requiresGrad_()
+            else raise (GenesisException "fromTensor: requiresGrad needs detach = true")
         else t
 
     static member private filled(shape: seq<int>, value: float, dtype: DType option, requiresGrad, scene, device) =
@@ -181,15 +183,23 @@ type gs =
         if step = 0 then raise (ArgumentException("arange: step must not be 0", "step"))
         let v = [| start .. step .. (if step > 0 then stop - 1 else stop + 1) |]
         gs.make(v, [| v.Length |], DType.Int, dtype, None, scene, device)
-    /// `steps` evenly spaced values from start to stop inclusive.
+    /// Evenly spaced values with both ends exact: the first half counts up from start, the second half down
+    /// from stop (PyTorch's rule), so start + (stop - start) rounding never moves the last value.
+    static member private evenlySpaced(name: string, start: float, stop: float, steps: int) =
+        if steps < 0 then raise (ArgumentException(sprintf "%s: steps must be >= 0, got %d" name steps, "steps"))
+        if steps = 1 then [| start |]
+        else
+            let step = (stop - start) / float (steps - 1)
+            let half = steps / 2
+            Array.init steps (fun i -> if i < half then start + step * float i else stop - step * float (steps - 1 - i))
+    /// `steps` evenly spaced values from start to stop inclusive (both ends exact).
     static member linspace(start: float, stop: float, steps: int, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
-        if steps < 0 then raise (ArgumentException("linspace: steps must be >= 0", "steps"))
-        let v = Array.init steps (fun i -> if steps = 1 then start else start + (stop - start) * float i / float (steps - 1))
+        let v = gs.evenlySpaced("linspace", start, stop, steps)
         gs.floats(v, [| steps |], dtype, requiresGrad, scene, device)
-    /// `steps` values base^x for x evenly spaced from start to stop.
+    /// `steps` values base^x for x evenly spaced from start to stop (both ends exact).
     static member logspace(start: float, stop: float, steps: int, ?logBase: float, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
         let b = defaultArg logBase 10.0
-        let v = Array.init steps (fun i -> Math.Pow(b, if steps = 1 then start else start + (stop - start) * float i / float (steps - 1)))
+        let v = gs.evenlySpaced("logspace", start, stop, steps) |> Array.map (fun x -> Math.Pow(b, x))
         gs.floats(v, [| steps |], dtype, requiresGrad, scene, device)
     /// Uniform samples in [0, 1).
     static member rand(shape: seq<int>, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =

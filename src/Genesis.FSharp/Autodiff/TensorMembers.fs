@@ -38,7 +38,7 @@ module TensorMembers =
         member t.scatterAdd(dim: int, index: Tensor, src: Tensor) = ShapeOps.scatterAdd dim index src t
         /// Elements [start, start + length) along dim.
         member t.narrow(dim: int, start: int, length: int) =
-            let d = Shape.normDim t.dim dim
+            let d = ShapeOps.existingDim "narrow" t dim
             let starts = Array.zeroCreate t.dim
             starts[d] <- start
             let lengths = Array.copy t.shape

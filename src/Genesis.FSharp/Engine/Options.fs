@@ -29,9 +29,9 @@ type SimOptions(?dt: float, ?substeps: int, ?gravity: float[], ?requiresGrad: bo
     /// Contacts on (default true).
     member _.enableContact = defaultArg enableContact true
     /// Contact normal stiffness (N/m).
-    member _.contactStiffness = defaultArg contactStiffness SimParams.defaultContact.stiffness
+    member _.contactStiffness = defaultArg contactStiffness 3.0e4
     /// Contact normal damping (N s/m).
-    member _.contactDamping = defaultArg contactDamping SimParams.defaultContact.damping
+    member _.contactDamping = defaultArg contactDamping 300.0
     /// Friction coefficient overriding the geoms' (0 = use geoms').
     member _.friction = defaultArg friction 0.0
     /// Steps per checkpoint segment for backward (0 = automatic, sqrt of the horizon so far; 1 = record every step).
@@ -45,7 +45,7 @@ type SimOptions(?dt: float, ?substeps: int, ?gravity: float[], ?requiresGrad: bo
           substeps = o.substeps
           integrator = o.integrator
           enableContact = o.enableContact
-          contact = { SimParams.defaultContact with stiffness = o.contactStiffness; damping = o.contactDamping; friction = o.friction } }
+          contact = SimParams.defaultContact }
 
 /// What an entity is made from (Genesis gs.morphs).
 type Morph =

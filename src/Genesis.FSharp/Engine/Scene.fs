@@ -29,6 +29,10 @@ type Scene(?simOptions: SimOptions) =
     let mutable backwardDone = false
     let mutable kinCache: (State * Kinematics) option = None
     let mutable stepCount = 0
+    // checkpointing: the values after the last step, and the controls taken since `state` (a segment)
+    let mutable values: State option = None
+    let pending = ResizeArray<Control>()
+    let detachState (st: State) = { st with qpos = st.qpos.detach(); qvel = st.qvel.detach() }
 
     /// The options this scene was created with.
     member _.simOptions = opts
@@ -49,8 +53,20 @@ type Scene(?simOptions: SimOptions) =
 
     member internal s.State: State =
         match state with
-        | Some st -> st
+        | Some st ->
+            if pending.Count = 0 then st
+            else
+                let m = s.model
+                let closed = Rollout.segment m (opts.ToSimParams()) st (pending.ToArray()) values.Value
+                pending.Clear()
+                state <- Some closed
+                closed
         | None -> raise (GenesisException "Scene is not built yet: call scene.build() first")
+
+    /// Steps per checkpoint segment now (automatic: about the square root of the steps taken).
+    member private _.SegmentLength =
+        if opts.checkpointEvery > 0 then opts.checkpointEvery
+        else max 2 (int (ceil (sqrt (float (stepCount + 1)))))
 
     /// Adds an entity made from a morph; only before build.
     member s.addEntity(morph: Morph) : RigidEntity =
@@ -67,7 +83,15 @@ type Scene(?simOptions: SimOptions) =
         if n < 0 then raise (ArgumentException(sprintf "build: nEnvs must be >= 0, got %d" n, "nEnvs"))
         let dtype = Runtime.resolve DType.Float
         let specs = entityList |> Seq.map (fun e -> { e.Spec with options = { e.Spec.options with gravity = opts.gravity } }) |> Seq.toArray
-        let m = Model.build specs dtype
+        let m0 = Model.build specs dtype
+        let scalar (v: float) = gs.tensor(v, dtype = dtype)
+        let m =
+            { m0 with
+                parameters =
+                    { m0.parameters with
+                        contactStiffness = scalar opts.contactStiffness
+                        contactDamping = scalar opts.contactDamping
+                        friction = scalar opts.friction } }
         let mutable body, jnt, dof, qp = 0, 0, 0, 0
         for e in entityList do
             let nb = e.Spec.bodies.Length
@@ -86,6 +110,7 @@ type Scene(?simOptions: SimOptions) =
         let st = { qpos = qpos; qvel = gs.zeros([ b; m.topology.nv ], dtype = dtype); time = 0.0 }
         state <- Some st
         initial <- Some st
+        values <- Some st
         modes <- Array.create m.topology.nv ControlMode.Force
         controls <- gs.zeros([ b; m.topology.nv ], dtype = dtype)
 
@@ -96,14 +121,23 @@ type Scene(?simOptions: SimOptions) =
         let m = s.model
         if backwardDone then
             raise (GenesisException "Forward simulation not allowed after backward pass. Please reset scene state.")
-        let st = s.State
         let control = { modes = Array.copy modes; values = controls }
-        let next = Physics.step m (opts.ToSimParams()) st control
-        let next =
-            if opts.requiresGrad then next
-            else { next with qpos = next.qpos.detach(); qvel = next.qvel.detach() }
-        if opts.checkNonFinite then s.CheckFinite next
-        state <- Some next
+        let sp = opts.ToSimParams()
+        if opts.requiresGrad && opts.checkpointEvery <> 1 then
+            // take the step on values only and record it in the open checkpoint segment
+            let current = match values with Some v -> v | None -> detachState s.State
+            let constModel = { m with parameters = m.parameters |> Rollout.paramsToArray |> Array.map (fun t -> t.detach()) |> Rollout.paramsOfArray }
+            let next = Physics.step constModel sp current { control with values = controls.detach() }
+            if opts.checkNonFinite then s.CheckFinite next
+            pending.Add control
+            values <- Some next
+            if pending.Count >= s.SegmentLength then s.State |> ignore
+        else
+            let next = Physics.step m sp s.State control
+            let next = if opts.requiresGrad then next else detachState next
+            if opts.checkNonFinite then s.CheckFinite next
+            state <- Some next
+            values <- Some(detachState next)
         kinCache <- None
         stepCount <- stepCount + 1
 
@@ -129,6 +163,8 @@ type Scene(?simOptions: SimOptions) =
         | Some ss ->
             state <- Some { qpos = s.Batched(ss.qpos, m.topology.nq, "qpos"); qvel = s.Batched(ss.qvel, m.topology.nv, "qvel"); time = ss.time }
         | None -> state <- initial
+        pending.Clear()
+        values <- state |> Option.map detachState
         backwardDone <- false
         kinCache <- None
         stepCount <- 0
@@ -148,7 +184,9 @@ type Scene(?simOptions: SimOptions) =
     /// Replaces the current state (qpos/qvel shaped [nq] or [nEnvs; nq]).
     member s.setState(simState: SimState) =
         let m = s.model
+        pending.Clear()
         state <- Some { qpos = s.Batched(simState.qpos, m.topology.nq, "qpos"); qvel = s.Batched(simState.qvel, m.topology.nv, "qvel"); time = simState.time }
+        values <- state |> Option.map detachState
         kinCache <- None
 
     /// Kinematics of the current state (cached until the next step).
@@ -211,14 +249,16 @@ type Scene(?simOptions: SimOptions) =
             e |> Array.iteri (fun r env -> place[env * e.Length + r] <- 1.0)
             (Spatial.constLike v [| b; e.Length |] place).matmul(rows)
 
-    member internal s.SetQpos(values: Tensor, cols: int[], envs: int[] option) =
+    member internal s.SetQpos(v: Tensor, cols: int[], envs: int[] option) =
         let st = s.State
-        state <- Some { st with qpos = s.Scatter(st.qpos, values, cols, envs) }
+        state <- Some { st with qpos = s.Scatter(st.qpos, v, cols, envs) }
+        values <- state |> Option.map detachState
         kinCache <- None
 
-    member internal s.SetQvel(values: Tensor, cols: int[], envs: int[] option) =
+    member internal s.SetQvel(v: Tensor, cols: int[], envs: int[] option) =
         let st = s.State
-        state <- Some { st with qvel = s.Scatter(st.qvel, values, cols, envs) }
+        state <- Some { st with qvel = s.Scatter(st.qvel, v, cols, envs) }
+        values <- state |> Option.map detachState
         kinCache <- None
 
     member internal s.SetControl(mode: ControlMode, values: Tensor, cols: int[], envs: int[] option) =
@@ -226,6 +266,30 @@ type Scene(?simOptions: SimOptions) =
         controls <- s.Scatter(controls, values, cols, envs)
 
     member internal s.Controls = controls
+
+    /// Sets gravity ([3]); a tensor that requires grad receives d loss / d gravity through backward.
+    member s.setGravity(gravity: Tensor) =
+        if gravity.shape <> [| 3 |] then raise (GenesisException(sprintf "setGravity: expected shape [3], got %s" (Shape.format gravity.shape)))
+        s.State |> ignore
+        s.SetModel { s.model with parameters = { s.model.parameters with gravity = gravity.cast(s.model.parameters.gravity.dtype) } }
+
+    /// Sets contact stiffness, damping and friction (scalar tensors; any may require grad).
+    member s.setContactParams(?stiffness: Tensor, ?damping: Tensor, ?friction: Tensor) =
+        let p = s.model.parameters
+        let check (name: string) (t: Tensor) =
+            if t.numel <> 1 then raise (GenesisException(sprintf "setContactParams: %s must be a scalar, got shape %s" name (Shape.format t.shape)))
+            t.reshape([||]).cast(p.gravity.dtype)
+        s.State |> ignore
+        s.SetModel
+            { s.model with
+                parameters =
+                    { p with
+                        contactStiffness = stiffness |> Option.map (check "stiffness") |> Option.defaultValue p.contactStiffness
+                        contactDamping = damping |> Option.map (check "damping") |> Option.defaultValue p.contactDamping
+                        friction = friction |> Option.map (check "friction") |> Option.defaultValue p.friction } }
+
+    /// The differentiable model parameters (masses, inertias, damping, gains, gravity, contact).
+    member s.parameters = s.model.parameters
 
     member internal s.SetModel(m: Model) =
         builtModel <- Some m
@@ -380,10 +444,26 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
         let cols = e.DofCols(dofsIdx, what)
         if values.shape <> [| cols.Length |] then
             raise (GenesisException(sprintf "%s: expected shape [%d], got %s" what cols.Length (Shape.format values.shape)))
+        scene.State |> ignore // close the open checkpoint segment: it was simulated with the old parameters
         let p = scene.model.parameters
         let full = get p
         let updated = scene.Scatter(full.unsqueeze(0), values.cast(full.dtype).unsqueeze(0), cols, None).squeeze(0)
         scene.SetModel { scene.model with parameters = update p updated }
+
+    /// Sets link masses ([k] for linksIdx, default all links); differentiable in the values.
+    member e.setLinksMass(mass: Tensor, ?linksIdx: int[]) =
+        e.Built()
+        let idx = defaultArg linksIdx (Array.init nBodies id)
+        if mass.shape <> [| idx.Length |] then
+            raise (GenesisException(sprintf "setLinksMass: expected shape [%d], got %s" idx.Length (Shape.format mass.shape)))
+        for i in idx do
+            if i < 0 || i >= nBodies then raise (GenesisException(sprintf "setLinksMass: link index %d out of range for entity '%s' with %d links" i spec.name nBodies))
+        scene.State |> ignore
+        let p = scene.model.parameters
+        let updated = scene.Scatter(p.bodyMass.unsqueeze(0), mass.cast(p.bodyMass.dtype).unsqueeze(0), idx |> Array.map (fun i -> bodyStart + i), None).squeeze(0)
+        scene.SetModel { scene.model with parameters = { p with bodyMass = updated } }
+    /// Link masses ([nLinks]).
+    member e.getLinksMass() = e.Built(); scene.model.parameters.bodyMass.narrow(0, bodyStart, nBodies)
 
     /// Joint positions of the hinge/slide dofs ([k] or [nEnvs; k]).
     member e.getDofsPosition(?dofsIdx: int[]) =

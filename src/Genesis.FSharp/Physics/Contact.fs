@@ -1,147 +1,295 @@
 namespace Genesis.Physics
 
+open System
 open Genesis
 
-/// Smooth penalty contact. Each contact is a point p on body A, a unit normal n (pointing into A) and a
-/// penetration depth d. Normal force: k s softplus(d / s) - c (v.n) sigmoid(d / s); friction: smooth Coulomb
-/// -mu |fn| v_t / sqrt(|v_t|^2 + eps^2). Forces are finite and differentiable everywhere (no contact switching).
-/// Narrow phase by geom-type pair (plane with sphere, capsule, box, cylinder, mesh; sphere and capsule pairs).
-/// Self-collision inside one entity is off; pairs between entities and with static geoms are on.
+/// Joint-space contact forces and their velocity derivative (for the implicit velocity update).
+type ContactForces =
+    { /// Generalised contact forces [B; nv].
+      qfrc: Tensor
+      /// C = -d qfrc / d qvel [B; nv; nv] (symmetric positive semi-definite); the Euler step solves (M + h D + h C) qacc = f.
+      damping: Tensor
+      /// Number of contact points evaluated (after the broad phase).
+      points: int }
+
+/// Smooth penalty contact. A contact is a point p on body A with a unit normal n pointing from B into A and a
+/// penetration depth d (> 0 when penetrating). Normal force fn = k s softplus(d / s) - c (v . n) sigmoid(d / s),
+/// clamped at 0; friction ft = -mu fn v_t / sqrt(|v_t|^2 + eps^2) (smooth Coulomb). Forces are finite and
+/// differentiable everywhere; the velocity-dependent parts enter the Euler step implicitly, so a stiff contact
+/// is stable at dt = 0.01. Narrow phase by geom-type pair: plane with sphere, capsule, box, cylinder, ellipsoid
+/// (axis extremes), mesh (hull vertices); sphere/capsule pairs (closest segment points); box with sphere/capsule
+/// (closest point, capsule by its end spheres); box with box (corners inside the other box). Broad phase: sweep and
+/// prune on world AABBs (O(n log n + pairs)). Self-collision inside an entity and parent-child pairs are excluded.
 module Contact =
-    /// One family of contact points: body index, world points [B; n; 3], normals [B; n; 3], depths [B; n].
+    /// Contact points of one pair: bodies, world points [B; n; 3], normals [B; n; 3], depths [B; n], friction.
     type internal Points =
-        { body: int
-          other: int
+        { bodyA: int
+          bodyB: int
           point: Tensor
           normal: Tensor
           depth: Tensor
           friction: float }
 
-    let private geomFrame (kin: Kinematics) (body: int) (g: GeomSpec) =
+    let private frame (kin: Kinematics) (body: int) (g: GeomSpec) =
         let r = kin.xmat.narrow(1, body, 1).squeeze(1)
         let p = kin.xpos.narrow(1, body, 1).squeeze(1)
-        let gq = Spatial.constLike p [| 4 |] g.quat
-        let gr = r.matmul(Spatial.quatToMat gq)
+        let gr = r.matmul(Spatial.quatToMat (Spatial.constLike p [| 4 |] g.quat))
         let gp = p + Spatial.rotate r (Spatial.constLike p [| 3 |] g.pos)
         gp, gr
 
-    /// Local points of a geom's support set used against a plane (corners, capsule ends, rims, hull vertices).
+    let private boxCorners (h: float[]) =
+        [| for x in [ -1.0; 1.0 ] do for y in [ -1.0; 1.0 ] do for z in [ -1.0; 1.0 ] -> [| x * h[0]; y * h[1]; z * h[2] |] |]
+
+    /// Points of a geom tested against a plane (local frame) and the radius around them.
     let private planeProbe (g: GeomSpec) : float[][] * float =
         let s = g.size
         match g.gtype with
         | Sphere -> [| [| 0.0; 0.0; 0.0 |] |], s[0]
         | Capsule -> [| [| 0.0; 0.0; s[1] |]; [| 0.0; 0.0; -s[1] |] |], s[0]
-        | Box ->
-            [| for x in [ -1.0; 1.0 ] do for y in [ -1.0; 1.0 ] do for z in [ -1.0; 1.0 ] -> [| x * s[0]; y * s[1]; z * s[2] |] |], 0.0
+        | Box -> boxCorners s, 0.0
         | Cylinder ->
             [| for z in [ -1.0; 1.0 ] do
                    for k in 0 .. 7 ->
-                       let a = float k * System.Math.PI / 4.0
+                       let a = float k * Math.PI / 4.0
                        [| s[0] * cos a; s[0] * sin a; z * s[1] |] |], 0.0
-        | Ellipsoid ->
-            [| for ax in 0 .. 2 do for sg in [ -1.0; 1.0 ] -> Array.init 3 (fun i -> if i = ax then sg * s[i] else 0.0) |], 0.0
+        | Ellipsoid -> [| for ax in 0 .. 2 do for sg in [ -1.0; 1.0 ] -> Array.init 3 (fun i -> if i = ax then sg * s[i] else 0.0) |], 0.0
         | Mesh ->
             match g.meshVertices with
             | Some v -> Array.init (v.Length / 3) (fun i -> v[3 * i .. 3 * i + 2]), 0.0
-            | None -> [| for x in [ -1.0; 1.0 ] do for y in [ -1.0; 1.0 ] do for z in [ -1.0; 1.0 ] -> [| x * s[0]; y * s[1]; z * s[2] |] |], 0.0
+            | None -> boxCorners s, 0.0
         | Plane -> [||], 0.0
 
-    /// Segment end points (world) and radius of a sphere or capsule.
+    let private toWorld (gp: Tensor) (gr: Tensor) (local: Tensor) =
+        gp.unsqueeze(1) + gr.unsqueeze(1).matmul(local.unsqueeze(-1)).squeeze(-1)
+
+    /// End points of a sphere (both the centre) or capsule axis, and the radius.
     let private segment (kin: Kinematics) (body: int) (g: GeomSpec) =
-        let gp, gr = geomFrame kin body g
+        let gp, gr = frame kin body g
         let half = if g.gtype = Capsule then g.size[1] else 0.0
         let axis = gr.narrow(2, 2, 1).squeeze(2)
         gp + axis * half, gp - axis * half, g.size[0]
 
-    /// Closest point parameter on segment [a, b] to points c (clamped, smooth enough for penalties).
     let private closestOnSegment (a: Tensor) (b: Tensor) (c: Tensor) =
         let ab = b - a
         let t = (((c - a) * ab).sum(-1, true) / ((ab * ab).sum(-1, true) + 1e-12)).clamp(0.0, 1.0)
         a + ab * t
 
-    /// Contacts of one geom pair (body A gets +force along the normal).
+    let private safeNormalize (v: Tensor) =
+        let n = ((v * v).sum(-1, true) + 1e-18).sqrt()
+        v / n, n
+
+    /// Spheres (centres [B; n; 3], radius ra) on body A against box B: closest-point contacts.
+    let private spheresVsBox (kin: Kinematics) (ba: int) (centres: Tensor) (ra: float) (bb: int, gb: GeomSpec) (mu: float) =
+        let bp, br = frame kin bb gb
+        let h = Spatial.constLike bp [| 3 |] gb.size
+        let local = br.transpose(1, 2).unsqueeze(1).matmul((centres - bp.unsqueeze(1)).unsqueeze(-1)).squeeze(-1)
+        let clamped = local.maximum(-h).minimum(h)
+        let outside = local - clamped
+        let dirOut, distOut = safeNormalize outside
+        // inside: push out through the nearest face
+        let gap = h - local.abs()
+        let axis = gap.argmin(-1, true)
+        let onehot = gs.zerosLike(local).scatterAdd(-1, axis, gs.onesLike(gap.narrow(-1, 0, 1)))
+        let sgn = Tensor.where(local.ge(0.0), gs.onesLike local, -gs.onesLike local)
+        let dirIn = onehot * sgn
+        let depthIn = (gap * onehot).sum(-1, true)
+        let isInside = distOut.le(1e-12)
+        let nLocal = Tensor.where(isInside, dirIn, dirOut)
+        let depth = Tensor.where(isInside, depthIn + ra, ra - distOut).squeeze(-1)
+        let n = br.unsqueeze(1).matmul(nLocal.unsqueeze(-1)).squeeze(-1)
+        { bodyA = ba; bodyB = bb; point = centres - n * ra; normal = n; depth = depth; friction = mu }
+
+    /// Box-box contact by the separating-axis test over the six face normals (chosen per env on the host; edge-edge
+    /// axes are not tested): the incident box's corners below the reference face, within its extents, are contacts.
+    let private boxBox (kin: Kinematics) (ba: int, ga: GeomSpec) (bb: int, gb: GeomSpec) (mu: float) : Points =
+        let pA, rA = frame kin ba ga
+        let pB, rB = frame kin bb gb
+        let hA, hB = ga.size, gb.size
+        let cornersOf (p: Tensor) (r: Tensor) (h: float[]) = toWorld p r (Spatial.constLike p [| 8; 3 |] (Array.concat (boxCorners h)))
+        let cA, cB = cornersOf pA rA hA, cornersOf pB rB hB
+        // host: the axis of least overlap per env, its orientation, and which corners lie within the face
+        let nEnv = pA.shape[0]
+        let pa, pb = pA.toFloatArray(), pB.toFloatArray()
+        let ra, rb = rA.toFloatArray(), rB.toFloatArray()
+        let ca, cb = cA.toFloatArray(), cB.toFloatArray()
+        let col (r: float[]) e j = [| r[e * 9 + j]; r[e * 9 + 3 + j]; r[e * 9 + 6 + j] |]
+        let dot (x: float[]) (y: float[]) = x[0] * y[0] + x[1] * y[1] + x[2] * y[2]
+        let weights = Array.zeroCreate (nEnv * 6)
+        let signs = Array.zeroCreate (nEnv * 6)
+        let inside = Array.zeroCreate (nEnv * 6 * 8)
+        for e in 0 .. nEnv - 1 do
+            let d = Array.init 3 (fun i -> pb[e * 3 + i] - pa[e * 3 + i])
+            let axes = Array.append (Array.init 3 (fun j -> col rb e j)) (Array.init 3 (fun j -> col ra e j))
+            let overlap (u: float[]) =
+                let radA = Array.init 3 (fun j -> hA[j] * abs (dot u (col ra e j))) |> Array.sum
+                let radB = Array.init 3 (fun j -> hB[j] * abs (dot u (col rb e j))) |> Array.sum
+                radA + radB - abs (dot d u)
+            let best = Array.init 6 (fun o -> overlap axes[o]) |> Array.mapi (fun o v -> o, v) |> Array.minBy snd |> fst
+            weights[e * 6 + best] <- 1.0
+            for o in 0 .. 5 do
+                // reference box F (B for o < 3, A otherwise); sign orients its face towards the incident box
+                let u = axes[o]
+                let s = if o < 3 then (if dot d u <= 0.0 then 1.0 else -1.0) else (if dot d u >= 0.0 then 1.0 else -1.0)
+                signs[e * 6 + o] <- s
+                let refP, refR, refH, corners = if o < 3 then pb, rb, hB, ca else pa, ra, hA, cb
+                let k = o % 3
+                for c in 0 .. 7 do
+                    let w = Array.init 3 (fun i -> corners[(e * 8 + c) * 3 + i] - refP[e * 3 + i])
+                    let within = [ 0; 1; 2 ] |> List.forall (fun j -> j = k || abs (dot w (col refR e j)) <= refH[j] * 1.001 + 1e-9)
+                    inside[(e * 6 + o) * 8 + c] <- if within then 1.0 else 0.0
+        let like = pA
+        let option (o: int) =
+            let k = o % 3
+            let refP, refR, refH, corners = if o < 3 then pB, rB, hB, cA else pA, rA, hA, cB
+            let u = refR.narrow(2, k, 1).squeeze(2)
+            let s = Spatial.constLike like [| nEnv; 1 |] (Array.init nEnv (fun e -> signs[e * 6 + o]))
+            let n = (u * s).unsqueeze(1) // reference face normal, towards the incident box
+            let depth = refH[k] - ((corners - refP.unsqueeze(1)) * n).sum(-1)
+            let m = Spatial.constLike like [| nEnv; 8 |] (Array.init (nEnv * 8) (fun i -> inside[((i / 8) * 6 + o) * 8 + i % 8]))
+            let depth = depth * m + (m - 1.0)
+            // force on A is along +normal: n when B is the reference, -n when A is
+            let normal = if o < 3 then n.expandAs corners else (-n).expandAs corners
+            depth, corners, normal
+        let w o = Spatial.constLike like [| nEnv; 1 |] (Array.init nEnv (fun e -> weights[e * 6 + o]))
+        let parts = Array.init 6 option
+        let depth = parts |> Array.mapi (fun o (d, _, _) -> d * w o) |> Array.reduce (+)
+        let point = parts |> Array.mapi (fun o (_, p, _) -> p * (w o).unsqueeze(-1)) |> Array.reduce (+)
+        let normal = parts |> Array.mapi (fun o (_, _, n) -> n * (w o).unsqueeze(-1)) |> Array.reduce (+)
+        { bodyA = ba; bodyB = bb; point = point; normal = normal; depth = depth; friction = mu }
+
+    /// Contacts of one geom pair (A gets +force along the normal); planes and boxes come second.
     let internal pair (kin: Kinematics) (ba: int, ga: GeomSpec) (bb: int, gb: GeomSpec) : Points list =
         let mu = sqrt (ga.friction[0] * gb.friction[0])
         match ga.gtype, gb.gtype with
-        | Plane, Plane -> []
-        | _, Plane -> 
-            let pp, pr = geomFrame kin bb gb
-            let n = pr.narrow(2, 2, 1).squeeze(2) // plane normal (world), pointing into A's side
-            let probes, radius = planeProbe ga
-            if probes.Length = 0 then []
-            else
-                let gp, gr = geomFrame kin ba ga
-                let local = Spatial.constLike gp [| probes.Length; 3 |] (Array.concat probes)
-                let world = gp.unsqueeze(1) + gr.unsqueeze(1).matmul(local.unsqueeze(-1)).squeeze(-1)
-                let nB = n.unsqueeze(1)
-                let height = ((world - pp.unsqueeze(1)) * nB).sum(-1)
-                let depth = radius - height
-                let point = world - nB * radius
-                [ { body = ba; other = bb; point = point; normal = nB.expandAs point; depth = depth; friction = mu } ]
         | Plane, _ -> []
+        | _, Plane ->
+            let pp, pr = frame kin bb gb
+            let n = pr.narrow(2, 2, 1).squeeze(2).unsqueeze(1)
+            let probes, radius = planeProbe ga
+            let gp, gr = frame kin ba ga
+            let world = toWorld gp gr (Spatial.constLike gp [| probes.Length; 3 |] (Array.concat probes))
+            let height = ((world - pp.unsqueeze(1)) * n).sum(-1)
+            let point = world - n * radius
+            [ { bodyA = ba; bodyB = bb; point = point; normal = n.expandAs point; depth = radius - height; friction = mu } ]
         | (Sphere | Capsule), (Sphere | Capsule) ->
             let a0, a1, ra = segment kin ba ga
             let b0, b1, rb = segment kin bb gb
-            // closest points by alternating projection (exact for sphere pairs and sphere-capsule)
             let pb = closestOnSegment b0 b1 ((a0 + a1) / 2.0)
             let pa = closestOnSegment a0 a1 pb
             let pb = closestOnSegment b0 b1 pa
-            let diff = pa - pb
-            let dist = (diff * diff).sum(-1, true).add(gs.fullLike(diff.narrow(-1, 0, 1), 1e-18)).sqrt()
-            let n = diff / dist
+            let n, dist = safeNormalize (pa - pb)
             let depth = (ra + rb - dist).squeeze(-1)
-            let point = pa - n * ra
-            [ { body = ba; other = bb; point = point.unsqueeze(1); normal = n.unsqueeze(1); depth = depth.unsqueeze(1); friction = mu } ]
-        | _ -> raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet" ga.gtype gb.gtype))
+            [ { bodyA = ba; bodyB = bb; point = (pa - n * ra).unsqueeze(1); normal = n.unsqueeze(1); depth = depth.unsqueeze(1); friction = mu } ]
+        | (Sphere | Capsule), Box ->
+            let a0, a1, ra = segment kin ba ga
+            let centres = if ga.gtype = Sphere then a0.unsqueeze(1) else gs.stack([| a0; a1 |], 1)
+            [ spheresVsBox kin ba centres ra (bb, gb) mu ]
+        | Box, Box -> [ boxBox kin (ba, ga) (bb, gb) mu ]
+        | _ -> raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: plane with any, sphere/capsule pairs, box with sphere/capsule/box)" ga.gtype gb.gtype))
 
-    /// Candidate geom pairs: different entities' roots subtrees or static geoms, never a body with its parent.
-    let candidatePairs (topo: Topology) (rootOf: int[]) =
-        let geoms = [| for b in 0 .. topo.nbody - 1 do for g in topo.bodyGeoms[b] do if g.contype <> 0 || g.conaffinity <> 0 then b, g |]
-        [ for i in 0 .. geoms.Length - 1 do
-              for j in i + 1 .. geoms.Length - 1 do
-                  let (bi, gi), (bj, gj) = geoms[i], geoms[j]
-                  let filtered =
-                      bi = bj || rootOf[bi] = rootOf[bj] || topo.bodyParent[bi] = bj || topo.bodyParent[bj] = bi
-                      || ((gi.contype &&& gj.conaffinity) = 0 && (gj.contype &&& gi.conaffinity) = 0)
-                  if not filtered then
-                      // order so that a plane is always second
-                      if gi.gtype = Plane then yield (bj, gj), (bi, gi) else yield (bi, gi), (bj, gj) ]
+    /// Order of geom types in a pair: planes last, then boxes, so that `pair` sees (other, plane/box).
+    let private rank (g: GeomSpec) = match g.gtype with Plane -> 3 | Box -> 2 | _ -> 1
 
-    /// Joint-space contact forces [B; nv].
-    let compute (model: Model) (cp: ContactParams) (kin: Kinematics) (cvel: Tensor) : Tensor =
-        let topo = model.topology
+    /// A conservative world-space radius of a geom around its centre.
+    let private boundRadius (g: GeomSpec) =
+        let s = g.size
+        match g.gtype with
+        | Sphere -> s[0]
+        | Capsule | Cylinder -> s[0] + s[1]
+        | Box | Ellipsoid -> sqrt (s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
+        | Mesh ->
+            match g.meshVertices with
+            | Some v -> Array.init (v.Length / 3) (fun i -> sqrt (v[3 * i] ** 2.0 + v[3 * i + 1] ** 2.0 + v[3 * i + 2] ** 2.0)) |> Array.max
+            | None -> sqrt (s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
+        | Plane -> infinity
+
+    /// Candidate pairs: sweep and prune on x over bounding spheres of every env, then filters.
+    let candidatePairs (topo: Topology) (kin: Kinematics) (margin: float) =
         let rootOf =
             Array.init topo.nbody (fun b ->
                 let mutable r = b
                 while topo.bodyParent[r] >= 0 do r <- topo.bodyParent[r]
                 r)
-        let pairs = candidatePairs topo rootOf
-        let b = cvel.shape[0]
-        if pairs.IsEmpty then gs.zeros([ b; topo.nv ], dtype = cvel.dtype)
+        let geoms = [| for b in 0 .. topo.nbody - 1 do for g in topo.bodyGeoms[b] do if g.contype <> 0 || g.conaffinity <> 0 then b, g |]
+        if geoms.Length < 2 then []
         else
-            let wrench = Array.init topo.nbody (fun _ -> ResizeArray<Tensor>())
+            let xpos = kin.xpos.toFloatArray()
+            let xmat = kin.xmat.toFloatArray()
+            let nEnv = kin.xpos.shape[0]
+            let nb = topo.nbody
+            let pairs = Collections.Generic.HashSet<int * int>()
+            for e in 0 .. nEnv - 1 do
+                let centre (b: int, g: GeomSpec) =
+                    let o = (e * nb + b) * 3
+                    let m = (e * nb + b) * 9
+                    Array.init 3 (fun i -> xpos[o + i] + xmat[m + i * 3] * g.pos[0] + xmat[m + i * 3 + 1] * g.pos[1] + xmat[m + i * 3 + 2] * g.pos[2])
+                let boxes =
+                    geoms |> Array.mapi (fun k bg ->
+                        let c = centre bg
+                        let r = boundRadius (snd bg) + margin
+                        k, c, r)
+                let sorted = boxes |> Array.sortBy (fun (_, c, r) -> c[0] - r)
+                for i in 0 .. sorted.Length - 1 do
+                    let (ki, ci, ri) = sorted[i]
+                    let mutable j = i + 1
+                    while j < sorted.Length && (let (_, cj, rj) = sorted[j] in cj[0] - rj <= ci[0] + ri) do
+                        let (kj, cj, rj) = sorted[j]
+                        let d2 = (ci[1] - cj[1]) ** 2.0 + (ci[2] - cj[2]) ** 2.0
+                        if Double.IsInfinity ri || Double.IsInfinity rj || d2 <= (ri + rj) ** 2.0 then
+                            pairs.Add((min ki kj, max ki kj)) |> ignore
+                        j <- j + 1
+            [ for (i, j) in pairs |> Seq.sort do
+                  let (bi, gi), (bj, gj) = geoms[i], geoms[j]
+                  let filtered =
+                      bi = bj || rootOf[bi] = rootOf[bj] || topo.bodyParent[bi] = bj || topo.bodyParent[bj] = bi
+                      || ((gi.contype &&& gj.conaffinity) = 0 && (gj.contype &&& gi.conaffinity) = 0)
+                      || (gi.gtype = Plane && gj.gtype = Plane)
+                  if not filtered then
+                      if rank gi > rank gj then yield (bj, gj), (bi, gi) else yield (bi, gi), (bj, gj) ]
+
+    /// Contact forces and their velocity derivative at a state; h is the step (for the implicit spring term).
+    let compute (model: Model) (cp: ContactParams) (kin: Kinematics) (qvel: Tensor) (h: float) : ContactForces =
+        let topo = model.topology
+        let nv = topo.nv
+        let b = qvel.shape[0]
+        let pairs = candidatePairs topo kin (20.0 * cp.softness + 1e-3)
+        let zeroF = gs.zeros([ b; nv ], dtype = qvel.dtype)
+        let zeroC = gs.zeros([ b; nv; nv ], dtype = qvel.dtype)
+        if pairs.IsEmpty || nv = 0 then { qfrc = zeroF; damping = zeroC; points = 0 }
+        else
+            let mask = Model.ancestorDofMask topo
+            let pointJac (body: int) (p: Tensor) =
+                // [B; n; 3; nv]: d(velocity of the point fixed to body) / d qvel = J_u - [p]x J_w
+                let row = Spatial.constLike qvel [| nv |] mask[body * nv .. (body + 1) * nv - 1]
+                let cd = kin.cdof * row.unsqueeze(-1)
+                let jw = cd.narrow(-1, 0, 3).transpose(1, 2).unsqueeze(1)
+                let ju = cd.narrow(-1, 3, 3).transpose(1, 2).unsqueeze(1)
+                ju - Spatial.skew(p).matmul(jw)
+            let stiffness, damping, friction = model.parameters.contactStiffness, model.parameters.contactDamping, model.parameters.friction
+            let frictionOverride = friction.item() > 0.0
+            let mutable f = zeroF
+            let mutable c = zeroC
+            let mutable count = 0
             for (a, bg) in pairs do
                 for pts in pair kin a bg do
-                    // velocities of the point on A relative to B
-                    let vel (body: int) =
-                        let v = cvel.narrow(1, body, 1).squeeze(1)
-                        let w, u = v.narrow(-1, 0, 3).unsqueeze(1), v.narrow(-1, 3, 3).unsqueeze(1)
-                        u + Spatial.cross (w.expandAs pts.point) pts.point
-                    let vrel = vel pts.body - vel pts.other
+                    count <- count + pts.point.shape[1]
+                    let jac = pointJac pts.bodyA pts.point - pointJac pts.bodyB pts.point
+                    let vrel = jac.matmul(qvel.unsqueeze(1).unsqueeze(-1)).squeeze(-1)
                     let n = pts.normal
                     let vn = (vrel * n).sum(-1)
                     let s = cp.softness
-                    let fnMag = (pts.depth / s).softplus() * (cp.stiffness * s) - (pts.depth / s).sigmoid() * vn * cp.damping
-                    let fnMag = fnMag.relu()
+                    let act = (pts.depth / s).sigmoid()
+                    let fnMag = ((pts.depth / s).softplus() * (stiffness * s) - act * vn * damping).relu()
                     let vt = vrel - n * vn.unsqueeze(-1)
-                    let mu = if cp.friction > 0.0 then cp.friction else pts.friction
+                    let mu = if frictionOverride then friction else Spatial.constLike qvel [||] [| pts.friction |]
                     let eps = cp.frictionVelocity
-                    let ft = vt * (-(mu) * fnMag / ((vt * vt).sum(-1) + eps * eps).sqrt()).unsqueeze(-1)
-                    let f = n * fnMag.unsqueeze(-1) + ft
-                    let spatial = gs.cat([| Spatial.cross pts.point f; f |], -1).sum(1)
-                    wrench[pts.body].Add spatial
-                    if pts.other >= 0 && topo.bodyParent.Length > pts.other then wrench[pts.other].Add(-spatial)
-            let zero = gs.zeros([ b; 6 ], dtype = cvel.dtype)
-            let w = gs.stack(wrench |> Array.map (fun l -> if l.Count = 0 then zero else Seq.reduce (+) l), 1)
-            let mask = Spatial.constLike cvel [| topo.nbody; topo.nv |] (Model.ancestorDofMask topo)
-            (kin.cdof * mask.T.matmul(w)).sum(-1)
+                    let slope = fnMag * mu / ((vt * vt).sum(-1) + eps * eps).sqrt()
+                    let force = n * fnMag.unsqueeze(-1) - vt * slope.unsqueeze(-1)
+                    f <- f + jac.transpose(-1, -2).matmul(force.unsqueeze(-1)).squeeze(-1).sum(1)
+                    // velocity derivative: normal (c + h k) n n^T while penetrating, friction slope (I - n n^T)
+                    let cn = act * (damping + stiffness * h)
+                    let nnT = n.unsqueeze(-1).matmul(n.unsqueeze(-2))
+                    let eye = gs.eye(3, dtype = qvel.dtype)
+                    let local = nnT * cn.unsqueeze(-1).unsqueeze(-1) + (eye - nnT) * slope.unsqueeze(-1).unsqueeze(-1)
+                    c <- c + jac.transpose(-1, -2).matmul(local).matmul(jac).sum(1)
+            { qfrc = f; damping = c; points = count }

@@ -75,7 +75,13 @@ type Params =
       /// Lower force limit per dof [nv].
       forceLo: Tensor
       /// Upper force limit per dof [nv].
-      forceHi: Tensor }
+      forceHi: Tensor
+      /// Contact normal stiffness (N/m per contact point) [].
+      contactStiffness: Tensor
+      /// Contact normal damping (N s/m per contact point) [].
+      contactDamping: Tensor
+      /// Friction coefficient overriding the geoms' when > 0 [].
+      friction: Tensor }
 
 /// A model: fixed topology plus differentiable parameters.
 type Model =
@@ -160,7 +166,10 @@ module Model =
               kp = t (Array.create nv 100.0) [| nv |]
               kv = t (Array.create nv 10.0) [| nv |]
               forceLo = t (perDof (fun j -> match j.effortLimit with Some e when e > 0.0 -> -e | _ -> -infinity)) [| nv |]
-              forceHi = t (perDof (fun j -> match j.effortLimit with Some e when e > 0.0 -> e | _ -> infinity)) [| nv |] }
+              forceHi = t (perDof (fun j -> match j.effortLimit with Some e when e > 0.0 -> e | _ -> infinity)) [| nv |]
+              contactStiffness = t [| 3.0e4 |] [||]
+              contactDamping = t [| 300.0 |] [||]
+              friction = t [| 0.0 |] [||] }
         { topology = topo; parameters = pars }
 
     /// 1.0 where dof k belongs to body i or one of its ancestors, as [nbody; nv] row-major.

@@ -49,15 +49,9 @@ type SimParams =
       /// Enable contacts.
       enableContact: bool }
 
-/// Smooth (penalty) contact parameters: normal force k d^p + damping, smooth Coulomb friction.
+/// Numerical (non-differentiable) contact settings; stiffness, damping and friction are model parameters.
 and ContactParams =
-    { /// Normal stiffness (N/m per contact point).
-      stiffness: float
-      /// Normal damping (N s/m per contact point).
-      damping: float
-      /// Friction coefficient (overrides geom friction when > 0).
-      friction: float
-      /// Velocity scale (m/s) of the smooth tanh friction law.
+    { /// Velocity scale (m/s) of the smooth Coulomb friction law.
       frictionVelocity: float
       /// Softness (m) of the smooth penetration softplus.
       softness: float }
@@ -66,7 +60,7 @@ and ContactParams =
 module SimParams =
     /// Default contact parameters.
     let defaultContact =
-        { stiffness = 3.0e4; damping = 300.0; friction = 0.0; frictionVelocity = 0.01; softness = 1e-4 }
+        { frictionVelocity = 0.01; softness = 1e-4 }
     /// MuJoCo-like defaults: dt 0.01, 1 substep, Euler, contacts on.
     let defaults =
         { dt = 0.01; substeps = 1; integrator = Integrator.Euler; contact = defaultContact; enableContact = true }

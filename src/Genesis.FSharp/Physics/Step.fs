@@ -14,6 +14,8 @@ type ForwardData =
       qfrcActuator: Tensor
       /// Contact forces mapped to joint space [B; nv].
       qfrcContact: Tensor
+      /// -d qfrcContact / d qvel [B; nv; nv] (treated implicitly by the Euler step).
+      contactDamping: Tensor
       /// All forces except bias [B; nv].
       qfrcSmooth: Tensor
       /// Accelerations M^-1 (qfrcSmooth - qfrcBias) [B; nv].
@@ -23,21 +25,23 @@ type ForwardData =
 module Physics =
     /// Forward dynamics at a state (no integration).
     let forward (model: Model) (sp: SimParams) (qpos: Tensor) (qvel: Tensor) (control: Control) : ForwardData =
+        let h = sp.dt / float sp.substeps
         let kin = Kinematics.compute model qpos
         let dyn = Dynamics.compute model kin qvel
         let passive = Passive.compute model qpos qvel
         let act = Actuation.compute model control qpos qvel
         let contact =
-            if sp.enableContact then Contact.compute model sp.contact kin dyn.cvel
-            else gs.zerosLike qvel
-        let smooth = act + passive + contact
+            if sp.enableContact then Contact.compute model sp.contact kin qvel h
+            else { qfrc = gs.zerosLike qvel; damping = gs.zeros([ qvel.shape[0]; model.topology.nv; model.topology.nv ], dtype = qvel.dtype); points = 0 }
+        let smooth = act + passive + contact.qfrc
         let qacc = Solve.solve dyn.qM ((smooth - dyn.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1)
-        { kinematics = kin; dynamics = dyn; qfrcPassive = passive; qfrcActuator = act; qfrcContact = contact; qfrcSmooth = smooth; qacc = qacc }
+        { kinematics = kin; dynamics = dyn; qfrcPassive = passive; qfrcActuator = act; qfrcContact = contact.qfrc; contactDamping = contact.damping; qfrcSmooth = smooth; qacc = qacc }
 
     let private eulerStep (model: Model) (sp: SimParams) (h: float) (s: State) (control: Control) =
         let fd = forward model sp s.qpos s.qvel control
-        // MuJoCo's Euler treats joint damping implicitly: (M + h D) qacc = f
+        // MuJoCo's Euler treats joint damping implicitly: (M + h D) qacc = f; contact damping likewise (h C)
         let mImp = fd.dynamics.qM + gs.eye(model.topology.nv, dtype = s.qvel.dtype) * (model.parameters.dofDamping * h)
+        let mImp = if sp.enableContact then mImp + fd.contactDamping * h else mImp
         let qacc = Solve.solve mImp ((fd.qfrcSmooth - fd.dynamics.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1)
         let qvel = s.qvel + qacc * h
         let qpos = Integrate.integratePos model.topology s.qpos qvel h

@@ -22,11 +22,17 @@ module Reductions =
         let t = if t.dtype = DType.Bool then Apply.cast DType.Int64 t else t
         if dims.Length = 0 then t else Apply.apply (SumOp(dims, keepDim)) [| t |]
 
-    /// Mean over dims (all when empty); ints give floats.
+    /// The float type an int or bool tensor is averaged in: float64 for int64 (as division and the math
+    /// functions do), float32 otherwise.
+    let private floatFor (t: Tensor) =
+        if t.dtype.IsFloating then t
+        else Apply.cast (if t.dtype = DType.Int64 then DType.Float64 else DType.Float32) t
+
+    /// Mean over dims (all when empty); ints give floats (int64 -> float64, int32 and bool -> float32).
     let meanDims (dims: int[]) (keepDim: bool) (t: Tensor) =
         let dimsN = if dims.Length = 0 then Array.init t.dim id else normDims t dims
         let count = dimsN |> Array.map (fun d -> t.shape[d]) |> Shape.numel
-        let t = if t.dtype.IsFloating then t else Apply.cast DType.Float32 t
+        let t = floatFor t
         sumDims dims keepDim t / float count
 
     type internal MaxMinOp(kind: ReduceKind, dims: int[], keepDim: bool) =
@@ -72,8 +78,10 @@ module Reductions =
         override _.Vjp(_, _, _, adjoint) =
             adjoint |> ShapeOps.flip [| dim |] |> fun a -> Apply.apply (CumsumOp dim) [| a |] |> ShapeOps.flip [| dim |]
 
-    /// Inclusive cumulative sum along dim.
-    let cumsum (dim: int) (t: Tensor) = Apply.apply (CumsumOp(Shape.normDim t.dim dim)) [| t |]
+    /// Inclusive cumulative sum along dim (a scalar is its own cumulative sum, as in PyTorch).
+    let cumsum (dim: int) (t: Tensor) =
+        let d = Shape.normDim t.dim dim
+        if t.dim = 0 then t else Apply.apply (CumsumOp d) [| t |]
 
     type internal L2NormOp(dims: int[], keepDim: bool) =
         inherit Op()
@@ -91,10 +99,10 @@ module Reductions =
             let a = adjoint |> ShapeOps.reshape (keptShape inputs[0].shape dims) |> Apply.expand inputs[0].shape
             a * o.Direction(inputs[0], res)
 
-    /// The p-norm over dims (all when empty); p = 2 has a gradient that is 0 (not NaN) at 0.
+    /// The p-norm over dims (all when empty); p = 2 has a gradient that is 0 (not NaN) at 0; ints give floats as mean.
     let norm (p: float) (dims: int[]) (keepDim: bool) (t: Tensor) =
         let dimsN = if dims.Length = 0 then Array.init t.dim id else normDims t dims
-        let t = if t.dtype.IsFloating then t else Apply.cast DType.Float32 t
+        let t = floatFor t
         if p = 2.0 then Apply.apply (L2NormOp(dimsN, keepDim)) [| t |]
         elif p = 1.0 then sumDims dimsN keepDim (t.abs())
         elif System.Double.IsPositiveInfinity p then extremeDims ReduceKind.Max dimsN keepDim (t.abs())

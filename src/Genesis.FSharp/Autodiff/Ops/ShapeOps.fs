@@ -2,6 +2,13 @@ namespace Genesis
 
 /// Shape ops: reshape, permute, cat, slicing, flip, gather/scatter. Each op class holds its value, JVP and VJP.
 module ShapeOps =
+    /// Normalises a dimension that must exist: a scalar has none, so indexing, slicing, splitting or concatenating
+    /// it raises here instead of reading past its empty shape.
+    let internal existingDim (name: string) (t: Tensor) (dim: int) =
+        if t.dim = 0 then
+            raise (GenesisException(sprintf "%s: dimension %d out of range for a tensor of rank 0 (a scalar has no dimension to index)" name dim))
+        Shape.normDim t.dim dim
+
     type internal ReshapeOp(shape: int[]) =
         inherit Op()
         override _.Name = "reshape"
@@ -80,7 +87,7 @@ module ShapeOps =
 
     /// One index along a dimension (negative counts from the end), dropping the dimension.
     let select (dim: int) (index: int) (t: Tensor) =
-        let d = Shape.normDim t.dim dim
+        let d = existingDim "index" t dim
         let n = t.shape[d]
         let i = if index < 0 then index + n else index
         if i < 0 || i >= n then
@@ -93,7 +100,7 @@ module ShapeOps =
 
     /// Elements [start, stop] along a dimension, both inclusive (F# range semantics); None means the end.
     let narrowInclusive (dim: int) (start: int option) (stop: int option) (t: Tensor) =
-        let d = Shape.normDim t.dim dim
+        let d = existingDim "slice" t dim
         let n = t.shape[d]
         let fix i = if i < 0 then i + n else i
         let a = start |> Option.map fix |> Option.defaultValue 0
@@ -123,7 +130,7 @@ module ShapeOps =
     let cat (dim: int) (tensors: Tensor[]) =
         if tensors.Length = 0 then raise (GenesisException "cat: no tensors given")
         let first = tensors[0]
-        let d = Shape.normDim first.dim dim
+        let d = existingDim "cat" first dim
         let dtype = tensors |> Array.map (fun t -> t.dtype) |> Array.reduce (fun a b -> match DTypes.tryPromote a b with Some x -> x | None -> raise (GenesisException(sprintf "cat: dtype mismatch %O and %O" a b)))
         for t in tensors do
             if t.dim <> first.dim || (Array.removeAt d t.shape) <> (Array.removeAt d first.shape) then
@@ -142,7 +149,7 @@ module ShapeOps =
 
     /// Splits into pieces of the given sizes along dim.
     let split (sizes: int[]) (dim: int) (t: Tensor) =
-        let d = Shape.normDim t.dim dim
+        let d = existingDim "split" t dim
         if Array.sum sizes <> t.shape[d] then
             raise (GenesisException(sprintf "split: sizes %A do not add up to %d (dimension %d of %s)" sizes t.shape[d] d (Shape.format t.shape)))
         let mutable off = 0
@@ -162,7 +169,9 @@ module ShapeOps =
         override _.Vjp(_, _, _, adjoint) = Apply.apply (FlipOp dims) [| adjoint |]
 
     /// Reverses the order along dims.
-    let flip (dims: int[]) (t: Tensor) = Apply.apply (FlipOp(dims |> Array.map (Shape.normDim t.dim) |> Array.distinct)) [| t |]
+    let flip (dims: int[]) (t: Tensor) =
+        if dims.Length = 0 then t
+        else Apply.apply (FlipOp(dims |> Array.map (existingDim "flip" t) |> Array.distinct)) [| t |]
 
     type internal GatherOp(dim: int) =
         inherit Op()
@@ -193,13 +202,13 @@ module ShapeOps =
 
     /// out[..i..] = t[..index[..i..]..] along dim (PyTorch gather).
     let gather (dim: int) (index: Tensor) (t: Tensor) =
-        let d = Shape.normDim t.dim dim
+        let d = existingDim "gather" t dim
         checkIndex "gather" d t index
         Apply.apply (GatherOp d) [| t; index.detach() |]
 
     /// A copy of t with src added at index along dim (PyTorch scatter_add).
     let scatterAdd (dim: int) (index: Tensor) (src: Tensor) (t: Tensor) =
-        let d = Shape.normDim t.dim dim
+        let d = existingDim "scatterAdd" t dim
         checkIndex "scatterAdd" d t index
         if src.shape <> index.shape then
             raise (GenesisException(sprintf "scatterAdd: src shape %s must equal index shape %s" (Shape.format src.shape) (Shape.format index.shape)))

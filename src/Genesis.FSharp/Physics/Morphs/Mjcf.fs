@@ -225,7 +225,10 @@ module internal MjcfReader =
     let private parseInertial (ctx: Ctx) (node: BodyNode) (e: XElement) =
         let get name = attr name e
         let pos = match floatsN ctx.file e "pos" 3 with Some p -> p | None -> failAt ctx.file e "body '%s': <inertial> needs 'pos'" node.Name
-        let quat = orientation ctx get e |> Option.defaultValue (SpecMath.quatIdentity ())
+        let orient = orientation ctx get e
+        if orient.IsSome && (attr "fullinertia" e).IsSome then
+            failAt ctx.file e "body '%s': <inertial> has fullinertia and an orientation; fullinertia fixes the frame, give only one" node.Name
+        let quat = orient |> Option.defaultValue (SpecMath.quatIdentity ())
         let mass = match float1 ctx.file e "mass" with Some m -> m | None -> failAt ctx.file e "body '%s': <inertial> needs 'mass'" node.Name
         let inertia =
             match floatsN ctx.file e "diaginertia" 3, floatsN ctx.file e "fullinertia" 6 with

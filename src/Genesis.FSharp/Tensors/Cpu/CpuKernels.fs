@@ -58,6 +58,24 @@ module internal CpuKernels =
 
     let inline private isNaN<'T when 'T :> INumberBase<'T>> (x: 'T) = 'T.IsNaN x
 
+    /// log(1 + x), accurate for tiny x (TensorPrimitives.LogP1 and T.LogP1 evaluate log(x + 1), which is 0 for
+    /// |x| below machine epsilon): log(u) * x / (u - 1) with u = 1 + x corrects the rounding of u (Goldberg).
+    let inline private log1pAccurate<'T when 'T :> IFloatingPointIeee754<'T> and 'T: comparison> (x: 'T) : 'T =
+        let u = 'T.One + x
+        if u = 'T.One then x
+        elif 'T.IsInfinity u || 'T.IsNaN u || u <= 'T.Zero then 'T.Log u
+        else 'T.Log u * (x / (u - 'T.One))
+
+    /// e^x - 1, accurate for tiny x (TensorPrimitives.ExpM1 and T.ExpM1 evaluate e^x - 1 directly, which is 0
+    /// for |x| below machine epsilon): (u - 1) * x / log(u) with u = e^x (Kahan).
+    let inline private expm1Accurate<'T when 'T :> IFloatingPointIeee754<'T> and 'T: comparison> (x: 'T) : 'T =
+        let u = 'T.Exp x
+        if u = 'T.One then x
+        elif 'T.IsInfinity u || 'T.IsNaN u then u
+        else
+            let um1 = u - 'T.One
+            if um1 = -'T.One then um1 else um1 * (x / 'T.Log u)
+
     /// Elementwise unary float op.
     let unaryFloat<'T when 'T :> IFloatingPointIeee754<'T> and 'T: comparison and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType>
         (kind: UnaryKind) (src: 'T[]) : 'T[] =
@@ -80,7 +98,7 @@ module internal CpuKernels =
         | UnaryKind.Tanh -> TensorPrimitives.Tanh(x, y)
         | UnaryKind.Sigmoid -> loop (fun v -> 'T.One / ('T.One + 'T.Exp(-v)))
         | UnaryKind.Relu -> loop (fun v -> if v > 'T.Zero || isNaN v then v else 'T.Zero)
-        | UnaryKind.Softplus -> loop (fun v -> if isNaN v then v else 'T.Max(v, 'T.Zero) + 'T.LogP1('T.Exp(-'T.Abs v)))
+        | UnaryKind.Softplus -> loop (fun v -> if isNaN v then v else 'T.Max(v, 'T.Zero) + log1pAccurate ('T.Exp(-'T.Abs v)))
         | UnaryKind.Floor -> TensorPrimitives.Floor(x, y)
         | UnaryKind.Ceil -> TensorPrimitives.Ceiling(x, y)
         | UnaryKind.Round -> loop (fun v -> 'T.Round v)
@@ -89,8 +107,8 @@ module internal CpuKernels =
         | UnaryKind.Atan -> TensorPrimitives.Atan(x, y)
         | UnaryKind.Sinh -> TensorPrimitives.Sinh(x, y)
         | UnaryKind.Cosh -> TensorPrimitives.Cosh(x, y)
-        | UnaryKind.Log1p -> TensorPrimitives.LogP1(x, y)
-        | UnaryKind.Expm1 -> TensorPrimitives.ExpM1(x, y)
+        | UnaryKind.Log1p -> loop log1pAccurate
+        | UnaryKind.Expm1 -> loop expm1Accurate
         dst
 
     /// Elementwise binary op on equal-length arrays (numbers of any kind; Pow and Atan2 via float64 for ints).
@@ -188,10 +206,10 @@ module internal CpuKernels =
             let co = bt * n * m
             for i in 0 .. n - 1 do
                 let crow = Span(c, co + i * m, m)
+                // no shortcut for aik = 0: IEEE 0 * NaN and 0 * inf are NaN, and a NaN in b must reach c
                 for kk in 0 .. k - 1 do
                     let aik = a[ao + i * k + kk]
-                    if aik <> 'T.Zero || 'T.IsNaN aik then
-                        TensorPrimitives.MultiplyAdd(ReadOnlySpan(b, bo + kk * m, m), aik, ReadOnlySpan<'T>(c, co + i * m, m), crow)
+                    TensorPrimitives.MultiplyAdd(ReadOnlySpan(b, bo + kk * m, m), aik, ReadOnlySpan<'T>(c, co + i * m, m), crow)
         c
 
     /// Iterates the multi-index of a shape, calling f with the flat offset and the index array.

@@ -1,0 +1,114 @@
+module Genesis.Tests.Physics.ContactTests
+
+open System
+open Expecto
+open Genesis
+open Genesis.Physics
+open Genesis.Tests
+
+/// Penetration allowed at rest by the default penalty contact (k = 3e4 N/m per point).
+let private restTolerance = 5e-3
+
+let private sceneWith (dt: float) (friction: float) (planeQuat: float[]) (morphs: Morph list) =
+    let scene = Scene(SimOptions(dt = dt, friction = friction))
+    scene.addEntity(Morphs.Plane(quat = planeQuat)) |> ignore
+    let entities = morphs |> List.map scene.addEntity
+    scene.build()
+    scene, entities
+
+let private level = [| 1.0; 0.0; 0.0; 0.0 |]
+let private tilt (deg: float) = [| cos (deg * Math.PI / 360.0); 0.0; sin (deg * Math.PI / 360.0); 0.0 |]
+
+[<Tests>]
+let tests =
+    testList "Physics.Contact" [
+        test "a sphere and a box dropped on the plane come to rest at their half heights" {
+            GsSetup.ensure64 ()
+            let scene, es = sceneWith 0.01 0.0 level [ Morphs.Sphere(0.1, pos = [| 0.0; 0.0; 0.4 |]); Morphs.Box([| 0.2; 0.3; 0.4 |], pos = [| 1.0; 0.0; 0.5 |]) ]
+            for _ in 1 .. 300 do scene.step()
+            let sphere, box = es[0], es[1]
+            Expect.floatClose { absolute = restTolerance; relative = 0.0 } ((sphere.getPos().toFloatArray())[2]) 0.1 "sphere height"
+            Expect.floatClose { absolute = restTolerance; relative = 0.0 } ((box.getPos().toFloatArray())[2]) 0.2 "box height"
+            Expect.isLessThan (sphere.getVel().norm().item()) 1e-3 "sphere at rest"
+            Expect.isLessThan (box.getVel().norm().item()) 1e-3 "box at rest"
+        }
+        test "a capsule and a cylinder come to rest on the plane" {
+            GsSetup.ensure64 ()
+            let lying = [| cos (Math.PI / 4.0); sin (Math.PI / 4.0); 0.0; 0.0 |]
+            let scene, es = sceneWith 0.01 0.0 level [ Morphs.Capsule(0.05, 0.3, pos = [| 0.0; 0.0; 0.3 |], quat = lying); Morphs.Cylinder(0.1, 0.2, pos = [| 1.0; 0.0; 0.3 |]) ]
+            for _ in 1 .. 300 do scene.step()
+            Expect.floatClose { absolute = restTolerance; relative = 0.0 } ((es[0].getPos().toFloatArray())[2]) 0.05 "capsule lies on its side"
+            Expect.floatClose { absolute = restTolerance; relative = 0.0 } ((es[1].getPos().toFloatArray())[2]) 0.1 "cylinder stands"
+        }
+        test "a stack of three boxes stays stacked for 5 s" {
+            GsSetup.ensure64 ()
+            let scene, boxes = sceneWith 0.01 0.0 level [ for k in 0 .. 2 -> Morphs.Box([| 0.2; 0.2; 0.2 |], pos = [| 0.0; 0.0; 0.1 + 0.2 * float k + 0.002 |]) ]
+            for _ in 1 .. 500 do scene.step()
+            boxes |> List.iteri (fun k b ->
+                let p = b.getPos().toFloatArray()
+                Expect.floatClose { absolute = 3.0 * restTolerance; relative = 0.0 } p[2] (0.1 + 0.2 * float k) (sprintf "box %d height" k)
+                Expect.isLessThan (sqrt (p[0] * p[0] + p[1] * p[1])) 1e-2 (sprintf "box %d stays above the others" k))
+        }
+        test "a box on a 20 degree incline slides with a = g (sin a - mu cos a) when mu < tan a" {
+            GsSetup.ensure64 ()
+            let alpha = 20.0 * Math.PI / 180.0
+            let mu = 0.1
+            let scene, es = sceneWith 0.005 mu (tilt 20.0) [ Morphs.Box([| 0.2; 0.2; 0.2 |], pos = [| 0.0; 0.0; 0.101 |], quat = tilt 20.0) ]
+            for _ in 1 .. 100 do scene.step()
+            let v0 = es[0].getVel().norm().item()
+            for _ in 1 .. 100 do scene.step()
+            let v1 = es[0].getVel().norm().item()
+            let a = (v1 - v0) / 0.5
+            Expect.floatClose { absolute = 0.0; relative = 0.05 } a (9.81 * (sin alpha - mu * cos alpha)) "sliding acceleration"
+        }
+        test "with mu > tan a the box only creeps (smooth friction: speed below the friction velocity scale)" {
+            GsSetup.ensure64 ()
+            let scene, es = sceneWith 0.005 0.8 (tilt 20.0) [ Morphs.Box([| 0.2; 0.2; 0.2 |], pos = [| 0.0; 0.0; 0.101 |], quat = tilt 20.0) ]
+            for _ in 1 .. 200 do scene.step()
+            Expect.isLessThan (es[0].getVel().norm().item()) SimParams.defaultContact.frictionVelocity "creep speed"
+        }
+        test "a sphere rolls down a 15 degree incline with a = 5/7 g sin a" {
+            GsSetup.ensure64 ()
+            let alpha = 15.0 * Math.PI / 180.0
+            let scene, es = sceneWith 0.005 1.0 (tilt 15.0) [ Morphs.Sphere(0.1, pos = [| 0.0; 0.0; 0.101 |]) ]
+            for _ in 1 .. 100 do scene.step()
+            let v0 = es[0].getVel().norm().item()
+            for _ in 1 .. 100 do scene.step()
+            let v1 = es[0].getVel().norm().item()
+            Expect.floatClose { absolute = 0.0; relative = 0.03 } ((v1 - v0) / 0.5) (5.0 / 7.0 * 9.81 * sin alpha) "rolling acceleration"
+        }
+        test "contact gradients are finite over 1000 random states, exactly-at-contact included" {
+            GsSetup.ensure64 ()
+            let spec = Primitives.sphere (0.1, pos = [| 0.0; 0.0; 0.1 |])
+            let plane = Primitives.plane ()
+            let m = Model.build [| plane; spec |] DType.Float64
+            let sp = { SimParams.defaults with dt = 0.01 }
+            let rnd = Random(7)
+            let ctrl = { modes = Array.create 6 ControlMode.Force; values = gs.zeros([ 1; 6 ]) }
+            let step (x: Tensor) =
+                let s = Physics.step m sp { qpos = x.narrow(0, 0, 7).unsqueeze(0); qvel = x.narrow(0, 7, 6).unsqueeze(0); time = 0.0 } ctrl
+                gs.cat([| s.qpos; s.qvel |], 1).squeeze(0)
+            for i in 0 .. 999 do
+                let z = if i % 4 = 0 then 0.1 else 0.1 + (rnd.NextDouble() - 0.5) * 0.02
+                let v = Array.init 6 (fun _ -> if i % 8 = 0 then 0.0 else rnd.NextDouble() - 0.5)
+                let x = gs.tensor(Array.append [| rnd.NextDouble(); rnd.NextDouble(); z; 1.0; 0.0; 0.0; 0.0 |] v)
+                let u = gs.tensor(Array.init 13 (fun _ -> rnd.NextDouble() - 0.5))
+                let g = (gs.vjp step x u).toFloatArray()
+                if not (g |> Array.forall Double.IsFinite) then failtestf "non-finite gradient at state %d (z = %g)" i z
+        }
+        test "floating body resting on the ground: d(final state)/d(initial state) equals FD" {
+            GsSetup.ensure64 ()
+            let m = Model.build [| Primitives.plane (); Primitives.sphere (0.1, pos = [| 0.0; 0.0; 0.1 |]) |] DType.Float64
+            let sp = { SimParams.defaults with dt = 0.01 }
+            let ctrl = { modes = Array.create 6 ControlMode.Force; values = gs.zeros([ 1; 6 ]) }
+            let f (x: Tensor) =
+                let mutable s = { qpos = x.narrow(0, 0, 7).unsqueeze(0); qvel = x.narrow(0, 7, 6).unsqueeze(0); time = 0.0 }
+                for _ in 1 .. 10 do s <- Physics.step m sp s ctrl
+                gs.cat([| s.qpos; s.qvel |], 1).squeeze(0)
+            let x0 = [| 0.1; -0.2; 0.098; 1.0; 0.0; 0.0; 0.0; 0.2; 0.1; 0.0; 0.5; -1.0; 0.3 |]
+            let ad = gs.jacobian f (gs.tensor x0)
+            let adRows = Array.init ad.shape[0] (fun i -> ad.[i].toFloatArray())
+            let fd = GsSetup.fdJacobian (fun x -> (f (gs.tensor x)).toFloatArray()) x0 1e-6
+            Expect.isLessThan (GsSetup.relErr fd adRows) 1e-6 "AD vs FD"
+        }
+    ]
