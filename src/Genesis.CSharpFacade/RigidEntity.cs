@@ -97,6 +97,13 @@ public sealed class RigidEntity : IEquatable<RigidEntity>
     public void SetDofsForceRange(Tensor lower, Tensor upper, int[]? dofsIdx = null) =>
         FSharp.setDofsForceRange(lower.FSharp, upper.FSharp, Ref(dofsIdx));
 
+    /// <summary>Sets link masses; differentiable in the values.</summary>
+    /// <param name="mass">Masses [k] in kg.</param>
+    /// <param name="linksIdx">Link indices within the entity (null: all links).</param>
+    public void SetLinksMass(Tensor mass, int[]? linksIdx = null) => FSharp.setLinksMass(mass.FSharp, Ref(linksIdx));
+    /// <summary>Link masses ([nLinks]).</summary>
+    public Tensor GetLinksMass() => new(FSharp.getLinksMass());
+
     /// <summary>Joint positions of hinge/slide dofs ([k] or [nEnvs, k]).</summary>
     /// <param name="dofsIdx">Dof indices within the entity (null: all).</param>
     public Tensor GetDofsPosition(int[]? dofsIdx = null) => new(FSharp.getDofsPosition(Ref(dofsIdx)));

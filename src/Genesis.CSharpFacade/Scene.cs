@@ -68,6 +68,17 @@ public sealed class Scene
     /// <summary>The current state (its tensors carry this scene).</summary>
     public SimState GetState() => new(FSharp.getState());
 
+    /// <summary>Sets gravity; a tensor that requires grad receives d loss / d gravity through backward.</summary>
+    /// <param name="gravity">Gravity [3] in m/s^2.</param>
+    public void SetGravity(Tensor gravity) => FSharp.setGravity(gravity.FSharp);
+
+    /// <summary>Sets contact stiffness, damping and friction (scalar tensors; any may require grad; null keeps the current value).</summary>
+    /// <param name="stiffness">Normal stiffness in N/m.</param>
+    /// <param name="damping">Normal damping in N s/m.</param>
+    /// <param name="friction">Friction coefficient.</param>
+    public void SetContactParams(Tensor? stiffness = null, Tensor? damping = null, Tensor? friction = null) =>
+        FSharp.setContactParams(Ref(stiffness?.FSharp), Ref(damping?.FSharp), Ref(friction?.FSharp));
+
     /// <summary>Replaces the current state.</summary>
     /// <param name="state">A state (qpos/qvel shaped [nq] or [nEnvs, nq]).</param>
     public void SetState(SimState state) => FSharp.setState(state.FSharp);
