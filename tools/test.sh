@@ -41,7 +41,7 @@ run_suite() {
     total_failed=$((total_failed + f))
 }
 
-run_suite "F# engine" dotnet run --project tests/Genesis.Tests -c Release --no-build -- --colours 0 "$@"
+run_suite "F# engine" dotnet run --project tests/Genesis.Tests -c Release --no-build -- --colours 0 --sequenced "$@"
 run_suite "C# facade" dotnet run --project tests/Genesis.CSharpFacade.Tests -c Release --no-build
 run_suite "notebook runner" dotnet run --project tools/NotebookRunner.Tests -c Release --no-build
 

@@ -20,7 +20,7 @@ type gs =
             | Backend.Gpu ->
                 match Runtime.gpuFactory with
                 | Some create -> create ()
-                | None -> raise (GenesisNotSupportedException "Backend.Gpu: the ILGPU backend is not part of this build yet; use Backend.Cpu")
+                | None -> Genesis.Gpu.GpuBackend.Default :> IRawBackend
         Runtime.state <-
             Some
                 { Backend = backend

@@ -13,7 +13,7 @@ module Runtime =
 
     let mutable internal state: State option = None
 
-    /// Factories for GPU raw backends, registered by the GPU layer (name -> create).
+    /// An override of the GPU raw backend gs.init(backend = Backend.Gpu) creates (None: Gpu.GpuBackend.Default).
     let mutable internal gpuFactory: (unit -> IRawBackend) option = None
 
     /// The active state; raises when gs.init has not been called.

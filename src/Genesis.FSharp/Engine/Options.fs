@@ -5,7 +5,7 @@ open Genesis.Physics
 /// Simulation options of a Scene (Genesis SimOptions + rigid options).
 type SimOptions(?dt: float, ?substeps: int, ?gravity: float[], ?requiresGrad: bool, ?integrator: Integrator,
                 ?enableContact: bool, ?contactStiffness: float, ?contactDamping: float, ?friction: float,
-                ?checkpointEvery: int, ?checkNonFinite: bool) =
+                ?checkpointEvery: int, ?checkNonFinite: bool, ?enableJointLimits: bool) =
     do
         match dt with
         | Some d when not (d > 0.0) -> raise (System.ArgumentException(sprintf "SimOptions: dt must be > 0, got %g" d, "dt"))
@@ -26,6 +26,8 @@ type SimOptions(?dt: float, ?substeps: int, ?gravity: float[], ?requiresGrad: bo
     member _.requiresGrad = defaultArg requiresGrad false
     /// Integrator (Euler default, as MuJoCo).
     member _.integrator = defaultArg integrator Integrator.Euler
+    /// Joint position limits enforced (default true).
+    member _.enableJointLimits = defaultArg enableJointLimits true
     /// Contacts on (default true).
     member _.enableContact = defaultArg enableContact true
     /// Contact normal stiffness (N/m).
@@ -45,6 +47,7 @@ type SimOptions(?dt: float, ?substeps: int, ?gravity: float[], ?requiresGrad: bo
           substeps = o.substeps
           integrator = o.integrator
           enableContact = o.enableContact
+          enableJointLimits = o.enableJointLimits
           contact = SimParams.defaultContact }
 
 /// What an entity is made from (Genesis gs.morphs).

@@ -47,7 +47,9 @@ type SimParams =
       /// Contact model parameters.
       contact: ContactParams
       /// Enable contacts.
-      enableContact: bool }
+      enableContact: bool
+      /// Enforce joint position limits (hinge/slide ranges) with a stiff implicit spring-damper.
+      enableJointLimits: bool }
 
 /// Numerical (non-differentiable) contact settings; stiffness, damping and friction are model parameters.
 and ContactParams =
@@ -63,4 +65,4 @@ module SimParams =
         { frictionVelocity = 0.01; softness = 1e-4 }
     /// MuJoCo-like defaults: dt 0.01, 1 substep, Euler, contacts on.
     let defaults =
-        { dt = 0.01; substeps = 1; integrator = Integrator.Euler; contact = defaultContact; enableContact = true }
+        { dt = 0.01; substeps = 1; integrator = Integrator.Euler; contact = defaultContact; enableContact = true; enableJointLimits = true }

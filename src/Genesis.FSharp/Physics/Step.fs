@@ -16,6 +16,8 @@ type ForwardData =
       qfrcContact: Tensor
       /// -d qfrcContact / d qvel [B; nv; nv] (treated implicitly by the Euler step).
       contactDamping: Tensor
+      /// -d (joint-limit and PD forces) / d qvel, diagonal [B; nv] (treated implicitly), or None.
+      limitDamping: Tensor option
       /// All forces except bias [B; nv].
       qfrcSmooth: Tensor
       /// Accelerations M^-1 (qfrcSmooth - qfrcBias) [B; nv].
@@ -29,19 +31,30 @@ module Physics =
         let kin = Kinematics.compute model qpos
         let dyn = Dynamics.compute model kin qvel
         let passive = Passive.compute model qpos qvel
-        let act = Actuation.compute model control qpos qvel
+        let act, actDamping = Actuation.computeWithDamping model control qpos qvel h
         let contact =
             if sp.enableContact then Contact.compute model sp.contact kin qvel h
             else { qfrc = gs.zerosLike qvel; damping = gs.zeros([ qvel.shape[0]; model.topology.nv; model.topology.nv ], dtype = qvel.dtype); points = 0 }
+        let limits = if sp.enableJointLimits then JointLimits.compute model qpos qvel h else None
         let smooth = act + passive + contact.qfrc
+        let smooth = match limits with Some(tau, _) -> smooth + tau | None -> smooth
+        let implicitDiag =
+            match limits |> Option.map snd, actDamping with
+            | Some a, Some b -> Some(a + b)
+            | Some a, None | None, Some a -> Some a
+            | None, None -> None
         let qacc = Solve.solve dyn.qM ((smooth - dyn.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1)
-        { kinematics = kin; dynamics = dyn; qfrcPassive = passive; qfrcActuator = act; qfrcContact = contact.qfrc; contactDamping = contact.damping; qfrcSmooth = smooth; qacc = qacc }
+        { kinematics = kin; dynamics = dyn; qfrcPassive = passive; qfrcActuator = act; qfrcContact = contact.qfrc; contactDamping = contact.damping; limitDamping = implicitDiag; qfrcSmooth = smooth; qacc = qacc }
 
     let private eulerStep (model: Model) (sp: SimParams) (h: float) (s: State) (control: Control) =
         let fd = forward model sp s.qpos s.qvel control
         // MuJoCo's Euler treats joint damping implicitly: (M + h D) qacc = f; contact damping likewise (h C)
         let mImp = fd.dynamics.qM + gs.eye(model.topology.nv, dtype = s.qvel.dtype) * (model.parameters.dofDamping * h)
         let mImp = if sp.enableContact then mImp + fd.contactDamping * h else mImp
+        let mImp =
+            match fd.limitDamping with
+            | Some d -> mImp + (d * h).unsqueeze(-1) * gs.eye(model.topology.nv, dtype = s.qvel.dtype)
+            | None -> mImp
         let qacc = Solve.solve mImp ((fd.qfrcSmooth - fd.dynamics.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1)
         let qvel = s.qvel + qacc * h
         let qpos = Integrate.integratePos model.topology s.qpos qvel h

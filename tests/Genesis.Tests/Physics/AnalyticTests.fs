@@ -115,4 +115,19 @@ let tests =
             for k in 3 .. 5 do
                 Expect.floatClose { absolute = 1e-10; relative = 1e-10 } h1[k] h0[k] (sprintf "linear momentum component %d" k)
         }
+        test "joint limits stop a hinge at its range (stable at dt = 0.01, pushed back without overshooting far)" {
+            GsSetup.ensure64 ()
+            let spec = pendulumSpec 0.5 1.0 0.01
+            let spec = { spec with bodies = spec.bodies |> Array.map (fun b -> { b with joints = b.joints |> Array.map (fun j -> { j with range = Some(-0.3, 0.3) }) }) }
+            let m = Model.build [| spec |] DType.Float64
+            let sp = { SimParams.defaults with dt = 0.01; enableContact = false }
+            let mutable maxQ = -infinity
+            let s = rollout m sp [| 0.0 |] [| 6.0 |] 200 (fun s -> maxQ <- max maxQ (s.qpos.item()))
+            // at 6 rad/s the joint travels 0.06 rad per step before the spring acts, then compresses it by ~0.03 rad
+            Expect.isLessThan maxQ 0.4 "the limit holds (penetration below one step of travel plus the spring compression)"
+            Expect.isGreaterThan maxQ 0.3 "the joint reached the limit"
+            Expect.isTrue (Double.IsFinite(s.qvel.item())) "stable"
+            let free = rollout m { sp with enableJointLimits = false } [| 0.0 |] [| 6.0 |] 20 ignore
+            Expect.isGreaterThan (free.qpos.item()) 0.5 "without limits it swings past the range"
+        }
     ]

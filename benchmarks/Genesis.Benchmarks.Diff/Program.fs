@@ -1,0 +1,122 @@
+/// Differentiable-simulation benchmark: forward rollout with recording, backward, gradient/forward ratio,
+/// peak managed memory versus horizon with and without checkpointing, and AD versus central finite differences.
+/// Usage: dotnet run --project benchmarks/Genesis.Benchmarks.Diff -c Release [-- --quick]
+module Genesis.Benchmarks.Diff.Program
+
+open System
+open System.Diagnostics
+open Genesis
+
+let private assets =
+    let rec up (d: IO.DirectoryInfo) =
+        if isNull d then failwith "assets/ not found"
+        elif IO.Directory.Exists(IO.Path.Combine(d.FullName, "assets", "two_link_arm")) then IO.Path.Combine(d.FullName, "assets")
+        else up d.Parent
+    up (IO.DirectoryInfo(Environment.CurrentDirectory))
+
+type private Robot =
+    { name: string
+      build: Scene -> RigidEntity }
+
+let private arm =
+    { name = "arm (iiwa14, 7 dofs)"
+      build = fun s -> s.addEntity(Morphs.URDF(IO.Path.Combine(assets, "kuka_iiwa/iiwa14_spheres_collision.urdf"), fixedBase = true)) }
+
+let private quadruped =
+    { name = "quadruped (go2 on a plane, 18 dofs)"
+      build = fun s ->
+        s.addEntity(Morphs.Plane()) |> ignore
+        s.addEntity(Morphs.URDF(IO.Path.Combine(assets, "go2/go2.urdf"), pos = [| 0.0; 0.0; 0.45 |])) }
+
+/// One rollout of T steps under PD position targets; returns (loss, scene, robot).
+let private rollout (robot: Robot) (steps: int) (checkpointEvery: int) (controls: Tensor) =
+    let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = checkpointEvery))
+    let e = robot.build scene
+    scene.build()
+    for t in 0 .. steps - 1 do
+        e.controlDofsPosition(controls.[t])
+        scene.step()
+    let loss = e.getLinksPos().pow(2.0).sum() + e.getDofsVelocity().pow(2.0).sum()
+    loss, e
+
+let private time (f: unit -> 'a) =
+    let sw = Stopwatch.StartNew()
+    let r = f ()
+    r, sw.Elapsed.TotalSeconds
+
+let private measure (robot: Robot) (steps: int) =
+    let probe = Scene(SimOptions(dt = 0.01))
+    let n = (robot.build probe).nDofs
+    let controls = gs.full([ steps; n ], 0.1, requiresGrad = true)
+    // forward without recording for reference
+    let plain = Scene(SimOptions(dt = 0.01))
+    let pe = robot.build plain
+    plain.build()
+    let (), tPlain = time (fun () -> for t in 0 .. steps - 1 do (pe.controlDofsPosition(controls.[t].detach()); plain.step()))
+    let (loss, _), tFwd = time (fun () -> rollout robot steps 0 controls)
+    let (), tBwd = time (fun () -> loss.backward())
+    printfn "| %s | %d | %.3f | %.3f | %.3f | %.2f |" robot.name steps tPlain tFwd tBwd ((tFwd + tBwd) / tFwd)
+
+let private peakMemory (robot: Robot) (steps: int) (checkpointEvery: int) =
+    GC.Collect(2, GCCollectionMode.Forced, true, true)
+    let before = GC.GetTotalMemory(true)
+    let probe = Scene(SimOptions(dt = 0.01))
+    let n = (robot.build probe).nDofs
+    let controls = gs.full([ steps; n ], 0.1, requiresGrad = true)
+    let loss, _ = rollout robot steps checkpointEvery controls
+    GC.Collect(2, GCCollectionMode.Forced, true, true)
+    let held = GC.GetTotalMemory(true) - before
+    loss.backward()
+    GC.KeepAlive loss
+    float held / 1048576.0
+
+let private fdVersusAd (steps: int) =
+    let robot = arm
+    let n = 7
+    let x0 = Array.init (steps * n) (fun i -> 0.1 * sin (float i))
+    let lossOf (x: Tensor) = fst (rollout robot steps 0 x)
+    let leaf = gs.fromArray(x0, shape = [ steps; n ], requiresGrad = true)
+    let (), tAd = time (fun () -> (lossOf leaf).backward())
+    let ad = leaf.grad.reshape([ -1 ]).toFloatArray()
+    let h = 1e-5
+    let fd, tFd =
+        time (fun () ->
+            Array.init x0.Length (fun i ->
+                let xp = Array.copy x0
+                let xm = Array.copy x0
+                xp[i] <- xp[i] + h
+                xm[i] <- xm[i] - h
+                let f (x: float[]) = (lossOf (gs.fromArray(x, shape = [ steps; n ]))).item()
+                (f xp - f xm) / (2.0 * h)))
+    let err = Array.map2 (fun a b -> abs (a - b)) ad fd |> Array.max
+    let scale = fd |> Array.map abs |> Array.max
+    printfn "| arm, T = %d, %d parameters | %.3f | %.3f | %.0fx | %.2e |" steps x0.Length tAd tFd (tFd / tAd) (err / scale)
+
+[<EntryPoint>]
+let main argv =
+    let quick = argv |> Array.contains "--quick"
+    gs.init(precision = "64", seed = 0)
+    printfn "Machine: %d cores, %s, .NET %s" Environment.ProcessorCount (Runtime.InteropServices.RuntimeInformation.OSDescription) (Environment.Version.ToString())
+    printfn ""
+    printfn "Rollout time (s): plain forward (no recording), forward with recording (checkpointed), backward, (forward+backward)/forward"
+    printfn ""
+    printfn "| model | T | plain forward | recorded forward | backward | grad/forward |"
+    printfn "|---|---|---|---|---|---|"
+    let horizons = if quick then [ 100 ] else [ 100; 1000 ]
+    for t in horizons do measure arm t
+    for t in (if quick then [ 20 ] else [ 100 ]) do measure quadruped t
+    printfn ""
+    printfn "Managed memory held by the recorded graph after the forward pass (MiB), arm"
+    printfn ""
+    printfn "| T | full recording (checkpointEvery = 1) | checkpointed (automatic, ~sqrt T) |"
+    printfn "|---|---|---|"
+    for t in (if quick then [ 100; 400 ] else [ 100; 1000; 10000 ]) do
+        let full = if t <= 1000 then sprintf "%.1f" (peakMemory arm t 1) else "(skipped: too large)"
+        printfn "| %d | %s | %.1f |" t full (peakMemory arm t 0)
+    printfn ""
+    printfn "Gradient by AD (one backward) versus central finite differences (2 x parameters rollouts)"
+    printfn ""
+    printfn "| case | AD (s) | FD (s) | FD/AD | max rel. difference |"
+    printfn "|---|---|---|---|---|"
+    fdVersusAd (if quick then 5 else 20)
+    0
