@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Packs Genesis.FSharp and Genesis.CSharpFacade into artifacts/packages (git-ignored) and uses them the
-# way a user would: a brand-new C# console project in a temporary folder outside the repository adds
+# Packs Genesis.FSharp and Genesis.CSharpFacade (and Genesis.Gpu.Kernels, a package the engine depends
+# on) into artifacts/packages (git-ignored) and uses them the way a user would: a brand-new C# console project in a temporary folder outside the repository adds
 # both packages, restores them from that folder (the machine's configured feeds supply their
 # dependencies), and runs a small gradient program (Gs.Init, Gs.Tensor, Backward, Grad) whose printed
 # gradient is checked. Prints `consumer check: ok` and exits 0 on success.
@@ -18,7 +18,7 @@ mkdir -p "$packages"
 if [ $build -eq 1 ]; then
     dotnet build src/Genesis.CSharpFacade -c Release -v quiet -nologo    # builds the engine too
 fi
-for project in src/Genesis.FSharp src/Genesis.CSharpFacade; do
+for project in src/Genesis.Gpu.Kernels src/Genesis.FSharp src/Genesis.CSharpFacade; do
     dotnet pack "$project" -c Release --no-build -o "$packages" -v quiet -nologo
 done
 version=$(basename "$packages"/Genesis.CSharpFacade.*.nupkg .nupkg | sed 's/^Genesis\.CSharpFacade\.//')

@@ -10,7 +10,7 @@ namespace Genesis.CSharp;
 /// </summary>
 public sealed record SimOptions
 {
-    private static readonly Genesis.SimOptions Defaults = new(null, null, null, null, null, null, null, null, null, null, null);
+    private static readonly Genesis.SimOptions Defaults = new(null, null, null, null, null, null, null, null, null, null, null, null);
 
     /// <summary>Time step in seconds (engine default 0.01).</summary>
     public double Dt { get; init; } = Defaults.dt;
@@ -45,11 +45,14 @@ public sealed record SimOptions
     /// <summary>Raise (naming env and dof) when a step produces a non-finite state (default true).</summary>
     public bool CheckNonFinite { get; init; } = Defaults.checkNonFinite;
 
+    /// <summary>Joint position limits (from the model files) enforced (default true).</summary>
+    public bool EnableJointLimits { get; init; } = Defaults.enableJointLimits;
+
     /// <summary>The engine's options with these values (the engine validates them).</summary>
     public Genesis.SimOptions ToFSharp() => new(
         Some(Dt), Some(Substeps), Some(Gravity.ToArray()), Some(RequiresGrad), Some(Integrator.ToFs()),
         Some(EnableContact), Some(ContactStiffness), Some(ContactDamping), Some(Friction),
-        Some(CheckpointEvery), Some(CheckNonFinite));
+        Some(CheckpointEvery), Some(CheckNonFinite), Some(EnableJointLimits));
 
     /// <summary>The facade view of the engine's options.</summary>
     /// <param name="options">Engine options.</param>
@@ -66,5 +69,6 @@ public sealed record SimOptions
         Friction = options.friction,
         CheckpointEvery = options.checkpointEvery,
         CheckNonFinite = options.checkNonFinite,
+        EnableJointLimits = options.enableJointLimits,
     };
 }
