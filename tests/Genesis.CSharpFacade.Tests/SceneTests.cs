@@ -178,8 +178,8 @@ public static class SceneTests
         scene.SetContactParams(stiffness: Gs.Tensor(1e4), friction: Gs.Tensor(0.5));
         scene.Step();
 
-        // SetDofsForceRange: the same engine call as F# on a twin scene (forwarding only; NaN-aware, see the report
-        // on infinite default ranges)
+        // SetDofsForceRange: the same result as the F# call on a twin scene (forwarding only, compared NaN-aware:
+        // the engine currently turns a range set over the infinite default range into NaN)
         var fsScene = new Genesis.Scene(null);
         var fsArm = fsScene.addEntity(Genesis.Morphs.URDF(Arm, null, null, null, Some(true), null));
         fsScene.build(null);
@@ -234,8 +234,7 @@ public static class SceneTests
         }
         finally { File.Delete(mjcf); }
 
-        // SetPos/SetQuat in a scene of primitives (with an MJCF entity in the scene, the box does not fall after
-        // SetPos: an engine issue reported separately)
+        // SetPos/SetQuat on a free box, in a scene of its own (above, (0, 0, 2) is inside the pendulum)
         var scene2 = new Scene(new SimOptions { Dt = 0.01 });
         scene2.AddEntity(Morphs.Plane());
         var box2 = scene2.AddEntity(Morphs.Box([0.2, 0.2, 0.2], pos: [0, 0, 3], mass: 1.0));
