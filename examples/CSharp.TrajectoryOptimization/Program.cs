@@ -1,0 +1,54 @@
+// Genesis' trajectory optimisation through the C# facade (the same computation as
+// examples/Genesis.Examples/TrajectoryOptimization.fs): PD position targets for every step are
+// optimised with Adam so that the two-link arm's end link reaches a target at the end of a 1 s
+// horizon; scene.Reset() each epoch.
+// Usage: dotnet run --project examples/CSharp.TrajectoryOptimization -c Release [-- epochs]
+// Exits 0 when the loss went down, 1 otherwise.
+using Genesis.CSharp;
+
+int epochs = args.Length > 0 ? int.Parse(args[0]) : 100;
+
+Gs.Init(Backend.Cpu, precision: "64", seed: 0);
+
+const int nSteps = 100;
+var scene = new Scene(new SimOptions { Dt = 0.01, RequiresGrad = true });
+var robot = scene.AddEntity(Morphs.Urdf(AssetPath("two_link_arm/two_link_arm.urdf"), fixedBase: true));
+scene.Build();
+var tip = robot.GetLink("arm2");
+var target = Gs.Tensor([0.8, 0.0, -0.6]);
+var controls = Gs.Zeros([nSteps, robot.NDofs], requiresGrad: true);
+var adam = new Adam([controls], lr: 0.01);
+
+var losses = new List<double>();
+for (int epoch = 0; epoch < epochs; epoch++)
+{
+    scene.Reset();
+    adam.ZeroGrad();
+    for (int t = 0; t < nSteps; t++)
+    {
+        robot.ControlDofsPosition(controls[t]);
+        scene.Step();
+    }
+    var loss = (tip.GetPos() - target).Pow(2).Sum();
+    loss.Backward();
+    adam.Step();
+    losses.Add(loss.Item());
+    const int width = 30;
+    int filled = (epoch + 1) * width / epochs;
+    Console.WriteLine($"[{new string('#', filled)}{new string('.', width - filled)}] epoch {epoch + 1,3}/{epochs}  loss {loss.Item():0.000e+00}");
+}
+
+double first = losses[0], last = losses[^1];
+Console.WriteLine($"loss: {first:0.000e+00} -> {last:0.000e+00} ({first / last:0}x lower)");
+return last < first ? 0 : 1;
+
+// The path of a file under the repository's assets/ folder, found by walking up from the working
+// directory and from the program's folder.
+static string AssetPath(string relative)
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            if (Directory.Exists(Path.Combine(dir.FullName, "assets", "two_link_arm")))
+                return Path.Combine(dir.FullName, "assets", relative);
+    throw new DirectoryNotFoundException("cannot find the assets/ folder: run from inside the repository");
+}

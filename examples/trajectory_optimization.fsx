@@ -1,0 +1,20 @@
+// Genesis' trajectory optimisation as an F# script (single source:
+// examples/Genesis.Examples/TrajectoryOptimization.fs). Needs the Release builds of the engine and of
+// that example project (whose output holds ScottPlot, used by the example's optional loss plot, at
+// the version pinned in Directory.Packages.props; so the script restores no package):
+//   dotnet build examples/Genesis.Examples -c Release
+//   dotnet fsi examples/trajectory_optimization.fsx [epochs]      (default 20)
+// Exits 1 unless the loss went down.
+#r "../src/Genesis.FSharp/bin/Release/net10.0/Genesis.FSharp.dll"
+#r "Genesis.Examples/bin/Release/net10.0/ScottPlot.dll"
+#load "Genesis.Examples/Assets.fs" "Genesis.Examples/TrajectoryOptimization.fs"
+
+open Genesis
+open Genesis.Examples
+
+let epochs = match fsi.CommandLineArgs with [| _; n |] -> int n | _ -> 20
+gs.init(precision = "64", seed = 0)
+let losses = TrajectoryOptimization.run epochs None
+let first, last = losses[0], losses[losses.Length - 1]
+printfn "trajectory_optimization.fsx: loss %.3e -> %.3e (%.0fx lower)" first last (first / last)
+if not (last < first) then exit 1

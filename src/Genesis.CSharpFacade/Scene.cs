@@ -1,0 +1,109 @@
+using System.Runtime.CompilerServices;
+using Microsoft.FSharp.Core;
+using static Genesis.CSharp.Fs;
+
+namespace Genesis.CSharp;
+
+/// <summary>
+/// A simulation scene (Genesis gs.Scene; the engine's <c>Genesis.Scene</c>): add entities, build, step,
+/// reset; with <see cref="SimOptions.RequiresGrad"/>, <see cref="Tensor.Backward"/> on a tensor of this scene
+/// flows back through the recorded steps. One facade object per engine scene, so
+/// <c>tensor.Scene == scene</c> holds.
+/// </summary>
+public sealed class Scene
+{
+    private static readonly ConditionalWeakTable<Genesis.Scene, Scene> Views = new();
+
+    /// <summary>Creates a scene.</summary>
+    /// <param name="options">Simulation options (null: the engine's defaults).</param>
+    public Scene(SimOptions? options = null)
+    {
+        FSharp = new Genesis.Scene(Ref(options?.ToFSharp()));
+        Views.Add(FSharp, this);
+    }
+
+    private Scene(Genesis.Scene value) => FSharp = value;
+
+    /// <summary>The wrapped engine scene.</summary>
+    public Genesis.Scene FSharp { get; }
+
+    /// <summary>The facade view of an engine scene (the same object for the same scene).</summary>
+    /// <param name="value">An engine scene.</param>
+    public static Scene FromFSharp(Genesis.Scene value) => Of(value);
+
+    internal static Scene Of(Genesis.Scene value) => Views.GetValue(value, v => new Scene(v));
+
+    internal static FSharpOption<object>? Opt(Scene? scene) => scene is null ? null : Some<object>(scene.FSharp);
+
+    /// <summary>The options this scene was created with.</summary>
+    public SimOptions SimOptions => SimOptions.FromFSharp(FSharp.simOptions);
+
+    /// <summary>True after <see cref="Build"/>.</summary>
+    public bool IsBuilt => FSharp.isBuilt;
+
+    /// <summary>Number of parallel environments (0 = not batched).</summary>
+    public int NEnvs => FSharp.nEnvs;
+
+    /// <summary>Steps taken since build or the last reset.</summary>
+    public int StepsTaken => FSharp.stepsTaken;
+
+    /// <summary>The entities in the order they were added.</summary>
+    public IReadOnlyList<RigidEntity> Entities => Array.ConvertAll(FSharp.entities, e => new RigidEntity(e));
+
+    /// <summary>Adds an entity made from a morph (before <see cref="Build"/>).</summary>
+    /// <param name="morph">A morph from <see cref="Morphs"/>.</param>
+    public RigidEntity AddEntity(Morph morph) => new(FSharp.addEntity(morph.FSharp));
+
+    /// <summary>Builds the model for <paramref name="nEnvs"/> parallel environments and sets the initial state.</summary>
+    /// <param name="nEnvs">Number of environments (0 = not batched: no env dimension).</param>
+    public void Build(int nEnvs = 0) => FSharp.build(Some(nEnvs));
+
+    /// <summary>Advances the simulation by dt under the current controls.</summary>
+    public void Step() => FSharp.step();
+
+    /// <summary>Returns to the initial state (or <paramref name="state"/>), clearing the recording and the backward flag; controls are zeroed.</summary>
+    /// <param name="state">A state from <see cref="GetState"/> (null: the initial state).</param>
+    public void Reset(SimState? state = null) => FSharp.reset(Ref(state?.FSharp));
+
+    /// <summary>The current state (its tensors carry this scene).</summary>
+    public SimState GetState() => new(FSharp.getState());
+
+    /// <summary>Sets gravity; a tensor that requires grad receives d loss / d gravity through backward.</summary>
+    /// <param name="gravity">Gravity [3] in m/s^2.</param>
+    public void SetGravity(Tensor gravity) => FSharp.setGravity(gravity.FSharp);
+
+    /// <summary>Sets contact stiffness, damping and friction (scalar tensors; any may require grad; null keeps the current value).</summary>
+    /// <param name="stiffness">Normal stiffness in N/m.</param>
+    /// <param name="damping">Normal damping in N s/m.</param>
+    /// <param name="friction">Friction coefficient.</param>
+    public void SetContactParams(Tensor? stiffness = null, Tensor? damping = null, Tensor? friction = null) =>
+        FSharp.setContactParams(Ref(stiffness?.FSharp), Ref(damping?.FSharp), Ref(friction?.FSharp));
+
+    /// <summary>Replaces the current state.</summary>
+    /// <param name="state">A state (qpos/qvel shaped [nq] or [nEnvs, nq]).</param>
+    public void SetState(SimState state) => FSharp.setState(state.FSharp);
+}
+
+/// <summary>A snapshot of the simulation state (Genesis SimState; the engine's <c>Genesis.SimState</c>).</summary>
+public sealed class SimState
+{
+    internal SimState(Genesis.SimState value) => FSharp = value;
+
+    /// <summary>The wrapped engine state.</summary>
+    public Genesis.SimState FSharp { get; }
+
+    /// <summary>Generalised positions ([nq] or [nEnvs, nq]).</summary>
+    public Tensor Qpos => new(FSharp.qpos);
+
+    /// <summary>Generalised velocities ([nv] or [nEnvs, nv]).</summary>
+    public Tensor Qvel => new(FSharp.qvel);
+
+    /// <summary>Simulated time in seconds.</summary>
+    public double Time => FSharp.time;
+
+    /// <summary>Link origins ([nLinks, 3] or [nEnvs, nLinks, 3]).</summary>
+    public Tensor LinksPos => new(FSharp.linksPos);
+
+    /// <summary>Link orientations (w, x, y, z) ([nLinks, 4] or [nEnvs, nLinks, 4]).</summary>
+    public Tensor LinksQuat => new(FSharp.linksQuat);
+}

@@ -1,0 +1,74 @@
+using static Genesis.CSharp.Fs;
+
+namespace Genesis.CSharp;
+
+/// <summary>
+/// Simulation options of a <see cref="Scene"/> (Genesis SimOptions + rigid options), set with object
+/// initialisers: <c>new SimOptions { Dt = 0.01, RequiresGrad = true }</c>. Unset properties keep the
+/// engine's defaults (read from <c>Genesis.SimOptions</c>); the scene receives an engine
+/// <c>Genesis.SimOptions</c> made from all of them.
+/// </summary>
+public sealed record SimOptions
+{
+    private static readonly Genesis.SimOptions Defaults = new(null, null, null, null, null, null, null, null, null, null, null, null);
+
+    /// <summary>Time step in seconds (engine default 0.01).</summary>
+    public double Dt { get; init; } = Defaults.dt;
+
+    /// <summary>Sub-steps per step (engine default 1).</summary>
+    public int Substeps { get; init; } = Defaults.substeps;
+
+    /// <summary>Gravity in m/s^2, 3 values (engine default 0, 0, -9.81).</summary>
+    public IReadOnlyList<double> Gravity { get; init; } = Defaults.gravity;
+
+    /// <summary>Record steps so that loss.Backward() reaches controls, initial state and parameters (default false).</summary>
+    public bool RequiresGrad { get; init; } = Defaults.requiresGrad;
+
+    /// <summary>The integrator (default Euler, as MuJoCo).</summary>
+    public Integrator Integrator { get; init; } = Defaults.integrator.ToCs();
+
+    /// <summary>Contacts on (default true).</summary>
+    public bool EnableContact { get; init; } = Defaults.enableContact;
+
+    /// <summary>Contact normal stiffness in N/m.</summary>
+    public double ContactStiffness { get; init; } = Defaults.contactStiffness;
+
+    /// <summary>Contact normal damping in N s/m.</summary>
+    public double ContactDamping { get; init; } = Defaults.contactDamping;
+
+    /// <summary>Friction coefficient overriding the geoms' (0 = use the geoms').</summary>
+    public double Friction { get; init; } = Defaults.friction;
+
+    /// <summary>Steps per checkpoint segment for backward (0 = automatic, sqrt of the horizon; 1 = record every step).</summary>
+    public int CheckpointEvery { get; init; } = Defaults.checkpointEvery;
+
+    /// <summary>Raise (naming env and dof) when a step produces a non-finite state (default true).</summary>
+    public bool CheckNonFinite { get; init; } = Defaults.checkNonFinite;
+
+    /// <summary>Joint position limits (from the model files) enforced (default true).</summary>
+    public bool EnableJointLimits { get; init; } = Defaults.enableJointLimits;
+
+    /// <summary>The engine's options with these values (the engine validates them).</summary>
+    public Genesis.SimOptions ToFSharp() => new(
+        Some(Dt), Some(Substeps), Some(Gravity.ToArray()), Some(RequiresGrad), Some(Integrator.ToFs()),
+        Some(EnableContact), Some(ContactStiffness), Some(ContactDamping), Some(Friction),
+        Some(CheckpointEvery), Some(CheckNonFinite), Some(EnableJointLimits));
+
+    /// <summary>The facade view of the engine's options.</summary>
+    /// <param name="options">Engine options.</param>
+    public static SimOptions FromFSharp(Genesis.SimOptions options) => new()
+    {
+        Dt = options.dt,
+        Substeps = options.substeps,
+        Gravity = options.gravity,
+        RequiresGrad = options.requiresGrad,
+        Integrator = options.integrator.ToCs(),
+        EnableContact = options.enableContact,
+        ContactStiffness = options.contactStiffness,
+        ContactDamping = options.contactDamping,
+        Friction = options.friction,
+        CheckpointEvery = options.checkpointEvery,
+        CheckNonFinite = options.checkNonFinite,
+        EnableJointLimits = options.enableJointLimits,
+    };
+}
