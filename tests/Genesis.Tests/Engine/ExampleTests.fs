@@ -1,0 +1,22 @@
+module Genesis.Tests.Engine.ExampleTests
+
+open Expecto
+open Genesis
+open Genesis.Tests
+
+[<Tests>]
+let tests =
+    testList "Examples" [
+        test "quickstart: backward fills initialPos.grad, one non-zero value per dof (FD checks: Engine.Gradients)" {
+            GsSetup.ensure64 ()
+            let _, grad = Genesis.Examples.Quickstart.run ()
+            Expect.equal grad.shape [| 2 |] "one gradient per dof"
+            Expect.isGreaterThan (grad.abs().max().item()) 1e-6 "non-zero"
+        }
+        test "trajectory optimisation reduces the loss at least 100x in 100 epochs" {
+            GsSetup.ensure64 ()
+            let losses = Genesis.Examples.TrajectoryOptimization.run 100 None
+            let best = Array.min losses
+            Expect.isGreaterThan (losses[0] / losses[losses.Length - 1]) 100.0 (sprintf "first %g, last %g, best %g" losses[0] losses[losses.Length - 1] best)
+        }
+    ]
