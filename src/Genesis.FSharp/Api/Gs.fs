@@ -201,11 +201,16 @@ type gs =
         let b = defaultArg logBase 10.0
         let v = gs.evenlySpaced("logspace", start, stop, steps) |> Array.map (fun x -> Math.Pow(b, x))
         gs.floats(v, [| steps |], dtype, requiresGrad, scene, device)
-    /// Uniform samples in [0, 1).
+    /// Uniform samples in [0, 1) (also in float32, where a double just below 1 would round to 1).
     static member rand(shape: seq<int>, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
         let shape = gs.shapeOf shape
         let r = (Runtime.current ()).Random
-        gs.floats(Array.init (Shape.numel shape) (fun _ -> r.NextDouble()), shape, dtype, requiresGrad, scene, device)
+        let values = Array.init (Shape.numel shape) (fun _ -> r.NextDouble())
+        if Runtime.resolve (defaultArg dtype DType.Float) = DType.Float32 then
+            let below1 = MathF.BitDecrement 1.0f
+            let v32 = values |> Array.map (fun v -> let f = float32 v in if f >= 1.0f then below1 else f)
+            gs.make(v32, shape, DType.Float, dtype, requiresGrad, scene, device)
+        else gs.floats(values, shape, dtype, requiresGrad, scene, device)
     /// Standard normal samples.
     static member randn(shape: seq<int>, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
         let shape = gs.shapeOf shape

@@ -292,6 +292,15 @@ let private runtimeTests =
                 let r, _, _, _ = draw ()
                 let r0, _, _, _ = first
                 Expect.notEqual r r0 "another seed, other samples"))
+        testCase "rand in float32 stays below 1" (fun () ->
+            // with seed 295, draw 169838 of the stream is 0.99999997..., which rounds to 1.0f
+            withRuntime (fun () -> gs.init (seed = 295)) (fun () ->
+                let r = gs.rand ([ 200000 ], dtype = DType.Float32)
+                Expect.equal r.dtype DType.Float32 "dtype"
+                let m = vals r |> Array.max
+                Expect.isLessThan m 1.0 "max of rand < 1"
+                let rl = gs.randLike (t32 [| 1 |] [| 0.0f |])
+                Expect.isLessThan (vals rl).[0] 1.0 "randLike"))
     ]
 
 [<Tests>]
