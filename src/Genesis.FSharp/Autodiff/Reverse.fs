@@ -52,7 +52,7 @@ module Reverse =
                         n.Grad <- if isNull n.Grad then adj.detach(true) else (n.Grad + adj).detach(true)
                 elif not (isNull adj) then
                     let inputs = n.Inputs
-                    let prim = inputs |> Array.map (fun x -> if x.Tag = Some tag then x.primal else x)
+                    let prim = inputs |> Array.map (fun x -> if x.TagValue = tag then x.primal else x)
                     let res = t.primal
                     for i in 0 .. inputs.Length - 1 do
                         match inputs[i].Node with

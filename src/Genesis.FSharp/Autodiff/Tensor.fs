@@ -18,19 +18,42 @@ module internal Tags =
 [<AllowNullLiteral; Sealed>]
 type Tensor internal (node: TensorNode, scene: obj) =
     let mutable node = node
+    // Cached from the node, because every op reads them (a match on the node is a type test): the constant raw
+    // tensor at the bottom of the nesting, the nesting tag (-1 for a constant) and the kind (0 constant,
+    // 1 forward, 2 reverse).
+    let mutable rawCache = Tensor.RawOf node
+    let mutable tag = Tensor.TagOf node
+    let mutable kind = Tensor.KindOf node
+
+    static member private RawOf(n: TensorNode) : RawTensor =
+        match n with
+        | TConst r -> r
+        | TFwd(p, _, _) | TRev(p, _, _) -> p.raw
+
+    static member private TagOf(n: TensorNode) =
+        match n with
+        | TConst _ -> -1L
+        | TFwd(_, _, t) | TRev(_, _, t) -> t
+
+    static member private KindOf(n: TensorNode) =
+        match n with
+        | TConst _ -> 0
+        | TFwd _ -> 1
+        | TRev _ -> 2
 
     member internal _.Node
         with get () = node
-        and set v = node <- v
+        and set v =
+            node <- v
+            rawCache <- Tensor.RawOf v
+            tag <- Tensor.TagOf v
+            kind <- Tensor.KindOf v
 
     /// The Scene this tensor derives from, or null when it was not produced by a scene.
     member _.scene = scene
 
     /// The constant raw tensor at the bottom of the nesting.
-    member t.raw: RawTensor =
-        match node with
-        | TConst r -> r
-        | TFwd(p, _, _) | TRev(p, _, _) -> p.raw
+    member t.raw: RawTensor = rawCache
 
     /// The shape.
     member t.shape: int[] = t.raw.Shape
@@ -44,10 +67,10 @@ type Tensor internal (node: TensorNode, scene: obj) =
     member t.numel: int = t.raw.Numel
 
     /// The nesting tag of a differentiable tensor (None for a constant).
-    member internal _.Tag =
-        match node with
-        | TConst _ -> None
-        | TFwd(_, _, tag) | TRev(_, _, tag) -> Some tag
+    member internal _.Tag = if tag < 0L then None else Some tag
+
+    /// The nesting tag, -1 for a constant (no allocation, for the hot paths).
+    member internal _.TagValue = tag
 
     /// The value one nesting level down (the tensor itself for a constant).
     member t.primal: Tensor =
@@ -68,11 +91,11 @@ type Tensor internal (node: TensorNode, scene: obj) =
         | _ -> null
 
     /// True for a constant (not differentiated) tensor.
-    member _.isConstant = match node with TConst _ -> true | _ -> false
+    member _.isConstant = kind = 0
     /// True for a forward-mode tensor.
-    member _.isForward = match node with TFwd _ -> true | _ -> false
+    member _.isForward = kind = 1
     /// True for a reverse-mode tensor.
-    member _.isReverse = match node with TRev _ -> true | _ -> false
+    member _.isReverse = kind = 2
 
     /// True for a tensor created with requiresGrad (a leaf whose grad backward() fills).
     member _.isLeaf =
@@ -104,7 +127,7 @@ type Tensor internal (node: TensorNode, scene: obj) =
         | TConst _ ->
             if not t.dtype.IsFloating then
                 raise (GenesisException(sprintf "only float tensors can require gradients, got %O" t.dtype))
-            node <- TRev(Tensor(node, null), ReverseNode(null, [||]), Tags.imperative)
+            t.Node <- TRev(Tensor(node, null), ReverseNode(null, [||]), Tags.imperative)
             t
         | TRev(_, _, tag) when tag = Tags.imperative -> t
         | _ -> raise (GenesisException "requiresGrad_ is only allowed on a constant tensor")
@@ -225,22 +248,18 @@ and [<AbstractClass; Sealed>] Apply =
         let scene = Apply.sceneOf inputs
         let mutable maxTag = -1L
         for x in inputs do
-            match x.Tag with
-            | Some t when t > maxTag -> maxTag <- t
-            | _ -> ()
+            if x.TagValue > maxTag then maxTag <- x.TagValue
         if maxTag < 0L then
             let raws = inputs |> Array.map (fun x -> x.raw)
             Tensor(TConst(op.Forward raws), scene)
         else
-            let isActive (x: Tensor) = x.Tag = Some maxTag
+            let isActive (x: Tensor) = x.TagValue = maxTag
             let mutable anyF = false
             let mutable anyR = false
             for x in inputs do
                 if isActive x then
-                    match x.Node with
-                    | TFwd _ -> anyF <- true
-                    | TRev _ -> anyR <- true
-                    | TConst _ -> ()
+                    if x.isForward then anyF <- true
+                    elif x.isReverse then anyR <- true
             if anyF && anyR then
                 raise (GenesisException(sprintf "%s: cannot mix forward- and reverse-mode tensors at the same nesting level" op.Name))
             let prim = inputs |> Array.map (fun x -> if isActive x then x.primal else x)
@@ -259,7 +278,7 @@ and [<AbstractClass; Sealed>] Apply =
 
     /// Applies an op to inputs at any nesting level.
     static member apply (op: Op) (inputs: Tensor[]) : Tensor =
-        Apply.applyWith (fun res t -> if t.shape = res.shape then t else Apply.expand res.shape t) op inputs
+        Apply.applyWith (fun res t -> if Shape.equal t.shape res.shape then t else Apply.expand res.shape t) op inputs
 
     /// A constant of zeros shaped like t (same dtype, device; no scene).
     static member zerosLike (t: Tensor) = Tensor(TConst(t.raw.Backend.Zeros(t.shape, t.dtype)), null)
@@ -269,14 +288,14 @@ and [<AbstractClass; Sealed>] Apply =
 
     /// Broadcasts t to a shape (differentiable; the adjoint sums back).
     static member expand (shape: int[]) (t: Tensor) : Tensor =
-        if t.shape = shape then t
+        if Shape.equal t.shape shape then t
         elif not (Shape.canExpand t.shape shape) then
             raise (GenesisException(sprintf "expand: shape %s cannot be expanded to %s" (Shape.format t.shape) (Shape.format shape)))
         else Apply.apply (ExpandOp shape) [| t |]
 
     /// Sums t down to a shape it was broadcast from (the adjoint of broadcasting).
     static member sumToShape (shape: int[]) (t: Tensor) : Tensor =
-        if t.shape = shape then t
+        if Shape.equal t.shape shape then t
         else Apply.apply (SumToShapeOp shape) [| t |]
 
     /// Casts to an exact dtype (differentiable between float types).
@@ -298,7 +317,8 @@ and [<AbstractClass; Sealed>] Apply =
             raise (GenesisException(sprintf "%A: tensors on devices %O and %O cannot be mixed" kind a.device b.device))
         if a.dtype = DType.Bool || b.dtype = DType.Bool then
             raise (GenesisException(sprintf "%A is not defined for bool tensors (cast to a number type first)" kind))
-        let a, b = Apply.promote (sprintf "%A" kind) a b
+        // the op name is formatted only when a promotion is needed (sprintf "%A" costs microseconds per call)
+        let a, b = if a.dtype = b.dtype then a, b else Apply.promote (sprintf "%A" kind) a b
         Shape.broadcast a.shape b.shape |> ignore
         let a, b =
             if (kind = BinaryKind.Div || kind = BinaryKind.Pow || kind = BinaryKind.Atan2) && not a.dtype.IsFloating then

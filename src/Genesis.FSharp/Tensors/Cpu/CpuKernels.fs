@@ -49,7 +49,7 @@ module internal CpuKernels =
 
     /// Expands a contiguous array of `shape` to `target` (no copy when equal).
     let expandTo (src: 'T[]) (shape: int[]) (target: int[]) : 'T[] =
-        if shape = target then src else stridedCopy src 0 (Shape.broadcastStrides shape target) target
+        if Shape.equal shape target then src else stridedCopy src 0 (Shape.broadcastStrides shape target) target
 
     /// Permutes the dims of a contiguous array.
     let permute (src: 'T[]) (shape: int[]) (perm: int[]) : 'T[] =
