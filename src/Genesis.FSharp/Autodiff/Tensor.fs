@@ -180,6 +180,8 @@ and [<AllowNullLiteral>] internal ReverseNode(op: Op, inputs: Tensor[]) =
     member val Grad: Tensor = null with get, set
     /// Set when an imperative backward pass has run through this node.
     member val Consumed = false with get, set
+    /// The id of the last reverse pass that visited this node (its visited mark, cheaper than a hash set).
+    member val VisitedBy = 0L with get, set
 
 /// An operation, defined once: its primal on raw tensors, its JVP and its VJP. `inputs` are the operands one
 /// nesting level down (the active ones stripped to their primals), `result` the primal result.
@@ -262,7 +264,10 @@ and [<AbstractClass; Sealed>] Apply =
                     elif x.isReverse then anyR <- true
             if anyF && anyR then
                 raise (GenesisException(sprintf "%s: cannot mix forward- and reverse-mode tensors at the same nesting level" op.Name))
-            let prim = inputs |> Array.map (fun x -> if isActive x then x.primal else x)
+            let prim = Array.zeroCreate inputs.Length
+            for i in 0 .. inputs.Length - 1 do
+                let x = inputs[i]
+                prim[i] <- if x.TagValue = maxTag then x.primal else x
             let res = Apply.applyWith fixTangent op prim
             if not op.IsDifferentiable then res.WithScene scene
             elif anyF then
@@ -276,9 +281,13 @@ and [<AbstractClass; Sealed>] Apply =
             else
                 Tensor(TRev(res, ReverseNode(op, inputs), maxTag), scene)
 
+    /// Broadcasts a tangent to the result's shape (the default fix-up of apply).
+    static member private broadcastTangent (res: Tensor) (t: Tensor) =
+        if Shape.equal t.shape res.shape then t else Apply.expand res.shape t
+
     /// Applies an op to inputs at any nesting level.
     static member apply (op: Op) (inputs: Tensor[]) : Tensor =
-        Apply.applyWith (fun res t -> if Shape.equal t.shape res.shape then t else Apply.expand res.shape t) op inputs
+        Apply.applyWith Apply.broadcastTangent op inputs
 
     /// A constant of zeros shaped like t (same dtype, device; no scene).
     static member zerosLike (t: Tensor) = Tensor(TConst(t.raw.Backend.Zeros(t.shape, t.dtype)), null)
