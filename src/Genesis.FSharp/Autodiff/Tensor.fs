@@ -13,6 +13,30 @@ module internal Tags =
     /// A fresh tag larger than every tag handed out before.
     let next () = Threading.Interlocked.Increment(&counter)
 
+/// A small cache of scalar raw tensors: operands such as `x * 0.9` and the constants of derivative rules are
+/// created on every op, and a recorded graph keeps them alive. Raw tensors are immutable, so sharing them is safe;
+/// entries are immutable objects, so a race costs only a miss.
+module internal ScalarRaws =
+    [<Sealed; AllowNullLiteral>]
+    type Entry(backend: IRawBackend, dtype: DType, bits: int64, raw: RawTensor) =
+        member _.Backend = backend
+        member _.DType = dtype
+        member _.Bits = bits
+        member _.Raw = raw
+
+    let private entries: Entry[] = Array.zeroCreate 256
+
+    /// The scalar raw tensor of value v, dtype and backend (cached by value bits).
+    let get (backend: IRawBackend) (dtype: DType) (v: float) : RawTensor =
+        let bits = BitConverter.DoubleToInt64Bits v
+        let i = int ((uint64 bits * 0x9E3779B97F4A7C15UL) >>> 56) ^^^ (dtype.SizeInBytes <<< 3)
+        let e = entries[i]
+        if not (isNull e) && obj.ReferenceEquals(e.Backend, backend) && e.Bits = bits && e.DType = dtype then e.Raw
+        else
+            let raw = backend.Full([||], dtype, v)
+            entries[i] <- Entry(backend, dtype, bits, raw)
+            raw
+
 /// A differentiable tensor (genesis.Tensor / DiffSharp semantics). Its node is a constant raw tensor, a forward
 /// (primal, tangent, tag) or a reverse (primal, reverse node, tag) value; `scene` is the owning Scene or null.
 [<AllowNullLiteral; Sealed>]
@@ -293,7 +317,7 @@ and [<AbstractClass; Sealed>] Apply =
     static member zerosLike (t: Tensor) = Tensor(TConst(t.raw.Backend.Zeros(t.shape, t.dtype)), null)
 
     /// A scalar constant of t's dtype and device.
-    static member scalarLike (t: Tensor) (v: float) = Tensor(TConst(t.raw.Backend.Full([||], t.dtype, v)), null)
+    static member scalarLike (t: Tensor) (v: float) = Tensor(TConst(ScalarRaws.get t.raw.Backend t.dtype v), null)
 
     /// Broadcasts t to a shape (differentiable; the adjoint sums back).
     static member expand (shape: int[]) (t: Tensor) : Tensor =
@@ -511,7 +535,7 @@ type Tensor with
     /// A scalar constant matching t (a non-integral value with an int tensor gives a float scalar).
     static member internal Scalar(t: Tensor, v: float) =
         if t.dtype.IsIntegral && Math.Round v <> v then
-            Tensor(TConst(t.raw.Backend.Full([||], (if t.dtype = DType.Int64 then DType.Float64 else DType.Float32), v)), null)
+            Tensor(TConst(ScalarRaws.get t.raw.Backend (if t.dtype = DType.Int64 then DType.Float64 else DType.Float32) v), null)
         else Apply.scalarLike t v
 
     /// Elementwise sum with broadcasting.
