@@ -201,31 +201,34 @@ type gs =
         let b = defaultArg logBase 10.0
         let v = gs.evenlySpaced("logspace", start, stop, steps) |> Array.map (fun x -> Math.Pow(b, x))
         gs.floats(v, [| steps |], dtype, requiresGrad, scene, device)
-    /// Uniform samples in [0, 1).
+    /// Uniform samples in [0, 1) (also in float32, where a double just below 1 would round to 1).
     static member rand(shape: seq<int>, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
         let shape = gs.shapeOf shape
-        let r = (Runtime.current ()).Random
-        gs.floats(Array.init (Shape.numel shape) (fun _ -> r.NextDouble()), shape, dtype, requiresGrad, scene, device)
+        let values = Runtime.withRandom (fun r -> Array.init (Shape.numel shape) (fun _ -> r.NextDouble()))
+        if Runtime.resolve (defaultArg dtype DType.Float) = DType.Float32 then
+            let below1 = MathF.BitDecrement 1.0f
+            let v32 = values |> Array.map (fun v -> let f = float32 v in if f >= 1.0f then below1 else f)
+            gs.make(v32, shape, DType.Float, dtype, requiresGrad, scene, device)
+        else gs.floats(values, shape, dtype, requiresGrad, scene, device)
     /// Standard normal samples.
     static member randn(shape: seq<int>, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
         let shape = gs.shapeOf shape
-        let r = (Runtime.current ()).Random
-        let normal () =
+        let normal (r: Random) =
             let u1 = 1.0 - r.NextDouble()
             let u2 = r.NextDouble()
             Math.Sqrt(-2.0 * Math.Log u1) * Math.Cos(2.0 * Math.PI * u2)
-        gs.floats(Array.init (Shape.numel shape) (fun _ -> normal ()), shape, dtype, requiresGrad, scene, device)
+        let values = Runtime.withRandom (fun r -> Array.init (Shape.numel shape) (fun _ -> normal r))
+        gs.floats(values, shape, dtype, requiresGrad, scene, device)
     /// Uniform integers in [low, high).
     static member randint(low: int, high: int, shape: seq<int>, ?dtype: DType, ?scene: obj, ?device: Backend) =
         if high <= low then raise (ArgumentException(sprintf "randint: high (%d) must be greater than low (%d)" high low, "high"))
         let shape = gs.shapeOf shape
-        let r = (Runtime.current ()).Random
-        gs.make(Array.init (Shape.numel shape) (fun _ -> r.Next(low, high)), shape, DType.Int, dtype, None, scene, device)
+        let values = Runtime.withRandom (fun r -> Array.init (Shape.numel shape) (fun _ -> r.Next(low, high)))
+        gs.make(values, shape, DType.Int, dtype, None, scene, device)
     /// A random permutation of 0 .. n-1.
     static member randperm(n: int, ?dtype: DType, ?scene: obj, ?device: Backend) =
-        let r = (Runtime.current ()).Random
         let v = Array.init n id
-        r.Shuffle v
+        Runtime.withRandom (fun r -> r.Shuffle v)
         gs.make(v, [| n |], DType.Int, dtype, None, scene, device)
 
     /// Zeros shaped like t (same dtype unless given).

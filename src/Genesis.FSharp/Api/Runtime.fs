@@ -22,6 +22,12 @@ module Runtime =
         | Some s -> s
         | None -> raise (GenesisException "Genesis not initialized yet. Call gs.init() first.")
 
+    /// Runs f with exclusive use of the process-wide generator (System.Random is not thread-safe: concurrent
+    /// draws corrupt its state and break seed reproducibility).
+    let internal withRandom (f: Random -> 'a) : 'a =
+        let r = (current ()).Random
+        lock r (fun () -> f r)
+
     /// Resolves a dtype family against the active precision.
     let internal resolve (dtype: DType) =
         let s = current ()

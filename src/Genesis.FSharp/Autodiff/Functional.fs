@@ -13,7 +13,7 @@ module Functional =
     let internal reverseDiff (tag: int64) (x: Tensor) = Tensor(TRev(x, ReverseNode(null, [||]), tag), x.scene)
 
     /// The value of y one level below tag.
-    let internal primalAt (tag: int64) (y: Tensor) = if y.Tag = Some tag then y.primal else y
+    let internal primalAt (tag: int64) (y: Tensor) = if y.TagValue = tag then y.primal else y
 
     /// The tangent of y at tag (zeros when y does not depend on the input).
     let internal tangentAt (tag: int64) (y: Tensor) =
@@ -40,7 +40,7 @@ module Functional =
         let y = f xr
         if v.shape <> y.shape then
             raise (GenesisException(sprintf "vjp: cotangent shape %s does not match output shape %s" (Shape.format v.shape) (Shape.format y.shape)))
-        if y.Tag = Some tag && y.isReverse then Reverse.run y (v.cast y.dtype) false false
+        if y.TagValue = tag && y.isReverse then Reverse.run y (v.cast y.dtype) false false
         primalAt tag y, Reverse.leafAdjoint xr
 
     /// f(x) and the gradient of a scalar-valued f at x.
@@ -51,7 +51,7 @@ module Functional =
         let y = f xr
         if y.numel <> 1 then
             raise (GenesisException(sprintf "grad: f must return a scalar (one element), got shape %s; use jacobian or vjp" (Shape.format y.shape)))
-        if y.Tag = Some tag && y.isReverse then Reverse.run y (Apply.add (Apply.zerosLike y) (Apply.scalarLike y 1.0)) false false
+        if y.TagValue = tag && y.isReverse then Reverse.run y (Apply.add (Apply.zerosLike y) (Apply.scalarLike y 1.0)) false false
         primalAt tag y, Reverse.leafAdjoint xr
 
     /// The gradient of a scalar-valued f at x.

@@ -11,10 +11,13 @@ type IBackwardObserver =
 
 /// The reverse pass: propagates adjoints from a root through every reverse node of the root's tag.
 module Reverse =
-    /// The reverse nodes reachable from root at its tag, inputs before the values computed from them.
+    let mutable private passes = 0L
+
+    /// The reverse nodes reachable from root at its tag, inputs before the values computed from them. Each pass
+    /// marks the nodes it visits with its own id.
     let private topoOrder (root: Tensor) (tag: int64) (onVisit: ReverseNode -> unit) =
+        let pass = System.Threading.Interlocked.Increment(&passes)
         let order = List<struct (ReverseNode * Tensor)>()
-        let visited = HashSet<ReverseNode>(HashIdentity.Reference)
         let stack = Stack<struct (Tensor * bool)>()
         stack.Push(struct (root, false))
         while stack.Count > 0 do
@@ -22,13 +25,14 @@ module Reverse =
             match t.Node with
             | TRev(_, n, tg) when tg = tag ->
                 if expanded then order.Add(struct (n, t))
-                elif visited.Add n then
+                elif n.VisitedBy <> pass then
+                    n.VisitedBy <- pass
                     onVisit n
                     stack.Push(struct (t, true))
                     if not (isNull n.Op) then
                         for inp in n.Inputs do
                             match inp.Node with
-                            | TRev(_, m, tg2) when tg2 = tag && not (visited.Contains m) -> stack.Push(struct (inp, false))
+                            | TRev(_, m, tg2) when tg2 = tag && m.VisitedBy <> pass -> stack.Push(struct (inp, false))
                             | _ -> ()
             | _ -> ()
         order
@@ -52,7 +56,7 @@ module Reverse =
                         n.Grad <- if isNull n.Grad then adj.detach(true) else (n.Grad + adj).detach(true)
                 elif not (isNull adj) then
                     let inputs = n.Inputs
-                    let prim = inputs |> Array.map (fun x -> if x.Tag = Some tag then x.primal else x)
+                    let prim = inputs |> Array.map (fun x -> if x.TagValue = tag then x.primal else x)
                     let res = t.primal
                     for i in 0 .. inputs.Length - 1 do
                         match inputs[i].Node with

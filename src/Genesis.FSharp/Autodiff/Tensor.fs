@@ -13,24 +13,71 @@ module internal Tags =
     /// A fresh tag larger than every tag handed out before.
     let next () = Threading.Interlocked.Increment(&counter)
 
+/// A small cache of scalar raw tensors: operands such as `x * 0.9` and the constants of derivative rules are
+/// created on every op, and a recorded graph keeps them alive. Raw tensors are immutable, so sharing them is safe;
+/// entries are immutable objects, so a race costs only a miss.
+module internal ScalarRaws =
+    [<Sealed; AllowNullLiteral>]
+    type Entry(backend: IRawBackend, dtype: DType, bits: int64, raw: RawTensor) =
+        member _.Backend = backend
+        member _.DType = dtype
+        member _.Bits = bits
+        member _.Raw = raw
+
+    let private entries: Entry[] = Array.zeroCreate 256
+
+    /// The scalar raw tensor of value v, dtype and backend (cached by value bits).
+    let get (backend: IRawBackend) (dtype: DType) (v: float) : RawTensor =
+        let bits = BitConverter.DoubleToInt64Bits v
+        let i = int ((uint64 bits * 0x9E3779B97F4A7C15UL) >>> 56) ^^^ (dtype.SizeInBytes <<< 3)
+        let e = entries[i]
+        if not (isNull e) && obj.ReferenceEquals(e.Backend, backend) && e.Bits = bits && e.DType = dtype then e.Raw
+        else
+            let raw = backend.Full([||], dtype, v)
+            entries[i] <- Entry(backend, dtype, bits, raw)
+            raw
+
 /// A differentiable tensor (genesis.Tensor / DiffSharp semantics). Its node is a constant raw tensor, a forward
 /// (primal, tangent, tag) or a reverse (primal, reverse node, tag) value; `scene` is the owning Scene or null.
 [<AllowNullLiteral; Sealed>]
 type Tensor internal (node: TensorNode, scene: obj) =
     let mutable node = node
+    // Cached from the node, because every op reads them (a match on the node is a type test): the constant raw
+    // tensor at the bottom of the nesting, the nesting tag (-1 for a constant) and the kind (0 constant,
+    // 1 forward, 2 reverse).
+    let mutable rawCache = Tensor.RawOf node
+    let mutable tag = Tensor.TagOf node
+    let mutable kind = Tensor.KindOf node
+
+    static member private RawOf(n: TensorNode) : RawTensor =
+        match n with
+        | TConst r -> r
+        | TFwd(p, _, _) | TRev(p, _, _) -> p.raw
+
+    static member private TagOf(n: TensorNode) =
+        match n with
+        | TConst _ -> -1L
+        | TFwd(_, _, t) | TRev(_, _, t) -> t
+
+    static member private KindOf(n: TensorNode) =
+        match n with
+        | TConst _ -> 0
+        | TFwd _ -> 1
+        | TRev _ -> 2
 
     member internal _.Node
         with get () = node
-        and set v = node <- v
+        and set v =
+            node <- v
+            rawCache <- Tensor.RawOf v
+            tag <- Tensor.TagOf v
+            kind <- Tensor.KindOf v
 
     /// The Scene this tensor derives from, or null when it was not produced by a scene.
     member _.scene = scene
 
     /// The constant raw tensor at the bottom of the nesting.
-    member t.raw: RawTensor =
-        match node with
-        | TConst r -> r
-        | TFwd(p, _, _) | TRev(p, _, _) -> p.raw
+    member t.raw: RawTensor = rawCache
 
     /// The shape.
     member t.shape: int[] = t.raw.Shape
@@ -44,10 +91,10 @@ type Tensor internal (node: TensorNode, scene: obj) =
     member t.numel: int = t.raw.Numel
 
     /// The nesting tag of a differentiable tensor (None for a constant).
-    member internal _.Tag =
-        match node with
-        | TConst _ -> None
-        | TFwd(_, _, tag) | TRev(_, _, tag) -> Some tag
+    member internal _.Tag = if tag < 0L then None else Some tag
+
+    /// The nesting tag, -1 for a constant (no allocation, for the hot paths).
+    member internal _.TagValue = tag
 
     /// The value one nesting level down (the tensor itself for a constant).
     member t.primal: Tensor =
@@ -68,11 +115,11 @@ type Tensor internal (node: TensorNode, scene: obj) =
         | _ -> null
 
     /// True for a constant (not differentiated) tensor.
-    member _.isConstant = match node with TConst _ -> true | _ -> false
+    member _.isConstant = kind = 0
     /// True for a forward-mode tensor.
-    member _.isForward = match node with TFwd _ -> true | _ -> false
+    member _.isForward = kind = 1
     /// True for a reverse-mode tensor.
-    member _.isReverse = match node with TRev _ -> true | _ -> false
+    member _.isReverse = kind = 2
 
     /// True for a tensor created with requiresGrad (a leaf whose grad backward() fills).
     member _.isLeaf =
@@ -104,7 +151,7 @@ type Tensor internal (node: TensorNode, scene: obj) =
         | TConst _ ->
             if not t.dtype.IsFloating then
                 raise (GenesisException(sprintf "only float tensors can require gradients, got %O" t.dtype))
-            node <- TRev(Tensor(node, null), ReverseNode(null, [||]), Tags.imperative)
+            t.Node <- TRev(Tensor(node, null), ReverseNode(null, [||]), Tags.imperative)
             t
         | TRev(_, _, tag) when tag = Tags.imperative -> t
         | _ -> raise (GenesisException "requiresGrad_ is only allowed on a constant tensor")
@@ -168,6 +215,8 @@ and [<AllowNullLiteral>] internal ReverseNode(op: Op, inputs: Tensor[]) =
     member val Grad: Tensor = null with get, set
     /// Set when an imperative backward pass has run through this node.
     member val Consumed = false with get, set
+    /// The id of the last reverse pass that visited this node (its visited mark, cheaper than a hash set).
+    member val VisitedBy = 0L with get, set
 
 /// An operation, defined once: its primal on raw tensors, its JVP and its VJP. `inputs` are the operands one
 /// nesting level down (the active ones stripped to their primals), `result` the primal result.
@@ -236,25 +285,24 @@ and [<AbstractClass; Sealed>] Apply =
         let scene = Apply.sceneOf inputs
         let mutable maxTag = -1L
         for x in inputs do
-            match x.Tag with
-            | Some t when t > maxTag -> maxTag <- t
-            | _ -> ()
+            if x.TagValue > maxTag then maxTag <- x.TagValue
         if maxTag < 0L then
             let raws = inputs |> Array.map (fun x -> x.raw)
             Tensor(TConst(op.Forward raws), scene)
         else
-            let isActive (x: Tensor) = x.Tag = Some maxTag
+            let isActive (x: Tensor) = x.TagValue = maxTag
             let mutable anyF = false
             let mutable anyR = false
             for x in inputs do
                 if isActive x then
-                    match x.Node with
-                    | TFwd _ -> anyF <- true
-                    | TRev _ -> anyR <- true
-                    | TConst _ -> ()
+                    if x.isForward then anyF <- true
+                    elif x.isReverse then anyR <- true
             if anyF && anyR then
                 raise (GenesisException(sprintf "%s: cannot mix forward- and reverse-mode tensors at the same nesting level" op.Name))
-            let prim = inputs |> Array.map (fun x -> if isActive x then x.primal else x)
+            let prim = Array.zeroCreate inputs.Length
+            for i in 0 .. inputs.Length - 1 do
+                let x = inputs[i]
+                prim[i] <- if x.TagValue = maxTag then x.primal else x
             let res = Apply.applyWith fixTangent op prim
             if not op.IsDifferentiable then res.WithScene scene
             elif anyF then
@@ -268,26 +316,30 @@ and [<AbstractClass; Sealed>] Apply =
             else
                 Tensor(TRev(res, ReverseNode(op, inputs), maxTag), scene)
 
+    /// Broadcasts a tangent to the result's shape (the default fix-up of apply).
+    static member private broadcastTangent (res: Tensor) (t: Tensor) =
+        if Shape.equal t.shape res.shape then t else Apply.expand res.shape t
+
     /// Applies an op to inputs at any nesting level.
     static member apply (op: Op) (inputs: Tensor[]) : Tensor =
-        Apply.applyWith (fun res t -> if t.shape = res.shape then t else Apply.expand res.shape t) op inputs
+        Apply.applyWith Apply.broadcastTangent op inputs
 
     /// A constant of zeros shaped like t (same dtype, device; no scene).
     static member zerosLike (t: Tensor) = Tensor(TConst(t.raw.Backend.Zeros(t.shape, t.dtype)), null)
 
     /// A scalar constant of t's dtype and device.
-    static member scalarLike (t: Tensor) (v: float) = Tensor(TConst(t.raw.Backend.Full([||], t.dtype, v)), null)
+    static member scalarLike (t: Tensor) (v: float) = Tensor(TConst(ScalarRaws.get t.raw.Backend t.dtype v), null)
 
     /// Broadcasts t to a shape (differentiable; the adjoint sums back).
     static member expand (shape: int[]) (t: Tensor) : Tensor =
-        if t.shape = shape then t
+        if Shape.equal t.shape shape then t
         elif not (Shape.canExpand t.shape shape) then
             raise (GenesisException(sprintf "expand: shape %s cannot be expanded to %s" (Shape.format t.shape) (Shape.format shape)))
         else Apply.apply (ExpandOp shape) [| t |]
 
     /// Sums t down to a shape it was broadcast from (the adjoint of broadcasting).
     static member sumToShape (shape: int[]) (t: Tensor) : Tensor =
-        if t.shape = shape then t
+        if Shape.equal t.shape shape then t
         else Apply.apply (SumToShapeOp shape) [| t |]
 
     /// Casts to an exact dtype (differentiable between float types).
@@ -309,6 +361,7 @@ and [<AbstractClass; Sealed>] Apply =
             raise (GenesisException(sprintf "%A: tensors on devices %O and %O cannot be mixed" kind a.device b.device))
         if a.dtype = DType.Bool || b.dtype = DType.Bool then
             raise (GenesisException(sprintf "%A is not defined for bool tensors (cast to a number type first)" kind))
+        // the op name is formatted only when a promotion is needed (sprintf "%A" costs microseconds per call)
         let a, b = if a.dtype = b.dtype then a, b else Apply.promote (sprintf "%A" kind) a b
         Shape.broadcast a.shape b.shape |> ignore
         let a, b =
@@ -493,7 +546,7 @@ type Tensor with
     /// A scalar constant matching t (a non-integral value with an int tensor gives a float scalar).
     static member internal Scalar(t: Tensor, v: float) =
         if t.dtype.IsIntegral && Math.Round v <> v then
-            Tensor(TConst(t.raw.Backend.Full([||], (if t.dtype = DType.Int64 then DType.Float64 else DType.Float32), v)), null)
+            Tensor(TConst(ScalarRaws.get t.raw.Backend (if t.dtype = DType.Int64 then DType.Float64 else DType.Float32) v), null)
         else Apply.scalarLike t v
 
     /// A constant from row-major float values, with another tensor's dtype and device (and no scene).

@@ -12,6 +12,19 @@ module Shape =
             n <- n * s
         n
 
+    /// True when two shapes are equal (a loop: F# `=` on arrays goes through generic structural equality, which
+    /// costs more than most small-tensor ops).
+    let equal (a: int[]) (b: int[]) =
+        if obj.ReferenceEquals(a, b) then true
+        elif a.Length <> b.Length then false
+        else
+            let mutable same = true
+            let mutable i = 0
+            while same && i < a.Length do
+                same <- a[i] = b[i]
+                i <- i + 1
+            same
+
     /// Row-major contiguous strides.
     let strides (shape: int[]) =
         let st = Array.zeroCreate shape.Length
@@ -42,9 +55,11 @@ module Shape =
 
     /// The broadcast shape of two shapes; raises naming both shapes.
     let broadcast (a: int[]) (b: int[]) =
-        match tryBroadcast a b with
-        | Some s -> s
-        | None -> raise (GenesisException(sprintf "shape mismatch: shapes %s and %s cannot be broadcast together" (format a) (format b)))
+        if equal a b then a
+        else
+            match tryBroadcast a b with
+            | Some s -> s
+            | None -> raise (GenesisException(sprintf "shape mismatch: shapes %s and %s cannot be broadcast together" (format a) (format b)))
 
     /// True when `from` can be expanded to `target` (PyTorch expand rules).
     let canExpand (from: int[]) (target: int[]) =

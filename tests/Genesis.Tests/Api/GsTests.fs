@@ -291,6 +291,35 @@ let private runtimeTests =
                 let r, _, _, _ = draw ()
                 let r0, _, _, _ = first
                 Expect.notEqual r r0 "another seed, other samples"))
+        testCase "rand in float32 stays below 1" (fun () ->
+            // with seed 295, draw 169838 of the stream is 0.99999997..., which rounds to 1.0f
+            withRuntime (fun () -> gs.init (seed = 295)) (fun () ->
+                let r = gs.rand ([ 200000 ], dtype = DType.Float32)
+                Expect.equal r.dtype DType.Float32 "dtype"
+                let m = vals r |> Array.max
+                Expect.isLessThan m 1.0 "max of rand < 1"
+                let rl = gs.randLike (t32 [| 1 |] [| 0.0f |])
+                Expect.isLessThan (vals rl).[0] 1.0 "randLike"))
+        testCase "concurrent sampling draws each value of the seeded stream exactly once" (fun () ->
+            // two threads share gs's generator; each call must take a contiguous, uncorrupted part of the stream,
+            // so the union of their samples equals what one thread draws from the same seed
+            let calls, size = 300, 1000
+            let concurrent = Array.init 2 (fun _ -> ResizeArray<float>())
+            withRuntime (fun () -> gs.init (seed = 11)) (fun () ->
+                use barrier = new Barrier(2)
+                let worker k () =
+                    barrier.SignalAndWait()
+                    for _ in 1 .. calls do
+                        concurrent[k].AddRange(vals (gs.rand [ size ]))
+                let threads = [| for k in 0 .. 1 -> Thread(worker k) |]
+                threads |> Array.iter (fun t -> t.Start())
+                threads |> Array.iter (fun t -> t.Join()))
+            let mutable sequential = [||]
+            withRuntime (fun () -> gs.init (seed = 11)) (fun () ->
+                sequential <- Array.init (2 * calls) (fun _ -> vals (gs.rand [ size ])) |> Array.concat)
+            let union = Seq.append concurrent[0] concurrent[1] |> Seq.toArray |> Array.sort
+            Expect.equal union.Length sequential.Length "sample count"
+            Expect.isTrue (union = Array.sort sequential) "same multiset of samples as a single thread")
     ]
 
 [<Tests>]

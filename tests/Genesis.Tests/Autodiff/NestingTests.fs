@@ -111,6 +111,15 @@ let private higherOrderTests =
             Expect.isTrue g.requiresGrad "the functional gradient is part of the imperative graph"
             (g.sum ()).backward ()
             expectValues "w.grad" [| 2 |] [| 1.0; 6.0 |] w.grad)
+        gtest "imperative backward through a forward-mode derivative" (fun () ->
+            // d/dx sum(w * sin x) along v = sum(w * cos x * v), so its gradient wrt w is cos x * v
+            let w = gs.tensor ([ 2.0; -1.0 ], dtype = DType.Float64, requiresGrad = true)
+            let x = v64 [ 0.2; 1.1 ]
+            let v = v64 [ 1.0; 3.0 ]
+            let d = gs.jvp (fun x -> (w * x.sin ()).sum ()) x v
+            expectValues "jvp" [||] [| 2.0 * cos 0.2 - 3.0 * cos 1.1 |] d
+            d.backward ()
+            expectValues "w.grad" [| 2 |] [| cos 0.2; 3.0 * cos 1.1 |] w.grad)
         gtest "backward() inside a functional derivative points to the functional API" (fun () ->
             throwsWith<GenesisException> [ "backward()"; "functional API" ] (fun () ->
                 gs.grad (fun x -> (x * x).sum().backward (); x.sum ()) (v64 [ 1.0 ]) |> ignore))

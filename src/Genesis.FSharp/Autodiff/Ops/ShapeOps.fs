@@ -19,7 +19,7 @@ module ShapeOps =
     /// Reshapes (one size may be -1).
     let reshape (shape: int[]) (t: Tensor) =
         let s = Shape.resolveReshape t.numel shape
-        if s = t.shape then t else Apply.apply (ReshapeOp s) [| t |]
+        if Shape.equal s t.shape then t else Apply.apply (ReshapeOp s) [| t |]
 
     type internal PermuteOp(perm: int[]) =
         inherit Op()

@@ -12,7 +12,7 @@ module internal CpuKernels =
     /// Copies a strided view (offset, strides; 0 strides broadcast) into a new contiguous array.
     let stridedCopy (src: 'T[]) (offset: int) (srcStrides: int[]) (outShape: int[]) : 'T[] =
         let n = Shape.numel outShape
-        let dst = Array.zeroCreate<'T> n
+        let dst = GC.AllocateUninitializedArray<'T> n // every element is written below
         if n > 0 then
             let rank = outShape.Length
             if rank = 0 then
@@ -49,12 +49,17 @@ module internal CpuKernels =
 
     /// Expands a contiguous array of `shape` to `target` (no copy when equal).
     let expandTo (src: 'T[]) (shape: int[]) (target: int[]) : 'T[] =
-        if shape = target then src else stridedCopy src 0 (Shape.broadcastStrides shape target) target
+        if Shape.equal shape target then src else stridedCopy src 0 (Shape.broadcastStrides shape target) target
 
-    /// Permutes the dims of a contiguous array.
+    /// Permutes the dims of a contiguous array (the array itself when perm is the identity).
     let permute (src: 'T[]) (shape: int[]) (perm: int[]) : 'T[] =
-        let st = Shape.strides shape
-        stridedCopy src 0 (perm |> Array.map (fun p -> st[p])) (perm |> Array.map (fun p -> shape[p]))
+        let mutable identity = true
+        for i in 0 .. perm.Length - 1 do
+            if perm[i] <> i then identity <- false
+        if identity then src
+        else
+            let st = Shape.strides shape
+            stridedCopy src 0 (perm |> Array.map (fun p -> st[p])) (perm |> Array.map (fun p -> shape[p]))
 
     let inline private isNaN<'T when 'T :> INumberBase<'T>> (x: 'T) = 'T.IsNaN x
 
@@ -79,7 +84,7 @@ module internal CpuKernels =
     /// Elementwise unary float op.
     let unaryFloat<'T when 'T :> IFloatingPointIeee754<'T> and 'T: comparison and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType>
         (kind: UnaryKind) (src: 'T[]) : 'T[] =
-        let dst = Array.zeroCreate<'T> src.Length
+        let dst = GC.AllocateUninitializedArray<'T> src.Length // every element is written below
         let x = ReadOnlySpan src
         let y = Span dst
         let loop (f: 'T -> 'T) =
@@ -114,7 +119,7 @@ module internal CpuKernels =
     /// Elementwise binary op on equal-length arrays (numbers of any kind; Pow and Atan2 via float64 for ints).
     let binaryNumber<'T when 'T :> INumber<'T> and 'T: comparison and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType>
         (kind: BinaryKind) (a: 'T[]) (b: 'T[]) (floatOp: BinaryKind -> 'T[] -> 'T[] -> 'T[] -> bool) : 'T[] =
-        let dst = Array.zeroCreate<'T> a.Length
+        let dst = GC.AllocateUninitializedArray<'T> a.Length // every element is written below
         let x = ReadOnlySpan a
         let y = ReadOnlySpan b
         let z = Span dst
