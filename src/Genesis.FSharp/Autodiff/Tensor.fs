@@ -162,8 +162,8 @@ type Tensor internal (node: TensorNode, scene: obj) =
             raise (GenesisException(sprintf "copy_: source shape %s does not match %s" (Shape.format source.shape) (Shape.format t.shape)))
         let raw = if source.dtype = t.dtype then source.raw else source.raw.Cast t.dtype
         match node with
-        | TConst _ -> node <- TConst raw
-        | TRev(_, r, tag) when isNull r.Op -> node <- TRev(Tensor(TConst raw, null), r, tag)
+        | TConst _ -> t.Node <- TConst raw
+        | TRev(_, r, tag) when isNull r.Op -> t.Node <- TRev(Tensor(TConst raw, null), r, tag)
         | _ -> raise (GenesisException "copy_ is only allowed on leaves and constants (not on results of differentiable ops)")
         t
 
