@@ -39,3 +39,23 @@ let fdJacobian (f: float[] -> float[]) (x: float[]) (h: float) =
 let relErr (expected: float[][]) (actual: float[][]) =
     let scale = max 1e-3 (expected |> Array.collect id |> Array.map abs |> Array.max)
     Array.map2 (Array.map2 (fun e a -> abs (e - a))) expected actual |> Array.collect id |> Array.max |> fun d -> d / scale
+
+/// A uniform sample in [lo, hi).
+let uniform (rnd: System.Random) lo hi = lo + (hi - lo) * rnd.NextDouble()
+
+/// A uniformly distributed unit quaternion (w, x, y, z).
+let randomQuat (rnd: System.Random) =
+    let g () = sqrt (-2.0 * log (1.0 - rnd.NextDouble())) * cos (2.0 * System.Math.PI * rnd.NextDouble())
+    Genesis.Physics.SpecMath.normalize (Array.init 4 (fun _ -> g ()))
+
+/// Random qpos of an entity: hinge/slide positions uniform in their range (+-pi / +-0.5 m when unlimited),
+/// random unit quaternions for ball and free joints, free positions in [-1, 1]^3.
+let randomQpos (rnd: System.Random) (e: Genesis.Physics.EntitySpec) =
+    Genesis.Physics.EntitySpec.joints e
+    |> Array.collect (fun (_, j) ->
+        match j.jtype with
+        | Genesis.Physics.Free -> Array.append (Array.init 3 (fun _ -> uniform rnd -1.0 1.0)) (randomQuat rnd)
+        | Genesis.Physics.Ball -> randomQuat rnd
+        | Genesis.Physics.Hinge | Genesis.Physics.Slide ->
+            let lo, hi = j.range |> Option.defaultValue (if j.jtype = Genesis.Physics.Hinge then -System.Math.PI, System.Math.PI else -0.5, 0.5)
+            [| uniform rnd lo hi |])

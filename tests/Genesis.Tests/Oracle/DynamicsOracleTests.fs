@@ -177,13 +177,7 @@ let private withCase (c: Case) (f: EntitySpec -> MuJoCo.Model -> unit) =
         near 0.0 (c.label + ": gravity") m.Gravity e.options.gravity
         f e m)
 
-let private uniform (rnd: Random) lo hi = lo + (hi - lo) * rnd.NextDouble()
-
-let private gaussian (rnd: Random) =
-    sqrt (-2.0 * log (1.0 - rnd.NextDouble())) * cos (2.0 * Math.PI * rnd.NextDouble())
-
-/// A uniformly distributed unit quaternion.
-let private randomQuat (rnd: Random) = SpecMath.normalize (Array.init 4 (fun _ -> gaussian rnd))
+let private uniform = GsSetup.uniform
 
 /// A random state: hinge/slide positions uniform in their range (+-pi / +-0.5 m when unlimited),
 /// random unit quaternions for ball and free joints, free positions in [-1, 1]^3, velocities
@@ -191,16 +185,7 @@ let private randomQuat (rnd: Random) = SpecMath.normalize (Array.init 4 (fun _ -
 type private RandomState = { qpos: float[]; qvel: float[]; ctrl: float[] }
 
 let private randomState (rnd: Random) (e: EntitySpec) (vmax: float) =
-    let qpos =
-        EntitySpec.joints e
-        |> Array.collect (fun (_, j) ->
-            match j.jtype with
-            | Free -> Array.append (Array.init 3 (fun _ -> uniform rnd -1.0 1.0)) (randomQuat rnd)
-            | Ball -> randomQuat rnd
-            | Hinge | Slide ->
-                let lo, hi = j.range |> Option.defaultValue (if j.jtype = Hinge then -Math.PI, Math.PI else -0.5, 0.5)
-                [| uniform rnd lo hi |])
-    { RandomState.qpos = qpos
+    { RandomState.qpos = GsSetup.randomQpos rnd e
       qvel = Array.init (EntitySpec.nv e) (fun _ -> uniform rnd -vmax vmax)
       ctrl = e.actuators |> Array.map (fun a -> let lo, hi = defaultArg a.ctrlrange (-1.0, 1.0) in uniform rnd lo hi) }
 

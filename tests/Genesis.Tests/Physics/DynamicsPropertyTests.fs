@@ -41,25 +41,14 @@ let private humanoid = loaded (fun () -> Mjcf.load (asset "mjcf/humanoid.xml"))
 let private ballJoint = loaded (fun () -> Mjcf.load (asset "mjcf/one_ball_joint.xml"))
 let private go2 = loaded (fun () -> Urdf.load (asset "go2/go2.urdf"))
 
-let private uniform (rnd: Random) lo hi = lo + (hi - lo) * rnd.NextDouble()
-
-let private randomQuat (rnd: Random) =
-    let g () = sqrt (-2.0 * log (1.0 - rnd.NextDouble())) * cos (2.0 * Math.PI * rnd.NextDouble())
-    SpecMath.normalize (Array.init 4 (fun _ -> g ()))
+let private uniform = GsSetup.uniform
+let private randomQuat = GsSetup.randomQuat
 
 /// Random qpos (joint ranges, +-pi when unlimited, unit quaternions, free positions in [-1, 1]^3)
 /// and qvel uniform in [-vmax, vmax].
 let private randomState (seed: int) (e: EntitySpec) (vmax: float) =
     let rnd = Random seed
-    let qpos =
-        EntitySpec.joints e
-        |> Array.collect (fun (_, j) ->
-            match j.jtype with
-            | Free -> Array.append (Array.init 3 (fun _ -> uniform rnd -1.0 1.0)) (randomQuat rnd)
-            | Ball -> randomQuat rnd
-            | Hinge | Slide ->
-                let lo, hi = j.range |> Option.defaultValue (if j.jtype = Hinge then -Math.PI, Math.PI else -0.5, 0.5)
-                [| uniform rnd lo hi |])
+    let qpos = GsSetup.randomQpos rnd e
     qpos, Array.init (EntitySpec.nv e) (fun _ -> uniform rnd -vmax vmax), rnd
 
 let private row (a: float[]) = gs.fromArray(a, shape = [| 1; a.Length |], dtype = DType.Float64)
