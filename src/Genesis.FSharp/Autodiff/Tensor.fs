@@ -17,11 +17,16 @@ module internal Tags =
 /// created on every op, and a recorded graph keeps them alive. Raw tensors are immutable, so sharing them is safe;
 /// entries are immutable objects, so a race costs only a miss.
 module internal ScalarRaws =
+    /// One cached scalar: its backend, dtype, value bits and raw tensor.
     [<Sealed; AllowNullLiteral>]
     type Entry(backend: IRawBackend, dtype: DType, bits: int64, raw: RawTensor) =
+        /// The backend the raw tensor lives on.
         member _.Backend = backend
+        /// The exact dtype.
         member _.DType = dtype
+        /// The value's IEEE bits (so that -0.0 and NaN payloads are told apart).
         member _.Bits = bits
+        /// The shared scalar raw tensor.
         member _.Raw = raw
 
     let private entries: Entry[] = Array.zeroCreate 256

@@ -24,8 +24,12 @@ let exactTol = 1e-10
 let valueTol = 1e-12
 /// Relative tolerance of float32 values against closed forms computed in float64.
 let f32Tol = 1e-6
-/// Cases per FsCheck property (the brief asks for at least 200 per op).
-let propertyCases = 200
+/// Cases per FsCheck property: at least 200 per op; GENESIS_PROPERTY_CASES=N runs more (a deeper local check).
+let propertyCases =
+    match Environment.GetEnvironmentVariable "GENESIS_PROPERTY_CASES" with
+    | null
+    | "" -> 200
+    | n -> max 200 (int n)
 /// The FsCheck configuration of every derivative property.
 let propConfig = { FsCheckConfig.defaultConfig with maxTest = propertyCases }
 
