@@ -273,6 +273,9 @@ and internal TensorFormat =
 /// Applies ops to tensors at any nesting level: the largest tag among the inputs is differentiated, inputs with
 /// smaller tags are constants at that level (this is what prevents perturbation confusion).
 and [<AbstractClass; Sealed>] Apply =
+    /// Primal kernels run so far (a diagnostic for profiling op counts; not synchronised across threads).
+    static member val OpsRun = 0L with get, set
+
     static member private sceneError () : unit =
         raise (GenesisException "Tensors not derived from the same Scene object: combining tensors of two different scenes is not allowed")
 
@@ -292,6 +295,7 @@ and [<AbstractClass; Sealed>] Apply =
         for x in inputs do
             if x.TagValue > maxTag then maxTag <- x.TagValue
         if maxTag < 0L then
+            Apply.OpsRun <- Apply.OpsRun + 1L
             let raws = inputs |> Array.map (fun x -> x.raw)
             Tensor(TConst(op.Forward raws), scene)
         else

@@ -141,6 +141,33 @@ module internal CpuKernels =
                     dst[i] <- 'T.CreateTruncating(f (Double.CreateTruncating a[i]) (Double.CreateTruncating b[i]))
         dst
 
+    /// Add, Sub, Mul or Div of an n-element array and a one-element array (either side, already at the output
+    /// layout) without expanding the scalar: the same IEEE operation per element as binaryNumber on the expansion.
+    let binaryScalar<'T when 'T :> INumber<'T> and 'T: comparison and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType>
+        (kind: BinaryKind) (a: 'T[]) (b: 'T[]) (n: int) : 'T[] voption =
+        match kind with
+        | BinaryKind.Add | BinaryKind.Sub | BinaryKind.Mul | BinaryKind.Div when n > 1 && (b.Length = 1 && a.Length = n || a.Length = 1 && b.Length = n) ->
+            let dst = Array.zeroCreate<'T> n
+            let z = Span dst
+            if b.Length = 1 then
+                let x = ReadOnlySpan a
+                let y = b[0]
+                match kind with
+                | BinaryKind.Add -> TensorPrimitives.Add(x, y, z)
+                | BinaryKind.Sub -> TensorPrimitives.Subtract(x, y, z)
+                | BinaryKind.Mul -> TensorPrimitives.Multiply(x, y, z)
+                | _ -> TensorPrimitives.Divide(x, y, z)
+            else
+                let x = a[0]
+                let y = ReadOnlySpan b
+                match kind with
+                | BinaryKind.Add -> TensorPrimitives.Add(y, x, z)
+                | BinaryKind.Sub -> TensorPrimitives.Subtract(x, y, z)
+                | BinaryKind.Mul -> TensorPrimitives.Multiply(y, x, z)
+                | _ -> TensorPrimitives.Divide(x, y, z)
+            ValueSome dst
+        | _ -> ValueNone
+
     /// Pow and Atan2 for float element types through TensorPrimitives.
     let floatPowAtan2<'T when 'T :> IFloatingPointIeee754<'T> and 'T: comparison and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType>
         (kind: BinaryKind) (a: 'T[]) (b: 'T[]) (dst: 'T[]) : bool =
