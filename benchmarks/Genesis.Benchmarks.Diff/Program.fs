@@ -1,6 +1,6 @@
 /// Differentiable-simulation benchmark: forward rollout with recording, backward, gradient/forward ratio,
 /// peak managed memory versus horizon with and without checkpointing, and AD versus central finite differences.
-/// Usage: dotnet run --project benchmarks/Genesis.Benchmarks.Diff -c Release [-- --quick]
+/// Usage: dotnet run --project benchmarks/Genesis.Benchmarks.Diff -c Release [-- --quick] [--steps: steps/s only]
 module Genesis.Benchmarks.Diff.Program
 
 open System
@@ -92,10 +92,37 @@ let private fdVersusAd (steps: int) =
     let scale = fd |> Array.map abs |> Array.max
     printfn "| arm, T = %d, %d parameters | %.3f | %.3f | %.0fx | %.2e |" steps x0.Length tAd tFd (tFd / tAd) (err / scale)
 
+/// Steps per second of the (non-recorded) Tensor path on the assets, single and batched.
+let private stepRates (quick: bool) =
+    let models: (string * (Scene -> unit)) list =
+        [ "acrobot (2 dofs)", (fun s -> s.addEntity(Morphs.URDF(IO.Path.Combine(assets, "acrobot/Acrobot.urdf"), fixedBase = true)) |> ignore)
+          "arm (iiwa14, 7 dofs)", (fun s -> s.addEntity(Morphs.URDF(IO.Path.Combine(assets, "kuka_iiwa/iiwa14_spheres_collision.urdf"), fixedBase = true)) |> ignore)
+          "quadruped (go2 on a plane)", (fun s -> s.addEntity(Morphs.Plane()) |> ignore; s.addEntity(Morphs.URDF(IO.Path.Combine(assets, "go2/go2.urdf"), pos = [| 0.0; 0.0; 0.45 |])) |> ignore)
+          "humanoid (mjcf/humanoid.xml)", (fun s -> s.addEntity(Morphs.MJCF(IO.Path.Combine(assets, "mjcf/humanoid.xml"))) |> ignore) ]
+    let rate (build: Scene -> unit) (nEnvs: int) (steps: int) =
+        let scene = Scene(SimOptions(dt = 0.005))
+        build scene
+        scene.build(nEnvs = nEnvs)
+        scene.step()
+        let (), t = time (fun () -> for _ in 1 .. steps do scene.step())
+        float (steps * max 1 nEnvs) / t
+    printfn "Steps per second, Tensor path without recording, dt = 0.005, contacts on (env-steps/s when batched)"
+    printfn ""
+    printfn "| model | 1 env | nEnvs = 64 | nEnvs = 1024 |"
+    printfn "|---|---|---|---|"
+    for (name, build) in models do
+        let n = if quick then 20 else 200
+        let b64 = rate build 64 (if quick then 5 else 50)
+        let b1024 = if quick then nan else rate build 1024 5
+        printfn "| %s | %.0f | %.0f | %.0f |" name (rate build 0 n) b64 b1024
+
 [<EntryPoint>]
 let main argv =
     let quick = argv |> Array.contains "--quick"
     gs.init(precision = "64", seed = 0)
+    if argv |> Array.contains "--steps" then
+        stepRates quick
+        exit 0
     printfn "Machine: %d cores, %s, .NET %s" Environment.ProcessorCount (Runtime.InteropServices.RuntimeInformation.OSDescription) (Environment.Version.ToString())
     printfn ""
     printfn "Rollout time (s): plain forward (no recording), forward with recording (checkpointed), backward, (forward+backward)/forward"
