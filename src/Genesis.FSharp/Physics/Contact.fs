@@ -97,7 +97,8 @@ module Contact =
         let sgn = Tensor.where(local.ge(0.0), gs.onesLike local, -gs.onesLike local)
         let dirIn = onehot * sgn
         let depthIn = (gap * onehot).sum(-1, true)
-        let isInside = distOut.le(1e-12)
+        // safeNormalize floors the distance at 1e-9 (sqrt of its 1e-18), so "inside" is a distance at that floor
+        let isInside = distOut.le(2e-9)
         let nLocal = Tensor.where(isInside, dirIn, dirOut)
         let depth = Tensor.where(isInside, depthIn + ra, ra - distOut).squeeze(-1)
         let n = br.unsqueeze(1).matmul(nLocal.unsqueeze(-1)).squeeze(-1)

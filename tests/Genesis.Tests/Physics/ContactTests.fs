@@ -111,4 +111,13 @@ let tests =
             let fd = GsSetup.fdJacobian (fun x -> (f (gs.tensor x)).toFloatArray()) x0 1e-6
             Expect.isLessThan (GsSetup.relErr fd adRows) 1e-6 "AD vs FD"
         }
+        test "a sphere whose centre is inside a box is pushed out through the nearest face" {
+            GsSetup.ensure64 ()
+            let m = Model.build [| Primitives.box ([| 1.0; 1.0; 1.0 |], fixedBase = true); Primitives.sphere (0.1, pos = [| 0.1; 0.0; 0.45 |]) |] DType.Float64
+            let kin = Kinematics.compute m (gs.tensor([ [ 0.1; 0.0; 0.45; 1.0; 0.0; 0.0; 0.0 ] ]))
+            let f = Contact.compute m SimParams.defaultContact kin (gs.zeros([ 1; 6 ])) 0.01
+            let fz = (f.qfrc.toFloatArray())[2]
+            Expect.isGreaterThan fz 100.0 "pushed up through the top face (nearest, 0.05 away)"
+            Expect.isLessThan (abs ((f.qfrc.toFloatArray())[0])) (fz * 1e-6) "not sideways"
+        }
     ]
