@@ -37,11 +37,11 @@ module Contact =
         let gp = p + Spatial.rotate r (Spatial.constLike p [| 3 |] g.pos)
         gp, gr
 
-    let private boxCorners (h: float[]) =
+    let internal boxCorners (h: float[]) =
         [| for x in [ -1.0; 1.0 ] do for y in [ -1.0; 1.0 ] do for z in [ -1.0; 1.0 ] -> [| x * h[0]; y * h[1]; z * h[2] |] |]
 
     /// Points of a geom tested against a plane (local frame) and the radius around them.
-    let private planeProbe (g: GeomSpec) : float[][] * float =
+    let internal planeProbe (g: GeomSpec) : float[][] * float =
         let s = g.size
         match g.gtype with
         | Sphere -> [| [| 0.0; 0.0; 0.0 |] |], s[0]
@@ -188,10 +188,10 @@ module Contact =
         | _ -> raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: plane with any, sphere/capsule pairs, box with sphere/capsule/box)" ga.gtype gb.gtype))
 
     /// Order of geom types in a pair: planes last, then boxes, so that `pair` sees (other, plane/box).
-    let private rank (g: GeomSpec) = match g.gtype with Plane -> 3 | Box -> 2 | _ -> 1
+    let internal rank (g: GeomSpec) = match g.gtype with Plane -> 3 | Box -> 2 | _ -> 1
 
     /// A conservative world-space radius of a geom around its centre.
-    let private boundRadius (g: GeomSpec) =
+    let internal boundRadius (g: GeomSpec) =
         let s = g.size
         match g.gtype with
         | Sphere -> s[0]

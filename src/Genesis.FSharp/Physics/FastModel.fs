@@ -1,0 +1,293 @@
+namespace Genesis.Physics
+
+open System
+open System.Collections.Concurrent
+open Genesis
+
+/// How the fast path evaluates one geom pair: Contact.pair's dispatch on the (GeomType, GeomType) pair, decided once.
+type internal FastPairKind =
+    /// A's probe points (Contact.planeProbe) against plane B.
+    | ProbePlane = 0
+    /// Sphere/capsule A against sphere/capsule B (closest segment points).
+    | SegmentSegment = 1
+    /// Sphere/capsule A against box B (closest point per end sphere).
+    | SegmentBox = 2
+    /// Box against box (face axes of the separating-axis test).
+    | BoxBox = 3
+    /// A is a plane: no contact.
+    | NoContact = 4
+    /// A pair Contact.pair rejects (raised when the pair becomes a candidate).
+    | Unsupported = 5
+
+/// The constants of the array fast path (MuJoCo's mjModel): the topology flattened to int arrays and the parameter
+/// tensors' values, read once per Model. Arrays are row-major, one row per element (e.g. bodyR: nbody x 9).
+type internal FastModel =
+    { nbody: int
+      nq: int
+      nv: int
+      /// Parent body (-1 = world), parents first.
+      parent: int[]
+      /// First joint of each body and the number of its joints.
+      bodyJntAdr: int[]
+      bodyJntNum: int[]
+      /// First dof of each body and the number of its dofs (a body's dofs are contiguous).
+      bodyDofAdr: int[]
+      bodyDofNum: int[]
+      /// Dofs whose body is the body or one of its ancestors, ascending (a row of Model.ancestorDofMask).
+      bodyDofs: int[][]
+      jntType: JointType[]
+      jntQposAdr: int[]
+      jntDofAdr: int[]
+      dofBody: int[]
+      dofQposAdr: int[]
+      /// 0 for free-joint translations (axes fixed in the world), else 1.
+      dofMoving: float[]
+      /// For dof k, the dofs j <= k on its body or an ancestor (the nonzeros of row k of M left of the diagonal).
+      dofAnc: int[][]
+      qpos0: float[]
+      bodyPos: float[]
+      /// Body frame rotations in the parent frame (Spatial.quatToMat of bodyQuat), nbody x 9.
+      bodyR: float[]
+      bodyMass: float[]
+      bodyIpos: float[]
+      bodyInertia: float[]
+      jntAxis: float[]
+      jntPos: float[]
+      /// skew(axis) and skew(axis)^2 per joint (Rodrigues' formula), njnt x 9.
+      jntK: float[]
+      jntKK: float[]
+      dofDamping: float[]
+      dofArmature: float[]
+      dofStiffness: float[]
+      dofSpringref: float[]
+      gravity: float[]
+      kp: float[]
+      kv: float[]
+      forceLo: float[]
+      forceHi: float[]
+      contactStiffness: float
+      contactDamping: float
+      friction: float
+      /// Collidable geoms (contype or conaffinity nonzero), in body order as Contact.candidatePairs lists them.
+      geomBody: int[]
+      geomSpec: GeomSpec[]
+      geomPos: float[]
+      /// Geom frame rotations in the body frame, ngeom x 9.
+      geomR: float[]
+      /// Contact.boundRadius (infinite for planes).
+      geomBound: float[]
+      /// Contact.planeProbe points in the geom frame (3 per point) and their radius.
+      geomProbe: float[][]
+      geomProbeRadius: float[]
+      /// Pairs passing the static filters (different trees, not parent-child, contype/conaffinity), A before B by Contact.rank.
+      pairA: int[]
+      pairB: int[]
+      pairKind: FastPairKind[]
+      /// sqrt(friction A * friction B).
+      pairMu: float[]
+      /// Dofs moving A or B (not both) and the sign of their column in J_A - J_B.
+      pairDof: int[][]
+      pairSign: float[][]
+      /// The parameter raw tensors the values were read from (identity checked before each use).
+      source: RawTensor[]
+      /// Work buffers, one per concurrent user.
+      pool: ConcurrentBag<FastWork> }
+
+/// Per-thread work buffers of the fast path (MuJoCo's mjData), sized for one env of a model.
+and [<Sealed; AllowNullLiteral>] internal FastWork(nbody: int, nq: int, nv: int, ngeom: int, maxPending: int) =
+    /// Body origins, rotations and COMs: nbody x 3, x 9, x 3.
+    member val xpos: float[] = Array.zeroCreate (nbody * 3)
+    member val xmat: float[] = Array.zeroCreate (nbody * 9)
+    member val xipos: float[] = Array.zeroCreate (nbody * 3)
+    /// Motion subspaces [angular; linear] about the world origin, nv x 6.
+    member val cdof: float[] = Array.zeroCreate (nv * 6)
+    member val cdofDot: float[] = Array.zeroCreate (nv * 6)
+    /// Spatial inertias about the world origin and composite inertias, nbody x 36.
+    member val cinert: float[] = Array.zeroCreate (nbody * 36)
+    member val icomp: float[] = Array.zeroCreate (nbody * 36)
+    /// Spatial velocities, bias accelerations and forces per body, nbody x 6.
+    member val cvel: float[] = Array.zeroCreate (nbody * 6)
+    member val cacc: float[] = Array.zeroCreate (nbody * 6)
+    member val cfrc: float[] = Array.zeroCreate (nbody * 6)
+    /// Mass matrix (nv x nv), bias forces, the right-hand side f - bias, contact forces and contact damping C.
+    member val qM: float[] = Array.zeroCreate (nv * nv)
+    member val bias: float[] = Array.zeroCreate nv
+    member val rhs: float[] = Array.zeroCreate nv
+    member val qfrcContact: float[] = Array.zeroCreate nv
+    member val cmat: float[] = Array.zeroCreate (nv * nv)
+    /// LU factor scratch.
+    member val lu: float[] = Array.zeroCreate (nv * nv)
+    /// Ball/free rotation dofs waiting for their body's final axes, and their anchors.
+    member val pendingDof: int[] = Array.zeroCreate (max 1 maxPending)
+    member val pendingAnchor: float[] = Array.zeroCreate (3 * max 1 maxPending)
+    /// Small scratch vectors (3 x 3 blocks, 6-vectors, segment end points).
+    member val scratch: float[] = Array.zeroCreate 48
+    member val tmp9: float[] = Array.zeroCreate 9
+    member val tmp9b: float[] = Array.zeroCreate 9
+    /// Geom world frames: ngeom x 3 and x 9.
+    member val geomXpos: float[] = Array.zeroCreate (ngeom * 3)
+    member val geomXmat: float[] = Array.zeroCreate (ngeom * 9)
+    /// A contact point's Jacobian columns and L J (3 per pair dof).
+    member val jac: float[] = Array.zeroCreate (3 * max 1 nv)
+    member val ljac: float[] = Array.zeroCreate (3 * max 1 nv)
+    /// Box corners (8 x 3 each) for box-box pairs.
+    member val cornersA: float[] = Array.zeroCreate 24
+    member val cornersB: float[] = Array.zeroCreate 24
+    /// One env's state and control while it is stepped.
+    member val qpos: float[] = Array.zeroCreate nq
+    member val qvel: float[] = Array.zeroCreate nv
+    member val ctrl: float[] = Array.zeroCreate nv
+    /// RK4 stages: a position, four velocities and four accelerations.
+    member val qposTmp: float[] = Array.zeroCreate nq
+    member val v: float[][] = Array.init 4 (fun _ -> Array.zeroCreate nv)
+    member val a: float[][] = Array.init 4 (fun _ -> Array.zeroCreate nv)
+
+/// Building FastModels.
+module internal FastModelBuild =
+    /// Spatial.quatToMat of one quaternion (w, x, y, z) at q[o..o+3] into r[ro..ro+8], the same arithmetic.
+    let quatToMatInto (q: float[]) (o: int) (r: float[]) (ro: int) =
+        let w0, x0, y0, z0 = q[o], q[o + 1], q[o + 2], q[o + 3]
+        let n = sqrt (w0 * w0 + x0 * x0 + y0 * y0 + z0 * z0)
+        let w, x, y, z = w0 / n, x0 / n, y0 / n, z0 / n
+        r[ro + 0] <- 1.0 - 2.0 * (y * y + z * z)
+        r[ro + 1] <- 2.0 * (x * y - z * w)
+        r[ro + 2] <- 2.0 * (x * z + y * w)
+        r[ro + 3] <- 2.0 * (x * y + z * w)
+        r[ro + 4] <- 1.0 - 2.0 * (x * x + z * z)
+        r[ro + 5] <- 2.0 * (y * z - x * w)
+        r[ro + 6] <- 2.0 * (x * z - y * w)
+        r[ro + 7] <- 2.0 * (y * z + x * w)
+        r[ro + 8] <- 1.0 - 2.0 * (x * x + y * y)
+
+    let private skewOf (v: float[]) (o: int) =
+        [| 0.0; -v[o + 2]; v[o + 1]; v[o + 2]; 0.0; -v[o]; -v[o + 1]; v[o]; 0.0 |]
+
+    let private mat33 (a: float[]) (b: float[]) =
+        Array.init 9 (fun k ->
+            let i, j = k / 3, k % 3
+            a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j])
+
+    let private pairKindOf (ga: GeomSpec) (gb: GeomSpec) =
+        match ga.gtype, gb.gtype with
+        | Plane, _ -> FastPairKind.NoContact
+        | _, Plane -> FastPairKind.ProbePlane
+        | (Sphere | Capsule), (Sphere | Capsule) -> FastPairKind.SegmentSegment
+        | (Sphere | Capsule), Box -> FastPairKind.SegmentBox
+        | Box, Box -> FastPairKind.BoxBox
+        | _ -> FastPairKind.Unsupported
+
+    /// The static candidate pairs of Contact.candidatePairs (its filters without the distance test), ordered by rank.
+    let private staticPairs (topo: Topology) (geoms: (int * GeomSpec)[]) =
+        let rootOf =
+            Array.init topo.nbody (fun b ->
+                let mutable r = b
+                while topo.bodyParent[r] >= 0 do r <- topo.bodyParent[r]
+                r)
+        [| for i in 0 .. geoms.Length - 1 do
+               for j in i + 1 .. geoms.Length - 1 do
+                   let (bi, gi), (bj, gj) = geoms[i], geoms[j]
+                   let filtered =
+                       bi = bj || rootOf[bi] = rootOf[bj] || topo.bodyParent[bi] = bj || topo.bodyParent[bj] = bi
+                       || ((gi.contype &&& gj.conaffinity) = 0 && (gj.contype &&& gi.conaffinity) = 0)
+                       || (gi.gtype = Plane && gj.gtype = Plane)
+                   if not filtered then
+                       if Contact.rank gi > Contact.rank gj then yield j, i else yield i, j |]
+
+    /// The parameter tensors' raw values in Rollout.paramsToArray order.
+    let sources (p: Params) = Rollout.paramsToArray p |> Array.map (fun t -> t.raw)
+
+    /// The fast-path constants of a model.
+    let build (model: Model) : FastModel =
+        let topo, p = model.topology, model.parameters
+        let nb, nv = topo.nbody, topo.nv
+        let nj = topo.jntType.Length
+        let v (t: Tensor) = t.toFloatArray()
+        let bodyQuat = v p.bodyQuat
+        let bodyR = Array.zeroCreate (nb * 9)
+        for i in 0 .. nb - 1 do quatToMatInto bodyQuat (i * 4) bodyR (i * 9)
+        let jntAxis = v p.jntAxis
+        let jntK = Array.zeroCreate (nj * 9)
+        let jntKK = Array.zeroCreate (nj * 9)
+        for j in 0 .. nj - 1 do
+            let k = skewOf jntAxis (j * 3)
+            Array.blit k 0 jntK (j * 9) 9
+            Array.blit (mat33 k k) 0 jntKK (j * 9) 9
+        let mask = Model.ancestorDofMask topo
+        let bodyDofs = Array.init nb (fun b -> [| for k in 0 .. nv - 1 do if mask[b * nv + k] <> 0.0 then k |])
+        let bodyJntAdr = Array.init nb (fun b -> if topo.bodyJoints[b].Length > 0 then topo.bodyJoints[b][0] else 0)
+        let bodyDofAdr = Array.init nb (fun b -> if topo.bodyJoints[b].Length > 0 then topo.jntDofAdr[topo.bodyJoints[b][0]] else 0)
+        let bodyDofNum = Array.init nb (fun b -> topo.dofBody |> Array.filter (fun d -> d = b) |> Array.length)
+        let geoms = [| for b in 0 .. nb - 1 do for g in topo.bodyGeoms[b] do if g.contype <> 0 || g.conaffinity <> 0 then b, g |]
+        let geomR = Array.zeroCreate (geoms.Length * 9)
+        geoms |> Array.iteri (fun i (_, g) -> quatToMatInto g.quat 0 geomR (i * 9))
+        let pairs = staticPairs topo geoms
+        let pairDofs (a: int, b: int) =
+            let da, db = bodyDofs[fst geoms[a]], bodyDofs[fst geoms[b]]
+            let onlyA = da |> Array.filter (fun k -> not (Array.contains k db))
+            let onlyB = db |> Array.filter (fun k -> not (Array.contains k da))
+            Array.append onlyA onlyB, Array.append (Array.create onlyA.Length 1.0) (Array.create onlyB.Length -1.0)
+        let scalar (t: Tensor) = (v t)[0]
+        let maxPending = topo.jntType |> Array.sumBy (fun t -> match t with Ball | Free -> 1 | _ -> 0)
+        let pool = ConcurrentBag<FastWork>()
+        { nbody = nb
+          nq = topo.nq
+          nv = nv
+          parent = topo.bodyParent
+          bodyJntAdr = bodyJntAdr
+          bodyJntNum = topo.bodyJoints |> Array.map Array.length
+          bodyDofAdr = bodyDofAdr
+          bodyDofNum = bodyDofNum
+          bodyDofs = bodyDofs
+          jntType = topo.jntType
+          jntQposAdr = topo.jntQposAdr
+          jntDofAdr = topo.jntDofAdr
+          dofBody = topo.dofBody
+          dofQposAdr = topo.dofQposAdr
+          dofMoving = topo.dofWorldFixed |> Array.map (fun f -> if f then 0.0 else 1.0)
+          dofAnc = Array.init nv (fun k -> bodyDofs[topo.dofBody[k]] |> Array.filter (fun j -> j <= k))
+          qpos0 = topo.qpos0
+          bodyPos = v p.bodyPos
+          bodyR = bodyR
+          bodyMass = v p.bodyMass
+          bodyIpos = v p.bodyIpos
+          bodyInertia = v p.bodyInertia
+          jntAxis = jntAxis
+          jntPos = v p.jntPos
+          jntK = jntK
+          jntKK = jntKK
+          dofDamping = v p.dofDamping
+          dofArmature = v p.dofArmature
+          dofStiffness = v p.dofStiffness
+          dofSpringref = v p.dofSpringref
+          gravity = v p.gravity
+          kp = v p.kp
+          kv = v p.kv
+          forceLo = v p.forceLo
+          forceHi = v p.forceHi
+          contactStiffness = scalar p.contactStiffness
+          contactDamping = scalar p.contactDamping
+          friction = scalar p.friction
+          geomBody = geoms |> Array.map fst
+          geomSpec = geoms |> Array.map snd
+          geomPos = geoms |> Array.collect (fun (_, g) -> Array.copy g.pos)
+          geomR = geomR
+          geomBound = geoms |> Array.map (fun (_, g) -> Contact.boundRadius g)
+          geomProbe = geoms |> Array.map (fun (_, g) -> fst (Contact.planeProbe g) |> Array.concat)
+          geomProbeRadius = geoms |> Array.map (fun (_, g) -> snd (Contact.planeProbe g))
+          pairA = pairs |> Array.map fst
+          pairB = pairs |> Array.map snd
+          pairKind = pairs |> Array.map (fun (a, b) -> pairKindOf (snd geoms[a]) (snd geoms[b]))
+          pairMu = pairs |> Array.map (fun (a, b) -> sqrt ((snd geoms[a]).friction[0] * (snd geoms[b]).friction[0]))
+          pairDof = pairs |> Array.map (pairDofs >> fst)
+          pairSign = pairs |> Array.map (pairDofs >> snd)
+          source = sources p
+          pool = pool }
+
+    /// A work buffer for the model (from its pool, or new).
+    let rent (m: FastModel) =
+        match m.pool.TryTake() with
+        | true, w -> w
+        | _ -> FastWork(m.nbody, m.nq, m.nv, m.geomBody.Length, m.jntType.Length)
+
+    /// Returns a work buffer to the model's pool.
+    let giveBack (m: FastModel) (w: FastWork) = m.pool.Add w
