@@ -48,32 +48,40 @@ module internal FastContact =
             let dy, dz = gx[a * 3 + 1] - gx[b * 3 + 1], gx[a * 3 + 2] - gx[b * 3 + 2]
             Math.Max(ax - ra, bx - rb) <= Math.Min(ax + ra, bx + rb) && dy * dy + dz * dz <= (ra + rb) * (ra + rb)
 
-    /// Adds one contact point of pair pr: world point p, unit normal n (from B into A), depth d, friction mu.
-    let private addPoint (m: FastModel) (w: FastWork) (cp: ContactParams) (qvel: float[]) (h: float) (needC: bool) (pr: int)
+    /// Adds K to the 6 x 6 block at k[o..].
+    let inline private addBlock (k: float[]) (o: int) (src: float[]) (sign: float) =
+        for i in 0 .. 35 do k[o + i] <- k[o + i] + sign * src[i]
+
+    /// C entries between the dofs of two moving trees: C[j, k] -= cdof_j . K cdof_k for j above A, k above B (both halves).
+    let private crossTerms (m: FastModel) (w: FastWork) (ba: int) (bb: int) (h: float) =
+        let kp, kc, cdof, cm, nv = w.kpoint, w.kcdof, w.cdof, w.cmat, m.nv
+        for k in m.bodyDofs[bb] do
+            for i in 0 .. 5 do
+                kc[k * 6 + i] <- kp[i * 6] * cdof[k * 6] + kp[i * 6 + 1] * cdof[k * 6 + 1] + kp[i * 6 + 2] * cdof[k * 6 + 2] + kp[i * 6 + 3] * cdof[k * 6 + 3] + kp[i * 6 + 4] * cdof[k * 6 + 4] + kp[i * 6 + 5] * cdof[k * 6 + 5]
+        for j in m.bodyDofs[ba] do
+            for k in m.bodyDofs[bb] do
+                let v = h * (cdof[j * 6] * kc[k * 6] + cdof[j * 6 + 1] * kc[k * 6 + 1] + cdof[j * 6 + 2] * kc[k * 6 + 2] + cdof[j * 6 + 3] * kc[k * 6 + 3] + cdof[j * 6 + 4] * kc[k * 6 + 4] + cdof[j * 6 + 5] * kc[k * 6 + 5])
+                cm[j * nv + k] <- cm[j * nv + k] - v
+                cm[k * nv + j] <- cm[k * nv + j] - v
+        w.denseC <- true
+
+    /// Adds one contact point of pair pr between bodies ba and bb: world point p, unit normal n (from B into A), depth d,
+    /// friction mu. The point's velocity Jacobian is J = X (J_A - J_B) with X = [-[p]x, I] acting on spatial velocities,
+    /// so its force enters as the wrench [p x f; f] on A (and minus on B), and J^T L J as the spatial stiffness X^T L X
+    /// of A and B (CRBA projects them, in M's sparsity pattern), with cross terms when both bodies move.
+    let private addPoint (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) (ba: int) (bb: int)
                          (px: float) (py: float) (pz: float) (nx: float) (ny: float) (nz: float) (depth: float) (mu: float) =
         let s = cp.softness
         let x = depth / s
         if not (x < SkipBelow) then
-            let dofs, sign, jac, cdof = m.pairDof[pr], m.pairSign[pr], w.jac, w.cdof
-            let nd = dofs.Length
-            // J = J_A - J_B: the point's velocity columns u - p x w per dof
-            let mutable vx = 0.0
-            let mutable vy = 0.0
-            let mutable vz = 0.0
-            for c in 0 .. nd - 1 do
-                let k = dofs[c]
-                let o = k * 6
-                let sg = sign[c]
-                let jx = sg * (cdof[o + 3] - (py * cdof[o + 2] - pz * cdof[o + 1]))
-                let jy = sg * (cdof[o + 4] - (pz * cdof[o] - px * cdof[o + 2]))
-                let jz = sg * (cdof[o + 5] - (px * cdof[o + 1] - py * cdof[o]))
-                jac[3 * c] <- jx
-                jac[3 * c + 1] <- jy
-                jac[3 * c + 2] <- jz
-                let q = qvel[k]
-                vx <- vx + jx * q
-                vy <- vy + jy * q
-                vz <- vz + jz * q
+            let cv = w.cvel
+            let ao, bo = ba * 6, bb * 6
+            let wx, wy, wz = cv[ao] - cv[bo], cv[ao + 1] - cv[bo + 1], cv[ao + 2] - cv[bo + 2]
+            let ux, uy, uz = cv[ao + 3] - cv[bo + 3], cv[ao + 4] - cv[bo + 4], cv[ao + 5] - cv[bo + 5]
+            // velocity of the point: u - p x w
+            let vx = ux - (py * wz - pz * wy)
+            let vy = uy - (pz * wx - px * wz)
+            let vz = uz - (px * wy - py * wx)
             let vn = vx * nx + vy * ny + vz * nz
             let act = sigmoid x
             let fnMag = relu (softplus x * (m.contactStiffness * s) - act * vn * m.contactDamping)
@@ -81,42 +89,60 @@ module internal FastContact =
             let eps = cp.frictionVelocity
             let slope = fnMag * mu / sqrt (tx * tx + ty * ty + tz * tz + eps * eps)
             let fx, fy, fz = nx * fnMag - tx * slope, ny * fnMag - ty * slope, nz * fnMag - tz * slope
-            let qf = w.qfrcContact
-            for c in 0 .. nd - 1 do
-                qf[dofs[c]] <- qf[dofs[c]] + (jac[3 * c] * fx + jac[3 * c + 1] * fy + jac[3 * c + 2] * fz)
-            if needC then
-                // C += J^T (cn n n^T + slope (I - n n^T)) J, cn = sigmoid(d / s) (c + h k)
+            let wb = w.wbody
+            let movingA, movingB = m.bodyDofs[ba].Length > 0, m.bodyDofs[bb].Length > 0
+            let mx, my, mz = py * fz - pz * fy, pz * fx - px * fz, px * fy - py * fx
+            if movingA then
+                wb[ao] <- wb[ao] + mx; wb[ao + 1] <- wb[ao + 1] + my; wb[ao + 2] <- wb[ao + 2] + mz
+                wb[ao + 3] <- wb[ao + 3] + fx; wb[ao + 4] <- wb[ao + 4] + fy; wb[ao + 5] <- wb[ao + 5] + fz
+            if movingB then
+                wb[bo] <- wb[bo] - mx; wb[bo + 1] <- wb[bo + 1] - my; wb[bo + 2] <- wb[bo + 2] - mz
+                wb[bo + 3] <- wb[bo + 3] - fx; wb[bo + 4] <- wb[bo + 4] - fy; wb[bo + 5] <- wb[bo + 5] - fz
+            if needC && (movingA || movingB) then
+                // L = cn n n^T + slope (I - n n^T), cn = sigmoid(d / s) (c + h k); K = X^T L X = [[P^T L P, P^T L], [L P, L]], P = -[p]x
                 let cn = act * (m.contactDamping + m.contactStiffness * h)
                 let l00, l11, l22 = nx * nx * cn + (1.0 - nx * nx) * slope, ny * ny * cn + (1.0 - ny * ny) * slope, nz * nz * cn + (1.0 - nz * nz) * slope
                 let l01, l02, l12 = nx * ny * cn - nx * ny * slope, nx * nz * cn - nx * nz * slope, ny * nz * cn - ny * nz * slope
-                let lj = w.ljac
-                for c in 0 .. nd - 1 do
-                    let jx, jy, jz = jac[3 * c], jac[3 * c + 1], jac[3 * c + 2]
-                    lj[3 * c] <- l00 * jx + l01 * jy + l02 * jz
-                    lj[3 * c + 1] <- l01 * jx + l11 * jy + l12 * jz
-                    lj[3 * c + 2] <- l02 * jx + l12 * jy + l22 * jz
-                let cm, nv = w.cmat, m.nv
-                for r in 0 .. nd - 1 do
-                    let row = dofs[r] * nv
-                    let jx, jy, jz = jac[3 * r], jac[3 * r + 1], jac[3 * r + 2]
-                    for c in 0 .. nd - 1 do
-                        let i = row + dofs[c]
-                        cm[i] <- cm[i] + (jx * lj[3 * c] + jy * lj[3 * c + 1] + jz * lj[3 * c + 2])
+                // L P with P = [[0, pz, -py], [-pz, 0, px], [py, -px, 0]]
+                let a00, a01, a02 = -l01 * pz + l02 * py, l00 * pz - l02 * px, -l00 * py + l01 * px
+                let a10, a11, a12 = -l11 * pz + l12 * py, l01 * pz - l12 * px, -l01 * py + l11 * px
+                let a20, a21, a22 = -l12 * pz + l22 * py, l02 * pz - l22 * px, -l02 * py + l12 * px
+                let k = w.kpoint
+                // P^T (L P): row i of P^T is column i of P
+                k[0] <- -pz * a10 + py * a20; k[1] <- -pz * a11 + py * a21; k[2] <- -pz * a12 + py * a22
+                k[6] <- pz * a00 - px * a20; k[7] <- pz * a01 - px * a21; k[8] <- pz * a02 - px * a22
+                k[12] <- -py * a00 + px * a10; k[13] <- -py * a01 + px * a11; k[14] <- -py * a02 + px * a12
+                // P^T L = (L P)^T top right, L P bottom left, L bottom right
+                k[3] <- a00; k[4] <- a10; k[5] <- a20
+                k[9] <- a01; k[10] <- a11; k[11] <- a21
+                k[15] <- a02; k[16] <- a12; k[17] <- a22
+                k[18] <- a00; k[19] <- a01; k[20] <- a02
+                k[24] <- a10; k[25] <- a11; k[26] <- a12
+                k[30] <- a20; k[31] <- a21; k[32] <- a22
+                k[21] <- l00; k[22] <- l01; k[23] <- l02
+                k[27] <- l01; k[28] <- l11; k[29] <- l12
+                k[33] <- l02; k[34] <- l12; k[35] <- l22
+                if movingA then addBlock w.kbody (ba * 36) k 1.0
+                if movingB then addBlock w.kbody (bb * 36) k 1.0
+                if movingA && movingB then crossTerms m w ba bb h
 
-    /// A's probe points against plane B (normal: the plane's z axis).
-    let private probePlane (m: FastModel) (w: FastWork) (cp: ContactParams) (qvel: float[]) (h: float) (needC: bool) (pr: int) (a: int) (b: int) (mu: float) =
+    /// A's probe points against plane B (normal: the plane's z axis); geoms whose every probe is out of reach are skipped.
+    let private probePlane (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: float) =
+        let ba, bb = m.geomBody[a], m.geomBody[b]
         let gx, gm = w.geomXpos, w.geomXmat
         let po, pm = b * 3, b * 9
         let nx, ny, nz = gm[pm + 2], gm[pm + 5], gm[pm + 8]
         let ao, am = a * 3, a * 9
         let probes, radius = m.geomProbe[a], m.geomProbeRadius[a]
-        for k in 0 .. probes.Length / 3 - 1 do
-            let lx, ly, lz = probes[3 * k], probes[3 * k + 1], probes[3 * k + 2]
-            let wx = gx[ao] + (gm[am] * lx + gm[am + 1] * ly + gm[am + 2] * lz)
-            let wy = gx[ao + 1] + (gm[am + 3] * lx + gm[am + 4] * ly + gm[am + 5] * lz)
-            let wz = gx[ao + 2] + (gm[am + 6] * lx + gm[am + 7] * ly + gm[am + 8] * lz)
-            let height = (wx - gx[po]) * nx + (wy - gx[po + 1]) * ny + (wz - gx[po + 2]) * nz
-            addPoint m w cp qvel h needC pr (wx - nx * radius) (wy - ny * radius) (wz - nz * radius) nx ny nz (radius - height) mu
+        let centre = (gx[ao] - gx[po]) * nx + (gx[ao + 1] - gx[po + 1]) * ny + (gx[ao + 2] - gx[po + 2]) * nz
+        if (radius - (centre - m.geomProbeReach[a])) / cp.softness >= SkipBelow - 1.0 then
+            for k in 0 .. probes.Length / 3 - 1 do
+                let lx, ly, lz = probes[3 * k], probes[3 * k + 1], probes[3 * k + 2]
+                let wx = gx[ao] + (gm[am] * lx + gm[am + 1] * ly + gm[am + 2] * lz)
+                let wy = gx[ao + 1] + (gm[am + 3] * lx + gm[am + 4] * ly + gm[am + 5] * lz)
+                let wz = gx[ao + 2] + (gm[am + 6] * lx + gm[am + 7] * ly + gm[am + 8] * lz)
+                let height = (wx - gx[po]) * nx + (wy - gx[po + 1]) * ny + (wz - gx[po + 2]) * nz
+                addPoint m w cp h needC ba bb (wx - nx * radius) (wy - ny * radius) (wz - nz * radius) nx ny nz (radius - height) mu
 
     /// End points of a sphere (both the centre) or capsule axis into s[o..o+5].
     let private segmentInto (m: FastModel) (w: FastWork) (g: int) (s: float[]) (o: int) =
@@ -138,7 +164,8 @@ module internal FastContact =
         s[o + 2] <- s[a + 2] + abz * t
 
     /// Sphere/capsule pairs: closest points of the two segments.
-    let private segmentSegment (m: FastModel) (w: FastWork) (cp: ContactParams) (qvel: float[]) (h: float) (needC: bool) (pr: int) (a: int) (b: int) (mu: float) =
+    let private segmentSegment (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: float) =
+        let ba, bb = m.geomBody[a], m.geomBody[b]
         let s = w.scratch
         // s: a0 0, a1 3, b0 6, b1 9, mid 12, pb 15, pa 18
         segmentInto m w a s 0
@@ -151,10 +178,11 @@ module internal FastContact =
         let dist = sqrt ((vx * vx + vy * vy + vz * vz) + 1e-18)
         let nx, ny, nz = vx / dist, vy / dist, vz / dist
         let ra, rb = m.geomSpec[a].size[0], m.geomSpec[b].size[0]
-        addPoint m w cp qvel h needC pr (s[18] - nx * ra) (s[19] - ny * ra) (s[20] - nz * ra) nx ny nz (ra + rb - dist) mu
+        addPoint m w cp h needC ba bb (s[18] - nx * ra) (s[19] - ny * ra) (s[20] - nz * ra) nx ny nz (ra + rb - dist) mu
 
     /// Sphere/capsule A against box B: one contact per end sphere at the closest point of the box.
-    let private segmentBox (m: FastModel) (w: FastWork) (cp: ContactParams) (qvel: float[]) (h: float) (needC: bool) (pr: int) (a: int) (b: int) (mu: float) =
+    let private segmentBox (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: float) =
+        let ba, bb = m.geomBody[a], m.geomBody[b]
         let s = w.scratch
         segmentInto m w a s 0
         let ra = m.geomSpec[a].size[0]
@@ -186,7 +214,7 @@ module internal FastContact =
             let nx = gm[bm] * lx + gm[bm + 1] * ly + gm[bm + 2] * lz
             let ny = gm[bm + 3] * lx + gm[bm + 4] * ly + gm[bm + 5] * lz
             let nz = gm[bm + 6] * lx + gm[bm + 7] * ly + gm[bm + 8] * lz
-            addPoint m w cp qvel h needC pr (s[co] - nx * ra) (s[co + 1] - ny * ra) (s[co + 2] - nz * ra) nx ny nz depth mu
+            addPoint m w cp h needC ba bb (s[co] - nx * ra) (s[co + 1] - ny * ra) (s[co + 2] - nz * ra) nx ny nz depth mu
 
     /// The 8 corners of box g in the world, x-major as Contact.boxCorners.
     let private cornersInto (m: FastModel) (w: FastWork) (g: int) (out: float[]) =
@@ -202,7 +230,8 @@ module internal FastContact =
     let inline private dotCol (m: float[]) (mo: int) (j: int) (ux: float) (uy: float) (uz: float) = ux * m[mo + j] + uy * m[mo + 3 + j] + uz * m[mo + 6 + j]
 
     /// Box-box: the face axis of least overlap; the incident box's corners within the reference face are contacts.
-    let private boxBox (m: FastModel) (w: FastWork) (cp: ContactParams) (qvel: float[]) (h: float) (needC: bool) (pr: int) (a: int) (b: int) (mu: float) =
+    let private boxBox (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: float) =
+        let ba, bb = m.geomBody[a], m.geomBody[b]
         let gx, gm = w.geomXpos, w.geomXmat
         let hA, hB = m.geomSpec[a].size, m.geomSpec[b].size
         cornersInto m w a w.cornersA
@@ -237,12 +266,17 @@ module internal FastContact =
                 if j <> k && not (abs (wx * gm[mo + j] + wy * gm[mo + 3 + j] + wz * gm[mo + 6 + j]) <= refH[j] * 1.001 + 1e-9) then within <- false
             if within then
                 let depth = refH[k] - (wx * nx + wy * ny + wz * nz)
-                addPoint m w cp qvel h needC pr corners[c * 3] corners[c * 3 + 1] corners[c * 3 + 2] (flip * nx) (flip * ny) (flip * nz) depth mu
+                addPoint m w cp h needC ba bb corners[c * 3] corners[c * 3 + 1] corners[c * 3 + 2] (flip * nx) (flip * ny) (flip * nz) depth mu
 
-    /// Contact forces into w.qfrcContact and (when needC) C = -d qfrc / d qvel into w.cmat, from the kinematics in w.
-    let compute (m: FastModel) (w: FastWork) (cp: ContactParams) (qvel: float[]) (h: float) (needC: bool) =
+    /// Contact forces into w.qfrcContact and (when needC) C = -d qfrc / d qvel: spatial stiffness K per body in w.kbody
+    /// (h C = CRBA of h K) plus h C's entries outside M's pattern in w.cmat, from the kinematics and velocities in w.
+    let compute (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) =
         Array.Clear w.qfrcContact
-        if needC then Array.Clear w.cmat
+        Array.Clear w.wbody
+        if needC then
+            Array.Clear w.kbody
+            if w.denseC then Array.Clear w.cmat
+            w.denseC <- false
         if m.pairA.Length > 0 && m.nv > 0 then
             geomFrames m w
             let margin = 20.0 * cp.softness + 1e-3
@@ -252,11 +286,21 @@ module internal FastContact =
                 if isCandidate m w a b margin then
                     let mu = if overrideMu then m.friction else m.pairMu[pr]
                     match m.pairKind[pr] with
-                    | FastPairKind.ProbePlane -> probePlane m w cp qvel h needC pr a b mu
-                    | FastPairKind.SegmentSegment -> segmentSegment m w cp qvel h needC pr a b mu
-                    | FastPairKind.SegmentBox -> segmentBox m w cp qvel h needC pr a b mu
-                    | FastPairKind.BoxBox -> boxBox m w cp qvel h needC pr a b mu
+                    | FastPairKind.ProbePlane -> probePlane m w cp h needC a b mu
+                    | FastPairKind.SegmentSegment -> segmentSegment m w cp h needC a b mu
+                    | FastPairKind.SegmentBox -> segmentBox m w cp h needC a b mu
+                    | FastPairKind.BoxBox -> boxBox m w cp h needC a b mu
                     | FastPairKind.NoContact -> ()
                     | _ ->
                         let ga, gb = m.geomSpec[a], m.geomSpec[b]
                         raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: plane with any, sphere/capsule pairs, box with sphere/capsule/box)" ga.gtype gb.gtype))
+            // qfrc_k = cdof_k . (contact wrenches summed over the subtree of dof k's body)
+            let wb = w.wbody
+            for b in m.nbody - 1 .. -1 .. 0 do
+                let par = m.parent[b]
+                if par >= 0 then
+                    for i in 0 .. 5 do wb[par * 6 + i] <- wb[par * 6 + i] + wb[b * 6 + i]
+            let cdof = w.cdof
+            for k in 0 .. m.nv - 1 do
+                let o, bo = k * 6, m.dofBody[k] * 6
+                w.qfrcContact[k] <- cdof[o] * wb[bo] + cdof[o + 1] * wb[bo + 1] + cdof[o + 2] * wb[bo + 2] + cdof[o + 3] * wb[bo + 3] + cdof[o + 4] * wb[bo + 4] + cdof[o + 5] * wb[bo + 5]

@@ -44,6 +44,8 @@ type internal FastModel =
       dofMoving: float[]
       /// For dof k, the dofs j <= k on its body or an ancestor (the nonzeros of row k of M left of the diagonal).
       dofAnc: int[][]
+      /// The nearest dof above dof k in the tree (-1 at a root): M's sparsity pattern (MuJoCo dof_parentid).
+      dofParent: int[]
       qpos0: float[]
       bodyPos: float[]
       /// Body frame rotations in the parent frame (Spatial.quatToMat of bodyQuat), nbody x 9.
@@ -76,18 +78,16 @@ type internal FastModel =
       geomR: float[]
       /// Contact.boundRadius (infinite for planes).
       geomBound: float[]
-      /// Contact.planeProbe points in the geom frame (3 per point) and their radius.
+      /// Contact.planeProbe points in the geom frame (3 per point), their radius and their largest distance from the origin.
       geomProbe: float[][]
       geomProbeRadius: float[]
+      geomProbeReach: float[]
       /// Pairs passing the static filters (different trees, not parent-child, contype/conaffinity), A before B by Contact.rank.
       pairA: int[]
       pairB: int[]
       pairKind: FastPairKind[]
       /// sqrt(friction A * friction B).
       pairMu: float[]
-      /// Dofs moving A or B (not both) and the sign of their column in J_A - J_B.
-      pairDof: int[][]
-      pairSign: float[][]
       /// The parameter raw tensors the values were read from (identity checked before each use).
       source: RawTensor[]
       /// Work buffers, one per concurrent user.
@@ -109,14 +109,17 @@ and [<Sealed; AllowNullLiteral>] internal FastWork(nbody: int, nq: int, nv: int,
     member val cvel: float[] = Array.zeroCreate (nbody * 6)
     member val cacc: float[] = Array.zeroCreate (nbody * 6)
     member val cfrc: float[] = Array.zeroCreate (nbody * 6)
-    /// Mass matrix (nv x nv), bias forces, the right-hand side f - bias, contact forces and contact damping C.
+    /// Contact stiffness h C as spatial 6 x 6 blocks per body (nbody x 36) and contact wrenches per body (nbody x 6).
+    member val kbody: float[] = Array.zeroCreate (nbody * 36)
+    member val wbody: float[] = Array.zeroCreate (nbody * 6)
+    /// True when a contact between two moving trees put C entries outside M's sparsity pattern (into cmat).
+    member val denseC = false with get, set
+    /// Mass matrix (nv x nv), bias forces, the right-hand side f - bias, contact forces and C outside M's pattern.
     member val qM: float[] = Array.zeroCreate (nv * nv)
     member val bias: float[] = Array.zeroCreate nv
     member val rhs: float[] = Array.zeroCreate nv
     member val qfrcContact: float[] = Array.zeroCreate nv
     member val cmat: float[] = Array.zeroCreate (nv * nv)
-    /// LU factor scratch.
-    member val lu: float[] = Array.zeroCreate (nv * nv)
     /// Ball/free rotation dofs waiting for their body's final axes, and their anchors.
     member val pendingDof: int[] = Array.zeroCreate (max 1 maxPending)
     member val pendingAnchor: float[] = Array.zeroCreate (3 * max 1 maxPending)
@@ -127,9 +130,9 @@ and [<Sealed; AllowNullLiteral>] internal FastWork(nbody: int, nq: int, nv: int,
     /// Geom world frames: ngeom x 3 and x 9.
     member val geomXpos: float[] = Array.zeroCreate (ngeom * 3)
     member val geomXmat: float[] = Array.zeroCreate (ngeom * 9)
-    /// A contact point's Jacobian columns and L J (3 per pair dof).
-    member val jac: float[] = Array.zeroCreate (3 * max 1 nv)
-    member val ljac: float[] = Array.zeroCreate (3 * max 1 nv)
+    /// A contact point's spatial stiffness (6 x 6) and K cdof per dof (nv x 6).
+    member val kpoint: float[] = Array.zeroCreate 36
+    member val kcdof: float[] = Array.zeroCreate (6 * max 1 nv)
     /// Box corners (8 x 3 each) for box-box pairs.
     member val cornersA: float[] = Array.zeroCreate 24
     member val cornersB: float[] = Array.zeroCreate 24
@@ -196,6 +199,14 @@ module internal FastModelBuild =
     /// The parameter tensors' raw values in Rollout.paramsToArray order.
     let sources (p: Params) = Rollout.paramsToArray p |> Array.map (fun t -> t.raw)
 
+    /// True when every parameter tensor still holds the raw tensor of `src` (sources order), without allocating.
+    let readFrom (p: Params) (src: RawTensor[]) =
+        let inline same (t: Tensor) (i: int) = Object.ReferenceEquals(t.raw, src[i])
+        same p.bodyPos 0 && same p.bodyQuat 1 && same p.bodyMass 2 && same p.bodyIpos 3 && same p.bodyInertia 4
+        && same p.jntAxis 5 && same p.jntPos 6 && same p.dofDamping 7 && same p.dofArmature 8 && same p.dofStiffness 9
+        && same p.dofSpringref 10 && same p.gravity 11 && same p.kp 12 && same p.kv 13 && same p.forceLo 14
+        && same p.forceHi 15 && same p.contactStiffness 16 && same p.contactDamping 17 && same p.friction 18
+
     /// The fast-path constants of a model.
     let build (model: Model) : FastModel =
         let topo, p = model.topology, model.parameters
@@ -221,11 +232,15 @@ module internal FastModelBuild =
         let geomR = Array.zeroCreate (geoms.Length * 9)
         geoms |> Array.iteri (fun i (_, g) -> quatToMatInto g.quat 0 geomR (i * 9))
         let pairs = staticPairs topo geoms
-        let pairDofs (a: int, b: int) =
-            let da, db = bodyDofs[fst geoms[a]], bodyDofs[fst geoms[b]]
-            let onlyA = da |> Array.filter (fun k -> not (Array.contains k db))
-            let onlyB = db |> Array.filter (fun k -> not (Array.contains k da))
-            Array.append onlyA onlyB, Array.append (Array.create onlyA.Length 1.0) (Array.create onlyB.Length -1.0)
+        let dofParent =
+            Array.init nv (fun k ->
+                let b = topo.dofBody[k]
+                if k > 0 && topo.dofBody[k - 1] = b then k - 1
+                else
+                    let mutable p = topo.bodyParent[b]
+                    while p >= 0 && bodyDofNum[p] = 0 do p <- topo.bodyParent[p]
+                    if p < 0 then -1 else bodyDofAdr[p] + bodyDofNum[p] - 1)
+        let probes = geoms |> Array.map (fun (_, g) -> fst (Contact.planeProbe g) |> Array.concat)
         let scalar (t: Tensor) = (v t)[0]
         let maxPending = topo.jntType |> Array.sumBy (fun t -> match t with Ball | Free -> 1 | _ -> 0)
         let pool = ConcurrentBag<FastWork>()
@@ -245,6 +260,7 @@ module internal FastModelBuild =
           dofQposAdr = topo.dofQposAdr
           dofMoving = topo.dofWorldFixed |> Array.map (fun f -> if f then 0.0 else 1.0)
           dofAnc = Array.init nv (fun k -> bodyDofs[topo.dofBody[k]] |> Array.filter (fun j -> j <= k))
+          dofParent = dofParent
           qpos0 = topo.qpos0
           bodyPos = v p.bodyPos
           bodyR = bodyR
@@ -272,14 +288,13 @@ module internal FastModelBuild =
           geomPos = geoms |> Array.collect (fun (_, g) -> Array.copy g.pos)
           geomR = geomR
           geomBound = geoms |> Array.map (fun (_, g) -> Contact.boundRadius g)
-          geomProbe = geoms |> Array.map (fun (_, g) -> fst (Contact.planeProbe g) |> Array.concat)
+          geomProbe = probes
           geomProbeRadius = geoms |> Array.map (fun (_, g) -> snd (Contact.planeProbe g))
+          geomProbeReach = probes |> Array.map (fun p -> Array.init (p.Length / 3) (fun i -> sqrt (p[3 * i] * p[3 * i] + p[3 * i + 1] * p[3 * i + 1] + p[3 * i + 2] * p[3 * i + 2])) |> Array.fold max 0.0)
           pairA = pairs |> Array.map fst
           pairB = pairs |> Array.map snd
           pairKind = pairs |> Array.map (fun (a, b) -> pairKindOf (snd geoms[a]) (snd geoms[b]))
           pairMu = pairs |> Array.map (fun (a, b) -> sqrt ((snd geoms[a]).friction[0] * (snd geoms[b]).friction[0]))
-          pairDof = pairs |> Array.map (pairDofs >> fst)
-          pairSign = pairs |> Array.map (pairDofs >> snd)
           source = sources p
           pool = pool }
 

@@ -153,11 +153,14 @@ module FastStep =
     let inline private dot6 (a: float[]) (ao: int) (b: float[]) (bo: int) =
         a[ao] * b[bo] + a[ao + 1] * b[bo + 1] + a[ao + 2] * b[bo + 2] + a[ao + 3] * b[bo + 3] + a[ao + 4] * b[bo + 4] + a[ao + 5] * b[bo + 5]
 
-    /// Mass matrix by CRBA (composite inertias; armature on the diagonal) into w.qM.
-    let private crba (m: FastModel) (w: FastWork) =
+    /// Mass matrix by CRBA (composite inertias; armature on the diagonal) into w.qM; with hK > 0, M + h C for the contact
+    /// stiffness K per body in w.kbody (C = sum_b J_b^T K_b J_b has the form of M).
+    let private crba (m: FastModel) (w: FastWork) (hK: float) =
         let nb, nv = m.nbody, m.nv
         let ic, qM, cdof, f = w.icomp, w.qM, w.cdof, w.scratch
-        Array.blit w.cinert 0 ic 0 (nb * 36)
+        if hK > 0.0 then
+            for i in 0 .. nb * 36 - 1 do ic[i] <- w.cinert[i] + hK * w.kbody[i]
+        else Array.blit w.cinert 0 ic 0 (nb * 36)
         for b in nb - 1 .. -1 .. 0 do
             let par = m.parent[b]
             if par >= 0 then
@@ -225,11 +228,10 @@ module FastStep =
     /// Control modes as codes (0 force, 1 position, 2 velocity).
     let private modeCode (c: ControlMode) = match c with ControlMode.Force -> 0 | ControlMode.Position -> 1 | ControlMode.Velocity -> 2
 
-    /// w.rhs = actuation + passive + contact - bias (Actuation, Passive and Contact.compute; C into w.cmat when needC).
-    let private forces (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+    /// w.rhs = actuation + passive + contact - bias (Actuation and Passive; the contact forces already in w.qfrcContact).
+    let private forces (m: FastModel) (w: FastWork) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         let anyPos = Array.contains 1 modes
         let anyVel = Array.contains 2 modes
-        if sp.enableContact then FastContact.compute m w sp.contact qvel h needC
         for k in 0 .. m.nv - 1 do
             let qa = m.dofQposAdr[k]
             let q = if qa >= 0 then qpos[qa] else 0.0
@@ -244,7 +246,7 @@ module FastStep =
             let smooth = tau + passive + (if sp.enableContact then w.qfrcContact[k] else 0.0)
             w.rhs[k] <- smooth - w.bias[k]
 
-    /// Solves (w.lu) x = w.rhs in place (LU with partial pivoting, as Solve.solve); w.lu is destroyed.
+    /// Solves a x = x in place (LU with partial pivoting, as Solve.solve); a is destroyed.
     let private luSolve (n: int) (a: float[]) (x: float[]) =
         for c in 0 .. n - 1 do
             let mutable piv = c
@@ -271,13 +273,40 @@ module FastStep =
                 s <- s - a[c * n + k] * x[k]
             x[c] <- s / a[c * n + c]
 
-    /// Kinematics, dynamics and forces at (qpos, qvel): w.qM, w.rhs = f - bias, and C when needC.
+    /// Factorises the SPD matrix a (nv x nv, symmetric, nonzero only between a dof and its ancestors) in place as
+    /// L^T D L along the dof tree (MuJoCo mj_factorM: no fill-in), then solves into x (mj_solveM).
+    let private ldlSolve (n: int) (parent: int[]) (a: float[]) (x: float[]) =
+        for k in n - 1 .. -1 .. 0 do
+            let mutable i = parent[k]
+            while i >= 0 do
+                let t = a[k * n + i] / a[k * n + k]
+                let mutable j = i
+                while j >= 0 do
+                    a[i * n + j] <- a[i * n + j] - t * a[k * n + j]
+                    j <- parent[j]
+                a[k * n + i] <- t
+                i <- parent[i]
+        for k in n - 1 .. -1 .. 0 do
+            let mutable i = parent[k]
+            while i >= 0 do
+                x[i] <- x[i] - a[k * n + i] * x[k]
+                i <- parent[i]
+        for k in 0 .. n - 1 do
+            x[k] <- x[k] / a[k * n + k]
+        for k in 0 .. n - 1 do
+            let mutable i = parent[k]
+            while i >= 0 do
+                x[k] <- x[k] - a[k * n + i] * x[i]
+                i <- parent[i]
+
+    /// Kinematics, dynamics and forces at (qpos, qvel): w.qM (M, or M + h C when needC), w.rhs = f - bias.
     let private evaluate (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         kinematicsInto m w qpos
         for b in 0 .. m.nbody - 1 do spatialInertia m w b
-        crba m w
         rnea m w qvel
-        forces m w sp h needC modes qpos qvel ctrl
+        if sp.enableContact then FastContact.compute m w sp.contact h needC
+        crba m w (if needC then h else 0.0)
+        forces m w sp modes qpos qvel ctrl
 
     /// The rotation q * exp(w dt / 2) of the quaternion at q[qo..] by the angular velocity v[vo..], normalised, into out[oo..].
     let private quatStep (q: float[]) (qo: int) (v: float[]) (vo: int) (dt: float) (out: float[]) (oo: int) =
@@ -314,15 +343,16 @@ module FastStep =
     /// Semi-implicit Euler with implicit joint and contact damping: (M + h D + h C) qacc = f - bias (w.qpos, w.qvel in place).
     let private eulerStep (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (modes: int[]) =
         let nv = m.nv
-        evaluate m w sp h sp.enableContact modes w.qpos w.qvel w.ctrl
-        let a = w.lu
-        for j in 0 .. nv - 1 do
-            for k in 0 .. nv - 1 do
-                a[j * nv + k] <- w.qM[j * nv + k] + (if j = k then m.dofDamping[k] * h else 0.0)
-        if sp.enableContact then
+        let withC = sp.enableContact
+        evaluate m w sp h withC modes w.qpos w.qvel w.ctrl
+        let a = w.qM
+        for k in 0 .. nv - 1 do
+            a[k * nv + k] <- a[k * nv + k] + m.dofDamping[k] * h
+        if withC && w.denseC then
             for i in 0 .. nv * nv - 1 do
-                a[i] <- a[i] + w.cmat[i] * h
-        luSolve nv a w.rhs
+                a[i] <- a[i] + w.cmat[i]
+            luSolve nv a w.rhs
+        else ldlSolve nv m.dofParent a w.rhs
         for k in 0 .. nv - 1 do
             w.qvel[k] <- w.qvel[k] + w.rhs[k] * h
         integratePos m w.qpos w.qvel h w.qpos
@@ -330,8 +360,7 @@ module FastStep =
     /// qacc = M^-1 (f - bias) at (qpos, qvel) into acc (explicit damping, for RK4).
     let private acceleration (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (modes: int[]) (qpos: float[]) (qvel: float[]) (acc: float[]) =
         evaluate m w sp h false modes qpos qvel w.ctrl
-        Array.blit w.qM 0 w.lu 0 (m.nv * m.nv)
-        luSolve m.nv w.lu w.rhs
+        ldlSolve m.nv m.dofParent w.qM w.rhs
         Array.blit w.rhs 0 acc 0 m.nv
 
     /// Classic RK4 (Physics.step's scheme) on w.qpos, w.qvel in place.
@@ -392,11 +421,7 @@ module FastStep =
     /// The fast-path constants of a model, read once and re-read when a parameter tensor was replaced in place.
     let internal prepare (model: Model) : FastModel =
         let fm = cache.GetValue(model, fun m -> FastModelBuild.build m)
-        let src = FastModelBuild.sources model.parameters
-        let mutable same = true
-        for i in 0 .. src.Length - 1 do
-            if not (Object.ReferenceEquals(src[i], fm.source[i])) then same <- false
-        if same then fm
+        if FastModelBuild.readFrom model.parameters fm.source then fm
         else
             let fresh = FastModelBuild.build model
             cache.AddOrUpdate(model, fresh)
@@ -466,4 +491,5 @@ type FastSim(model: Model, simParams: SimParams, nEnvs: int) =
     member _.step() =
         FastStep.stepBatch m simParams modes0 nEnvs qpos0 qvel0 ctrl0
         time0 <- time0 + simParams.dt
+
 
