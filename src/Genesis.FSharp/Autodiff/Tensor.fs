@@ -219,6 +219,9 @@ and internal TensorFormat =
 /// Applies ops to tensors at any nesting level: the largest tag among the inputs is differentiated, inputs with
 /// smaller tags are constants at that level (this is what prevents perturbation confusion).
 and [<AbstractClass; Sealed>] Apply =
+    /// Primal kernels run so far (a diagnostic for profiling op counts; not synchronised across threads).
+    static member val OpsRun = 0L with get, set
+
     static member private sceneError () : unit =
         raise (GenesisException "Tensors not derived from the same Scene object: combining tensors of two different scenes is not allowed")
 
@@ -240,6 +243,7 @@ and [<AbstractClass; Sealed>] Apply =
             | Some t when t > maxTag -> maxTag <- t
             | _ -> ()
         if maxTag < 0L then
+            Apply.OpsRun <- Apply.OpsRun + 1L
             let raws = inputs |> Array.map (fun x -> x.raw)
             Tensor(TConst(op.Forward raws), scene)
         else
@@ -270,7 +274,7 @@ and [<AbstractClass; Sealed>] Apply =
 
     /// Applies an op to inputs at any nesting level.
     static member apply (op: Op) (inputs: Tensor[]) : Tensor =
-        Apply.applyWith (fun res t -> if t.shape = res.shape then t else Apply.expand res.shape t) op inputs
+        Apply.applyWith (fun res t -> if Shape.equal t.shape res.shape then t else Apply.expand res.shape t) op inputs
 
     /// A constant of zeros shaped like t (same dtype, device; no scene).
     static member zerosLike (t: Tensor) = Tensor(TConst(t.raw.Backend.Zeros(t.shape, t.dtype)), null)
@@ -280,14 +284,14 @@ and [<AbstractClass; Sealed>] Apply =
 
     /// Broadcasts t to a shape (differentiable; the adjoint sums back).
     static member expand (shape: int[]) (t: Tensor) : Tensor =
-        if t.shape = shape then t
+        if Shape.equal t.shape shape then t
         elif not (Shape.canExpand t.shape shape) then
             raise (GenesisException(sprintf "expand: shape %s cannot be expanded to %s" (Shape.format t.shape) (Shape.format shape)))
         else Apply.apply (ExpandOp shape) [| t |]
 
     /// Sums t down to a shape it was broadcast from (the adjoint of broadcasting).
     static member sumToShape (shape: int[]) (t: Tensor) : Tensor =
-        if t.shape = shape then t
+        if Shape.equal t.shape shape then t
         else Apply.apply (SumToShapeOp shape) [| t |]
 
     /// Casts to an exact dtype (differentiable between float types).

@@ -33,15 +33,14 @@ module Contact =
     let private frame (kin: Kinematics) (body: int) (g: GeomSpec) =
         let r = kin.xmat.narrow(1, body, 1).squeeze(1)
         let p = kin.xpos.narrow(1, body, 1).squeeze(1)
-        let gr = r.matmul(Spatial.quatToMat (Spatial.constLike p [| 4 |] g.quat))
-        let gp = p + Spatial.rotate r (Spatial.constLike p [| 3 |] g.pos)
+        let gr = r.matmul(Constants.get g 0 p (fun () -> Spatial.quatToMat (Spatial.constLike p [| 4 |] g.quat)))
+        let gp = p + Spatial.rotate r (Constants.ofValues g 1 p [| 3 |] (fun () -> g.pos))
         gp, gr
 
     let internal boxCorners (h: float[]) =
         [| for x in [ -1.0; 1.0 ] do for y in [ -1.0; 1.0 ] do for z in [ -1.0; 1.0 ] -> [| x * h[0]; y * h[1]; z * h[2] |] |]
 
-    /// Points of a geom tested against a plane (local frame) and the radius around them.
-    let internal planeProbe (g: GeomSpec) : float[][] * float =
+    let private probesOf (g: GeomSpec) : float[][] * float =
         let s = g.size
         match g.gtype with
         | Sphere -> [| [| 0.0; 0.0; 0.0 |] |], s[0]
@@ -58,6 +57,11 @@ module Contact =
             | Some v -> Array.init (v.Length / 3) (fun i -> v[3 * i .. 3 * i + 2]), 0.0
             | None -> boxCorners s, 0.0
         | Plane -> [||], 0.0
+
+    let private probeCache = System.Runtime.CompilerServices.ConditionalWeakTable<GeomSpec, float[][] * float>()
+
+    /// Points of a geom tested against a plane (local frame) and the radius around them (computed once per geom).
+    let internal planeProbe (g: GeomSpec) : float[][] * float = probeCache.GetValue(g, fun g -> probesOf g)
 
     let private toWorld (gp: Tensor) (gr: Tensor) (local: Tensor) =
         gp.unsqueeze(1) + gr.unsqueeze(1).matmul(local.unsqueeze(-1)).squeeze(-1)
@@ -81,7 +85,7 @@ module Contact =
     /// Spheres (centres [B; n; 3], radius ra) on body A against box B: closest-point contacts.
     let private spheresVsBox (kin: Kinematics) (ba: int) (centres: Tensor) (ra: float) (bb: int, gb: GeomSpec) (mu: float) =
         let bp, br = frame kin bb gb
-        let h = Spatial.constLike bp [| 3 |] gb.size
+        let h = Constants.ofValues gb 2 bp [| 3 |] (fun () -> gb.size)
         let local = br.transpose(1, 2).unsqueeze(1).matmul((centres - bp.unsqueeze(1)).unsqueeze(-1)).squeeze(-1)
         let clamped = local.maximum(-h).minimum(h)
         let outside = local - clamped
@@ -105,8 +109,8 @@ module Contact =
         let pA, rA = frame kin ba ga
         let pB, rB = frame kin bb gb
         let hA, hB = ga.size, gb.size
-        let cornersOf (p: Tensor) (r: Tensor) (h: float[]) = toWorld p r (Spatial.constLike p [| 8; 3 |] (Array.concat (boxCorners h)))
-        let cA, cB = cornersOf pA rA hA, cornersOf pB rB hB
+        let cornersOf (p: Tensor) (r: Tensor) (g: GeomSpec) = toWorld p r (Constants.ofValues g 3 p [| 8; 3 |] (fun () -> Array.concat (boxCorners g.size)))
+        let cA, cB = cornersOf pA rA ga, cornersOf pB rB gb
         // host: the axis of least overlap per env, its orientation, and which corners lie within the face
         let nEnv = pA.shape[0]
         let pa, pb = pA.toFloatArray(), pB.toFloatArray()
@@ -167,7 +171,7 @@ module Contact =
             let n = pr.narrow(2, 2, 1).squeeze(2).unsqueeze(1)
             let probes, radius = planeProbe ga
             let gp, gr = frame kin ba ga
-            let world = toWorld gp gr (Spatial.constLike gp [| probes.Length; 3 |] (Array.concat probes))
+            let world = toWorld gp gr (Constants.ofValues ga 4 gp [| probes.Length; 3 |] (fun () -> Array.concat probes))
             let height = ((world - pp.unsqueeze(1)) * n).sum(-1)
             let point = world - n * radius
             [ { bodyA = ba; bodyB = bb; point = point; normal = n.expandAs point; depth = radius - height; friction = mu } ]
@@ -191,7 +195,7 @@ module Contact =
     let internal rank (g: GeomSpec) = match g.gtype with Plane -> 3 | Box -> 2 | _ -> 1
 
     /// A conservative world-space radius of a geom around its centre.
-    let internal boundRadius (g: GeomSpec) =
+    let private boundRadiusOf (g: GeomSpec) =
         let s = g.size
         match g.gtype with
         | Sphere -> s[0]
@@ -202,6 +206,11 @@ module Contact =
             | Some v -> Array.init (v.Length / 3) (fun i -> sqrt (v[3 * i] ** 2.0 + v[3 * i + 1] ** 2.0 + v[3 * i + 2] ** 2.0)) |> Array.max
             | None -> sqrt (s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
         | Plane -> infinity
+
+    let private boundCache = System.Runtime.CompilerServices.ConditionalWeakTable<GeomSpec, obj>()
+
+    /// A conservative world-space radius of a geom around its centre (computed once per geom).
+    let internal boundRadius (g: GeomSpec) = boundCache.GetValue(g, fun g -> box (boundRadiusOf g)) :?> float
 
     /// Candidate pairs: sweep and prune on x over bounding spheres of every env, then filters.
     let candidatePairs (topo: Topology) (kin: Kinematics) (margin: float) =
@@ -257,10 +266,10 @@ module Contact =
         let zeroC = gs.zeros([ b; nv; nv ], dtype = qvel.dtype)
         if pairs.IsEmpty || nv = 0 then { qfrc = zeroF; damping = zeroC; points = 0 }
         else
-            let mask = Model.ancestorDofMask topo
+            let mask = Model.ancestorMask topo
             let pointJac (body: int) (p: Tensor) =
                 // [B; n; 3; nv]: d(velocity of the point fixed to body) / d qvel = J_u - [p]x J_w
-                let row = Spatial.constLike qvel [| nv |] mask[body * nv .. (body + 1) * nv - 1]
+                let row = Constants.ofValues topo (2000000 + body) qvel [| nv |] (fun () -> mask[body * nv .. (body + 1) * nv - 1])
                 let cd = kin.cdof * row.unsqueeze(-1)
                 let jw = cd.narrow(-1, 0, 3).transpose(1, 2).unsqueeze(1)
                 let ju = cd.narrow(-1, 3, 3).transpose(1, 2).unsqueeze(1)
@@ -273,7 +282,9 @@ module Contact =
             for (a, bg) in pairs do
                 for pts in pair kin a bg do
                     count <- count + pts.point.shape[1]
-                    let jac = pointJac pts.bodyA pts.point - pointJac pts.bodyB pts.point
+                    // a body without dofs above it (the ground) contributes a zero Jacobian
+                    let moves (body: int) = Array.exists (fun k -> mask[body * nv + k] <> 0.0) [| 0 .. nv - 1 |]
+                    let jac = if moves pts.bodyB then pointJac pts.bodyA pts.point - pointJac pts.bodyB pts.point else pointJac pts.bodyA pts.point
                     let vrel = jac.matmul(qvel.unsqueeze(1).unsqueeze(-1)).squeeze(-1)
                     let n = pts.normal
                     let vn = (vrel * n).sum(-1)
@@ -289,7 +300,7 @@ module Contact =
                     // velocity derivative: normal (c + h k) n n^T while penetrating, friction slope (I - n n^T)
                     let cn = act * (damping + stiffness * h)
                     let nnT = n.unsqueeze(-1).matmul(n.unsqueeze(-2))
-                    let eye = gs.eye(3, dtype = qvel.dtype)
+                    let eye = Spatial.eyeLike qvel 3
                     let local = nnT * cn.unsqueeze(-1).unsqueeze(-1) + (eye - nnT) * slope.unsqueeze(-1).unsqueeze(-1)
                     c <- c + jac.transpose(-1, -2).matmul(local).matmul(jac).sum(1)
             { qfrc = f; damping = c; points = count }

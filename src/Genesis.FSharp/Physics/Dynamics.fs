@@ -25,18 +25,18 @@ module Dynamics =
         let like = qvel
         let inertiaWorld = kin.xmat.matmul(p.bodyInertia).matmul(kin.xmat.transpose(-1, -2))
         let cinert = Spatial.spatialInertia (p.bodyMass.expand([ b; nb ])) kin.xipos inertiaWorld
-        let mask = Spatial.constLike like [| nb; nv |] (Model.ancestorDofMask topo)
+        let mask = Constants.ofValues topo 0 like [| nb; nv |] (fun () -> Model.ancestorMask topo)
         // J [B; nb; 6; nv]: body i's Jacobian is the cdof of its ancestor dofs
         let jac = kin.cdof.transpose(1, 2).unsqueeze(1) * mask.unsqueeze(1)
         let jt = jac.transpose(-1, -2)
-        let qM = jt.matmul(cinert).matmul(jac).sum(1) + gs.eye(nv, dtype = like.dtype) * p.dofArmature
+        let qM = jt.matmul(cinert).matmul(jac).sum(1) + Spatial.eyeLike like nv * p.dofArmature
         // velocities and the velocity-product accelerations Jdot qvel
         let cvel = jac.matmul(qvel.unsqueeze(1).unsqueeze(-1)).squeeze(-1)
-        let dofBodyOneHot = Spatial.constLike like [| nv; nb |] (Array.init (nv * nb) (fun k -> if topo.dofBody[k / nb] = k % nb then 1.0 else 0.0))
+        let dofBodyOneHot = Constants.ofValues topo 1 like [| nv; nb |] (fun () -> Array.init (nv * nb) (fun k -> if topo.dofBody[k / nb] = k % nb then 1.0 else 0.0))
         let vdof = dofBodyOneHot.matmul(cvel)
-        let bodyFixed = Spatial.constLike like [| nv; 1 |] (topo.dofWorldFixed |> Array.map (fun w -> if w then 0.0 else 1.0))
+        let bodyFixed = Constants.ofValues topo 2 like [| nv; 1 |] (fun () -> topo.dofWorldFixed |> Array.map (fun w -> if w then 0.0 else 1.0))
         let cdofDot = Spatial.crossMotionMatrix(vdof).matmul(kin.cdof.unsqueeze(-1)).squeeze(-1) * bodyFixed
-        let grav = gs.cat([| gs.zeros([ 3 ], dtype = like.dtype); -p.gravity |])
+        let grav = gs.cat([| Constants.ofValues Constants.shared 3 like [| 3 |] (fun () -> Array.zeroCreate 3); -p.gravity |])
         let acc = mask.matmul(cdofDot * qvel.unsqueeze(-1)) + grav
         let iv = cinert.matmul(cvel.unsqueeze(-1)).squeeze(-1)
         let ia = cinert.matmul(acc.unsqueeze(-1)).squeeze(-1)

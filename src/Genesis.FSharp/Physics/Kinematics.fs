@@ -22,9 +22,12 @@ module Kinematics =
         let topo, p = model.topology, model.parameters
         let b = qpos.shape[0]
         let dtype = qpos.dtype
-        let bodyR = Spatial.quatToMat p.bodyQuat
-        let zeros3 = gs.zeros([ b; 3 ], dtype = dtype)
-        let eye3 = gs.eye(3, dtype = dtype).expand([ b; 3; 3 ])
+        // constant parameters give constant rotations: computed once per raw tensor
+        let bodyR =
+            if p.bodyQuat.isConstant then (Constants.get p.bodyQuat.raw 0 p.bodyQuat (fun () -> Spatial.quatToMat p.bodyQuat)).WithScene p.bodyQuat.scene
+            else Spatial.quatToMat p.bodyQuat
+        let zeros3 = Constants.ofValues Constants.shared (3000000 + b) qpos [| b; 3 |] (fun () -> Array.zeroCreate (3 * b))
+        let eye3 = Constants.get Constants.shared (4000000 + b) qpos (fun () -> (Spatial.eyeLike qpos 3).expand([ b; 3; 3 ]))
         let xpos = Array.zeroCreate<Tensor> topo.nbody
         let xmat = Array.zeroCreate<Tensor> topo.nbody
         let cdof = Array.zeroCreate<Tensor> topo.nv
@@ -59,8 +62,9 @@ module Kinematics =
                     pos <- qpos.narrow(1, adr, 3)
                     r <- Spatial.quatToMat (qpos.narrow(1, adr + 3, 4))
                     for k in 0 .. 2 do
-                        let e = Array.init 6 (fun m -> if m = 3 + k then 1.0 else 0.0)
-                        cdof[dof + k] <- Spatial.constLike qpos [| 6 |] e |> fun c -> c.expand([ b; 6 ])
+                        cdof[dof + k] <-
+                            Constants.get Constants.shared (5000000 + 3 * b + k) qpos (fun () ->
+                                Spatial.constLike qpos [| 6 |] (Array.init 6 (fun m -> if m = 3 + k then 1.0 else 0.0)) |> fun c -> c.expand([ b; 6 ]))
                     pending.Add((dof + 3, pos))
             // ball and free rotations: the body's final axes about the joint anchor
             for (dof, anchor) in pending do

@@ -172,13 +172,19 @@ module Model =
               friction = t [| 0.0 |] [||] }
         { topology = topo; parameters = pars }
 
+    let private masks = System.Runtime.CompilerServices.ConditionalWeakTable<Topology, float[]>()
+
+    /// ancestorDofMask shared per topology (callers must not modify it).
+    let internal ancestorMask (topo: Topology) =
+        masks.GetValue(topo, fun topo ->
+            let m = Array.zeroCreate (topo.nbody * topo.nv)
+            for i in 0 .. topo.nbody - 1 do
+                let mutable b = i
+                while b >= 0 do
+                    for k in 0 .. topo.nv - 1 do
+                        if topo.dofBody[k] = b then m[i * topo.nv + k] <- 1.0
+                    b <- topo.bodyParent[b]
+            m)
+
     /// 1.0 where dof k belongs to body i or one of its ancestors, as [nbody; nv] row-major.
-    let ancestorDofMask (topo: Topology) =
-        let m = Array.zeroCreate (topo.nbody * topo.nv)
-        for i in 0 .. topo.nbody - 1 do
-            let mutable b = i
-            while b >= 0 do
-                for k in 0 .. topo.nv - 1 do
-                    if topo.dofBody[k] = b then m[i * topo.nv + k] <- 1.0
-                b <- topo.bodyParent[b]
-        m
+    let ancestorDofMask (topo: Topology) = Array.copy (ancestorMask topo)

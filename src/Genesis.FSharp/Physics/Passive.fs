@@ -7,9 +7,11 @@ module Passive =
     /// Hinge/slide coordinates per dof [B; nv] (0 for ball/free dofs).
     let dofPositions (topo: Topology) (qpos: Tensor) =
         let b = qpos.shape[0]
-        let idx = topo.dofQposAdr |> Array.map (fun a -> max a 0)
-        let index = gs.tensor(idx, dtype = DType.Int64).unsqueeze(0).expand([ b; topo.nv ])
-        let mask = Spatial.constLike qpos [| topo.nv |] (topo.dofQposAdr |> Array.map (fun a -> if a >= 0 then 1.0 else 0.0))
+        let index =
+            Constants.get topo (1000000 + b) qpos (fun () ->
+                let idx = topo.dofQposAdr |> Array.map (fun a -> max a 0)
+                gs.tensor(idx, dtype = DType.Int64).unsqueeze(0).expand([ b; topo.nv ]))
+        let mask = Constants.ofValues topo 3 qpos [| topo.nv |] (fun () -> topo.dofQposAdr |> Array.map (fun a -> if a >= 0 then 1.0 else 0.0))
         qpos.gather(1, index) * mask
 
     /// Spring and damping forces [B; nv] (damping included; the Euler integrator also treats it implicitly).

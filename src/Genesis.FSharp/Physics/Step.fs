@@ -23,8 +23,8 @@ type ForwardData =
 
 /// The pure step function step : Model -> SimParams -> State -> Control -> State, sequencing the stages.
 module Physics =
-    /// Forward dynamics at a state (no integration).
-    let forward (model: Model) (sp: SimParams) (qpos: Tensor) (qvel: Tensor) (control: Control) : ForwardData =
+    /// Forward dynamics at a state; qacc (M^-1 (f - bias)) only when asked for (the Euler step solves its own system).
+    let private forwardWith (withQacc: bool) (model: Model) (sp: SimParams) (qpos: Tensor) (qvel: Tensor) (control: Control) : ForwardData =
         let h = sp.dt / float sp.substeps
         let kin = Kinematics.compute model qpos
         let dyn = Dynamics.compute model kin qvel
@@ -34,13 +34,17 @@ module Physics =
             if sp.enableContact then Contact.compute model sp.contact kin qvel h
             else { qfrc = gs.zerosLike qvel; damping = gs.zeros([ qvel.shape[0]; model.topology.nv; model.topology.nv ], dtype = qvel.dtype); points = 0 }
         let smooth = act + passive + contact.qfrc
-        let qacc = Solve.solve dyn.qM ((smooth - dyn.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1)
+        let qacc = if withQacc then Solve.solve dyn.qM ((smooth - dyn.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1) else null
         { kinematics = kin; dynamics = dyn; qfrcPassive = passive; qfrcActuator = act; qfrcContact = contact.qfrc; contactDamping = contact.damping; qfrcSmooth = smooth; qacc = qacc }
 
+    /// Forward dynamics at a state (no integration).
+    let forward (model: Model) (sp: SimParams) (qpos: Tensor) (qvel: Tensor) (control: Control) : ForwardData =
+        forwardWith true model sp qpos qvel control
+
     let private eulerStep (model: Model) (sp: SimParams) (h: float) (s: State) (control: Control) =
-        let fd = forward model sp s.qpos s.qvel control
+        let fd = forwardWith false model sp s.qpos s.qvel control
         // MuJoCo's Euler treats joint damping implicitly: (M + h D) qacc = f; contact damping likewise (h C)
-        let mImp = fd.dynamics.qM + gs.eye(model.topology.nv, dtype = s.qvel.dtype) * (model.parameters.dofDamping * h)
+        let mImp = fd.dynamics.qM + Spatial.eyeLike s.qvel model.topology.nv * (model.parameters.dofDamping * h)
         let mImp = if sp.enableContact then mImp + fd.contactDamping * h else mImp
         let qacc = Solve.solve mImp ((fd.qfrcSmooth - fd.dynamics.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1)
         let qvel = s.qvel + qacc * h

@@ -12,6 +12,18 @@ module Shape =
             n <- n * s
         n
 
+    /// True when two shapes are equal (an allocation-free loop, for hot paths).
+    let equal (a: int[]) (b: int[]) =
+        if obj.ReferenceEquals(a, b) then true
+        elif a.Length <> b.Length then false
+        else
+            let mutable same = true
+            let mutable i = 0
+            while same && i < a.Length do
+                if a[i] <> b[i] then same <- false
+                i <- i + 1
+            same
+
     /// Row-major contiguous strides.
     let strides (shape: int[]) =
         let st = Array.zeroCreate shape.Length

@@ -19,7 +19,7 @@ module ShapeOps =
     /// Reshapes (one size may be -1).
     let reshape (shape: int[]) (t: Tensor) =
         let s = Shape.resolveReshape t.numel shape
-        if s = t.shape then t else Apply.apply (ReshapeOp s) [| t |]
+        if Shape.equal s t.shape then t else Apply.apply (ReshapeOp s) [| t |]
 
     type internal PermuteOp(perm: int[]) =
         inherit Op()
@@ -83,7 +83,7 @@ module ShapeOps =
         for d in 0 .. t.dim - 1 do
             if starts[d] < 0 || lengths[d] < 0 || starts[d] + lengths[d] > t.shape[d] then
                 raise (GenesisException(sprintf "slice [%d, %d) out of range for dimension %d of size %d" starts[d] (starts[d] + lengths[d]) d t.shape[d]))
-        if lengths = t.shape then t else Apply.apply (SliceOp(starts, lengths)) [| t |]
+        if Shape.equal lengths t.shape then t else Apply.apply (SliceOp(starts, lengths)) [| t |]
 
     /// One index along a dimension (negative counts from the end), dropping the dimension.
     let select (dim: int) (index: int) (t: Tensor) =

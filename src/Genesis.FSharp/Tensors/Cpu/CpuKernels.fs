@@ -49,7 +49,7 @@ module internal CpuKernels =
 
     /// Expands a contiguous array of `shape` to `target` (no copy when equal).
     let expandTo (src: 'T[]) (shape: int[]) (target: int[]) : 'T[] =
-        if shape = target then src else stridedCopy src 0 (Shape.broadcastStrides shape target) target
+        if Shape.equal shape target then src else stridedCopy src 0 (Shape.broadcastStrides shape target) target
 
     /// Permutes the dims of a contiguous array.
     let permute (src: 'T[]) (shape: int[]) (perm: int[]) : 'T[] =
@@ -135,6 +135,33 @@ module internal CpuKernels =
                 for i in 0 .. a.Length - 1 do
                     dst[i] <- 'T.CreateTruncating(f (Double.CreateTruncating a[i]) (Double.CreateTruncating b[i]))
         dst
+
+    /// Add, Sub, Mul or Div of an n-element array and a one-element array (either side, already at the output
+    /// layout) without expanding the scalar: the same IEEE operation per element as binaryNumber on the expansion.
+    let binaryScalar<'T when 'T :> INumber<'T> and 'T: comparison and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType>
+        (kind: BinaryKind) (a: 'T[]) (b: 'T[]) (n: int) : 'T[] voption =
+        match kind with
+        | BinaryKind.Add | BinaryKind.Sub | BinaryKind.Mul | BinaryKind.Div when n > 1 && (b.Length = 1 && a.Length = n || a.Length = 1 && b.Length = n) ->
+            let dst = Array.zeroCreate<'T> n
+            let z = Span dst
+            if b.Length = 1 then
+                let x = ReadOnlySpan a
+                let y = b[0]
+                match kind with
+                | BinaryKind.Add -> TensorPrimitives.Add(x, y, z)
+                | BinaryKind.Sub -> TensorPrimitives.Subtract(x, y, z)
+                | BinaryKind.Mul -> TensorPrimitives.Multiply(x, y, z)
+                | _ -> TensorPrimitives.Divide(x, y, z)
+            else
+                let x = a[0]
+                let y = ReadOnlySpan b
+                match kind with
+                | BinaryKind.Add -> TensorPrimitives.Add(y, x, z)
+                | BinaryKind.Sub -> TensorPrimitives.Subtract(x, y, z)
+                | BinaryKind.Mul -> TensorPrimitives.Multiply(y, x, z)
+                | _ -> TensorPrimitives.Divide(x, y, z)
+            ValueSome dst
+        | _ -> ValueNone
 
     /// Pow and Atan2 for float element types through TensorPrimitives.
     let floatPowAtan2<'T when 'T :> IFloatingPointIeee754<'T> and 'T: comparison and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType>

@@ -27,15 +27,20 @@ type CpuRawTensor(data: Array, shape: int[]) =
 
     override t.Binary(kind, other) =
         let o = CpuRawTensor.Of other
-        let outShape = Shape.broadcast shape other.Shape
+        let outShape = if Shape.equal shape other.Shape then shape else Shape.broadcast shape other.Shape
         if t.DType <> other.DType then
             raise (GenesisException(sprintf "raw %A: dtype mismatch %O and %O" kind t.DType other.DType))
+        let n = Shape.numel outShape
         let res: Array =
             match data, o.Data with
             | (:? (float[]) as a), (:? (float[]) as b) ->
-                CpuKernels.binaryNumber kind (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape) CpuKernels.floatPowAtan2
+                match CpuKernels.binaryScalar kind a b n with
+                | ValueSome r -> r
+                | ValueNone -> CpuKernels.binaryNumber kind (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape) CpuKernels.floatPowAtan2
             | (:? (float32[]) as a), (:? (float32[]) as b) ->
-                CpuKernels.binaryNumber kind (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape) CpuKernels.floatPowAtan2
+                match CpuKernels.binaryScalar kind a b n with
+                | ValueSome r -> r
+                | ValueNone -> CpuKernels.binaryNumber kind (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape) CpuKernels.floatPowAtan2
             | (:? (int[]) as a), (:? (int[]) as b) ->
                 CpuKernels.binaryNumber kind (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape) (fun _ _ _ _ -> false)
             | (:? (int64[]) as a), (:? (int64[]) as b) ->
