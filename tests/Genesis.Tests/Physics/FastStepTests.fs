@@ -201,6 +201,19 @@ let tests =
             Expect.floatClose Accuracy.veryHigh before[2] -0.0981 "old gravity"
             Expect.floatClose Accuracy.veryHigh after[2] -0.01 "new gravity"
         }
+        test "float32 models step in float64 inside and return float32 states near the Tensor path's" {
+            GsSetup.ensure64 ()
+            let m = Model.build [| Primitives.plane (); Primitives.box ([| 0.2; 0.2; 0.2 |], pos = [| 0.0; 0.0; 0.099 |]) |] DType.Float32
+            let f32 (v: float[]) (shape: int list) = gs.tensor(v, dtype = DType.Float32).reshape(shape)
+            let s = { qpos = f32 m.topology.qpos0 [ 1; 7 ]; qvel = f32 [| 0.1; 0.0; -0.2; 0.3; 0.0; 0.1 |] [ 1; 6 ]; time = 0.0 }
+            let c = { modes = Array.create 6 ControlMode.Force; values = gs.zeros([ 1; 6 ], dtype = DType.Float32) }
+            let reference = Physics.step m euler s c
+            let fast = FastStep.step m euler s c
+            Expect.equal (fast.qpos.dtype, fast.qvel.dtype) (DType.Float32, DType.Float32) "dtype kept"
+            let r, f = reference.qvel.toFloatArray(), fast.qvel.toFloatArray()
+            for i in 0 .. r.Length - 1 do
+                Expect.isLessThan (abs (r[i] - f[i])) 1e-3 (sprintf "qvel %d: float32 Tensor path %g, fast path %g" i r[i] f[i])
+        }
         test "unsupported geom pairs raise as on the Tensor path" {
             GsSetup.ensure64 ()
             let m = Model.build [| Primitives.cylinder (0.1, 0.2, pos = [| 0.0; 0.0; 0.1 |]); Primitives.sphere (0.1, pos = [| 0.0; 0.0; 0.25 |]) |] DType.Float64
