@@ -232,11 +232,20 @@ module internal CpuKernels =
             let bo = bt * k * m
             let co = bt * n * m
             for i in 0 .. n - 1 do
-                let crow = Span(c, co + i * m, m)
                 // no shortcut for aik = 0: IEEE 0 * NaN and 0 * inf are NaN, and a NaN in b must reach c
-                for kk in 0 .. k - 1 do
-                    let aik = a[ao + i * k + kk]
-                    TensorPrimitives.MultiplyAdd(ReadOnlySpan(b, bo + kk * m, m), aik, ReadOnlySpan<'T>(c, co + i * m, m), crow)
+                if m <= 8 then
+                    // short rows: a scalar loop, the same unfused b * aik + c per element as MultiplyAdd, without its call cost
+                    let ci = co + i * m
+                    for kk in 0 .. k - 1 do
+                        let aik = a[ao + i * k + kk]
+                        let bk = bo + kk * m
+                        for j in 0 .. m - 1 do
+                            c[ci + j] <- 'T.op_Addition('T.op_Multiply(b[bk + j], aik), c[ci + j])
+                else
+                    let crow = Span(c, co + i * m, m)
+                    for kk in 0 .. k - 1 do
+                        let aik = a[ao + i * k + kk]
+                        TensorPrimitives.MultiplyAdd(ReadOnlySpan(b, bo + kk * m, m), aik, ReadOnlySpan<'T>(c, co + i * m, m), crow)
         c
 
     /// Iterates the multi-index of a shape, calling f with the flat offset and the index array.
