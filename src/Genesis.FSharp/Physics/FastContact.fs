@@ -2,6 +2,7 @@ namespace Genesis.Physics
 
 open System
 open Genesis
+open Genesis.Physics.FastMath
 
 /// Contact.compute on arrays for one env (the fast path): the same broad-phase test, narrow phase per geom-type pair
 /// and smooth force law, accumulating generalised forces and the damping matrix C into a FastWork. Points deeper
@@ -32,10 +33,9 @@ module internal FastContact =
         for g in 0 .. m.geomBody.Length - 1 do
             let b = m.geomBody[g]
             let bo, ro, go, gr = b * 3, b * 9, g * 3, g * 9
+            mul33 xmat ro m.geomR gr gm gr
             for i in 0 .. 2 do
-                for j in 0 .. 2 do
-                    gm[gr + i * 3 + j] <- xmat[ro + i * 3] * m.geomR[gr + j] + xmat[ro + i * 3 + 1] * m.geomR[gr + 3 + j] + xmat[ro + i * 3 + 2] * m.geomR[gr + 6 + j]
-                gx[go + i] <- xpos[bo + i] + (xmat[ro + i * 3] * m.geomPos[go] + xmat[ro + i * 3 + 1] * m.geomPos[go + 1] + xmat[ro + i * 3 + 2] * m.geomPos[go + 2])
+                gx[go + i] <- xpos[bo + i] + rowDot xmat ro i m.geomPos go
 
     /// Contact.candidatePairs' test: x intervals of the inflated bounding spheres overlap and their y-z distance is small.
     let private isCandidate (m: FastModel) (w: FastWork) (a: int) (b: int) (margin: float) =
@@ -56,11 +56,10 @@ module internal FastContact =
     let private crossTerms (m: FastModel) (w: FastWork) (ba: int) (bb: int) (h: float) =
         let kp, kc, cdof, cm, nv = w.kpoint, w.kcdof, w.cdof, w.cmat, m.nv
         for k in m.bodyDofs[bb] do
-            for i in 0 .. 5 do
-                kc[k * 6 + i] <- kp[i * 6] * cdof[k * 6] + kp[i * 6 + 1] * cdof[k * 6 + 1] + kp[i * 6 + 2] * cdof[k * 6 + 2] + kp[i * 6 + 3] * cdof[k * 6 + 3] + kp[i * 6 + 4] * cdof[k * 6 + 4] + kp[i * 6 + 5] * cdof[k * 6 + 5]
+            mul66v kp 0 cdof (k * 6) kc (k * 6)
         for j in m.bodyDofs[ba] do
             for k in m.bodyDofs[bb] do
-                let v = h * (cdof[j * 6] * kc[k * 6] + cdof[j * 6 + 1] * kc[k * 6 + 1] + cdof[j * 6 + 2] * kc[k * 6 + 2] + cdof[j * 6 + 3] * kc[k * 6 + 3] + cdof[j * 6 + 4] * kc[k * 6 + 4] + cdof[j * 6 + 5] * kc[k * 6 + 5])
+                let v = h * dot6 cdof (j * 6) kc (k * 6)
                 cm[j * nv + k] <- cm[j * nv + k] - v
                 cm[k * nv + j] <- cm[k * nv + j] - v
         w.denseC <- true
@@ -268,6 +267,11 @@ module internal FastContact =
                 let depth = refH[k] - (wx * nx + wy * ny + wz * nz)
                 addPoint m w cp h needC ba bb corners[c * 3] corners[c * 3 + 1] corners[c * 3 + 2] (flip * nx) (flip * ny) (flip * nz) depth mu
 
+    /// Raises as Contact.pair does for a geom-type pair it has no narrow phase for.
+    let private unsupported (ga: GeomSpec) (gb: GeomSpec) =
+        let supported = "plane with any, sphere/capsule pairs, box with sphere/capsule/box"
+        raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: %s)" ga.gtype gb.gtype supported))
+
     /// Contact forces into w.qfrcContact and (when needC) C = -d qfrc / d qvel: spatial stiffness K per body in w.kbody
     /// (h C = CRBA of h K) plus h C's entries outside M's pattern in w.cmat, from the kinematics and velocities in w.
     let compute (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) =
@@ -291,9 +295,7 @@ module internal FastContact =
                     | FastPairKind.SegmentBox -> segmentBox m w cp h needC a b mu
                     | FastPairKind.BoxBox -> boxBox m w cp h needC a b mu
                     | FastPairKind.NoContact -> ()
-                    | _ ->
-                        let ga, gb = m.geomSpec[a], m.geomSpec[b]
-                        raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: plane with any, sphere/capsule pairs, box with sphere/capsule/box)" ga.gtype gb.gtype))
+                    | _ -> unsupported m.geomSpec[a] m.geomSpec[b]
             // qfrc_k = cdof_k . (contact wrenches summed over the subtree of dof k's body)
             let wb = w.wbody
             for b in m.nbody - 1 .. -1 .. 0 do
@@ -302,5 +304,4 @@ module internal FastContact =
                     for i in 0 .. 5 do wb[par * 6 + i] <- wb[par * 6 + i] + wb[b * 6 + i]
             let cdof = w.cdof
             for k in 0 .. m.nv - 1 do
-                let o, bo = k * 6, m.dofBody[k] * 6
-                w.qfrcContact[k] <- cdof[o] * wb[bo] + cdof[o + 1] * wb[bo + 1] + cdof[o + 2] * wb[bo + 2] + cdof[o + 3] * wb[bo + 3] + cdof[o + 4] * wb[bo + 4] + cdof[o + 5] * wb[bo + 5]
+                w.qfrcContact[k] <- dot6 cdof (k * 6) wb (m.dofBody[k] * 6)

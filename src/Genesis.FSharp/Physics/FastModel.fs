@@ -145,6 +145,27 @@ and [<Sealed; AllowNullLiteral>] internal FastWork(nbody: int, nq: int, nv: int,
     member val v: float[][] = Array.init 4 (fun _ -> Array.zeroCreate nv)
     member val a: float[][] = Array.init 4 (fun _ -> Array.zeroCreate nv)
 
+/// Small dense algebra on blocks of flat arrays (row-major, at an offset) for the fast path.
+module internal FastMath =
+    /// c[co..] = a[ao..] @ b[bo..] for 3 x 3 blocks (c must not alias a or b).
+    let inline mul33 (a: float[]) (ao: int) (b: float[]) (bo: int) (c: float[]) (co: int) =
+        for i in 0 .. 2 do
+            for j in 0 .. 2 do
+                c[co + i * 3 + j] <- a[ao + i * 3] * b[bo + j] + a[ao + i * 3 + 1] * b[bo + 3 + j] + a[ao + i * 3 + 2] * b[bo + 6 + j]
+
+    /// Row i of the 3 x 3 block r[ro..] times v[vo..].
+    let inline rowDot (r: float[]) (ro: int) (i: int) (v: float[]) (vo: int) =
+        r[ro + i * 3] * v[vo] + r[ro + i * 3 + 1] * v[vo + 1] + r[ro + i * 3 + 2] * v[vo + 2]
+
+    /// a[ao..] . b[bo..] for 6-vectors.
+    let inline dot6 (a: float[]) (ao: int) (b: float[]) (bo: int) =
+        a[ao] * b[bo] + a[ao + 1] * b[bo + 1] + a[ao + 2] * b[bo + 2] + a[ao + 3] * b[bo + 3] + a[ao + 4] * b[bo + 4] + a[ao + 5] * b[bo + 5]
+
+    /// y[yo..] = X v for the 6 x 6 block X at x[xo..] and the 6-vector v[vo..].
+    let inline mul66v (x: float[]) (xo: int) (v: float[]) (vo: int) (y: float[]) (yo: int) =
+        for i in 0 .. 5 do
+            y[yo + i] <- dot6 x (xo + i * 6) v vo
+
 /// Building FastModels.
 module internal FastModelBuild =
     /// Spatial.quatToMat of one quaternion (w, x, y, z) at q[o..o+3] into r[ro..ro+8], the same arithmetic.
@@ -241,6 +262,7 @@ module internal FastModelBuild =
                     while p >= 0 && bodyDofNum[p] = 0 do p <- topo.bodyParent[p]
                     if p < 0 then -1 else bodyDofAdr[p] + bodyDofNum[p] - 1)
         let probes = geoms |> Array.map (fun (_, g) -> fst (Contact.planeProbe g) |> Array.concat)
+        let reach (p: float[]) = Array.init (p.Length / 3) (fun i -> sqrt (p[3 * i] ** 2.0 + p[3 * i + 1] ** 2.0 + p[3 * i + 2] ** 2.0)) |> Array.fold max 0.0
         let scalar (t: Tensor) = (v t)[0]
         let maxPending = topo.jntType |> Array.sumBy (fun t -> match t with Ball | Free -> 1 | _ -> 0)
         let pool = ConcurrentBag<FastWork>()
@@ -290,7 +312,7 @@ module internal FastModelBuild =
           geomBound = geoms |> Array.map (fun (_, g) -> Contact.boundRadius g)
           geomProbe = probes
           geomProbeRadius = geoms |> Array.map (fun (_, g) -> snd (Contact.planeProbe g))
-          geomProbeReach = probes |> Array.map (fun p -> Array.init (p.Length / 3) (fun i -> sqrt (p[3 * i] * p[3 * i] + p[3 * i + 1] * p[3 * i + 1] + p[3 * i + 2] * p[3 * i + 2])) |> Array.fold max 0.0)
+          geomProbeReach = probes |> Array.map reach
           pairA = pairs |> Array.map fst
           pairB = pairs |> Array.map snd
           pairKind = pairs |> Array.map (fun (a, b) -> pairKindOf (snd geoms[a]) (snd geoms[b]))

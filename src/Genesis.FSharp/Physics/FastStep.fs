@@ -5,6 +5,7 @@ open System.Runtime.CompilerServices
 open System.Runtime.ExceptionServices
 open System.Threading.Tasks
 open Genesis
+open Genesis.Physics.FastMath
 
 /// Physics.step on plain float64 arrays (MuJoCo style): the same stages (kinematics, CRBA, RNEA, passive, actuation,
 /// contact with its implicit damping, Euler with implicit damping or RK4, quaternion integration) without tensors and
@@ -13,16 +14,6 @@ open Genesis
 module FastStep =
     /// Envs per call from which the batch is split over the cores.
     let private parallelFrom = 8
-
-    /// c[co..] = a[ao..] @ b[bo..] for 3 x 3 blocks (c must not alias a or b).
-    let inline private mul33 (a: float[]) (ao: int) (b: float[]) (bo: int) (c: float[]) (co: int) =
-        for i in 0 .. 2 do
-            for j in 0 .. 2 do
-                c[co + i * 3 + j] <- a[ao + i * 3] * b[bo + j] + a[ao + i * 3 + 1] * b[bo + 3 + j] + a[ao + i * 3 + 2] * b[bo + 6 + j]
-
-    /// Row i of the 3 x 3 block r[ro..] times v[vo..].
-    let inline private rowDot (r: float[]) (ro: int) (i: int) (v: float[]) (vo: int) =
-        r[ro + i * 3] * v[vo] + r[ro + i * 3 + 1] * v[vo + 1] + r[ro + i * 3 + 2] * v[vo + 2]
 
     /// Writes [axis; anchor x axis] as the motion subspace of dof d.
     let inline private setCdof (cdof: float[]) (d: int) (ax: float) (ay: float) (az: float) (px: float) (py: float) (pz: float) =
@@ -129,7 +120,7 @@ module FastStep =
         mul33 w.xmat o9 m.bodyInertia o9 w.tmp9 0
         for i in 0 .. 2 do
             for j in 0 .. 2 do
-                s[i * 3 + j] <- w.tmp9[i * 3] * w.xmat[o9 + j * 3] + w.tmp9[i * 3 + 1] * w.xmat[o9 + j * 3 + 1] + w.tmp9[i * 3 + 2] * w.xmat[o9 + j * 3 + 2]
+                s[i * 3 + j] <- rowDot w.tmp9 0 i w.xmat (o9 + j * 3)
         let cx, cy, cz = w.xipos[b * 3], w.xipos[b * 3 + 1], w.xipos[b * 3 + 2]
         s[9] <- 0.0; s[10] <- -cz; s[11] <- cy
         s[12] <- cz; s[13] <- 0.0; s[14] <- -cx
@@ -142,16 +133,6 @@ module FastStep =
                 ci[co + i * 6 + 3 + j] <- mass * s[9 + i * 3 + j]
                 ci[co + (3 + i) * 6 + j] <- -(mass * s[9 + i * 3 + j])
                 ci[co + (3 + i) * 6 + 3 + j] <- mass * (if i = j then 1.0 else 0.0)
-
-    /// y = X v for the 6 x 6 block X at x[xo..] and the 6-vector v[vo..], into y[yo..].
-    let inline private mul66v (x: float[]) (xo: int) (v: float[]) (vo: int) (y: float[]) (yo: int) =
-        for i in 0 .. 5 do
-            let r = xo + i * 6
-            y[yo + i] <- x[r] * v[vo] + x[r + 1] * v[vo + 1] + x[r + 2] * v[vo + 2] + x[r + 3] * v[vo + 3] + x[r + 4] * v[vo + 4] + x[r + 5] * v[vo + 5]
-
-    /// a . b for 6-vectors.
-    let inline private dot6 (a: float[]) (ao: int) (b: float[]) (bo: int) =
-        a[ao] * b[bo] + a[ao + 1] * b[bo + 1] + a[ao + 2] * b[bo + 2] + a[ao + 3] * b[bo + 3] + a[ao + 4] * b[bo + 4] + a[ao + 5] * b[bo + 5]
 
     /// Mass matrix by CRBA (composite inertias; armature on the diagonal) into w.qM; with hK > 0, M + h C for the contact
     /// stiffness K per body in w.kbody (C = sum_b J_b^T K_b J_b has the form of M).
