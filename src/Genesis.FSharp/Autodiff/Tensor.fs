@@ -314,7 +314,7 @@ and [<AbstractClass; Sealed>] Apply =
         if a.dtype = DType.Bool || b.dtype = DType.Bool then
             raise (GenesisException(sprintf "%A is not defined for bool tensors (cast to a number type first)" kind))
         let a, b = if a.dtype = b.dtype then a, b else Apply.promote (sprintf "%A" kind) a b
-        Shape.broadcast a.shape b.shape |> ignore
+        if not (Shape.equal a.shape b.shape) then Shape.broadcast a.shape b.shape |> ignore
         let a, b =
             if (kind = BinaryKind.Div || kind = BinaryKind.Pow || kind = BinaryKind.Atan2) && not a.dtype.IsFloating then
                 let f = if a.dtype = DType.Int64 then DType.Float64 else DType.Float32
@@ -350,7 +350,7 @@ and [<AbstractClass; Sealed>] Apply =
 
     /// Elementwise comparison giving a bool tensor (not differentiable).
     static member compare (kind: CompareKind) (a: Tensor) (b: Tensor) : Tensor =
-        Shape.broadcast a.shape b.shape |> ignore
+        if not (Shape.equal a.shape b.shape) then Shape.broadcast a.shape b.shape |> ignore
         Apply.apply (CompareOp kind) [| a; b |]
 
     /// cond ? a : b (broadcasting; differentiable in a and b).
