@@ -372,7 +372,7 @@ and [<AbstractClass; Sealed>] Apply =
             raise (GenesisException(sprintf "%A is not defined for bool tensors (cast to a number type first)" kind))
         // the op name is formatted only when a promotion is needed (sprintf "%A" costs microseconds per call)
         let a, b = if a.dtype = b.dtype then a, b else Apply.promote (sprintf "%A" kind) a b
-        Shape.broadcast a.shape b.shape |> ignore
+        if not (Shape.equal a.shape b.shape) then Shape.broadcast a.shape b.shape |> ignore
         let a, b =
             if (kind = BinaryKind.Div || kind = BinaryKind.Pow || kind = BinaryKind.Atan2) && not a.dtype.IsFloating then
                 let f = if a.dtype = DType.Int64 then DType.Float64 else DType.Float32
@@ -408,7 +408,7 @@ and [<AbstractClass; Sealed>] Apply =
 
     /// Elementwise comparison giving a bool tensor (not differentiable).
     static member compare (kind: CompareKind) (a: Tensor) (b: Tensor) : Tensor =
-        Shape.broadcast a.shape b.shape |> ignore
+        if not (Shape.equal a.shape b.shape) then Shape.broadcast a.shape b.shape |> ignore
         Apply.apply (CompareOp kind) [| a; b |]
 
     /// cond ? a : b (broadcasting; differentiable in a and b).

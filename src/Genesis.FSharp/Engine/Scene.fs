@@ -133,7 +133,11 @@ type Scene(?simOptions: SimOptions) =
             values <- Some next
             if pending.Count >= s.SegmentLength then s.State |> ignore
         else
-            let next = Physics.step m sp s.State control
+            // without gradients the array fast path takes the step where it supports the model and controls
+            // (the Tensor path is its reference and takes the rest)
+            let next =
+                if opts.requiresGrad || (FastStep.unsupported m sp control.modes).IsSome then Physics.step m sp s.State control
+                else FastStep.step m sp s.State control
             let next = if opts.requiresGrad then next else detachState next
             if opts.checkNonFinite then s.CheckFinite next
             state <- Some next
@@ -195,7 +199,9 @@ type Scene(?simOptions: SimOptions) =
         match kinCache with
         | Some(k, kin) when Object.ReferenceEquals(k, st) -> kin
         | _ ->
-            let kin = Kinematics.compute s.model st.qpos
+            let kin =
+                if not opts.requiresGrad && st.qpos.isConstant then FastStep.kinematics s.model st.qpos
+                else Kinematics.compute s.model st.qpos
             kinCache <- Some(st, kin)
             kin
 

@@ -37,7 +37,7 @@ module Contact =
         let gp = p + Spatial.rotate r (Constants.ofValues g 1 p [| 3 |] (fun () -> g.pos))
         gp, gr
 
-    let private boxCorners (h: float[]) =
+    let internal boxCorners (h: float[]) =
         [| for x in [ -1.0; 1.0 ] do for y in [ -1.0; 1.0 ] do for z in [ -1.0; 1.0 ] -> [| x * h[0]; y * h[1]; z * h[2] |] |]
 
     let private probesOf (g: GeomSpec) : float[][] * float =
@@ -193,7 +193,7 @@ module Contact =
         | _ -> raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: plane with any, sphere/capsule pairs, box with sphere/capsule/box)" ga.gtype gb.gtype))
 
     /// Order of geom types in a pair: planes last, then boxes, so that `pair` sees (other, plane/box).
-    let private rank (g: GeomSpec) = match g.gtype with Plane -> 3 | Box -> 2 | _ -> 1
+    let internal rank (g: GeomSpec) = match g.gtype with Plane -> 3 | Box -> 2 | _ -> 1
 
     /// A conservative world-space radius of a geom around its centre.
     let private boundRadiusOf (g: GeomSpec) =

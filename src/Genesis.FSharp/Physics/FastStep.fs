@@ -1,0 +1,502 @@
+namespace Genesis.Physics
+
+open System
+open System.Runtime.CompilerServices
+open System.Runtime.ExceptionServices
+open System.Threading.Tasks
+open Genesis
+open Genesis.Physics.FastMath
+
+/// Physics.step on plain float64 arrays (MuJoCo style): the same stages (kinematics, CRBA, RNEA, passive, actuation,
+/// contact with its implicit damping, Euler with implicit damping or RK4, quaternion integration) without tensors and
+/// without allocation per step, batched over envs with Parallel.For. Not differentiable: Scene.step uses it when
+/// SimOptions(requiresGrad = false); the Tensor path stays the reference it is tested against (to 1e-10).
+module FastStep =
+    /// Envs per call from which the batch is split over the cores.
+    let private parallelFrom = 8
+
+    /// Writes [axis; anchor x axis] as the motion subspace of dof d.
+    let inline private setCdof (cdof: float[]) (d: int) (ax: float) (ay: float) (az: float) (px: float) (py: float) (pz: float) =
+        let o = d * 6
+        cdof[o] <- ax
+        cdof[o + 1] <- ay
+        cdof[o + 2] <- az
+        cdof[o + 3] <- py * az - pz * ay
+        cdof[o + 4] <- pz * ax - px * az
+        cdof[o + 5] <- px * ay - py * ax
+
+    /// One joint of body i (frame r = xmat[o9..], origin xpos[o3..]): moves the frame and writes its cdof.
+    let private joint (m: FastModel) (w: FastWork) (qpos: float[]) (i: int) (j: int) (pending: byref<int>) =
+        let xpos, xmat, cdof = w.xpos, w.xmat, w.cdof
+        let o3, o9, j3 = i * 3, i * 9, j * 3
+        let adr, dof = m.jntQposAdr[j], m.jntDofAdr[j]
+        let jp = m.jntPos
+        let anx = xpos[o3] + rowDot xmat o9 0 jp j3
+        let any = xpos[o3 + 1] + rowDot xmat o9 1 jp j3
+        let anz = xpos[o3 + 2] + rowDot xmat o9 2 jp j3
+        let awx, awy, awz = rowDot xmat o9 0 m.jntAxis j3, rowDot xmat o9 1 m.jntAxis j3, rowDot xmat o9 2 m.jntAxis j3
+        // pos = anchor - r jpos once r has turned
+        let inline reanchor () =
+            let px, py, pz = rowDot xmat o9 0 jp j3, rowDot xmat o9 1 jp j3, rowDot xmat o9 2 jp j3
+            xpos[o3] <- anx - px
+            xpos[o3 + 1] <- any - py
+            xpos[o3 + 2] <- anz - pz
+        match m.jntType[j] with
+        | Slide ->
+            let q = qpos[adr] - m.qpos0[adr]
+            xpos[o3] <- xpos[o3] + awx * q
+            xpos[o3 + 1] <- xpos[o3 + 1] + awy * q
+            xpos[o3 + 2] <- xpos[o3 + 2] + awz * q
+            setCdof cdof dof 0.0 0.0 0.0 0.0 0.0 0.0
+            cdof[dof * 6 + 3] <- awx
+            cdof[dof * 6 + 4] <- awy
+            cdof[dof * 6 + 5] <- awz
+        | Hinge ->
+            // r <- r (I + sin q K + (1 - cos q) K^2) (Rodrigues)
+            let q = qpos[adr] - m.qpos0[adr]
+            let s, c = sin q, 1.0 - cos q
+            let rj, r0 = w.tmp9, w.tmp9b
+            for k in 0 .. 8 do
+                rj[k] <- ((if k % 4 = 0 then 1.0 else 0.0) + s * m.jntK[j * 9 + k]) + c * m.jntKK[j * 9 + k]
+            Array.blit xmat o9 r0 0 9
+            mul33 r0 0 rj 0 xmat o9
+            reanchor ()
+            setCdof cdof dof awx awy awz anx any anz
+        | Ball ->
+            let rj, r0 = w.tmp9, w.tmp9b
+            FastModelBuild.quatToMatInto qpos adr rj 0
+            Array.blit xmat o9 r0 0 9
+            mul33 r0 0 rj 0 xmat o9
+            reanchor ()
+            w.pendingDof[pending] <- dof
+            w.pendingAnchor[3 * pending] <- anx
+            w.pendingAnchor[3 * pending + 1] <- any
+            w.pendingAnchor[3 * pending + 2] <- anz
+            pending <- pending + 1
+        | Free ->
+            xpos[o3] <- qpos[adr]
+            xpos[o3 + 1] <- qpos[adr + 1]
+            xpos[o3 + 2] <- qpos[adr + 2]
+            FastModelBuild.quatToMatInto qpos (adr + 3) xmat o9
+            for k in 0 .. 2 do
+                setCdof cdof (dof + k) 0.0 0.0 0.0 0.0 0.0 0.0
+                cdof[(dof + k) * 6 + 3 + k] <- 1.0
+            w.pendingDof[pending] <- dof + 3
+            w.pendingAnchor[3 * pending] <- qpos[adr]
+            w.pendingAnchor[3 * pending + 1] <- qpos[adr + 1]
+            w.pendingAnchor[3 * pending + 2] <- qpos[adr + 2]
+            pending <- pending + 1
+
+    /// Forward kinematics (Kinematics.compute): xpos, xmat, xipos and cdof of every body from qpos.
+    let internal kinematicsInto (m: FastModel) (w: FastWork) (qpos: float[]) =
+        let xpos, xmat = w.xpos, w.xmat
+        for i in 0 .. m.nbody - 1 do
+            let par = m.parent[i]
+            let o3, o9 = i * 3, i * 9
+            if par < 0 then
+                Array.blit m.bodyR o9 xmat o9 9
+                Array.blit m.bodyPos o3 xpos o3 3
+            else
+                mul33 xmat (par * 9) m.bodyR o9 xmat o9
+                for k in 0 .. 2 do
+                    xpos[o3 + k] <- xpos[par * 3 + k] + rowDot xmat (par * 9) k m.bodyPos o3
+            let mutable pending = 0
+            for j in m.bodyJntAdr[i] .. m.bodyJntAdr[i] + m.bodyJntNum[i] - 1 do
+                joint m w qpos i j &pending
+            // ball and free rotations: the body's final axes about the joint anchor
+            for p in 0 .. pending - 1 do
+                let ax, ay, az = w.pendingAnchor[3 * p], w.pendingAnchor[3 * p + 1], w.pendingAnchor[3 * p + 2]
+                for k in 0 .. 2 do
+                    setCdof w.cdof (w.pendingDof[p] + k) xmat[o9 + k] xmat[o9 + 3 + k] xmat[o9 + 6 + k] ax ay az
+        for i in 0 .. m.nbody - 1 do
+            for k in 0 .. 2 do
+                w.xipos[i * 3 + k] <- xpos[i * 3 + k] + rowDot xmat (i * 9) k m.bodyIpos (i * 3)
+
+    /// Spatial inertia of body b about the world origin (Spatial.spatialInertia) into w.cinert.
+    let private spatialInertia (m: FastModel) (w: FastWork) (b: int) =
+        let s, ci = w.scratch, w.cinert
+        let o9, co = b * 9, b * 36
+        // I_world = (R I) R^T at s[0..8]; [c]x at s[9..17]; [c]x [c]x at s[18..26]
+        mul33 w.xmat o9 m.bodyInertia o9 w.tmp9 0
+        for i in 0 .. 2 do
+            for j in 0 .. 2 do
+                s[i * 3 + j] <- rowDot w.tmp9 0 i w.xmat (o9 + j * 3)
+        let cx, cy, cz = w.xipos[b * 3], w.xipos[b * 3 + 1], w.xipos[b * 3 + 2]
+        s[9] <- 0.0; s[10] <- -cz; s[11] <- cy
+        s[12] <- cz; s[13] <- 0.0; s[14] <- -cx
+        s[15] <- -cy; s[16] <- cx; s[17] <- 0.0
+        mul33 s 9 s 9 s 18
+        let mass = m.bodyMass[b]
+        for i in 0 .. 2 do
+            for j in 0 .. 2 do
+                ci[co + i * 6 + j] <- s[i * 3 + j] - mass * s[18 + i * 3 + j]
+                ci[co + i * 6 + 3 + j] <- mass * s[9 + i * 3 + j]
+                ci[co + (3 + i) * 6 + j] <- -(mass * s[9 + i * 3 + j])
+                ci[co + (3 + i) * 6 + 3 + j] <- mass * (if i = j then 1.0 else 0.0)
+
+    /// Mass matrix by CRBA (composite inertias; armature on the diagonal) into w.qM; with hK > 0, M + h C for the contact
+    /// stiffness K per body in w.kbody (C = sum_b J_b^T K_b J_b has the form of M).
+    let private crba (m: FastModel) (w: FastWork) (hK: float) =
+        let nb, nv = m.nbody, m.nv
+        let ic, qM, cdof, f = w.icomp, w.qM, w.cdof, w.scratch
+        if hK > 0.0 then
+            for i in 0 .. nb * 36 - 1 do ic[i] <- w.cinert[i] + hK * w.kbody[i]
+        else Array.blit w.cinert 0 ic 0 (nb * 36)
+        for b in nb - 1 .. -1 .. 0 do
+            let par = m.parent[b]
+            if par >= 0 then
+                for k in 0 .. 35 do
+                    ic[par * 36 + k] <- ic[par * 36 + k] + ic[b * 36 + k]
+        Array.Clear qM
+        for k in 0 .. nv - 1 do
+            mul66v ic (m.dofBody[k] * 36) cdof (k * 6) f 0
+            for j in m.dofAnc[k] do
+                let v = dot6 cdof (j * 6) f 0
+                qM[j * nv + k] <- v
+                qM[k * nv + j] <- v
+            qM[k * nv + k] <- qM[k * nv + k] + m.dofArmature[k]
+
+    /// Bias forces by RNEA with qacc = 0 (velocities, cdof_dot, accelerations from -gravity, subtree forces) into w.bias.
+    let private rnea (m: FastModel) (w: FastWork) (qvel: float[]) =
+        let nb, nv = m.nbody, m.nv
+        let cvel, cacc, cfrc, cdof, cdd, s = w.cvel, w.cacc, w.cfrc, w.cdof, w.cdofDot, w.scratch
+        for b in 0 .. nb - 1 do
+            let par = m.parent[b]
+            for i in 0 .. 5 do
+                cvel[b * 6 + i] <- if par < 0 then 0.0 else cvel[par * 6 + i]
+            for k in m.bodyDofAdr[b] .. m.bodyDofAdr[b] + m.bodyDofNum[b] - 1 do
+                for i in 0 .. 5 do
+                    cvel[b * 6 + i] <- cvel[b * 6 + i] + cdof[k * 6 + i] * qvel[k]
+        // cdof_dot = cvel x cdof (crm(v) m = [w x a; u x a + w x l]); zero for axes fixed in the world
+        for k in 0 .. nv - 1 do
+            let vo, o = m.dofBody[k] * 6, k * 6
+            let wx, wy, wz, ux, uy, uz = cvel[vo], cvel[vo + 1], cvel[vo + 2], cvel[vo + 3], cvel[vo + 4], cvel[vo + 5]
+            let ax, ay, az, lx, ly, lz = cdof[o], cdof[o + 1], cdof[o + 2], cdof[o + 3], cdof[o + 4], cdof[o + 5]
+            let mv = m.dofMoving[k]
+            cdd[o] <- (wy * az - wz * ay) * mv
+            cdd[o + 1] <- (wz * ax - wx * az) * mv
+            cdd[o + 2] <- (wx * ay - wy * ax) * mv
+            cdd[o + 3] <- ((uy * az - uz * ay) + (wy * lz - wz * ly)) * mv
+            cdd[o + 4] <- ((uz * ax - ux * az) + (wz * lx - wx * lz)) * mv
+            cdd[o + 5] <- ((ux * ay - uy * ax) + (wx * ly - wy * lx)) * mv
+        for b in 0 .. nb - 1 do
+            let par = m.parent[b]
+            for i in 0 .. 5 do
+                cacc[b * 6 + i] <- if par >= 0 then cacc[par * 6 + i] elif i < 3 then 0.0 else -m.gravity[i - 3]
+            for k in m.bodyDofAdr[b] .. m.bodyDofAdr[b] + m.bodyDofNum[b] - 1 do
+                for i in 0 .. 5 do
+                    cacc[b * 6 + i] <- cacc[b * 6 + i] + cdd[k * 6 + i] * qvel[k]
+            // f = I a + v x* (I v), v x* = [[wx, ux], [0, wx]]
+            mul66v w.cinert (b * 36) cvel (b * 6) s 0
+            mul66v w.cinert (b * 36) cacc (b * 6) s 6
+            let o = b * 6
+            let wx, wy, wz, ux, uy, uz = cvel[o], cvel[o + 1], cvel[o + 2], cvel[o + 3], cvel[o + 4], cvel[o + 5]
+            let ix, iy, iz, lx, ly, lz = s[0], s[1], s[2], s[3], s[4], s[5]
+            cfrc[o] <- s[6] + ((wy * iz - wz * iy) + (uy * lz - uz * ly))
+            cfrc[o + 1] <- s[7] + ((wz * ix - wx * iz) + (uz * lx - ux * lz))
+            cfrc[o + 2] <- s[8] + ((wx * iy - wy * ix) + (ux * ly - uy * lx))
+            cfrc[o + 3] <- s[9] + (wy * lz - wz * ly)
+            cfrc[o + 4] <- s[10] + (wz * lx - wx * lz)
+            cfrc[o + 5] <- s[11] + (wx * ly - wy * lx)
+        for b in nb - 1 .. -1 .. 0 do
+            let par = m.parent[b]
+            if par >= 0 then
+                for i in 0 .. 5 do
+                    cfrc[par * 6 + i] <- cfrc[par * 6 + i] + cfrc[b * 6 + i]
+        for k in 0 .. nv - 1 do
+            w.bias[k] <- dot6 cdof (k * 6) cfrc (m.dofBody[k] * 6)
+
+    /// Control modes as codes (0 force, 1 position, 2 velocity).
+    let private modeCode (c: ControlMode) = match c with ControlMode.Force -> 0 | ControlMode.Position -> 1 | ControlMode.Velocity -> 2
+
+    /// w.rhs = actuation + passive + contact - bias (Actuation and Passive; the contact forces already in w.qfrcContact).
+    let private forces (m: FastModel) (w: FastWork) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+        let anyPos = Array.contains 1 modes
+        let anyVel = Array.contains 2 modes
+        for k in 0 .. m.nv - 1 do
+            let qa = m.dofQposAdr[k]
+            let q = if qa >= 0 then qpos[qa] else 0.0
+            let v, qv, mode = ctrl[k], qvel[k], modes[k]
+            let mutable tau = v * (if mode = 0 then 1.0 else 0.0)
+            if anyPos then tau <- tau + (m.kp[k] * (v - q) - m.kv[k] * qv) * (if mode = 1 then 1.0 else 0.0)
+            if anyVel then tau <- tau + m.kv[k] * (v - qv) * (if mode = 2 then 1.0 else 0.0)
+            let lo, hi = m.forceLo[k], m.forceHi[k]
+            tau <- if Double.IsNaN tau || tau >= lo then tau else lo
+            tau <- if Double.IsNaN tau || tau <= hi then tau else hi
+            let passive = -(m.dofStiffness[k] * (q - m.dofSpringref[k])) - m.dofDamping[k] * qv
+            let smooth = tau + passive + (if sp.enableContact then w.qfrcContact[k] else 0.0)
+            w.rhs[k] <- smooth - w.bias[k]
+
+    /// Solves a x = x in place (LU with partial pivoting, as Solve.solve); a is destroyed.
+    let private luSolve (n: int) (a: float[]) (x: float[]) =
+        for c in 0 .. n - 1 do
+            let mutable piv = c
+            for r in c + 1 .. n - 1 do
+                if abs a[r * n + c] > abs a[piv * n + c] then piv <- r
+            if piv <> c then
+                for k in 0 .. n - 1 do
+                    let t = a[c * n + k]
+                    a[c * n + k] <- a[piv * n + k]
+                    a[piv * n + k] <- t
+                let t = x[c]
+                x[c] <- x[piv]
+                x[piv] <- t
+            let d = a[c * n + c]
+            for r in c + 1 .. n - 1 do
+                let f = a[r * n + c] / d
+                if f <> 0.0 then
+                    for k in c .. n - 1 do
+                        a[r * n + k] <- a[r * n + k] - f * a[c * n + k]
+                    x[r] <- x[r] - f * x[c]
+        for c in n - 1 .. -1 .. 0 do
+            let mutable s = x[c]
+            for k in c + 1 .. n - 1 do
+                s <- s - a[c * n + k] * x[k]
+            x[c] <- s / a[c * n + c]
+
+    /// Factorises the SPD matrix a (nv x nv, symmetric, nonzero only between a dof and its ancestors) in place as
+    /// L^T D L along the dof tree (MuJoCo mj_factorM: no fill-in), then solves into x (mj_solveM).
+    let private ldlSolve (n: int) (parent: int[]) (a: float[]) (x: float[]) =
+        for k in n - 1 .. -1 .. 0 do
+            let mutable i = parent[k]
+            while i >= 0 do
+                let t = a[k * n + i] / a[k * n + k]
+                let mutable j = i
+                while j >= 0 do
+                    a[i * n + j] <- a[i * n + j] - t * a[k * n + j]
+                    j <- parent[j]
+                a[k * n + i] <- t
+                i <- parent[i]
+        for k in n - 1 .. -1 .. 0 do
+            let mutable i = parent[k]
+            while i >= 0 do
+                x[i] <- x[i] - a[k * n + i] * x[k]
+                i <- parent[i]
+        for k in 0 .. n - 1 do
+            x[k] <- x[k] / a[k * n + k]
+        for k in 0 .. n - 1 do
+            let mutable i = parent[k]
+            while i >= 0 do
+                x[k] <- x[k] - a[k * n + i] * x[i]
+                i <- parent[i]
+
+    /// Kinematics, dynamics and forces at (qpos, qvel): w.qM (M, or M + h C when needC), w.rhs = f - bias.
+    let private evaluate (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+        kinematicsInto m w qpos
+        for b in 0 .. m.nbody - 1 do spatialInertia m w b
+        rnea m w qvel
+        if sp.enableContact then FastContact.compute m w sp.contact h needC
+        crba m w (if needC then h else 0.0)
+        forces m w sp modes qpos qvel ctrl
+
+    /// The rotation q * exp(w dt / 2) of the quaternion at q[qo..] by the angular velocity v[vo..], normalised, into out[oo..].
+    let private quatStep (q: float[]) (qo: int) (v: float[]) (vo: int) (dt: float) (out: float[]) (oo: int) =
+        let hx, hy, hz = v[vo] * (0.5 * dt), v[vo + 1] * (0.5 * dt), v[vo + 2] * (0.5 * dt)
+        let theta2 = hx * hx + hy * hy + hz * hz
+        let small = theta2 < 1e-24
+        let theta = sqrt (theta2 + (if small then 1.0 else 0.0))
+        let sinc = if small then 1.0 - theta2 / 6.0 else sin theta / theta
+        let bw = if small then 1.0 - theta2 / 2.0 else cos theta
+        let bx, by, bz = hx * sinc, hy * sinc, hz * sinc
+        let aw, ax, ay, az = q[qo], q[qo + 1], q[qo + 2], q[qo + 3]
+        let nw = aw * bw - ax * bx - ay * by - az * bz
+        let nx = aw * bx + ax * bw + ay * bz - az * by
+        let ny = aw * by - ax * bz + ay * bw + az * bx
+        let nz = aw * bz + ax * by - ay * bx + az * bw
+        let n = sqrt (nw * nw + nx * nx + ny * ny + nz * nz)
+        out[oo] <- nw / n
+        out[oo + 1] <- nx / n
+        out[oo + 2] <- ny / n
+        out[oo + 3] <- nz / n
+
+    /// Integrate.integratePos: qpos advanced by qvel over dt into out (out may be qpos).
+    let internal integratePos (m: FastModel) (qpos: float[]) (qvel: float[]) (dt: float) (out: float[]) =
+        for j in 0 .. m.jntType.Length - 1 do
+            let a, d = m.jntQposAdr[j], m.jntDofAdr[j]
+            match m.jntType[j] with
+            | Hinge | Slide -> out[a] <- qpos[a] + qvel[d] * dt
+            | Ball -> quatStep qpos a qvel d dt out a
+            | Free ->
+                for k in 0 .. 2 do
+                    out[a + k] <- qpos[a + k] + qvel[d + k] * dt
+                quatStep qpos (a + 3) qvel (d + 3) dt out (a + 3)
+
+    /// Semi-implicit Euler with implicit joint and contact damping: (M + h D + h C) qacc = f - bias (w.qpos, w.qvel in place).
+    let private eulerStep (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (modes: int[]) =
+        let nv = m.nv
+        let withC = sp.enableContact
+        evaluate m w sp h withC modes w.qpos w.qvel w.ctrl
+        let a = w.qM
+        for k in 0 .. nv - 1 do
+            a[k * nv + k] <- a[k * nv + k] + m.dofDamping[k] * h
+        if withC && w.denseC then
+            for i in 0 .. nv * nv - 1 do
+                a[i] <- a[i] + w.cmat[i]
+            luSolve nv a w.rhs
+        else ldlSolve nv m.dofParent a w.rhs
+        for k in 0 .. nv - 1 do
+            w.qvel[k] <- w.qvel[k] + w.rhs[k] * h
+        integratePos m w.qpos w.qvel h w.qpos
+
+    /// qacc = M^-1 (f - bias) at (qpos, qvel) into acc (explicit damping, for RK4).
+    let private acceleration (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (modes: int[]) (qpos: float[]) (qvel: float[]) (acc: float[]) =
+        evaluate m w sp h false modes qpos qvel w.ctrl
+        ldlSolve m.nv m.dofParent w.qM w.rhs
+        Array.blit w.rhs 0 acc 0 m.nv
+
+    /// Classic RK4 (Physics.step's scheme) on w.qpos, w.qvel in place.
+    let private rk4Step (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (modes: int[]) =
+        let nv = m.nv
+        let v, a, qv, q = w.v, w.a, w.qvel, w.qposTmp
+        Array.blit qv 0 v[0] 0 nv
+        acceleration m w sp h modes w.qpos v[0] a[0]
+        for k in 0 .. nv - 1 do v[1][k] <- qv[k] + a[0][k] * (h / 2.0)
+        integratePos m w.qpos v[0] (h / 2.0) q
+        acceleration m w sp h modes q v[1] a[1]
+        for k in 0 .. nv - 1 do v[2][k] <- qv[k] + a[1][k] * (h / 2.0)
+        integratePos m w.qpos v[1] (h / 2.0) q
+        acceleration m w sp h modes q v[2] a[2]
+        for k in 0 .. nv - 1 do v[3][k] <- qv[k] + a[2][k] * h
+        integratePos m w.qpos v[2] h q
+        acceleration m w sp h modes q v[3] a[3]
+        for k in 0 .. nv - 1 do
+            qv[k] <- qv[k] + (a[0][k] + 2.0 * a[1][k] + 2.0 * a[2][k] + a[3][k]) * (h / 6.0)
+            v[0][k] <- (v[0][k] + 2.0 * v[1][k] + 2.0 * v[2][k] + v[3][k]) / 6.0
+        integratePos m w.qpos v[0] h w.qpos
+
+    /// Steps envs [e0, e1) of the batch in place, in sp.substeps sub-steps.
+    let private stepRange (m: FastModel) (w: FastWork) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) (e0: int) (e1: int) =
+        let nq, nv = m.nq, m.nv
+        let h = sp.dt / float sp.substeps
+        for e in e0 .. e1 - 1 do
+            Array.blit qpos (e * nq) w.qpos 0 nq
+            Array.blit qvel (e * nv) w.qvel 0 nv
+            Array.blit ctrl (e * nv) w.ctrl 0 nv
+            for _ in 1 .. sp.substeps do
+                match sp.integrator with
+                | Integrator.Euler -> eulerStep m w sp h modes
+                | Integrator.RK4 -> rk4Step m w sp h modes
+            Array.blit w.qpos 0 qpos (e * nq) nq
+            Array.blit w.qvel 0 qvel (e * nv) nv
+
+    /// Steps nEnvs envs in place: qpos [nEnvs * nq], qvel [nEnvs * nv], ctrl [nEnvs * nv] row-major, over the cores when large.
+    let internal stepBatch (m: FastModel) (sp: SimParams) (modes: ControlMode[]) (nEnvs: int) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+        let codes = modes |> Array.map modeCode
+        let cores = Environment.ProcessorCount
+        if nEnvs < parallelFrom || cores = 1 then
+            let w = FastModelBuild.rent m
+            try stepRange m w sp codes qpos qvel ctrl 0 nEnvs
+            finally FastModelBuild.giveBack m w
+        else
+            let chunks = min nEnvs (4 * cores)
+            try
+                Parallel.For(0, chunks, fun c ->
+                    let w = FastModelBuild.rent m
+                    try stepRange m w sp codes qpos qvel ctrl (c * nEnvs / chunks) ((c + 1) * nEnvs / chunks)
+                    finally FastModelBuild.giveBack m w)
+                |> ignore
+            with :? AggregateException as e when e.InnerExceptions.Count > 0 -> ExceptionDispatchInfo.Throw(e.InnerExceptions[0])
+
+    let private cache = ConditionalWeakTable<Model, FastModel>()
+
+    /// The fast-path constants of a model, read once and re-read when a parameter tensor was replaced in place.
+    let internal prepare (model: Model) : FastModel =
+        let fm = cache.GetValue(model, fun m -> FastModelBuild.build m)
+        if FastModelBuild.readFrom model.parameters fm.source then fm
+        else
+            let fresh = FastModelBuild.build model
+            cache.AddOrUpdate(model, fresh)
+            fresh
+
+    /// Why the fast path cannot take this step exactly as Physics.step does, or None. Not on the fast path yet:
+    /// bodies with several joints (per-joint-frame cdof_dot), enforced joint limits, PD/velocity control (treated
+    /// implicitly on the Tensor path) and springs on ball/free joints.
+    let unsupported (model: Model) (sp: SimParams) (modes: ControlMode[]) : string option =
+        let topo = model.topology
+        if topo.bodyJoints |> Array.exists (fun js -> js.Length > 1) then
+            Some "bodies with several joints are not on the fast path yet"
+        elif sp.enableJointLimits && (topo.jntRange |> Array.mapi (fun j r -> r.IsSome && (topo.jntType[j] = Hinge || topo.jntType[j] = Slide)) |> Array.exists id) then
+            Some "enforced joint limits are not on the fast path yet (SimParams.enableJointLimits = false disables them)"
+        elif modes |> Array.exists (fun c -> c <> ControlMode.Force) then
+            Some "position and velocity control are not on the fast path yet"
+        else
+            let k = model.parameters.dofStiffness.toFloatArray()
+            if Array.exists2 (fun (a: int) (v: float) -> a < 0 && v <> 0.0) topo.dofQposAdr k then
+                Some "springs on ball and free joints are not on the fast path yet"
+            else None
+
+    let private ensureSupported (model: Model) (sp: SimParams) (modes: ControlMode[]) =
+        match unsupported model sp modes with
+        | Some why -> raise (GenesisNotSupportedException("FastStep: " + why + "; use Physics.step"))
+        | None -> ()
+
+    /// Physics.step on the fast path: the same state after sp.dt, as constant tensors of the state's dtype (no graph).
+    /// Raises GenesisNotSupportedException where `unsupported` gives a reason.
+    let step (model: Model) (sp: SimParams) (state: State) (control: Control) : State =
+        ensureSupported model sp control.modes
+        let m = prepare model
+        let scene = Apply.sceneOf [| state.qpos; state.qvel; control.values |]
+        let b = state.qpos.shape[0]
+        let qpos, qvel = state.qpos.toFloatArray(), state.qvel.toFloatArray()
+        let ctrl = control.values.expand([ b; m.nv ]).toFloatArray()
+        stepBatch m sp control.modes b qpos qvel ctrl
+        let out (like: Tensor) (values: float[]) = (Tensor.Constant(like, values, like.shape)).WithScene scene
+        let h = sp.dt / float sp.substeps
+        let mutable time = state.time
+        for _ in 1 .. sp.substeps do time <- time + h
+        { qpos = out state.qpos qpos; qvel = out state.qvel qvel; time = time }
+
+    /// Kinematics.compute on the fast path: poses and motion subspaces as constant tensors of qpos' dtype (no graph).
+    let kinematics (model: Model) (qpos: Tensor) : Kinematics =
+        let m = prepare model
+        let b, nb, nv = qpos.shape[0], m.nbody, m.nv
+        let q = qpos.toFloatArray()
+        let xpos, xmat, xipos, cdof = Array.zeroCreate (b * nb * 3), Array.zeroCreate (b * nb * 9), Array.zeroCreate (b * nb * 3), Array.zeroCreate (b * nv * 6)
+        let w = FastModelBuild.rent m
+        try
+            for e in 0 .. b - 1 do
+                Array.blit q (e * m.nq) w.qpos 0 m.nq
+                kinematicsInto m w w.qpos
+                Array.blit w.xpos 0 xpos (e * nb * 3) (nb * 3)
+                Array.blit w.xmat 0 xmat (e * nb * 9) (nb * 9)
+                Array.blit w.xipos 0 xipos (e * nb * 3) (nb * 3)
+                Array.blit w.cdof 0 cdof (e * nv * 6) (nv * 6)
+        finally FastModelBuild.giveBack m w
+        let t (values: float[]) (shape: int[]) = Tensor.Constant(qpos, values, shape).WithScene qpos.scene
+        { xpos = t xpos [| b; nb; 3 |]; xmat = t xmat [| b; nb; 3; 3 |]; xipos = t xipos [| b; nb; 3 |]; cdof = t cdof [| b; nv; 6 |] }
+
+/// A batch of envs of one model stepped on the fast path over float64 arrays it owns (no tensors): set qpos, qvel and
+/// ctrl (row-major [nEnvs * n]) and the modes, then step().
+[<Sealed>]
+type FastSim(model: Model, simParams: SimParams, nEnvs: int) =
+    do if nEnvs < 1 then raise (ArgumentException(sprintf "FastSim: nEnvs must be >= 1, got %d" nEnvs, "nEnvs"))
+    do FastStep.unsupported model simParams [||] |> Option.iter (fun why -> raise (GenesisNotSupportedException("FastSim: " + why)))
+    let m = FastStep.prepare model
+    let qpos0 = Array.init (nEnvs * m.nq) (fun i -> m.qpos0[i % m.nq])
+    let qvel0: float[] = Array.zeroCreate (nEnvs * m.nv)
+    let ctrl0: float[] = Array.zeroCreate (nEnvs * m.nv)
+    let mutable modes0 = Array.create m.nv ControlMode.Force
+    let mutable time0 = 0.0
+    /// Number of envs.
+    member _.nEnvs = nEnvs
+    /// Generalised positions [nEnvs * nq] (row-major; starts at qpos0).
+    member _.qpos = qpos0
+    /// Generalised velocities [nEnvs * nv] (starts at 0).
+    member _.qvel = qvel0
+    /// Control values [nEnvs * nv]: forces or targets by mode.
+    member _.ctrl = ctrl0
+    /// The control mode of each dof (Force by default).
+    member _.modes
+        with get () = modes0
+        and set (v: ControlMode[]) =
+            if v.Length <> m.nv then raise (ArgumentException(sprintf "FastSim.modes: expected %d modes, got %d" m.nv v.Length, "modes"))
+            FastStep.unsupported model simParams v |> Option.iter (fun why -> raise (GenesisNotSupportedException("FastSim: " + why)))
+            modes0 <- v
+    /// Simulated time (s).
+    member _.time = time0
+    /// Advances every env by dt.
+    member _.step() =
+        FastStep.stepBatch m simParams modes0 nEnvs qpos0 qvel0 ctrl0
+        time0 <- time0 + simParams.dt
+
+
