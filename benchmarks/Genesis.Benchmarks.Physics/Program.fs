@@ -59,8 +59,7 @@ let private runCase (case: Case) (quick: bool) (profile: bool) =
     let budget = if quick then 0.15 else 1.0
     let model = Model.build (case.specs ()) DType.Float64
     let topo = model.topology
-    // joint limits are not on the fast path yet (MuJoCo keeps its own limits: see docs/performance.md)
-    let sp = { SimParams.defaults with dt = case.dt; enableJointLimits = false }
+    let sp = { SimParams.defaults with dt = case.dt }
     match FastStep.unsupported model sp [||] with
     | Some why -> printfn "\n%s: not on the fast path yet (%s)" case.name why
     | None ->

@@ -67,6 +67,10 @@ type internal FastModel =
       kv: float[]
       forceLo: float[]
       forceHi: float[]
+      /// Lower and upper position limits per hinge/slide dof (NaN where there is none), and whether any exists.
+      dofLimitLo: float[]
+      dofLimitHi: float[]
+      hasLimits: bool
       contactStiffness: float
       contactDamping: float
       friction: float
@@ -119,6 +123,8 @@ and [<Sealed; AllowNullLiteral>] internal FastWork(nbody: int, nq: int, nv: int,
     member val bias: float[] = Array.zeroCreate nv
     member val rhs: float[] = Array.zeroCreate nv
     member val qfrcContact: float[] = Array.zeroCreate nv
+    /// Joint-limit velocity derivative (c + h k while violated) per dof, for the implicit step.
+    member val limitDiag: float[] = Array.zeroCreate nv
     member val cmat: float[] = Array.zeroCreate (nv * nv)
     /// Ball/free rotation dofs waiting for their body's final axes, and their anchors.
     member val pendingDof: int[] = Array.zeroCreate (max 1 maxPending)
@@ -230,6 +236,15 @@ module internal FastModelBuild =
 
     /// The fast-path constants of a model.
     let build (model: Model) : FastModel =
+        let limitBound (pick: float * float -> float) =
+            Array.init model.topology.nv (fun d ->
+                let t = model.topology
+                if t.dofQposAdr[d] < 0 then nan
+                else
+                    match t.jntRange[t.dofJoint[d]] with
+                    | Some r -> (let x = pick r in if Double.IsInfinity x then nan else x)
+                    | None -> nan)
+        let limitLo, limitHi = limitBound fst, limitBound snd
         let topo, p = model.topology, model.parameters
         let nb, nv = topo.nbody, topo.nv
         let nj = topo.jntType.Length
@@ -302,6 +317,9 @@ module internal FastModelBuild =
           kv = v p.kv
           forceLo = v p.forceLo
           forceHi = v p.forceHi
+          dofLimitLo = limitLo
+          dofLimitHi = limitHi
+          hasLimits = Array.exists (fun x -> not (Double.IsNaN x)) (Array.append limitLo limitHi)
           contactStiffness = scalar p.contactStiffness
           contactDamping = scalar p.contactDamping
           friction = scalar p.friction

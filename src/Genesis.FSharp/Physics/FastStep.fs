@@ -209,8 +209,34 @@ module FastStep =
     /// Control modes as codes (0 force, 1 position, 2 velocity).
     let private modeCode (c: ControlMode) = match c with ControlMode.Force -> 0 | ControlMode.Position -> 1 | ControlMode.Velocity -> 2
 
-    /// w.rhs = actuation + passive + contact - bias (Actuation and Passive; the contact forces already in w.qfrcContact).
+    /// log(1 + x), accurate for tiny x (as the CPU kernels compute it).
+    let private log1pAccurate (x: float) =
+        let u = 1.0 + x
+        if u = 1.0 then x
+        elif Double.IsInfinity u || Double.IsNaN u || u <= 0.0 then log u
+        else log u * (x / (u - 1.0))
+
+    /// softplus and sigmoid as the CPU kernels compute them.
+    let private softplus (v: float) = if Double.IsNaN v then v else max v 0.0 + log1pAccurate (exp (-(abs v)))
+    let private sigmoid (v: float) = 1.0 / (1.0 + exp (-v))
+
+    /// JointLimits.compute for dof k: the limit torque, with its velocity derivative (c + h k while violated) in w.limitDiag.
+    let private limitTorque (m: FastModel) (w: FastWork) (k: int) (q: float) (qv: float) (h: float) =
+        let lo, hi = m.dofLimitLo[k], m.dofLimitHi[k]
+        if Double.IsNaN lo && Double.IsNaN hi then
+            w.limitDiag[k] <- 0.0
+            0.0
+        else
+            let s = JointLimits.softness
+            let spLo, actLo = if Double.IsNaN lo then 0.0, 0.0 else (let b = (lo - q) / s in softplus b, sigmoid b)
+            let spHi, actHi = if Double.IsNaN hi then 0.0, 0.0 else (let a = (q - hi) / s in softplus a, sigmoid a)
+            w.limitDiag[k] <- (actLo + actHi) * (JointLimits.damping + h * JointLimits.stiffness)
+            (spLo - spHi) * (JointLimits.stiffness * s) - (actLo + actHi) * qv * JointLimits.damping
+
+    /// w.rhs = actuation + passive + contact (+ joint limits) - bias (the contact forces already in w.qfrcContact).
     let private forces (m: FastModel) (w: FastWork) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+        let limits = sp.enableJointLimits && m.hasLimits
+        let h = sp.dt / float sp.substeps
         let anyPos = Array.contains 1 modes
         let anyVel = Array.contains 2 modes
         for k in 0 .. m.nv - 1 do
@@ -225,6 +251,7 @@ module FastStep =
             tau <- if Double.IsNaN tau || tau <= hi then tau else hi
             let passive = -(m.dofStiffness[k] * (q - m.dofSpringref[k])) - m.dofDamping[k] * qv
             let smooth = tau + passive + (if sp.enableContact then w.qfrcContact[k] else 0.0)
+            let smooth = if limits then smooth + limitTorque m w k q qv h else smooth
             w.rhs[k] <- smooth - w.bias[k]
 
     /// Solves a x = x in place (LU with partial pivoting, as Solve.solve); a is destroyed.
@@ -329,6 +356,9 @@ module FastStep =
         let a = w.qM
         for k in 0 .. nv - 1 do
             a[k * nv + k] <- a[k * nv + k] + m.dofDamping[k] * h
+        if sp.enableJointLimits && m.hasLimits then
+            for k in 0 .. nv - 1 do
+                a[k * nv + k] <- a[k * nv + k] + w.limitDiag[k] * h
         if withC && w.denseC then
             for i in 0 .. nv * nv - 1 do
                 a[i] <- a[i] + w.cmat[i]
@@ -409,14 +439,12 @@ module FastStep =
             fresh
 
     /// Why the fast path cannot take this step exactly as Physics.step does, or None. Not on the fast path yet:
-    /// bodies with several joints (per-joint-frame cdof_dot), enforced joint limits, PD/velocity control (treated
-    /// implicitly on the Tensor path) and springs on ball/free joints.
+    /// bodies with several joints (per-joint-frame cdof_dot), PD/velocity control (treated implicitly on the Tensor
+    /// path) and springs on ball/free joints.
     let unsupported (model: Model) (sp: SimParams) (modes: ControlMode[]) : string option =
         let topo = model.topology
         if topo.bodyJoints |> Array.exists (fun js -> js.Length > 1) then
             Some "bodies with several joints are not on the fast path yet"
-        elif sp.enableJointLimits && (topo.jntRange |> Array.mapi (fun j r -> r.IsSome && (topo.jntType[j] = Hinge || topo.jntType[j] = Slide)) |> Array.exists id) then
-            Some "enforced joint limits are not on the fast path yet (SimParams.enableJointLimits = false disables them)"
         elif modes |> Array.exists (fun c -> c <> ControlMode.Force) then
             Some "position and velocity control are not on the fast path yet"
         else
