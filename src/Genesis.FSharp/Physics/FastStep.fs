@@ -249,9 +249,16 @@ module FastStep =
             let lo, hi = m.forceLo[k], m.forceHi[k]
             tau <- if Double.IsNaN tau || tau >= lo then tau else lo
             tau <- if Double.IsNaN tau || tau <= hi then tau else hi
+            // Actuation.computeWithDamping: kv + h kp (position) or kv (velocity) where the force is not saturated
+            let pdDiag =
+                if mode = 0 || not (tau > lo && tau < hi) then 0.0
+                elif mode = 1 then m.kv[k] + m.kp[k] * h
+                else m.kv[k]
+            w.limitDiag[k] <- 0.0
             let passive = -(m.dofStiffness[k] * (q - m.dofSpringref[k])) - m.dofDamping[k] * qv
             let smooth = tau + passive + (if sp.enableContact then w.qfrcContact[k] else 0.0)
             let smooth = if limits then smooth + limitTorque m w k q qv h else smooth
+            w.limitDiag[k] <- w.limitDiag[k] + pdDiag
             w.rhs[k] <- smooth - w.bias[k]
 
     /// Solves a x = x in place (LU with partial pivoting, as Solve.solve); a is destroyed.
@@ -356,9 +363,9 @@ module FastStep =
         let a = w.qM
         for k in 0 .. nv - 1 do
             a[k * nv + k] <- a[k * nv + k] + m.dofDamping[k] * h
-        if sp.enableJointLimits && m.hasLimits then
-            for k in 0 .. nv - 1 do
-                a[k * nv + k] <- a[k * nv + k] + w.limitDiag[k] * h
+        // joint limits and PD control, treated implicitly as on the Tensor path
+        for k in 0 .. nv - 1 do
+            a[k * nv + k] <- a[k * nv + k] + w.limitDiag[k] * h
         if withC && w.denseC then
             for i in 0 .. nv * nv - 1 do
                 a[i] <- a[i] + w.cmat[i]
@@ -439,14 +446,11 @@ module FastStep =
             fresh
 
     /// Why the fast path cannot take this step exactly as Physics.step does, or None. Not on the fast path yet:
-    /// bodies with several joints (per-joint-frame cdof_dot), PD/velocity control (treated implicitly on the Tensor
-    /// path) and springs on ball/free joints.
+    /// bodies with several joints (per-joint-frame cdof_dot) and springs on ball/free joints.
     let unsupported (model: Model) (sp: SimParams) (modes: ControlMode[]) : string option =
         let topo = model.topology
         if topo.bodyJoints |> Array.exists (fun js -> js.Length > 1) then
             Some "bodies with several joints are not on the fast path yet"
-        elif modes |> Array.exists (fun c -> c <> ControlMode.Force) then
-            Some "position and velocity control are not on the fast path yet"
         else
             let k = model.parameters.dofStiffness.toFloatArray()
             if Array.exists2 (fun (a: int) (v: float) -> a < 0 && v <> 0.0) topo.dofQposAdr k then

@@ -55,10 +55,10 @@ let private stableGains (m: Model) =
     let diag = Array.init topo.nv (fun k -> qM.[k, k].item())
     { m with parameters = { m.parameters with kp = gs.tensor(diag |> Array.map ((*) 10.0)); kv = gs.tensor(diag |> Array.map ((*) 2.0)) } }
 
-/// Random generalised forces on every dof (position and velocity control are not on the fast path yet).
+/// Dof k driven by force, position or velocity in turn, with random values.
 let private mixedControl (m: Model) (rnd: Random) (b: int) =
     let nv = m.topology.nv
-    { modes = Array.create nv ControlMode.Force
+    { modes = Array.init nv (fun k -> match k % 3 with 0 -> ControlMode.Force | 1 -> ControlMode.Position | _ -> ControlMode.Velocity)
       values = gs.tensor(Array.init (b * nv) (fun _ -> rnd.NextDouble() - 0.5)).reshape([ b; nv ]) }
 
 /// Along `steps` steps of the Tensor path from a state, the fast path's step from each state must give the Tensor
@@ -247,21 +247,19 @@ let tests =
             expectClose "qvel" (s.qvel.squeeze(0).toFloatArray()) (st.qvel.toFloatArray())
             expectClose "links" ((Kinematics.compute m s.qpos).xpos.[0, 1].toFloatArray()) (ball.getLinksPos().toFloatArray())
         }
-        test "position control is refused on the fast path and the Scene falls back to the Tensor path" {
+        test "Scene.step with PD position control takes the fast path and matches Physics.step" {
             GsSetup.ensure64 ()
-            let arm = Model.build [| Urdf.load (asset "kuka_iiwa/iiwa14_spheres_collision.urdf", fixedBase = true) |] DType.Float64
-            let pd = { modes = Array.create 7 ControlMode.Position; values = gs.zeros([ 1; 7 ]) }
-            let s = { qpos = gs.tensor(arm.topology.qpos0).unsqueeze(0); qvel = gs.zeros([ 1; 7 ]); time = 0.0 }
-            TestUtil.throwsWith<GenesisNotSupportedException> [ "position and velocity control" ] (fun () -> FastStep.step arm euler s pd |> ignore)
             let scene = Scene(SimOptions(dt = 0.01))
             let robot = scene.addEntity(Morphs.URDF(asset "kuka_iiwa/iiwa14_spheres_collision.urdf", fixedBase = true))
             scene.build()
             robot.controlDofsPosition(gs.full([ 7 ], 0.2))
-            let mutable reference = s
+            let pd = { modes = Array.create 7 ControlMode.Position; values = gs.full([ 1; 7 ], 0.2) }
+            Expect.isNone (FastStep.unsupported scene.model (scene.simOptions.ToSimParams()) pd.modes) "on the fast path"
+            let mutable reference = { qpos = gs.tensor(scene.model.topology.qpos0).unsqueeze(0); qvel = gs.zeros([ 1; 7 ]); time = 0.0 }
             for _ in 1 .. 5 do
                 scene.step()
-                reference <- Physics.step scene.model (scene.simOptions.ToSimParams()) reference { pd with values = gs.full([ 1; 7 ], 0.2) }
-            expectClose "Scene falls back to the Tensor path" (reference.qpos.squeeze(0).toFloatArray()) (scene.getState().qpos.toFloatArray())
+                reference <- Physics.step scene.model (scene.simOptions.ToSimParams()) reference pd
+            expectClose "Scene on the fast path" (reference.qpos.squeeze(0).toFloatArray()) (scene.getState().qpos.toFloatArray())
         }
         test "joint limits on the fast path equal the Tensor path's, beyond the range included" {
             GsSetup.ensure64 ()
