@@ -167,18 +167,31 @@ module FastStep =
             for k in m.bodyDofAdr[b] .. m.bodyDofAdr[b] + m.bodyDofNum[b] - 1 do
                 for i in 0 .. 5 do
                     cvel[b * 6 + i] <- cvel[b * 6 + i] + cdof[k * 6 + i] * qvel[k]
-        // cdof_dot = cvel x cdof (crm(v) m = [w x a; u x a + w x l]); zero for axes fixed in the world
-        for k in 0 .. nv - 1 do
-            let vo, o = m.dofBody[k] * 6, k * 6
-            let wx, wy, wz, ux, uy, uz = cvel[vo], cvel[vo + 1], cvel[vo + 2], cvel[vo + 3], cvel[vo + 4], cvel[vo + 5]
-            let ax, ay, az, lx, ly, lz = cdof[o], cdof[o + 1], cdof[o + 2], cdof[o + 3], cdof[o + 4], cdof[o + 5]
-            let mv = m.dofMoving[k]
-            cdd[o] <- (wy * az - wz * ay) * mv
-            cdd[o + 1] <- (wz * ax - wx * az) * mv
-            cdd[o + 2] <- (wx * ay - wy * ax) * mv
-            cdd[o + 3] <- ((uy * az - uz * ay) + (wy * lz - wz * ly)) * mv
-            cdd[o + 4] <- ((uz * ax - ux * az) + (wz * lx - wx * lz)) * mv
-            cdd[o + 5] <- ((ux * ay - uy * ax) + (wx * ly - wy * lx)) * mv
+        // cdof_dot = v x cdof (crm(v) m = [w x a; u x a + w x l]) with v the velocity of the frame carrying the
+        // dof's axis: the parent body plus this body's joints up to and including the dof's joint (MuJoCo
+        // mj_comVel); zero for axes fixed in the world
+        let fv = Array.zeroCreate 6
+        for b in 0 .. nb - 1 do
+            let par = m.parent[b]
+            for i in 0 .. 5 do
+                fv[i] <- if par < 0 then 0.0 else cvel[par * 6 + i]
+            for j in m.bodyJntAdr[b] .. m.bodyJntAdr[b] + m.bodyJntNum[b] - 1 do
+                let d0 = m.jntDofAdr[j]
+                let nd = match m.jntType[j] with Free -> 6 | Ball -> 3 | Hinge | Slide -> 1
+                for k in d0 .. d0 + nd - 1 do
+                    for i in 0 .. 5 do
+                        fv[i] <- fv[i] + cdof[k * 6 + i] * qvel[k]
+                for k in d0 .. d0 + nd - 1 do
+                    let o = k * 6
+                    let wx, wy, wz, ux, uy, uz = fv[0], fv[1], fv[2], fv[3], fv[4], fv[5]
+                    let ax, ay, az, lx, ly, lz = cdof[o], cdof[o + 1], cdof[o + 2], cdof[o + 3], cdof[o + 4], cdof[o + 5]
+                    let mv = m.dofMoving[k]
+                    cdd[o] <- (wy * az - wz * ay) * mv
+                    cdd[o + 1] <- (wz * ax - wx * az) * mv
+                    cdd[o + 2] <- (wx * ay - wy * ax) * mv
+                    cdd[o + 3] <- ((uy * az - uz * ay) + (wy * lz - wz * ly)) * mv
+                    cdd[o + 4] <- ((uz * ax - ux * az) + (wz * lx - wx * lz)) * mv
+                    cdd[o + 5] <- ((ux * ay - uy * ax) + (wx * ly - wy * lx)) * mv
         for b in 0 .. nb - 1 do
             let par = m.parent[b]
             for i in 0 .. 5 do
@@ -446,16 +459,15 @@ module FastStep =
             fresh
 
     /// Why the fast path cannot take this step exactly as Physics.step does, or None. Not on the fast path yet:
-    /// bodies with several joints (per-joint-frame cdof_dot) and springs on ball/free joints.
+    /// springs on ball/free joints (sp and modes are part of the contract for future restrictions).
     let unsupported (model: Model) (sp: SimParams) (modes: ControlMode[]) : string option =
         let topo = model.topology
-        if topo.bodyJoints |> Array.exists (fun js -> js.Length > 1) then
-            Some "bodies with several joints are not on the fast path yet"
-        else
-            let k = model.parameters.dofStiffness.toFloatArray()
-            if Array.exists2 (fun (a: int) (v: float) -> a < 0 && v <> 0.0) topo.dofQposAdr k then
-                Some "springs on ball and free joints are not on the fast path yet"
-            else None
+        ignore sp
+        ignore modes
+        let k = model.parameters.dofStiffness.toFloatArray()
+        if Array.exists2 (fun (a: int) (v: float) -> a < 0 && v <> 0.0) topo.dofQposAdr k then
+            Some "springs on ball and free joints are not on the fast path yet"
+        else None
 
     let private ensureSupported (model: Model) (sp: SimParams) (modes: ControlMode[]) =
         match unsupported model sp modes with
