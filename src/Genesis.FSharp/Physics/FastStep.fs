@@ -274,33 +274,6 @@ module FastStep =
             w.limitDiag[k] <- w.limitDiag[k] + pdDiag
             w.rhs[k] <- smooth - w.bias[k]
 
-    /// Solves a x = x in place (LU with partial pivoting, as Solve.solve); a is destroyed.
-    let private luSolve (n: int) (a: float[]) (x: float[]) =
-        for c in 0 .. n - 1 do
-            let mutable piv = c
-            for r in c + 1 .. n - 1 do
-                if abs a[r * n + c] > abs a[piv * n + c] then piv <- r
-            if piv <> c then
-                for k in 0 .. n - 1 do
-                    let t = a[c * n + k]
-                    a[c * n + k] <- a[piv * n + k]
-                    a[piv * n + k] <- t
-                let t = x[c]
-                x[c] <- x[piv]
-                x[piv] <- t
-            let d = a[c * n + c]
-            for r in c + 1 .. n - 1 do
-                let f = a[r * n + c] / d
-                if f <> 0.0 then
-                    for k in c .. n - 1 do
-                        a[r * n + k] <- a[r * n + k] - f * a[c * n + k]
-                    x[r] <- x[r] - f * x[c]
-        for c in n - 1 .. -1 .. 0 do
-            let mutable s = x[c]
-            for k in c + 1 .. n - 1 do
-                s <- s - a[c * n + k] * x[k]
-            x[c] <- s / a[c * n + c]
-
     /// Factorises the SPD matrix a (nv x nv, symmetric, nonzero only between a dof and its ancestors) in place as
     /// L^T D L along the dof tree (MuJoCo mj_factorM: no fill-in), then solves into x (mj_solveM).
     let private ldlSolve (n: int) (parent: int[]) (a: float[]) (x: float[]) =
@@ -382,7 +355,7 @@ module FastStep =
         if withC && w.denseC then
             for i in 0 .. nv * nv - 1 do
                 a[i] <- a[i] + w.cmat[i]
-            luSolve nv a w.rhs
+            Solve.luSolveInPlace nv a 1 w.rhs
         else ldlSolve nv m.dofParent a w.rhs
         for k in 0 .. nv - 1 do
             w.qvel[k] <- w.qvel[k] + w.rhs[k] * h

@@ -2,10 +2,8 @@ namespace Genesis
 
 /// Batched dense linear solves A x = b (LU with partial pivoting on the host), differentiable in A and b.
 module Solve =
-    let private luSolve (n: int) (a: float[]) (bcols: int) (b: float[]) =
-        // a: n x n row-major (copied), b: n x bcols row-major (copied); returns x
-        let a = Array.copy a
-        let x = Array.copy b
+    /// Solves a x = x in place for x of n x bcols row-major (LU with partial pivoting); a is destroyed.
+    let internal luSolveInPlace (n: int) (a: float[]) (bcols: int) (x: float[]) =
         for c in 0 .. n - 1 do
             let mutable piv = c
             for r in c + 1 .. n - 1 do
@@ -34,6 +32,11 @@ module Solve =
                 for m in c + 1 .. n - 1 do
                     s <- s - a[c * n + m] * x[m * bcols + k]
                 x[c * bcols + k] <- s / d
+
+    let private luSolve (n: int) (a: float[]) (bcols: int) (b: float[]) =
+        // a: n x n row-major, b: n x bcols row-major (both copied); returns x
+        let x = Array.copy b
+        luSolveInPlace n (Array.copy a) bcols x
         x
 
     type internal SolveOp() =
