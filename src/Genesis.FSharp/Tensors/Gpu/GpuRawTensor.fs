@@ -461,7 +461,10 @@ and [<Sealed>] GpuBackend private (context: Context, accelerator: Accelerator, n
                 sprintf "Backend.Gpu needs a CUDA device, but %s. Set the environment variable GENESIS_GPU=cpu to run the GPU backend on ILGPU's CPU accelerator (for tests), or use Backend.Cpu." detail,
                 inner)
         let context =
-            try Context.Create(fun b -> b.Cuda().EnableAlgorithms().Release() |> ignore)
+            try
+                // libdevice (CUDA's math library) when the CUDA toolkit is installed, else ILGPU.Algorithms' math.
+                try Context.Create(fun b -> b.Cuda().EnableAlgorithms().LibDevice().Release() |> ignore)
+                with _ -> Context.Create(fun b -> b.Cuda().EnableAlgorithms().Release() |> ignore)
             with e -> raise (noCuda "the CUDA driver could not be loaded" e)
         let devices = context.GetCudaDevices()
         if devices.Count <= index then
