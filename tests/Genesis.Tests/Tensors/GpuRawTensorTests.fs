@@ -13,7 +13,12 @@ let tolF32 = 1e-5
 
 /// One CPU-accelerator backend for every GPU test (kernels compile once per accelerator).
 let gpuBackend = lazy (GpuBackend.createCpuAccelerator())
-let gpu () = gpuBackend.Value :> IRawBackend
+/// A CUDA backend when this machine has a CUDA device (the per-backend tests then run on it too).
+let cudaBackend = lazy (try Some(GpuBackend.createCuda()) with :? GenesisException -> None)
+/// The GPU backend the running test uses (tests are sequenced; each test sets it before it runs).
+let mutable private target = gpuBackend
+let gpuB () = target.Value
+let gpu () = target.Value :> IRawBackend
 let cpu = CpuRawTensor.Instance
 
 let rng = Random(20240611)
@@ -44,7 +49,7 @@ let randBoth (dt: DType) (shape: int[]) (gen: unit -> float) = both (hostArray d
 let agree (what: string) (c: RawTensor) (g: RawTensor) =
     Expect.equal g.Shape c.Shape (what + ": shape")
     Expect.equal g.DType c.DType (what + ": dtype")
-    Expect.equal g.Device (Device.Accelerator "ilgpu-cpu") (what + ": device")
+    Expect.equal g.Device (gpu ()).Device (what + ": device")
     let close tol (a: float) (b: float) =
         (Double.IsNaN a && Double.IsNaN b) || a = b || abs (a - b) <= tol * (1.0 + max (abs a) (abs b))
     match c.ToHostArray(), g.ToHostArray() with
@@ -286,8 +291,9 @@ let backendTests =
     testList "backend" [
         test "mixing CPU and GPU raw tensors raises on both sides" {
             let c, g = randBoth DType.Float64 [| 3 |] (uniform 0.0 1.0)
-            throwsWith<GenesisException> [ "cannot be mixed"; "ilgpu-cpu" ] (fun () -> g.Binary(BinaryKind.Add, c) |> ignore)
-            throwsWith<GenesisException> [ "cannot be mixed"; "ilgpu-cpu" ] (fun () -> c.Binary(BinaryKind.Add, g) |> ignore)
+            let name = (gpu ()).Device.Name
+            throwsWith<GenesisException> [ "cannot be mixed"; name ] (fun () -> g.Binary(BinaryKind.Add, c) |> ignore)
+            throwsWith<GenesisException> [ "cannot be mixed"; name ] (fun () -> c.Binary(BinaryKind.Add, g) |> ignore)
             throwsWith<GenesisException> [ "cannot be mixed" ] (fun () -> gpu().Cat([| g; c |], 0) |> ignore)
         }
         test "CUDA selection without a device names GENESIS_GPU=cpu" {
@@ -299,7 +305,7 @@ let backendTests =
                 Expect.stringContains e.Message "GENESIS_GPU=cpu" "names the CPU accelerator option"
         }
         test "Dispose frees device bytes at once; a reshaped view keeps the storage alive" {
-            let b = gpuBackend.Value
+            let b = gpuB ()
             GC.Collect()
             GC.WaitForPendingFinalizers()
             b.Collect()
@@ -327,7 +333,7 @@ let backendTests =
             b.PoolLimitBytes <- 256L * 1024L * 1024L
         }
         test "10,000 ops with dropped tensors do not grow device memory" {
-            let b = gpuBackend.Value
+            let b = gpuB ()
             let x = gpu().FromHostArray([| 0.1; 0.2; 0.3; 0.4 |], [| 4 |])
             GC.Collect()
             GC.WaitForPendingFinalizers()
@@ -365,10 +371,10 @@ let backendTests =
         test "kernels are compiled once per accelerator" {
             let c, g = randBoth DType.Float64 [| 4 |] (uniform 0.0 1.0)
             check "warm" (fun t -> t.Unary UnaryKind.Cos) (c, g)
-            let n = gpuBackend.Value.CompiledKernels
+            let n = (gpuB ()).CompiledKernels
             for _ in 1 .. 5 do
                 check "again" (fun t -> t.Unary UnaryKind.Cos) (c, g)
-            Expect.equal gpuBackend.Value.CompiledKernels n "no recompilation"
+            Expect.equal (gpuB ()).CompiledKernels n "no recompilation"
         }
     ]
 
@@ -449,6 +455,24 @@ let adTests =
         }
     ]
 
+/// Makes every test case of t select backend before it runs.
+let rec private selectIn (backend: Lazy<GpuBackend>) (t: Test) =
+    match t with
+    | TestCase(Sync f, state) -> TestCase(Sync(fun () -> target <- backend; f ()), state)
+    | TestList(tests, state) -> TestList(tests |> List.map (selectIn backend), state)
+    | TestLabel(name, inner, state) -> TestLabel(name, selectIn backend inner, state)
+    | Test.Sequenced(how, inner) -> Test.Sequenced(how, selectIn backend inner)
+    | other -> other
+
+/// Runs a test list on one GPU backend.
+let private onTarget (name: string) (backend: Lazy<GpuBackend>) (t: Test) = testList name [ selectIn backend t ]
+
 [<Tests>]
 let tests =
-    testSequenced <| testList "Tensors.Gpu" [ elementwise; reductions; linalgAndShape; backendTests; adTests ]
+    let perBackend = testList "raw ops" [ elementwise; reductions; linalgAndShape; backendTests ]
+    testSequenced <| testList "Tensors.Gpu" [
+        yield onTarget "ilgpu-cpu" gpuBackend perBackend
+        match cudaBackend.Value with
+        | Some b -> yield onTarget "cuda" (lazy b) perBackend
+        | None -> ()
+        yield adTests ]
