@@ -356,7 +356,7 @@ let private harnessTests =
                     let mm = m.FullM()
                     let tr = Seq.sum (seq { for i in 0 .. m.nv - 1 -> mm.[i * m.nv + i] })
                     nearScalar (ReadmeTol * max 1.0 traceM) "trace M" tr traceM
-                    nearScalar (ReadmeTol * max 1.0 biasL1) "bias" (m.Data "qfrc_bias" |> Array.sumBy abs) biasL1)
+                    nearScalar (ReadmeTol * max 1.0 biasL1) "bias" (m.QfrcBias |> Array.sumBy abs) biasL1)
             }
         test "humanoid (assets): trace M(q0) and bias as in the README; M symmetric" {
             skipUnlessMuJoCo ()
@@ -400,12 +400,14 @@ let private harnessTests =
             m.Qvel <- qvel
             m.Ctrl <- Array.create 21 0.3
             m.Forward()
-            let qacc = m.Data "qacc"
+            let qacc = m.Qacc
             Expect.isTrue (qacc |> Array.forall Double.IsFinite) "finite qacc"
             m.Inverse()
             Expect.equal (m.Data "qfrc_inverse").Length 27 "inverse dynamics"
-            near 1e-15 "xpos of the world" (m.Data "xpos").[0..2] [| 0.0; 0.0; 0.0 |]
-            nearQuat 1e-15 "xquat of the world" (m.Data "xquat").[0..3] [| 1.0; 0.0; 0.0; 0.0 |]
+            near 1e-15 "xpos of the world" m.Xpos.[0..2] [| 0.0; 0.0; 0.0 |]
+            nearQuat 1e-15 "xquat of the world" m.Xquat.[0..3] [| 1.0; 0.0; 0.0; 0.0 |]
+            Expect.equal m.Xipos.Length (3 * m.nbody) "xipos"
+            Expect.equal m.BodyParent.[1] 0 "torso hangs from the world"
             m.Timestep <- 0.001
             m.SetIntegrator MuJoCo.Integrator.Euler
             m.Gravity <- [| 0.0; 0.0; -9.81 |]

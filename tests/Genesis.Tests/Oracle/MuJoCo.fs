@@ -274,6 +274,27 @@ type Model internal (h: nativeint) =
         with get () = m.Data "ctrl"
         and set (v: float[]) = m.SetData("ctrl", v)
 
+    /// Bias forces C(q, qdot) + g(q) (nv) from the last forward pass.
+    member m.QfrcBias = m.Data "qfrc_bias"
+    /// Accelerations (nv) from the last forward pass.
+    member m.Qacc = m.Data "qacc"
+    /// Body frame positions in the world (nbody x 3).
+    member m.Xpos = m.Data "xpos"
+    /// Body frame orientations in the world (nbody x 4, [w x y z]).
+    member m.Xquat = m.Data "xquat"
+    /// Body COM positions in the world (nbody x 3).
+    member m.Xipos = m.Data "xipos"
+    /// Body masses (nbody).
+    member m.BodyMass = m.Model "body_mass"
+    /// Principal moments of inertia (nbody x 3), about body_ipos along body_iquat.
+    member m.BodyInertia = m.Model "body_inertia"
+    /// COM in the body frame (nbody x 3).
+    member m.BodyIpos = m.Model "body_ipos"
+    /// Principal-axes frame in the body frame (nbody x 4).
+    member m.BodyIquat = m.Model "body_iquat"
+    /// Parent body ids (nbody; the world is its own parent, 0).
+    member m.BodyParent = m.Model "body_parentid" |> Array.map int
+
     /// Saves the model MuJoCo loaded last as MJCF (MuJoCo keeps it globally; call right after load).
     member _.SaveLastXml(path: string) =
         let err = Array.zeroCreate<byte> 1000
