@@ -19,7 +19,8 @@ type ContactForces =
 /// is stable at dt = 0.01. Narrow phase by geom-type pair: plane with sphere, capsule, box, cylinder, ellipsoid
 /// (axis extremes), mesh (hull vertices); sphere/capsule pairs (closest segment points); box with sphere/capsule
 /// (closest point, capsule by its end spheres); box with box (corners inside the other box). Broad phase: sweep and
-/// prune on world AABBs (O(n log n + pairs)). Self-collision inside an entity and parent-child pairs are excluded.
+/// prune on world AABBs (O(n log n + pairs)). Excluded (pairFilter): self-collision inside a collision tree (a URDF
+/// or primitive entity, or one moving tree under an MJCF world), parent-child pairs and pairs of two static bodies.
 module Contact =
     /// Contact points of one pair: bodies, world points [B; n; 3], normals [B; n; 3], depths [B; n], friction.
     type internal Points =
@@ -213,13 +214,29 @@ module Contact =
     /// A conservative world-space radius of a geom around its centre (computed once per geom).
     let internal boundRadius (g: GeomSpec) = boundCache.GetValue(g, fun g -> box (boundRadiusOf g)) :?> float
 
+    /// The static pair filter: false for pairs that never touch. Excluded are geoms of one body, of two static bodies
+    /// (no dof moves either), of one collision tree (Topology.bodyTree: no self-collision), of a parent and its child
+    /// unless the parent is welded to the world, pairs whose contype/conaffinity bits do not meet, and plane-plane.
+    let pairFilter (topo: Topology) : (int * GeomSpec) -> (int * GeomSpec) -> bool =
+        let moves = Array.zeroCreate<bool> topo.nbody
+        for d in 0 .. topo.nv - 1 do moves[topo.dofBody[d]] <- true
+        for b in 0 .. topo.nbody - 1 do
+            let p = topo.bodyParent[b]
+            if p >= 0 && moves[p] then moves[b] <- true
+        let tree = topo.bodyTree
+        let childOfNonWorld (child: int) (parent: int) = topo.bodyParent[child] = parent && tree[parent] >= 0
+        fun (bi, gi) (bj, gj) ->
+            not (
+                bi = bj
+                || (not moves[bi] && not moves[bj])
+                || (tree[bi] >= 0 && tree[bi] = tree[bj])
+                || childOfNonWorld bi bj || childOfNonWorld bj bi
+                || ((gi.contype &&& gj.conaffinity) = 0 && (gj.contype &&& gi.conaffinity) = 0)
+                || (gi.gtype = Plane && gj.gtype = Plane))
+
     /// Candidate pairs: sweep and prune on x over bounding spheres of every env, then filters.
     let candidatePairs (topo: Topology) (kin: Kinematics) (margin: float) =
-        let rootOf =
-            Array.init topo.nbody (fun b ->
-                let mutable r = b
-                while topo.bodyParent[r] >= 0 do r <- topo.bodyParent[r]
-                r)
+        let allowed = pairFilter topo
         let geoms = [| for b in 0 .. topo.nbody - 1 do for g in topo.bodyGeoms[b] do if g.contype <> 0 || g.conaffinity <> 0 then b, g |]
         if geoms.Length < 2 then []
         else
@@ -250,11 +267,7 @@ module Contact =
                         j <- j + 1
             [ for (i, j) in pairs |> Seq.sort do
                   let (bi, gi), (bj, gj) = geoms[i], geoms[j]
-                  let filtered =
-                      bi = bj || rootOf[bi] = rootOf[bj] || topo.bodyParent[bi] = bj || topo.bodyParent[bj] = bi
-                      || ((gi.contype &&& gj.conaffinity) = 0 && (gj.contype &&& gi.conaffinity) = 0)
-                      || (gi.gtype = Plane && gj.gtype = Plane)
-                  if not filtered then
+                  if allowed (bi, gi) (bj, gj) then
                       if rank gi > rank gj then yield (bj, gj), (bi, gi) else yield (bi, gi), (bj, gj) ]
 
     /// Contact forces and their velocity derivative at a state; h is the step (for the implicit spring term).

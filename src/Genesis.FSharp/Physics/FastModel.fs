@@ -208,19 +208,11 @@ module internal FastModelBuild =
 
     /// The static candidate pairs of Contact.candidatePairs (its filters without the distance test), ordered by rank.
     let private staticPairs (topo: Topology) (geoms: (int * GeomSpec)[]) =
-        let rootOf =
-            Array.init topo.nbody (fun b ->
-                let mutable r = b
-                while topo.bodyParent[r] >= 0 do r <- topo.bodyParent[r]
-                r)
+        let allowed = Contact.pairFilter topo
         [| for i in 0 .. geoms.Length - 1 do
                for j in i + 1 .. geoms.Length - 1 do
                    let (bi, gi), (bj, gj) = geoms[i], geoms[j]
-                   let filtered =
-                       bi = bj || rootOf[bi] = rootOf[bj] || topo.bodyParent[bi] = bj || topo.bodyParent[bj] = bi
-                       || ((gi.contype &&& gj.conaffinity) = 0 && (gj.contype &&& gi.conaffinity) = 0)
-                       || (gi.gtype = Plane && gj.gtype = Plane)
-                   if not filtered then
+                   if allowed (bi, gi) (bj, gj) then
                        if Contact.rank gi > Contact.rank gj then yield j, i else yield i, j |]
 
     /// The parameter tensors' raw values in Rollout.paramsToArray order.

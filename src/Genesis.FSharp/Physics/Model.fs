@@ -40,7 +40,10 @@ type Topology =
       /// Collision geoms per body.
       bodyGeoms: GeomSpec[][]
       /// True for dofs whose motion axis is fixed in the world frame (free-joint translations).
-      dofWorldFixed: bool[] }
+      dofWorldFixed: bool[]
+      /// Collision tree of each body: bodies of one tree never touch each other (no self-collision); -1 marks the
+      /// world body of an MJCF entity (the worldbody's own geoms), which touches every moving tree.
+      bodyTree: int[] }
 
 /// The differentiable parameters of a model (tensors, possibly requiring grad). Shapes in brackets.
 type Params =
@@ -96,11 +99,20 @@ module Model =
     let build (entities: EntitySpec[]) (dtype: DType) : Model =
         let bodies = ResizeArray<BodySpec>()
         let parents = ResizeArray<int>()
+        let trees = ResizeArray<int>()
         for e in entities do
             let off = bodies.Count
-            for b in e.bodies do
+            for i in 0 .. e.bodies.Length - 1 do
+                let b = e.bodies[i]
                 bodies.Add b
                 parents.Add(if b.parent < 0 then -1 else b.parent + off)
+                // a URDF or primitive entity is one tree; in an MJCF entity the world body is -1 and each child of the
+                // world starts a tree (MuJoCo's body_rootid)
+                trees.Add(
+                    if not e.rootIsWorld then off
+                    elif b.parent < 0 then -1
+                    elif e.bodies[b.parent].parent < 0 then off + i
+                    else trees[off + b.parent])
         let nb = bodies.Count
         let joints = [| for bi in 0 .. nb - 1 do for j in bodies[bi].joints -> bi, j |]
         let nj = joints.Length
@@ -145,7 +157,8 @@ module Model =
               qpos0 = qpos0
               jntRange = joints |> Array.map (fun (_, j) -> j.range)
               bodyGeoms = bodies |> Seq.map (fun b -> b.geoms) |> Seq.toArray
-              dofWorldFixed = dofWorldFixed }
+              dofWorldFixed = dofWorldFixed
+              bodyTree = trees.ToArray() }
         let t (values: float[]) (shape: int[]) = gs.fromArray(values, shape = shape, dtype = dtype)
         let perDof (f: JointSpec -> float) = dofJoint |> Array.map (fun ji -> f (snd joints[ji]))
         let hingeSlide (f: JointSpec -> float) = perDof (fun j -> match j.jtype with Hinge | Slide -> f j | _ -> 0.0)

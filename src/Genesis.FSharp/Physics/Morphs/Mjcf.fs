@@ -374,7 +374,8 @@ module internal MjcfReader =
         { name = attr "model" root |> Option.defaultValue (Path.GetFileNameWithoutExtension file)
           bodies = TreeBuilder.toBodies flat
           actuators = actuators
-          options = options }
+          options = options
+          rootIsWorld = true }
 
 /// MJCF (MuJoCo XML) loader.
 [<AbstractClass; Sealed>]

@@ -143,7 +143,10 @@ type EntitySpec =
       /// Motor actuators.
       actuators: ActuatorSpec[]
       /// Options from the file.
-      options: OptionSpec }
+      options: OptionSpec
+      /// True when bodies[0] stands for the world itself (MJCF's worldbody): its geoms, and those of static bodies
+      /// hanging from it, collide with every moving tree of the entity, and each child of the world is its own tree.
+      rootIsWorld: bool }
 
 /// Sizes and helpers of joint specs.
 module JointSpec =

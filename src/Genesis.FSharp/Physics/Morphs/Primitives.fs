@@ -23,7 +23,7 @@ type Primitives =
             { name = name; parent = -1; pos = Array.copy pos; quat = SpecMath.normalize quat; mass = m
               ipos = [| 0.0; 0.0; 0.0 |]; inertia = SpecMath.diag (TreeBuilder.geomInertia geom m)
               joints = joints; geoms = [| geom |] }
-        { name = name; bodies = [| body |]; actuators = [||]; options = OptionSpec.defaults }
+        { name = name; bodies = [| body |]; actuators = [||]; options = OptionSpec.defaults; rootIsWorld = false }
 
     static member private Positive(what: string, v: float) =
         if not (v > 0.0) then invalidArg what (sprintf "%s must be > 0, got %g" what v)

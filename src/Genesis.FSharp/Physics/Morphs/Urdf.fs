@@ -231,7 +231,8 @@ module internal UrdfReader =
         { name = attr "name" robot |> Option.defaultValue (Path.GetFileNameWithoutExtension file)
           bodies = TreeBuilder.toBodies flat
           actuators = [||]
-          options = OptionSpec.defaults }
+          options = OptionSpec.defaults
+          rootIsWorld = false }
 
 /// URDF loader.
 [<AbstractClass; Sealed>]
