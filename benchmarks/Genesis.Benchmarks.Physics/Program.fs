@@ -60,9 +60,6 @@ let private runCase (case: Case) (quick: bool) (profile: bool) =
     let model = Model.build (case.specs ()) DType.Float64
     let topo = model.topology
     let sp = { SimParams.defaults with dt = case.dt }
-    match FastStep.unsupported model sp [||] with
-    | Some why -> printfn "\n%s: not on the fast path yet (%s)" case.name why
-    | None ->
     let q0 = case.qpos topo
     // the start state for every engine but MuJoCo: the fast path's state after the warm-up
     let warm = FastSim(model, sp, 1)

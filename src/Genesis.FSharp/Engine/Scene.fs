@@ -133,10 +133,9 @@ type Scene(?simOptions: SimOptions) =
             values <- Some next
             if pending.Count >= s.SegmentLength then s.State |> ignore
         else
-            // without gradients the array fast path takes the step where it supports the model and controls
-            // (the Tensor path is its reference and takes the rest)
+            // without gradients the array fast path takes the step (the Tensor path is its reference)
             let next =
-                if opts.requiresGrad || (FastStep.unsupported m sp control.modes).IsSome then Physics.step m sp s.State control
+                if opts.requiresGrad then Physics.step m sp s.State control
                 else FastStep.step m sp s.State control
             let next = if opts.requiresGrad then next else detachState next
             if opts.checkNonFinite then s.CheckFinite next

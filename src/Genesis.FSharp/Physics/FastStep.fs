@@ -246,6 +246,40 @@ module FastStep =
             w.limitDiag[k] <- (actLo + actHi) * (JointLimits.damping + h * JointLimits.stiffness)
             (spLo - spHi) * (JointLimits.stiffness * s) - (actLo + actHi) * qv * JointLimits.damping
 
+    /// Passive.quatSprings into w.rhs: free translations -k (x - x0), rotations -k r with r the rotation vector from
+    /// the rest orientation (qpos0) to the current one (Spatial.quatSub), on every ball/free joint with a stiffness.
+    let private quatSprings (m: FastModel) (w: FastWork) (qpos: float[]) =
+        for j in 0 .. m.jntType.Length - 1 do
+            let jt = m.jntType[j]
+            if jt = Ball || jt = Free then
+                let d, a = m.jntDofAdr[j], m.jntQposAdr[j]
+                let n = JointSpec.nvOf jt
+                let mutable any = false
+                for i in 0 .. n - 1 do any <- any || m.dofStiffness[d + i] <> 0.0
+                if any then
+                    let rot, ang = (if jt = Free then a + 3, d + 3 else a, d)
+                    if jt = Free then
+                        for i in 0 .. 2 do
+                            w.rhs[d + i] <- w.rhs[d + i] - m.dofStiffness[d + i] * (qpos[a + i] - m.qpos0[a + i])
+                    // conj(q0) * (q / |q|), then its rotation vector as Spatial.quatToRotVec
+                    let qw, qx, qy, qz = qpos[rot], qpos[rot + 1], qpos[rot + 2], qpos[rot + 3]
+                    let nrm = sqrt (qw * qw + qx * qx + qy * qy + qz * qz)
+                    let qw, qx, qy, qz = qw / nrm, qx / nrm, qy / nrm, qz / nrm
+                    let bw, bx, by, bz = m.qpos0[rot], -m.qpos0[rot + 1], -m.qpos0[rot + 2], -m.qpos0[rot + 3]
+                    let pw = bw * qw - bx * qx - by * qy - bz * qz
+                    let px = bw * qx + bx * qw + by * qz - bz * qy
+                    let py = bw * qy - bx * qz + by * qw + bz * qx
+                    let pz = bw * qz + bx * qy - by * qx + bz * qw
+                    let flip = if pw < 0.0 then -1.0 else 1.0
+                    let pw, px, py, pz = pw * flip, px * flip, py * flip, pz * flip
+                    let s2 = px * px + py * py + pz * pz
+                    let small = s2 < 1e-24
+                    let sn = sqrt (s2 + (if small then 1.0 else 0.0))
+                    let f = if small then 2.0 + s2 / 3.0 else 2.0 * Math.Atan2(sn, pw) / sn
+                    w.rhs[ang] <- w.rhs[ang] - m.dofStiffness[ang] * (px * f)
+                    w.rhs[ang + 1] <- w.rhs[ang + 1] - m.dofStiffness[ang + 1] * (py * f)
+                    w.rhs[ang + 2] <- w.rhs[ang + 2] - m.dofStiffness[ang + 2] * (pz * f)
+
     /// w.rhs = actuation + passive + contact (+ joint limits) - bias (the contact forces already in w.qfrcContact).
     let private forces (m: FastModel) (w: FastWork) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         let limits = sp.enableJointLimits && m.hasLimits
@@ -308,6 +342,7 @@ module FastStep =
         if sp.enableContact then FastContact.compute m w sp.contact h needC
         crba m w (if needC then h else 0.0)
         forces m w sp modes qpos qvel ctrl
+        quatSprings m w qpos
 
     /// The rotation q * exp(w dt / 2) of the quaternion at q[qo..] by the angular velocity v[vo..], normalised, into out[oo..].
     let private quatStep (q: float[]) (qo: int) (v: float[]) (vo: int) (dt: float) (out: float[]) (oo: int) =
@@ -431,26 +466,8 @@ module FastStep =
             cache.AddOrUpdate(model, fresh)
             fresh
 
-    /// Why the fast path cannot take this step exactly as Physics.step does, or None. Not on the fast path yet:
-    /// springs on ball/free joints (sp and modes are part of the contract for future restrictions).
-    let unsupported (model: Model) (sp: SimParams) (modes: ControlMode[]) : string option =
-        let topo = model.topology
-        ignore sp
-        ignore modes
-        let k = model.parameters.dofStiffness.toFloatArray()
-        if Array.exists2 (fun (a: int) (v: float) -> a < 0 && v <> 0.0) topo.dofQposAdr k then
-            Some "springs on ball and free joints are not on the fast path yet"
-        else None
-
-    let private ensureSupported (model: Model) (sp: SimParams) (modes: ControlMode[]) =
-        match unsupported model sp modes with
-        | Some why -> raise (GenesisNotSupportedException("FastStep: " + why + "; use Physics.step"))
-        | None -> ()
-
     /// Physics.step on the fast path: the same state after sp.dt, as constant tensors of the state's dtype (no graph).
-    /// Raises GenesisNotSupportedException where `unsupported` gives a reason.
     let step (model: Model) (sp: SimParams) (state: State) (control: Control) : State =
-        ensureSupported model sp control.modes
         let m = prepare model
         let scene = Apply.sceneOf [| state.qpos; state.qvel; control.values |]
         let b = state.qpos.shape[0]
@@ -487,7 +504,6 @@ module FastStep =
 [<Sealed>]
 type FastSim(model: Model, simParams: SimParams, nEnvs: int) =
     do if nEnvs < 1 then raise (ArgumentException(sprintf "FastSim: nEnvs must be >= 1, got %d" nEnvs, "nEnvs"))
-    do FastStep.unsupported model simParams [||] |> Option.iter (fun why -> raise (GenesisNotSupportedException("FastSim: " + why)))
     let m = FastStep.prepare model
     let qpos0 = Array.init (nEnvs * m.nq) (fun i -> m.qpos0[i % m.nq])
     let qvel0: float[] = Array.zeroCreate (nEnvs * m.nv)
@@ -507,7 +523,6 @@ type FastSim(model: Model, simParams: SimParams, nEnvs: int) =
         with get () = modes0
         and set (v: ControlMode[]) =
             if v.Length <> m.nv then raise (ArgumentException(sprintf "FastSim.modes: expected %d modes, got %d" m.nv v.Length, "modes"))
-            FastStep.unsupported model simParams v |> Option.iter (fun why -> raise (GenesisNotSupportedException("FastSim: " + why)))
             modes0 <- v
     /// Simulated time (s).
     member _.time = time0

@@ -65,19 +65,13 @@ let private mixedControl (m: Model) (rnd: Random) (b: int) =
 /// path's next state (one step each: chaotic contact scenes would amplify rounding over a chained rollout).
 let private compareSteps (label: string) (m: Model) (sp: SimParams) (qpos: float[]) (qvel: float[]) (b: int) (control: Control) (steps: int) =
     let topo = m.topology
-    match FastStep.unsupported m sp control.modes with
-    | Some why ->
-        // the fast path must refuse, not approximate
-        let s = { qpos = gs.tensor(qpos).reshape([ b; topo.nq ]); qvel = gs.tensor(qvel).reshape([ b; topo.nv ]); time = 0.0 }
-        TestUtil.throwsWith<GenesisNotSupportedException> [ "FastStep"; why ] (fun () -> FastStep.step m sp s control |> ignore)
-    | None ->
-        let mutable reference = { qpos = gs.tensor(qpos).reshape([ b; topo.nq ]); qvel = gs.tensor(qvel).reshape([ b; topo.nv ]); time = 0.0 }
-        for i in 1 .. steps do
-            let fast = FastStep.step m sp reference control
-            reference <- Physics.step m sp reference control
-            expectClose (sprintf "%s, step %d, qpos" label i) (reference.qpos.toFloatArray()) (fast.qpos.toFloatArray())
-            expectClose (sprintf "%s, step %d, qvel" label i) (reference.qvel.toFloatArray()) (fast.qvel.toFloatArray())
-            Expect.floatClose Accuracy.veryHigh fast.time reference.time (sprintf "%s, step %d, time" label i)
+    let mutable reference = { qpos = gs.tensor(qpos).reshape([ b; topo.nq ]); qvel = gs.tensor(qvel).reshape([ b; topo.nv ]); time = 0.0 }
+    for i in 1 .. steps do
+        let fast = FastStep.step m sp reference control
+        reference <- Physics.step m sp reference control
+        expectClose (sprintf "%s, step %d, qpos" label i) (reference.qpos.toFloatArray()) (fast.qpos.toFloatArray())
+        expectClose (sprintf "%s, step %d, qvel" label i) (reference.qvel.toFloatArray()) (fast.qvel.toFloatArray())
+        Expect.floatClose Accuracy.veryHigh fast.time reference.time (sprintf "%s, step %d, time" label i)
 
 let private euler = { SimParams.defaults with dt = 0.01 }
 // explicit RK4 is unstable with the stiff joint-limit spring, as with penalty contact: no limits under RK4 here
@@ -171,6 +165,37 @@ let tests =
                     compareSteps label m rk4 qpos qvel 2 (mixedControl m rnd 2) 3
                 }
         ]
+        test "springs on ball and free joints (every dof stiff, away from the rest pose): Euler and RK4" {
+            GsSetup.ensure64 ()
+            let specs = [| Mjcf.load (asset "mjcf/one_ball_joint.xml"); Primitives.box ([| 0.1; 0.2; 0.3 |], pos = [| 1.0; 0.0; 1.0 |]) |]
+            // PD gains and stiffness scaled to the light capsules' inertia (explicit RK4 is stable at dt = 0.01)
+            let m0 = stableGains (Model.build specs DType.Float64)
+            let nv = m0.topology.nv
+            // stiffness 20 - 40 M_kk: oscillation periods of about 1 s, stable at dt = 0.01
+            let m = { m0 with parameters = { m0.parameters with dofStiffness = (stableGains m0).parameters.kp * gs.tensor(Array.init nv (fun k -> 2.0 + 0.2 * float k)) } }
+            Expect.isTrue (m.topology.jntType |> Array.contains Ball && m.topology.jntType |> Array.contains Free) "ball and free joints"
+            let rnd = Random 8
+            let qpos, qvel = randomState m rnd 2 0.4 1.0
+            compareSteps "quaternion springs, Euler" m { euler with enableContact = false } qpos qvel 2 (mixedControl m rnd 2) 4
+            compareSteps "quaternion springs, RK4" m { rk4 with enableContact = false } qpos qvel 2 (mixedControl m rnd 2) 3
+            // the springs act: the same steps without them differ
+            let free = { m with parameters = { m.parameters with dofStiffness = gs.zeros([ nv ]) } }
+            let s0 = { qpos = gs.tensor(qpos).reshape([ 2; m.topology.nq ]); qvel = gs.tensor(qvel).reshape([ 2; nv ]); time = 0.0 }
+            let ctl = { modes = Array.create nv ControlMode.Force; values = gs.zeros([ 2; nv ]) }
+            let a, b = FastStep.step m euler s0 ctl, FastStep.step free euler s0 ctl
+            Expect.isGreaterThan ((a.qvel - b.qvel).abs().max().item()) 1e-3 "springs change the step"
+        }
+        test "humanoid.xml landed on its own worldbody floor (no added plane): Euler steps" {
+            GsSetup.ensure64 ()
+            let m = stableGains (Model.build [| Mjcf.load (asset "mjcf/humanoid.xml") |] DType.Float64)
+            let sp = { euler with dt = 0.005 }
+            let free = { modes = Array.create m.topology.nv ControlMode.Force; values = gs.zeros([ 1; m.topology.nv ]) }
+            let mutable s = { qpos = gs.tensor(m.topology.qpos0).unsqueeze(0); qvel = gs.zeros([ 1; m.topology.nv ]); time = 0.0 }
+            for _ in 1 .. 300 do s <- FastStep.step m sp s free
+            Expect.isGreaterThan ((s.qpos.toFloatArray())[2]) 0.05 "the torso rests on the floor"
+            let rnd = Random 7
+            compareSteps "humanoid on its floor" m sp (s.qpos.toFloatArray()) (s.qvel.toFloatArray()) 1 (mixedControl m rnd 1) 5
+        }
         test "a batch large enough to run in parallel equals the Tensor path env by env" {
             GsSetup.ensure64 ()
             let m = stableGains (Model.build [| Primitives.plane (); Urdf.load (asset "go2/go2.urdf", pos = [| 0.0; 0.0; 0.3 |], fixedBase = false) |] DType.Float64)
@@ -254,7 +279,6 @@ let tests =
             scene.build()
             robot.controlDofsPosition(gs.full([ 7 ], 0.2))
             let pd = { modes = Array.create 7 ControlMode.Position; values = gs.full([ 1; 7 ], 0.2) }
-            Expect.isNone (FastStep.unsupported scene.model (scene.simOptions.ToSimParams()) pd.modes) "on the fast path"
             let mutable reference = { qpos = gs.tensor(scene.model.topology.qpos0).unsqueeze(0); qvel = gs.zeros([ 1; 7 ]); time = 0.0 }
             for _ in 1 .. 5 do
                 scene.step()
