@@ -44,18 +44,28 @@ let private time (f: unit -> 'a) =
     let r = f ()
     r, sw.Elapsed.TotalSeconds
 
-let private measure (robot: Robot) (steps: int) =
+/// Seconds per call of f over `runs` calls in one loop, after one untimed call (JIT and caches warm). A loop charges
+/// each variant the garbage collections its own allocations cause, which single timings attribute at random.
+let private perCall (runs: int) (f: unit -> unit) =
+    f ()
+    GC.Collect()
+    let (), t = time (fun () -> for _ in 1 .. runs do f ())
+    t / float runs
+
+let private measure (robot: Robot) (steps: int) (runs: int) =
     let probe = Scene(SimOptions(dt = 0.01))
     let n = (robot.build probe).nDofs
     let controls = gs.full([ steps; n ], 0.1, requiresGrad = true)
-    // forward without recording for reference
+    // forward without recording (the array fast path) for reference
     let plain = Scene(SimOptions(dt = 0.01))
     let pe = robot.build plain
     plain.build()
-    let (), tPlain = time (fun () -> for t in 0 .. steps - 1 do (pe.controlDofsPosition(controls.[t].detach()); plain.step()))
-    let (loss, _), tFwd = time (fun () -> rollout robot steps 0 controls)
-    let (), tBwd = time (fun () -> loss.backward())
-    printfn "| %s | %d | %.3f | %.3f | %.3f | %.2f |" robot.name steps tPlain tFwd tBwd ((tFwd + tBwd) / tFwd)
+    let tPlain = perCall runs (fun () -> plain.reset(); for t in 0 .. steps - 1 do (pe.controlDofsPosition(controls.[t].detach()); plain.step()))
+    let forward every = perCall runs (fun () -> rollout robot steps every controls |> ignore)
+    let gradient every = perCall runs (fun () -> (fst (rollout robot steps every controls)).backward())
+    let fCk, gCk = forward 0, gradient 0
+    let fFull, gFull = forward 1, gradient 1
+    printfn "| %s | %d | %.4f | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f | %.1f |" robot.name steps tPlain fCk (gCk - fCk) (gCk / fCk) fFull (gFull - fFull) (gFull / fFull) (min gCk gFull / tPlain)
 
 let private peakMemory (robot: Robot) (steps: int) (checkpointEvery: int) =
     GC.Collect(2, GCCollectionMode.Forced, true, true)
@@ -119,19 +129,23 @@ let private stepRates (quick: bool) =
 [<EntryPoint>]
 let main argv =
     let quick = argv |> Array.contains "--quick"
+    let runs = if quick then 5 else 10
     gs.init(precision = "64", seed = 0)
     if argv |> Array.contains "--steps" then
         stepRates quick
         exit 0
     printfn "Machine: %d cores, %s, .NET %s" Environment.ProcessorCount (Runtime.InteropServices.RuntimeInformation.OSDescription) (Environment.Version.ToString())
     printfn ""
-    printfn "Rollout time (s): plain forward (no recording), forward with recording (checkpointed), backward, (forward+backward)/forward"
+    printfn "Rollout time (s per rollout; loops of %d after a warm-up). Fast path: forward without gradients. Checkpointed" runs
+    printfn "(default): forward on values, backward recomputes each segment with recording. Full recording (checkpointEvery = 1):"
+    printfn "forward records every op. grad/fwd = (forward + backward) / forward of the same mode; grad/fast = the faster"
+    printfn "gradient over the fast-path forward."
     printfn ""
-    printfn "| model | T | plain forward | recorded forward | backward | grad/forward |"
-    printfn "|---|---|---|---|---|---|"
+    printfn "| model | T | fast path | checkpointed fwd | backward | grad/fwd | full-recording fwd | backward | grad/fwd | grad/fast |"
+    printfn "|---|---|---|---|---|---|---|---|---|---|"
     let horizons = if quick then [ 100 ] else [ 100; 1000 ]
-    for t in horizons do measure arm t
-    for t in (if quick then [ 20 ] else [ 100 ]) do measure quadruped t
+    for t in horizons do measure arm t (if t >= 1000 then 3 else runs)
+    for t in (if quick then [ 20 ] else [ 100 ]) do measure quadruped t runs
     printfn ""
     printfn "Managed memory held by the recorded graph after the forward pass (MiB), arm"
     printfn ""

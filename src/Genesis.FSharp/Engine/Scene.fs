@@ -29,6 +29,7 @@ type Scene(?simOptions: SimOptions) =
     let mutable backwardDone = false
     let mutable kinCache: (State * Kinematics) option = None
     let mutable stepCount = 0
+    let mutable segmentCount = 0
     // checkpointing: the values after the last step, and the controls taken since `state` (a segment)
     let mutable values: State option = None
     let pending = ResizeArray<Control>()
@@ -44,6 +45,8 @@ type Scene(?simOptions: SimOptions) =
     member _.entities = entityList.ToArray()
     /// Steps taken since build or the last reset.
     member _.stepsTaken = stepCount
+    /// Checkpoint segments recorded since build or the last reset (requiresGrad with checkpointEvery <> 1).
+    member _.recordedSegments = segmentCount
 
     /// The built model (raises before build).
     member s.model =
@@ -59,6 +62,7 @@ type Scene(?simOptions: SimOptions) =
                 let m = s.model
                 let closed = Rollout.segment m (opts.ToSimParams()) st (pending.ToArray()) values.Value
                 pending.Clear()
+                segmentCount <- segmentCount + 1
                 state <- Some closed
                 closed
         | None -> raise (GenesisException "Scene is not built yet: call scene.build() first")
@@ -171,6 +175,7 @@ type Scene(?simOptions: SimOptions) =
         backwardDone <- false
         kinCache <- None
         stepCount <- 0
+        segmentCount <- 0
         modes <- Array.create m.topology.nv ControlMode.Force
         controls <- gs.zerosLike controls
 
@@ -212,7 +217,8 @@ type Scene(?simOptions: SimOptions) =
     /// A value given as [k] or [nEnvs; k] as [B; k]; raises naming expected and actual shapes.
     member internal s.Batched(values: Tensor, k: int, what: string) : Tensor =
         let b = max 1 envCount
-        let v = values.cast s.State.qvel.dtype
+        // the model's float type (reading s.State here would close the open checkpoint segment)
+        let v = values.cast s.model.parameters.gravity.dtype
         if v.shape = [| k |] then v.unsqueeze(0).expand([ b; k ])
         elif v.shape = [| b; k |] && envCount > 0 then v
         else
@@ -249,7 +255,7 @@ type Scene(?simOptions: SimOptions) =
             for i in e do
                 if i < 0 || i >= envCount then raise (GenesisException(sprintf "%s: env index %d out of range for %d envs" what i envCount))
             let b = envCount
-            let v = values.cast s.State.qvel.dtype
+            let v = values.cast s.model.parameters.gravity.dtype
             let rows =
                 if v.shape = [| k |] then v.unsqueeze(0).expand([ e.Length; k ])
                 elif v.shape = [| e.Length; k |] then v

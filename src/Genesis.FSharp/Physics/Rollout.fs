@@ -27,8 +27,10 @@ module Rollout =
         s
 
     /// k steps as one op. Inputs: [qpos; qvel; control values 1..k; the parameter tensors of paramsToArray]. Output: [qpos | qvel]
-    /// packed as [B; nq + nv]. `precomputed` is the constant result of the forward pass already taken.
-    type SegmentOp(topology: Topology, sp: SimParams, modes: ControlMode[][], precomputed: RawTensor) =
+    /// packed as [B; nq + nv]. `precomputed` is the constant result of the forward pass already taken; `varying` marks
+    /// the inputs that were not constants when the op was applied: the derivative recomputation differentiates only
+    /// those (a constant never asks for a gradient), so parameters nobody differentiates cost nothing in backward.
+    type SegmentOp(topology: Topology, sp: SimParams, modes: ControlMode[][], precomputed: RawTensor, varying: bool[]) =
         inherit Op()
         let k = modes.Length
         let mutable cache: (Tensor * Tensor[]) option = None
@@ -51,7 +53,7 @@ module Rollout =
             | Some(a, grads) when Object.ReferenceEquals(a, adjoint) -> grads[i]
             | _ ->
                 let tag = Tags.next ()
-                let leaves = inputs |> Array.map (fun t -> if t.dtype.IsFloating then Functional.reverseDiff tag t else t)
+                let leaves = inputs |> Array.mapi (fun j t -> if varying[j] && t.dtype.IsFloating then Functional.reverseDiff tag t else t)
                 let out = o.Evaluate leaves
                 if out.isReverse && out.Tag = Some tag then Reverse.run out adjoint false false
                 let grads = leaves |> Array.map (fun l -> if l.isReverse && l.Tag = Some tag then Reverse.leafAdjoint l else Apply.zerosLike l)
@@ -63,7 +65,8 @@ module Rollout =
     let segment (model: Model) (sp: SimParams) (start: State) (controls: Control[]) (result: State) : State =
         let inputs = Array.concat [ [| start.qpos; start.qvel |]; controls |> Array.map (fun c -> c.values); paramsToArray model.parameters ]
         let packedResult = gs.cat([| result.qpos.detach(); result.qvel.detach() |], 1)
-        let op = SegmentOp(model.topology, sp, controls |> Array.map (fun c -> c.modes), packedResult.raw)
+        let varying = inputs |> Array.map (fun t -> not t.isConstant)
+        let op = SegmentOp(model.topology, sp, controls |> Array.map (fun c -> c.modes), packedResult.raw, varying)
         let out = Apply.apply op inputs
         let nq = model.topology.nq
         { qpos = out.narrow(1, 0, nq); qvel = out.narrow(1, nq, model.topology.nv); time = result.time }

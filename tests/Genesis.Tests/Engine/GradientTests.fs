@@ -72,6 +72,24 @@ let tests =
                 let g = grads k
                 Array.iter2 (fun a b -> Expect.floatClose { absolute = 1e-10; relative = 1e-10 } b a (sprintf "checkpointEvery = %d" k)) full g
         }
+        test "controls set every step do not cut checkpoint segments: k per segment, about 2 sqrt T automatically" {
+            GsSetup.ensure64 ()
+            let segments k =
+                let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = k))
+                let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+                scene.build()
+                let controls = gs.full([ 100; 2 ], 0.2, requiresGrad = true)
+                for t in 0 .. 99 do
+                    robot.controlDofsForce(controls.[t])
+                    scene.step()
+                robot.getDofsPosition() |> ignore // closes the last segment
+                scene.recordedSegments
+            Expect.equal (segments 10) 10 "checkpointEvery = 10: 100 steps in 10 segments"
+            let auto = segments 0
+            // lengths ceil(sqrt(n + 1)) as the rollout grows: 100 steps in about 2 sqrt(100) segments
+            Expect.isGreaterThanOrEqual auto 10 "automatic: at least sqrt T segments"
+            Expect.isLessThanOrEqual auto 20 "automatic: at most 2 sqrt T segments"
+        }
         test "pendulum-like arm: d(final state)/d(initial state) by jacobian equals FD" {
             GsSetup.ensure64 ()
             let spec = Urdf.load (GsSetup.asset "acrobot/Acrobot.urdf", fixedBase = true)
