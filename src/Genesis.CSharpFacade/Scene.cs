@@ -47,6 +47,9 @@ public sealed class Scene
     /// <summary>Steps taken since build or the last reset.</summary>
     public int StepsTaken => FSharp.stepsTaken;
 
+    /// <summary>Checkpoint segments recorded since build or the last reset (RequiresGrad with CheckpointEvery other than 1).</summary>
+    public int RecordedSegments => FSharp.recordedSegments;
+
     /// <summary>The entities in the order they were added.</summary>
     public IReadOnlyList<RigidEntity> Entities => Array.ConvertAll(FSharp.entities, e => new RigidEntity(e));
 

@@ -49,6 +49,7 @@ public static class SceneTests
         }
         var loss = (robot.GetLink("arm2").GetPos() - Gs.Tensor(target)).Pow(2).Mean();
         Assert.True(loss.Scene == scene, "the loss carries the scene");
+        Assert.True(scene.RecordedSegments == fsScene.recordedSegments && scene.RecordedSegments > 0, "RecordedSegments");
         loss.Backward();
 
         Assert.Close(fsLoss.item(), loss.Item(), Same, "loss");
