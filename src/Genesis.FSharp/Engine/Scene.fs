@@ -495,10 +495,12 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
         let cols = e.DofCols(dofsIdx, "getDofsForce")
         let f = (scene.ForwardData()).qfrcActuator
         scene.Out(gs.stack([| for c in cols -> f.narrow(1, c, 1).squeeze(1) |], 1))
-    /// Base link position ([3] or [nEnvs; 3]).
-    member e.getPos() = e.links[0].getPos()
+    /// The base link's index in links: 0, or 1 in an MJCF entity, whose links[0] is the world body of <worldbody>.
+    member private e.BaseIndex = if spec.rootIsWorld && nBodies > 1 then 1 else 0
+    /// Base link position ([3] or [nEnvs; 3]); in an MJCF entity the first body under <worldbody>.
+    member e.getPos() = e.links[e.BaseIndex].getPos()
     /// Base link orientation ([4] or [nEnvs; 4]).
-    member e.getQuat() = e.links[0].getQuat()
+    member e.getQuat() = e.links[e.BaseIndex].getQuat()
     /// Link origins ([nLinks; 3] or [nEnvs; nLinks; 3]).
     member e.getLinksPos() = e.Built(); scene.Out(scene.Kin.xpos.narrow(1, bodyStart, nBodies))
     /// Link orientations ([nLinks; 4] or [nEnvs; nLinks; 4]).
@@ -506,11 +508,12 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
     /// Linear velocity of the base link origin in the world frame ([3] or [nEnvs; 3]).
     member e.getVel() =
         e.Built()
-        let v = e.BodyVelocity bodyStart
-        let p = scene.Kin.xpos.narrow(1, bodyStart, 1).squeeze(1)
+        let b = bodyStart + e.BaseIndex
+        let v = e.BodyVelocity b
+        let p = scene.Kin.xpos.narrow(1, b, 1).squeeze(1)
         scene.Out(v.narrow(-1, 3, 3) + Spatial.cross (v.narrow(-1, 0, 3)) p)
     /// Angular velocity of the base link in the world frame ([3] or [nEnvs; 3]).
-    member e.getAng() = e.Built(); scene.Out((e.BodyVelocity bodyStart).narrow(-1, 0, 3))
+    member e.getAng() = e.Built(); scene.Out((e.BodyVelocity(bodyStart + e.BaseIndex)).narrow(-1, 0, 3))
 
     member private e.BodyVelocity(body: int) : Tensor =
         let kin = scene.Kin

@@ -21,6 +21,20 @@ let tests =
             Expect.equal (robot.links |> Array.map (fun l -> l.name)) [| "base"; "arm1"; "arm2" |] "fixed endEffector fused into arm2"
             Expect.equal (robot.joints |> Array.map (fun j -> j.name)) [| "baseHinge"; "interArm" |] "joint names"
         }
+        test "an MJCF entity's base link is the first body under <worldbody> (links[0] is the world)" {
+            GsSetup.ensure64 ()
+            let scene = Scene(SimOptions(dt = 0.005))
+            let humanoid = scene.addEntity(Morphs.MJCF(GsSetup.asset "mjcf/humanoid.xml"))
+            scene.build()
+            let torso = humanoid.getLink "torso"
+            Expect.equal (humanoid.getPos().toFloatArray()) (torso.getPos().toFloatArray()) "getPos is the torso's"
+            Expect.equal (humanoid.getQuat().toFloatArray()) (torso.getQuat().toFloatArray()) "getQuat is the torso's"
+            humanoid.setPos(gs.tensor([ 0.5; 0.0; 2.0 ]))
+            Expect.equal (humanoid.getPos().toFloatArray()) [| 0.5; 0.0; 2.0 |] "setPos and getPos act on the same link"
+            humanoid.setDofsVelocity(gs.tensor([ 1.0; 0.0; 0.0; 0.0; 0.0; 2.0 ]), dofsIdx = [| 0 .. 5 |])
+            Expect.floatClose Accuracy.veryHigh ((humanoid.getVel().toFloatArray())[0]) 1.0 "getVel: the free joint's linear velocity"
+            Expect.floatClose Accuracy.veryHigh ((humanoid.getAng().toFloatArray())[2]) 2.0 "getAng: its angular velocity"
+        }
         test "getters have no env dimension unbatched and a leading one batched" {
             GsSetup.ensure64 ()
             let _, r0 = armScene false 0
