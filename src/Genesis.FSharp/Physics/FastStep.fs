@@ -246,6 +246,13 @@ module FastStep =
             w.limitDiag[k] <- (actLo + actHi) * (JointLimits.damping + h * JointLimits.stiffness)
             (spLo - spHi) * (JointLimits.stiffness * s) - (actLo + actHi) * qv * JointLimits.damping
 
+    /// The Hamilton product a * b of quaternions given as (w, x, y, z) components.
+    let inline private quatMul (aw: float) (ax: float) (ay: float) (az: float) (bw: float) (bx: float) (by: float) (bz: float) =
+        struct (aw * bw - ax * bx - ay * by - az * bz,
+                aw * bx + ax * bw + ay * bz - az * by,
+                aw * by - ax * bz + ay * bw + az * bx,
+                aw * bz + ax * by - ay * bx + az * bw)
+
     /// Passive.quatSprings into w.rhs: free translations -k (x - x0), rotations -k r with r the rotation vector from
     /// the rest orientation (qpos0) to the current one (Spatial.quatSub), on every ball/free joint with a stiffness.
     let private quatSprings (m: FastModel) (w: FastWork) (qpos: float[]) =
@@ -265,11 +272,8 @@ module FastStep =
                     let qw, qx, qy, qz = qpos[rot], qpos[rot + 1], qpos[rot + 2], qpos[rot + 3]
                     let nrm = sqrt (qw * qw + qx * qx + qy * qy + qz * qz)
                     let qw, qx, qy, qz = qw / nrm, qx / nrm, qy / nrm, qz / nrm
-                    let bw, bx, by, bz = m.qpos0[rot], -m.qpos0[rot + 1], -m.qpos0[rot + 2], -m.qpos0[rot + 3]
-                    let pw = bw * qw - bx * qx - by * qy - bz * qz
-                    let px = bw * qx + bx * qw + by * qz - bz * qy
-                    let py = bw * qy - bx * qz + by * qw + bz * qx
-                    let pz = bw * qz + bx * qy - by * qx + bz * qw
+                    let struct (pw, px, py, pz) =
+                        quatMul m.qpos0[rot] -m.qpos0[rot + 1] -m.qpos0[rot + 2] -m.qpos0[rot + 3] qw qx qy qz
                     let flip = if pw < 0.0 then -1.0 else 1.0
                     let pw, px, py, pz = pw * flip, px * flip, py * flip, pz * flip
                     let s2 = px * px + py * py + pz * pz
@@ -353,11 +357,7 @@ module FastStep =
         let sinc = if small then 1.0 - theta2 / 6.0 else sin theta / theta
         let bw = if small then 1.0 - theta2 / 2.0 else cos theta
         let bx, by, bz = hx * sinc, hy * sinc, hz * sinc
-        let aw, ax, ay, az = q[qo], q[qo + 1], q[qo + 2], q[qo + 3]
-        let nw = aw * bw - ax * bx - ay * by - az * bz
-        let nx = aw * bx + ax * bw + ay * bz - az * by
-        let ny = aw * by - ax * bz + ay * bw + az * bx
-        let nz = aw * bz + ax * by - ay * bx + az * bw
+        let struct (nw, nx, ny, nz) = quatMul q[qo] q[qo + 1] q[qo + 2] q[qo + 3] bw bx by bz
         let n = sqrt (nw * nw + nx * nx + ny * ny + nz * nz)
         out[oo] <- nw / n
         out[oo + 1] <- nx / n
