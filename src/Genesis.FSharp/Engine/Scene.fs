@@ -214,11 +214,14 @@ type Scene(?simOptions: SimOptions) =
         let t = if envCount = 0 then t.squeeze(0) else t
         t.WithScene(s)
 
+    /// The float type of the built model and its states (read from the model: reading s.State would close the open
+    /// checkpoint segment).
+    member private s.FloatType = s.model.parameters.gravity.dtype
+
     /// A value given as [k] or [nEnvs; k] as [B; k]; raises naming expected and actual shapes.
     member internal s.Batched(values: Tensor, k: int, what: string) : Tensor =
         let b = max 1 envCount
-        // the model's float type (reading s.State here would close the open checkpoint segment)
-        let v = values.cast s.model.parameters.gravity.dtype
+        let v = values.cast s.FloatType
         if v.shape = [| k |] then v.unsqueeze(0).expand([ b; k ])
         elif v.shape = [| b; k |] && envCount > 0 then v
         else
@@ -255,7 +258,7 @@ type Scene(?simOptions: SimOptions) =
             for i in e do
                 if i < 0 || i >= envCount then raise (GenesisException(sprintf "%s: env index %d out of range for %d envs" what i envCount))
             let b = envCount
-            let v = values.cast s.model.parameters.gravity.dtype
+            let v = values.cast s.FloatType
             let rows =
                 if v.shape = [| k |] then v.unsqueeze(0).expand([ e.Length; k ])
                 elif v.shape = [| e.Length; k |] then v
@@ -287,14 +290,14 @@ type Scene(?simOptions: SimOptions) =
     member s.setGravity(gravity: Tensor) =
         if gravity.shape <> [| 3 |] then raise (GenesisException(sprintf "setGravity: expected shape [3], got %s" (Shape.format gravity.shape)))
         s.State |> ignore
-        s.SetModel { s.model with parameters = { s.model.parameters with gravity = gravity.cast(s.model.parameters.gravity.dtype) } }
+        s.SetModel { s.model with parameters = { s.model.parameters with gravity = gravity.cast s.FloatType } }
 
     /// Sets contact stiffness, damping and friction (scalar tensors; any may require grad).
     member s.setContactParams(?stiffness: Tensor, ?damping: Tensor, ?friction: Tensor) =
         let p = s.model.parameters
         let check (name: string) (t: Tensor) =
             if t.numel <> 1 then raise (GenesisException(sprintf "setContactParams: %s must be a scalar, got shape %s" name (Shape.format t.shape)))
-            t.reshape([||]).cast(p.gravity.dtype)
+            t.reshape([||]).cast s.FloatType
         s.State |> ignore
         s.SetModel
             { s.model with
