@@ -144,8 +144,8 @@ type EntitySpec =
       actuators: ActuatorSpec[]
       /// Options from the file.
       options: OptionSpec
-      /// True when bodies[0] stands for the world itself (MJCF's worldbody): its geoms, and those of static bodies
-      /// hanging from it, collide with every moving tree of the entity, and each child of the world is its own tree.
+      /// True when bodies[0] stands for the world itself (MJCF's worldbody): its geoms collide with every moving tree
+      /// of the entity, and each child of the world starts its own collision tree (Topology.bodyTree).
       rootIsWorld: bool }
 
 /// Sizes and helpers of joint specs.
