@@ -60,7 +60,7 @@ type Scene(?simOptions: SimOptions) =
             if pending.Count = 0 then st
             else
                 let m = s.model
-                let closed = Rollout.segment m (opts.ToSimParams()) st (pending.ToArray()) values.Value
+                let closed = Segments.segment m (opts.ToSimParams()) st (pending.ToArray()) values.Value
                 pending.Clear()
                 segmentCount <- segmentCount + 1
                 state <- Some closed

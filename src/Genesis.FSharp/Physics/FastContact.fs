@@ -3,6 +3,8 @@ namespace Genesis.Physics
 open System
 open Genesis
 open Genesis.Physics.FastMath
+open Genesis.Real
+open Genesis.HomogeneousArithmetic
 
 /// Contact.compute on arrays for one env (the fast path): the same broad-phase test, narrow phase per geom-type pair
 /// and smooth force law, accumulating generalised forces and the damping matrix C into a FastWork. Points deeper
@@ -13,22 +15,8 @@ module internal FastContact =
     [<Literal>]
     let SkipBelow = -50.0
 
-    /// log(1 + x) as CpuKernels computes it (accurate for tiny x).
-    let inline private log1pAccurate (x: float) =
-        let u = 1.0 + x
-        if u = 1.0 then x
-        elif Double.IsInfinity u || Double.IsNaN u || u <= 0.0 then log u
-        else log u * (x / (u - 1.0))
-
-    /// softplus, sigmoid, relu, max and min with the CPU kernels' NaN rules.
-    let inline private softplus (v: float) = if Double.IsNaN v then v else Math.Max(v, 0.0) + log1pAccurate (exp (-(abs v)))
-    let inline private sigmoid (v: float) = 1.0 / (1.0 + exp (-v))
-    let inline private relu (v: float) = if v > 0.0 || Double.IsNaN v then v else 0.0
-    let inline private tmax (a: float) (b: float) = if Double.IsNaN a || a >= b then a else b
-    let inline private tmin (a: float) (b: float) = if Double.IsNaN a || a <= b then a else b
-
     /// World frames of the collidable geoms: R_body R_geom and x_body + R_body pos_geom.
-    let private geomFrames (m: FastModel) (w: FastWork) =
+    let inline internal geomFrames (m: FastModel< ^T>) (w: FastWork< ^T>) =
         let xpos, xmat, gx, gm = w.xpos, w.xmat, w.geomXpos, w.geomXmat
         for g in 0 .. m.geomBody.Length - 1 do
             let b = m.geomBody[g]
@@ -38,28 +26,28 @@ module internal FastContact =
                 gx[go + i] <- xpos[bo + i] + rowDot xmat ro i m.geomPos go
 
     /// Contact.candidatePairs' test: x intervals of the inflated bounding spheres overlap and their y-z distance is small.
-    let private isCandidate (m: FastModel) (w: FastWork) (a: int) (b: int) (margin: float) =
+    let inline internal isCandidate (m: FastModel< ^T>) (w: FastWork< ^T>) (a: int) (b: int) (margin: float) =
         let ra = m.geomBound[a] + margin
         let rb = m.geomBound[b] + margin
         if Double.IsInfinity ra || Double.IsInfinity rb then true
         else
             let gx = w.geomXpos
-            let ax, bx = gx[a * 3], gx[b * 3]
-            let dy, dz = gx[a * 3 + 1] - gx[b * 3 + 1], gx[a * 3 + 2] - gx[b * 3 + 2]
+            let ax, bx = value gx[a * 3], value gx[b * 3]
+            let dy, dz = value gx[a * 3 + 1] - value gx[b * 3 + 1], value gx[a * 3 + 2] - value gx[b * 3 + 2]
             Math.Max(ax - ra, bx - rb) <= Math.Min(ax + ra, bx + rb) && dy * dy + dz * dz <= (ra + rb) * (ra + rb)
 
     /// Adds K to the 6 x 6 block at k[o..].
-    let inline private addBlock (k: float[]) (o: int) (src: float[]) (sign: float) =
-        for i in 0 .. 35 do k[o + i] <- k[o + i] + sign * src[i]
+    let inline internal addBlock (k: ^T[]) (o: int) (src: ^T[]) =
+        for i in 0 .. 35 do k[o + i] <- k[o + i] + src[i]
 
     /// C entries between the dofs of two moving trees: C[j, k] -= cdof_j . K cdof_k for j above A, k above B (both halves).
-    let private crossTerms (m: FastModel) (w: FastWork) (ba: int) (bb: int) (h: float) =
+    let inline internal crossTerms (m: FastModel< ^T>) (w: FastWork< ^T>) (ba: int) (bb: int) (h: float) =
         let kp, kc, cdof, cm, nv = w.kpoint, w.kcdof, w.cdof, w.cmat, m.nv
         for k in m.bodyDofs[bb] do
             mul66v kp 0 cdof (k * 6) kc (k * 6)
         for j in m.bodyDofs[ba] do
             for k in m.bodyDofs[bb] do
-                let v = h * dot6 cdof (j * 6) kc (k * 6)
+                let v = lift h * dot6 cdof (j * 6) kc (k * 6)
                 cm[j * nv + k] <- cm[j * nv + k] - v
                 cm[k * nv + j] <- cm[k * nv + j] - v
         w.denseC <- true
@@ -68,11 +56,11 @@ module internal FastContact =
     /// friction mu. The point's velocity Jacobian is J = X (J_A - J_B) with X = [-[p]x, I] acting on spatial velocities,
     /// so its force enters as the wrench [p x f; f] on A (and minus on B), and J^T L J as the spatial stiffness X^T L X
     /// of A and B (CRBA projects them, in M's sparsity pattern), with cross terms when both bodies move.
-    let private addPoint (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) (ba: int) (bb: int)
-                         (px: float) (py: float) (pz: float) (nx: float) (ny: float) (nz: float) (depth: float) (mu: float) =
-        let s = cp.softness
+    let inline internal addPoint (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (ba: int) (bb: int)
+                         (px: ^T) (py: ^T) (pz: ^T) (nx: ^T) (ny: ^T) (nz: ^T) (depth: ^T) (mu: ^T) =
+        let s = lift cp.softness
         let x = depth / s
-        if not (x < SkipBelow) then
+        if not (value x < SkipBelow) then
             let cv = w.cvel
             let ao, bo = ba * 6, bb * 6
             let wx, wy, wz = cv[ao] - cv[bo], cv[ao + 1] - cv[bo + 1], cv[ao + 2] - cv[bo + 2]
@@ -85,7 +73,7 @@ module internal FastContact =
             let act = sigmoid x
             let fnMag = relu (softplus x * (m.contactStiffness * s) - act * vn * m.contactDamping)
             let tx, ty, tz = vx - nx * vn, vy - ny * vn, vz - nz * vn
-            let eps = cp.frictionVelocity
+            let eps = lift cp.frictionVelocity
             let slope = fnMag * mu / sqrt (tx * tx + ty * ty + tz * tz + eps * eps)
             let fx, fy, fz = nx * fnMag - tx * slope, ny * fnMag - ty * slope, nz * fnMag - tz * slope
             let wb = w.wbody
@@ -99,8 +87,9 @@ module internal FastContact =
                 wb[bo + 3] <- wb[bo + 3] - fx; wb[bo + 4] <- wb[bo + 4] - fy; wb[bo + 5] <- wb[bo + 5] - fz
             if needC && (movingA || movingB) then
                 // L = cn n n^T + slope (I - n n^T), cn = sigmoid(d / s) (c + h k); K = X^T L X = [[P^T L P, P^T L], [L P, L]], P = -[p]x
-                let cn = act * (m.contactDamping + m.contactStiffness * h)
-                let l00, l11, l22 = nx * nx * cn + (1.0 - nx * nx) * slope, ny * ny * cn + (1.0 - ny * ny) * slope, nz * nz * cn + (1.0 - nz * nz) * slope
+                let cn = act * (m.contactDamping + m.contactStiffness * lift h)
+                let one = lift 1.0
+                let l00, l11, l22 = nx * nx * cn + (one - nx * nx) * slope, ny * ny * cn + (one - ny * ny) * slope, nz * nz * cn + (one - nz * nz) * slope
                 let l01, l02, l12 = nx * ny * cn - nx * ny * slope, nx * nz * cn - nx * nz * slope, ny * nz * cn - ny * nz * slope
                 // L P with P = [[0, pz, -py], [-pz, 0, px], [py, -px, 0]]
                 let a00, a01, a02 = -l01 * pz + l02 * py, l00 * pz - l02 * px, -l00 * py + l01 * px
@@ -121,12 +110,12 @@ module internal FastContact =
                 k[21] <- l00; k[22] <- l01; k[23] <- l02
                 k[27] <- l01; k[28] <- l11; k[29] <- l12
                 k[33] <- l02; k[34] <- l12; k[35] <- l22
-                if movingA then addBlock w.kbody (ba * 36) k 1.0
-                if movingB then addBlock w.kbody (bb * 36) k 1.0
+                if movingA then addBlock w.kbody (ba * 36) k
+                if movingB then addBlock w.kbody (bb * 36) k
                 if movingA && movingB then crossTerms m w ba bb h
 
     /// A's probe points against plane B (normal: the plane's z axis); geoms whose every probe is out of reach are skipped.
-    let private probePlane (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: float) =
+    let inline internal probePlane (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: ^T) =
         let ba, bb = m.geomBody[a], m.geomBody[b]
         let gx, gm = w.geomXpos, w.geomXmat
         let po, pm = b * 3, b * 9
@@ -134,7 +123,7 @@ module internal FastContact =
         let ao, am = a * 3, a * 9
         let probes, radius = m.geomProbe[a], m.geomProbeRadius[a]
         let centre = (gx[ao] - gx[po]) * nx + (gx[ao + 1] - gx[po + 1]) * ny + (gx[ao + 2] - gx[po + 2]) * nz
-        if (radius - (centre - m.geomProbeReach[a])) / cp.softness >= SkipBelow - 1.0 then
+        if (value radius - (value centre - m.geomProbeReach[a])) / cp.softness >= SkipBelow - 1.0 then
             for k in 0 .. probes.Length / 3 - 1 do
                 let lx, ly, lz = probes[3 * k], probes[3 * k + 1], probes[3 * k + 2]
                 let wx = gx[ao] + (gm[am] * lx + gm[am + 1] * ly + gm[am + 2] * lz)
@@ -144,9 +133,9 @@ module internal FastContact =
                 addPoint m w cp h needC ba bb (wx - nx * radius) (wy - ny * radius) (wz - nz * radius) nx ny nz (radius - height) mu
 
     /// End points of a sphere (both the centre) or capsule axis into s[o..o+5].
-    let private segmentInto (m: FastModel) (w: FastWork) (g: int) (s: float[]) (o: int) =
+    let inline internal segmentInto (m: FastModel< ^T>) (w: FastWork< ^T>) (g: int) (s: ^T[]) (o: int) =
         let spec = m.geomSpec[g]
-        let half = if spec.gtype = Capsule then spec.size[1] else 0.0
+        let half = lift (if spec.gtype = Capsule then spec.size[1] else 0.0)
         let gx, gm = w.geomXpos, w.geomXmat
         for i in 0 .. 2 do
             let axis = gm[g * 9 + i * 3 + 2]
@@ -154,37 +143,37 @@ module internal FastContact =
             s[o + 3 + i] <- gx[g * 3 + i] - axis * half
 
     /// The point of segment s[a..a+2]-s[b..b+2] closest to s[c..c+2], into s[o..o+2].
-    let private closestOnSegment (s: float[]) (a: int) (b: int) (c: int) (o: int) =
+    let inline internal closestOnSegment (s: ^T[]) (a: int) (b: int) (c: int) (o: int) =
         let abx, aby, abz = s[b] - s[a], s[b + 1] - s[a + 1], s[b + 2] - s[a + 2]
         let num = (s[c] - s[a]) * abx + (s[c + 1] - s[a + 1]) * aby + (s[c + 2] - s[a + 2]) * abz
-        let t = tmin (tmax (num / ((abx * abx + aby * aby + abz * abz) + 1e-12)) 0.0) 1.0
+        let t = tmin (tmax (num / ((abx * abx + aby * aby + abz * abz) + lift 1e-12)) (lift 0.0)) (lift 1.0)
         s[o] <- s[a] + abx * t
         s[o + 1] <- s[a + 1] + aby * t
         s[o + 2] <- s[a + 2] + abz * t
 
     /// Sphere/capsule pairs: closest points of the two segments.
-    let private segmentSegment (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: float) =
+    let inline internal segmentSegment (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: ^T) =
         let ba, bb = m.geomBody[a], m.geomBody[b]
         let s = w.scratch
         // s: a0 0, a1 3, b0 6, b1 9, mid 12, pb 15, pa 18
         segmentInto m w a s 0
         segmentInto m w b s 6
-        for i in 0 .. 2 do s[12 + i] <- (s[i] + s[3 + i]) / 2.0
+        for i in 0 .. 2 do s[12 + i] <- (s[i] + s[3 + i]) / lift 2.0
         closestOnSegment s 6 9 12 15
         closestOnSegment s 0 3 15 18
         closestOnSegment s 6 9 18 15
         let vx, vy, vz = s[18] - s[15], s[19] - s[16], s[20] - s[17]
-        let dist = sqrt ((vx * vx + vy * vy + vz * vz) + 1e-18)
+        let dist = sqrt ((vx * vx + vy * vy + vz * vz) + lift 1e-18)
         let nx, ny, nz = vx / dist, vy / dist, vz / dist
-        let ra, rb = m.geomSpec[a].size[0], m.geomSpec[b].size[0]
+        let ra, rb = lift m.geomSpec[a].size[0], lift m.geomSpec[b].size[0]
         addPoint m w cp h needC ba bb (s[18] - nx * ra) (s[19] - ny * ra) (s[20] - nz * ra) nx ny nz (ra + rb - dist) mu
 
     /// Sphere/capsule A against box B: one contact per end sphere at the closest point of the box.
-    let private segmentBox (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: float) =
+    let inline internal segmentBox (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: ^T) =
         let ba, bb = m.geomBody[a], m.geomBody[b]
         let s = w.scratch
         segmentInto m w a s 0
-        let ra = m.geomSpec[a].size[0]
+        let ra = lift m.geomSpec[a].size[0]
         let hb = m.geomSpec[b].size
         let gx, gm = w.geomXpos, w.geomXmat
         let bo, bm = b * 3, b * 9
@@ -196,18 +185,18 @@ module internal FastContact =
             for i in 0 .. 2 do
                 let l = gm[bm + i] * dx + gm[bm + 3 + i] * dy + gm[bm + 6 + i] * dz
                 s[12 + i] <- l
-                s[15 + i] <- l - tmin (tmax l (-hb[i])) hb[i]
-                s[18 + i] <- hb[i] - abs l
+                s[15 + i] <- l - tmin (tmax l (lift (-hb[i]))) (lift hb[i])
+                s[18 + i] <- lift hb[i] - abs l
             let ox, oy, oz = s[15], s[16], s[17]
-            let distOut = sqrt ((ox * ox + oy * oy + oz * oz) + 1e-18)
+            let distOut = sqrt ((ox * ox + oy * oy + oz * oz) + lift 1e-18)
             let mutable axis = 0
             for i in 1 .. 2 do
-                if not (Double.IsNaN s[18 + axis]) && (Double.IsNaN s[18 + i] || s[18 + i] < s[18 + axis]) then axis <- i
-            let isInside = distOut <= 1e-12
+                if not (Double.IsNaN(value s[18 + axis])) && (Double.IsNaN(value s[18 + i]) || value s[18 + i] < value s[18 + axis]) then axis <- i
+            let isInside = value distOut <= 1e-12
             let depth = if isInside then s[18 + axis] + ra else ra - distOut
             for i in 0 .. 2 do
                 s[21 + i] <-
-                    if isInside then (if i = axis then (if s[12 + i] >= 0.0 then 1.0 else -1.0) else 0.0)
+                    if isInside then lift (if i = axis then (if value s[12 + i] >= 0.0 then 1.0 else -1.0) else 0.0)
                     else s[15 + i] / distOut
             let lx, ly, lz = s[21], s[22], s[23]
             let nx = gm[bm] * lx + gm[bm + 1] * ly + gm[bm + 2] * lz
@@ -216,20 +205,20 @@ module internal FastContact =
             addPoint m w cp h needC ba bb (s[co] - nx * ra) (s[co + 1] - ny * ra) (s[co + 2] - nz * ra) nx ny nz depth mu
 
     /// The 8 corners of box g in the world, x-major as Contact.boxCorners.
-    let private cornersInto (m: FastModel) (w: FastWork) (g: int) (out: float[]) =
+    let inline internal cornersInto (m: FastModel< ^T>) (w: FastWork< ^T>) (g: int) (out: ^T[]) =
         let hs = m.geomSpec[g].size
         let gx, gm = w.geomXpos, w.geomXmat
         for c in 0 .. 7 do
             let sx, sy, sz = float (2 * (c / 4) - 1), float (2 * (c / 2 % 2) - 1), float (2 * (c % 2) - 1)
-            let lx, ly, lz = sx * hs[0], sy * hs[1], sz * hs[2]
+            let lx, ly, lz = lift (sx * hs[0]), lift (sy * hs[1]), lift (sz * hs[2])
             for i in 0 .. 2 do
                 out[c * 3 + i] <- gx[g * 3 + i] + (gm[g * 9 + i * 3] * lx + gm[g * 9 + i * 3 + 1] * ly + gm[g * 9 + i * 3 + 2] * lz)
 
     /// u . column j of the 3 x 3 block at m[mo..].
-    let inline private dotCol (m: float[]) (mo: int) (j: int) (ux: float) (uy: float) (uz: float) = ux * m[mo + j] + uy * m[mo + 3 + j] + uz * m[mo + 6 + j]
+    let inline internal dotCol (m: ^T[]) (mo: int) (j: int) (ux: ^T) (uy: ^T) (uz: ^T) = ux * m[mo + j] + uy * m[mo + 3 + j] + uz * m[mo + 6 + j]
 
     /// Box-box: the face axis of least overlap; the incident box's corners within the reference face are contacts.
-    let private boxBox (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: float) =
+    let inline internal boxBox (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: ^T) =
         let ba, bb = m.geomBody[a], m.geomBody[b]
         let gx, gm = w.geomXpos, w.geomXmat
         let hA, hB = m.geomSpec[a].size, m.geomSpec[b].size
@@ -244,9 +233,9 @@ module internal FastContact =
         for o in 0 .. 5 do
             let mo, k = axisMat o, o % 3
             let ux, uy, uz = gm[mo + k], gm[mo + 3 + k], gm[mo + 6 + k]
-            let radA = hA[0] * abs (dotCol gm am 0 ux uy uz) + hA[1] * abs (dotCol gm am 1 ux uy uz) + hA[2] * abs (dotCol gm am 2 ux uy uz)
-            let radB = hB[0] * abs (dotCol gm bm 0 ux uy uz) + hB[1] * abs (dotCol gm bm 1 ux uy uz) + hB[2] * abs (dotCol gm bm 2 ux uy uz)
-            let overlap = radA + radB - abs (dx * ux + dy * uy + dz * uz)
+            let radA = lift hA[0] * abs (dotCol gm am 0 ux uy uz) + lift hA[1] * abs (dotCol gm am 1 ux uy uz) + lift hA[2] * abs (dotCol gm am 2 ux uy uz)
+            let radB = lift hB[0] * abs (dotCol gm bm 0 ux uy uz) + lift hB[1] * abs (dotCol gm bm 1 ux uy uz) + lift hB[2] * abs (dotCol gm bm 2 ux uy uz)
+            let overlap = value (radA + radB - abs (dx * ux + dy * uy + dz * uz))
             if o = 0 || overlap < bestOverlap then
                 best <- o
                 bestOverlap <- overlap
@@ -254,27 +243,27 @@ module internal FastContact =
         let mo, k = axisMat o, o % 3
         let ux, uy, uz = gm[mo + k], gm[mo + 3 + k], gm[mo + 6 + k]
         let du = dx * ux + dy * uy + dz * uz
-        let sgn = if o < 3 then (if du <= 0.0 then 1.0 else -1.0) else (if du >= 0.0 then 1.0 else -1.0)
+        let sgn = lift (if o < 3 then (if value du <= 0.0 then 1.0 else -1.0) else (if value du >= 0.0 then 1.0 else -1.0))
         let refO, refH, corners = (if o < 3 then b * 3 else a * 3), (if o < 3 then hB else hA), (if o < 3 then w.cornersA else w.cornersB)
         let nx, ny, nz = ux * sgn, uy * sgn, uz * sgn
-        let flip = if o < 3 then 1.0 else -1.0
+        let flip = lift (if o < 3 then 1.0 else -1.0)
         for c in 0 .. 7 do
             let wx, wy, wz = corners[c * 3] - gx[refO], corners[c * 3 + 1] - gx[refO + 1], corners[c * 3 + 2] - gx[refO + 2]
             let mutable within = true
             for j in 0 .. 2 do
-                if j <> k && not (abs (wx * gm[mo + j] + wy * gm[mo + 3 + j] + wz * gm[mo + 6 + j]) <= refH[j] * 1.001 + 1e-9) then within <- false
+                if j <> k && not (abs (value (wx * gm[mo + j] + wy * gm[mo + 3 + j] + wz * gm[mo + 6 + j])) <= refH[j] * 1.001 + 1e-9) then within <- false
             if within then
-                let depth = refH[k] - (wx * nx + wy * ny + wz * nz)
+                let depth = lift refH[k] - (wx * nx + wy * ny + wz * nz)
                 addPoint m w cp h needC ba bb corners[c * 3] corners[c * 3 + 1] corners[c * 3 + 2] (flip * nx) (flip * ny) (flip * nz) depth mu
 
     /// Raises as Contact.pair does for a geom-type pair it has no narrow phase for.
-    let private unsupported (ga: GeomSpec) (gb: GeomSpec) =
+    let internal unsupported (ga: GeomSpec) (gb: GeomSpec) =
         let supported = "plane with any, sphere/capsule pairs, box with sphere/capsule/box"
         raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: %s)" ga.gtype gb.gtype supported))
 
     /// Contact forces into w.qfrcContact and (when needC) C = -d qfrc / d qvel: spatial stiffness K per body in w.kbody
     /// (h C = CRBA of h K) plus h C's entries outside M's pattern in w.cmat, from the kinematics and velocities in w.
-    let compute (m: FastModel) (w: FastWork) (cp: ContactParams) (h: float) (needC: bool) =
+    let inline compute (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) =
         Array.Clear w.qfrcContact
         Array.Clear w.wbody
         if needC then
@@ -284,7 +273,7 @@ module internal FastContact =
         if m.pairA.Length > 0 && m.nv > 0 then
             geomFrames m w
             let margin = 20.0 * cp.softness + 1e-3
-            let overrideMu = m.friction > 0.0
+            let overrideMu = value m.friction > 0.0
             for pr in 0 .. m.pairA.Length - 1 do
                 let a, b = m.pairA[pr], m.pairB[pr]
                 if isCandidate m w a b margin then

@@ -21,7 +21,7 @@ type internal FastPairKind =
 
 /// The constants of the array fast path (MuJoCo's mjModel): the topology flattened to int arrays and the parameter
 /// tensors' values, read once per Model. Arrays are row-major, one row per element (e.g. bodyR: nbody x 9).
-type internal FastModel =
+type internal FastModel<'T> =
     { nbody: int
       nq: int
       nv: int
@@ -41,153 +41,158 @@ type internal FastModel =
       dofBody: int[]
       dofQposAdr: int[]
       /// 0 for free-joint translations (axes fixed in the world), else 1.
-      dofMoving: float[]
+      dofMoving: 'T[]
       /// For dof k, the dofs j <= k on its body or an ancestor (the nonzeros of row k of M left of the diagonal).
       dofAnc: int[][]
       /// The nearest dof above dof k in the tree (-1 at a root): M's sparsity pattern (MuJoCo dof_parentid).
       dofParent: int[]
-      qpos0: float[]
-      bodyPos: float[]
+      qpos0: 'T[]
+      bodyPos: 'T[]
       /// Body frame rotations in the parent frame (Spatial.quatToMat of bodyQuat), nbody x 9.
-      bodyR: float[]
-      bodyMass: float[]
-      bodyIpos: float[]
-      bodyInertia: float[]
-      jntAxis: float[]
-      jntPos: float[]
+      bodyR: 'T[]
+      bodyMass: 'T[]
+      bodyIpos: 'T[]
+      bodyInertia: 'T[]
+      jntAxis: 'T[]
+      jntPos: 'T[]
       /// skew(axis) and skew(axis)^2 per joint (Rodrigues' formula), njnt x 9.
-      jntK: float[]
-      jntKK: float[]
-      dofDamping: float[]
-      dofArmature: float[]
-      dofStiffness: float[]
-      dofSpringref: float[]
-      gravity: float[]
-      kp: float[]
-      kv: float[]
-      forceLo: float[]
-      forceHi: float[]
+      jntK: 'T[]
+      jntKK: 'T[]
+      dofDamping: 'T[]
+      dofArmature: 'T[]
+      dofStiffness: 'T[]
+      dofSpringref: 'T[]
+      gravity: 'T[]
+      kp: 'T[]
+      kv: 'T[]
+      forceLo: 'T[]
+      forceHi: 'T[]
       /// Lower and upper position limits per hinge/slide dof (NaN where there is none), and whether any exists.
-      dofLimitLo: float[]
-      dofLimitHi: float[]
+      dofLimitLo: 'T[]
+      dofLimitHi: 'T[]
       hasLimits: bool
-      contactStiffness: float
-      contactDamping: float
-      friction: float
+      contactStiffness: 'T
+      contactDamping: 'T
+      friction: 'T
       /// Collidable geoms (contype or conaffinity nonzero), in body order as Contact.candidatePairs lists them.
       geomBody: int[]
       geomSpec: GeomSpec[]
-      geomPos: float[]
+      geomPos: 'T[]
       /// Geom frame rotations in the body frame, ngeom x 9.
-      geomR: float[]
+      geomR: 'T[]
       /// Contact.boundRadius (infinite for planes).
       geomBound: float[]
       /// Contact.planeProbe points in the geom frame (3 per point), their radius and their largest distance from the origin.
-      geomProbe: float[][]
-      geomProbeRadius: float[]
+      geomProbe: 'T[][]
+      geomProbeRadius: 'T[]
       geomProbeReach: float[]
       /// Pairs passing the static filters (different trees, not parent-child, contype/conaffinity), A before B by Contact.rank.
       pairA: int[]
       pairB: int[]
       pairKind: FastPairKind[]
       /// sqrt(friction A * friction B).
-      pairMu: float[]
+      pairMu: 'T[]
       /// The parameter raw tensors the values were read from (identity checked before each use).
       source: RawTensor[]
       /// Work buffers, one per concurrent user.
-      pool: ConcurrentBag<FastWork> }
+      pool: ConcurrentBag<FastWork<'T>> }
 
 /// Per-thread work buffers of the fast path (MuJoCo's mjData), sized for one env of a model.
-and [<Sealed; AllowNullLiteral>] internal FastWork(nbody: int, nq: int, nv: int, ngeom: int, maxPending: int) =
+and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: int, ngeom: int, maxPending: int) =
     /// Body origins, rotations and COMs: nbody x 3, x 9, x 3.
-    member val xpos: float[] = Array.zeroCreate (nbody * 3)
-    member val xmat: float[] = Array.zeroCreate (nbody * 9)
-    member val xipos: float[] = Array.zeroCreate (nbody * 3)
+    member val xpos: 'T[] = Array.zeroCreate (nbody * 3)
+    member val xmat: 'T[] = Array.zeroCreate (nbody * 9)
+    member val xipos: 'T[] = Array.zeroCreate (nbody * 3)
     /// Motion subspaces [angular; linear] about the world origin, nv x 6.
-    member val cdof: float[] = Array.zeroCreate (nv * 6)
-    member val cdofDot: float[] = Array.zeroCreate (nv * 6)
+    member val cdof: 'T[] = Array.zeroCreate (nv * 6)
+    member val cdofDot: 'T[] = Array.zeroCreate (nv * 6)
     /// Spatial inertias about the world origin and composite inertias, nbody x 36.
-    member val cinert: float[] = Array.zeroCreate (nbody * 36)
-    member val icomp: float[] = Array.zeroCreate (nbody * 36)
+    member val cinert: 'T[] = Array.zeroCreate (nbody * 36)
+    member val icomp: 'T[] = Array.zeroCreate (nbody * 36)
     /// Spatial velocities, bias accelerations and forces per body, nbody x 6.
-    member val cvel: float[] = Array.zeroCreate (nbody * 6)
-    member val cacc: float[] = Array.zeroCreate (nbody * 6)
-    member val cfrc: float[] = Array.zeroCreate (nbody * 6)
+    member val cvel: 'T[] = Array.zeroCreate (nbody * 6)
+    member val cacc: 'T[] = Array.zeroCreate (nbody * 6)
+    member val cfrc: 'T[] = Array.zeroCreate (nbody * 6)
     /// Contact stiffness h C as spatial 6 x 6 blocks per body (nbody x 36) and contact wrenches per body (nbody x 6).
-    member val kbody: float[] = Array.zeroCreate (nbody * 36)
-    member val wbody: float[] = Array.zeroCreate (nbody * 6)
+    member val kbody: 'T[] = Array.zeroCreate (nbody * 36)
+    member val wbody: 'T[] = Array.zeroCreate (nbody * 6)
     /// True when a contact between two moving trees put C entries outside M's sparsity pattern (into cmat).
     member val denseC = false with get, set
     /// Mass matrix (nv x nv), bias forces, the right-hand side f - bias, contact forces and C outside M's pattern.
-    member val qM: float[] = Array.zeroCreate (nv * nv)
-    member val bias: float[] = Array.zeroCreate nv
-    member val rhs: float[] = Array.zeroCreate nv
-    member val qfrcContact: float[] = Array.zeroCreate nv
+    member val qM: 'T[] = Array.zeroCreate (nv * nv)
+    member val bias: 'T[] = Array.zeroCreate nv
+    member val rhs: 'T[] = Array.zeroCreate nv
+    member val qfrcContact: 'T[] = Array.zeroCreate nv
     /// Joint-limit velocity derivative (c + h k while violated) per dof, for the implicit step.
-    member val limitDiag: float[] = Array.zeroCreate nv
-    member val cmat: float[] = Array.zeroCreate (nv * nv)
+    member val limitDiag: 'T[] = Array.zeroCreate nv
+    member val cmat: 'T[] = Array.zeroCreate (nv * nv)
     /// Ball/free rotation dofs waiting for their body's final axes, and their anchors.
     member val pendingDof: int[] = Array.zeroCreate (max 1 maxPending)
-    member val pendingAnchor: float[] = Array.zeroCreate (3 * max 1 maxPending)
+    member val pendingAnchor: 'T[] = Array.zeroCreate (3 * max 1 maxPending)
     /// Small scratch vectors (3 x 3 blocks, 6-vectors, segment end points).
-    member val scratch: float[] = Array.zeroCreate 48
-    member val tmp9: float[] = Array.zeroCreate 9
-    member val tmp9b: float[] = Array.zeroCreate 9
+    member val scratch: 'T[] = Array.zeroCreate 48
+    member val tmp9: 'T[] = Array.zeroCreate 9
+    member val tmp9b: 'T[] = Array.zeroCreate 9
     /// Geom world frames: ngeom x 3 and x 9.
-    member val geomXpos: float[] = Array.zeroCreate (ngeom * 3)
-    member val geomXmat: float[] = Array.zeroCreate (ngeom * 9)
+    member val geomXpos: 'T[] = Array.zeroCreate (ngeom * 3)
+    member val geomXmat: 'T[] = Array.zeroCreate (ngeom * 9)
     /// A contact point's spatial stiffness (6 x 6) and K cdof per dof (nv x 6).
-    member val kpoint: float[] = Array.zeroCreate 36
-    member val kcdof: float[] = Array.zeroCreate (6 * max 1 nv)
+    member val kpoint: 'T[] = Array.zeroCreate 36
+    member val kcdof: 'T[] = Array.zeroCreate (6 * max 1 nv)
     /// Box corners (8 x 3 each) for box-box pairs.
-    member val cornersA: float[] = Array.zeroCreate 24
-    member val cornersB: float[] = Array.zeroCreate 24
+    member val cornersA: 'T[] = Array.zeroCreate 24
+    member val cornersB: 'T[] = Array.zeroCreate 24
     /// One env's state and control while it is stepped.
-    member val qpos: float[] = Array.zeroCreate nq
-    member val qvel: float[] = Array.zeroCreate nv
-    member val ctrl: float[] = Array.zeroCreate nv
+    member val qpos: 'T[] = Array.zeroCreate nq
+    member val qvel: 'T[] = Array.zeroCreate nv
+    member val ctrl: 'T[] = Array.zeroCreate nv
     /// RK4 stages: a position, four velocities and four accelerations.
-    member val qposTmp: float[] = Array.zeroCreate nq
-    member val v: float[][] = Array.init 4 (fun _ -> Array.zeroCreate nv)
-    member val a: float[][] = Array.init 4 (fun _ -> Array.zeroCreate nv)
+    member val qposTmp: 'T[] = Array.zeroCreate nq
+    member val v: 'T[][] = Array.init 4 (fun _ -> Array.zeroCreate nv)
+    member val a: 'T[][] = Array.init 4 (fun _ -> Array.zeroCreate nv)
 
 /// Small dense algebra on blocks of flat arrays (row-major, at an offset) for the fast path.
 module internal FastMath =
+    open Genesis.HomogeneousArithmetic
+
     /// c[co..] = a[ao..] @ b[bo..] for 3 x 3 blocks (c must not alias a or b).
-    let inline mul33 (a: float[]) (ao: int) (b: float[]) (bo: int) (c: float[]) (co: int) =
+    let inline mul33 (a: ^T[]) (ao: int) (b: ^T[]) (bo: int) (c: ^T[]) (co: int) : unit =
         for i in 0 .. 2 do
             for j in 0 .. 2 do
                 c[co + i * 3 + j] <- a[ao + i * 3] * b[bo + j] + a[ao + i * 3 + 1] * b[bo + 3 + j] + a[ao + i * 3 + 2] * b[bo + 6 + j]
 
     /// Row i of the 3 x 3 block r[ro..] times v[vo..].
-    let inline rowDot (r: float[]) (ro: int) (i: int) (v: float[]) (vo: int) =
+    let inline rowDot (r: ^T[]) (ro: int) (i: int) (v: ^T[]) (vo: int) : ^T =
         r[ro + i * 3] * v[vo] + r[ro + i * 3 + 1] * v[vo + 1] + r[ro + i * 3 + 2] * v[vo + 2]
 
     /// a[ao..] . b[bo..] for 6-vectors.
-    let inline dot6 (a: float[]) (ao: int) (b: float[]) (bo: int) =
+    let inline dot6 (a: ^T[]) (ao: int) (b: ^T[]) (bo: int) : ^T =
         a[ao] * b[bo] + a[ao + 1] * b[bo + 1] + a[ao + 2] * b[bo + 2] + a[ao + 3] * b[bo + 3] + a[ao + 4] * b[bo + 4] + a[ao + 5] * b[bo + 5]
 
     /// y[yo..] = X v for the 6 x 6 block X at x[xo..] and the 6-vector v[vo..].
-    let inline mul66v (x: float[]) (xo: int) (v: float[]) (vo: int) (y: float[]) (yo: int) =
+    let inline mul66v (x: ^T[]) (xo: int) (v: ^T[]) (vo: int) (y: ^T[]) (yo: int) =
         for i in 0 .. 5 do
             y[yo + i] <- dot6 x (xo + i * 6) v vo
 
 /// Building FastModels.
 module internal FastModelBuild =
+    open Genesis.HomogeneousArithmetic
+
     /// Spatial.quatToMat of one quaternion (w, x, y, z) at q[o..o+3] into r[ro..ro+8], the same arithmetic.
-    let quatToMatInto (q: float[]) (o: int) (r: float[]) (ro: int) =
+    let inline quatToMatInto (q: ^T[]) (o: int) (r: ^T[]) (ro: int) =
+        let one, two = Real.lift 1.0, Real.lift 2.0
         let w0, x0, y0, z0 = q[o], q[o + 1], q[o + 2], q[o + 3]
         let n = sqrt (w0 * w0 + x0 * x0 + y0 * y0 + z0 * z0)
         let w, x, y, z = w0 / n, x0 / n, y0 / n, z0 / n
-        r[ro + 0] <- 1.0 - 2.0 * (y * y + z * z)
-        r[ro + 1] <- 2.0 * (x * y - z * w)
-        r[ro + 2] <- 2.0 * (x * z + y * w)
-        r[ro + 3] <- 2.0 * (x * y + z * w)
-        r[ro + 4] <- 1.0 - 2.0 * (x * x + z * z)
-        r[ro + 5] <- 2.0 * (y * z - x * w)
-        r[ro + 6] <- 2.0 * (x * z - y * w)
-        r[ro + 7] <- 2.0 * (y * z + x * w)
-        r[ro + 8] <- 1.0 - 2.0 * (x * x + y * y)
+        r[ro + 0] <- one - two * (y * y + z * z)
+        r[ro + 1] <- two * (x * y - z * w)
+        r[ro + 2] <- two * (x * z + y * w)
+        r[ro + 3] <- two * (x * y + z * w)
+        r[ro + 4] <- one - two * (x * x + z * z)
+        r[ro + 5] <- two * (y * z - x * w)
+        r[ro + 6] <- two * (x * z - y * w)
+        r[ro + 7] <- two * (y * z + x * w)
+        r[ro + 8] <- one - two * (x * x + y * y)
 
     let private skewOf (v: float[]) (o: int) =
         [| 0.0; -v[o + 2]; v[o + 1]; v[o + 2]; 0.0; -v[o]; -v[o + 1]; v[o]; 0.0 |]
@@ -227,7 +232,7 @@ module internal FastModelBuild =
         && same p.forceHi 15 && same p.contactStiffness 16 && same p.contactDamping 17 && same p.friction 18
 
     /// The fast-path constants of a model.
-    let build (model: Model) : FastModel =
+    let build (model: Model) : FastModel<float> =
         let limitBound (pick: float * float -> float) =
             Array.init model.topology.nv (fun d ->
                 let t = model.topology
@@ -272,7 +277,7 @@ module internal FastModelBuild =
         let reach (p: float[]) = Array.init (p.Length / 3) (fun i -> sqrt (p[3 * i] ** 2.0 + p[3 * i + 1] ** 2.0 + p[3 * i + 2] ** 2.0)) |> Array.fold max 0.0
         let scalar (t: Tensor) = (v t)[0]
         let maxPending = topo.jntType |> Array.sumBy (fun t -> match t with Ball | Free -> 1 | _ -> 0)
-        let pool = ConcurrentBag<FastWork>()
+        let pool = ConcurrentBag<FastWork<float>>()
         { nbody = nb
           nq = topo.nq
           nv = nv
@@ -330,11 +335,29 @@ module internal FastModelBuild =
           source = sources p
           pool = pool }
 
+    /// The same constants as TapeReal constants, for recording steps on the scalar tape (no gradient reaches them).
+    let toTape (m: FastModel<float>) : FastModel<TapeReal> =
+        let c (a: float[]) = Array.map TapeReal.Const a
+        { nbody = m.nbody; nq = m.nq; nv = m.nv; parent = m.parent; bodyJntAdr = m.bodyJntAdr; bodyJntNum = m.bodyJntNum
+          bodyDofAdr = m.bodyDofAdr; bodyDofNum = m.bodyDofNum; bodyDofs = m.bodyDofs; jntType = m.jntType
+          jntQposAdr = m.jntQposAdr; jntDofAdr = m.jntDofAdr; dofBody = m.dofBody; dofQposAdr = m.dofQposAdr
+          dofMoving = c m.dofMoving; dofAnc = m.dofAnc; dofParent = m.dofParent; qpos0 = c m.qpos0; bodyPos = c m.bodyPos
+          bodyR = c m.bodyR; bodyMass = c m.bodyMass; bodyIpos = c m.bodyIpos; bodyInertia = c m.bodyInertia
+          jntAxis = c m.jntAxis; jntPos = c m.jntPos; jntK = c m.jntK; jntKK = c m.jntKK; dofDamping = c m.dofDamping
+          dofArmature = c m.dofArmature; dofStiffness = c m.dofStiffness; dofSpringref = c m.dofSpringref
+          gravity = c m.gravity; kp = c m.kp; kv = c m.kv; forceLo = c m.forceLo; forceHi = c m.forceHi
+          dofLimitLo = c m.dofLimitLo; dofLimitHi = c m.dofLimitHi; hasLimits = m.hasLimits
+          contactStiffness = TapeReal.Const m.contactStiffness; contactDamping = TapeReal.Const m.contactDamping
+          friction = TapeReal.Const m.friction; geomBody = m.geomBody; geomSpec = m.geomSpec; geomPos = c m.geomPos
+          geomR = c m.geomR; geomBound = m.geomBound; geomProbe = Array.map c m.geomProbe
+          geomProbeRadius = c m.geomProbeRadius; geomProbeReach = m.geomProbeReach; pairA = m.pairA; pairB = m.pairB
+          pairKind = m.pairKind; pairMu = c m.pairMu; source = m.source; pool = ConcurrentBag<FastWork<TapeReal>>() }
+
     /// A work buffer for the model (from its pool, or new).
-    let rent (m: FastModel) =
+    let rent (m: FastModel<'T>) =
         match m.pool.TryTake() with
         | true, w -> w
-        | _ -> FastWork(m.nbody, m.nq, m.nv, m.geomBody.Length, m.jntType.Length)
+        | _ -> FastWork<'T>(m.nbody, m.nq, m.nv, m.geomBody.Length, m.jntType.Length)
 
     /// Returns a work buffer to the model's pool.
-    let giveBack (m: FastModel) (w: FastWork) = m.pool.Add w
+    let giveBack (m: FastModel<'T>) (w: FastWork<'T>) = m.pool.Add w

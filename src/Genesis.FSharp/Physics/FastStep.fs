@@ -6,6 +6,8 @@ open System.Runtime.ExceptionServices
 open System.Threading.Tasks
 open Genesis
 open Genesis.Physics.FastMath
+open Genesis.Real
+open Genesis.HomogeneousArithmetic
 
 /// Physics.step on plain float64 arrays (MuJoCo style): the same stages (kinematics, CRBA, RNEA, passive, actuation,
 /// contact with its implicit damping, Euler with implicit damping or RK4, quaternion integration) without tensors and
@@ -16,7 +18,7 @@ module FastStep =
     let private parallelFrom = 8
 
     /// Writes [axis; anchor x axis] as the motion subspace of dof d.
-    let inline private setCdof (cdof: float[]) (d: int) (ax: float) (ay: float) (az: float) (px: float) (py: float) (pz: float) =
+    let inline internal setCdof (cdof: ^T[]) (d: int) (ax: ^T) (ay: ^T) (az: ^T) (px: ^T) (py: ^T) (pz: ^T) =
         let o = d * 6
         cdof[o] <- ax
         cdof[o + 1] <- ay
@@ -26,7 +28,7 @@ module FastStep =
         cdof[o + 5] <- px * ay - py * ax
 
     /// One joint of body i (frame r = xmat[o9..], origin xpos[o3..]): moves the frame and writes its cdof.
-    let private joint (m: FastModel) (w: FastWork) (qpos: float[]) (i: int) (j: int) (pending: byref<int>) =
+    let inline internal joint (m: FastModel< ^T>) (w: FastWork< ^T>) (qpos: ^T[]) (i: int) (j: int) (pending: byref<int>) =
         let xpos, xmat, cdof = w.xpos, w.xmat, w.cdof
         let o3, o9, j3 = i * 3, i * 9, j * 3
         let adr, dof = m.jntQposAdr[j], m.jntDofAdr[j]
@@ -47,17 +49,18 @@ module FastStep =
             xpos[o3] <- xpos[o3] + awx * q
             xpos[o3 + 1] <- xpos[o3 + 1] + awy * q
             xpos[o3 + 2] <- xpos[o3 + 2] + awz * q
-            setCdof cdof dof 0.0 0.0 0.0 0.0 0.0 0.0
+            let zero = lift 0.0
+            setCdof cdof dof zero zero zero zero zero zero
             cdof[dof * 6 + 3] <- awx
             cdof[dof * 6 + 4] <- awy
             cdof[dof * 6 + 5] <- awz
         | Hinge ->
             // r <- r (I + sin q K + (1 - cos q) K^2) (Rodrigues)
             let q = qpos[adr] - m.qpos0[adr]
-            let s, c = sin q, 1.0 - cos q
+            let s, c = sin q, lift 1.0 - cos q
             let rj, r0 = w.tmp9, w.tmp9b
             for k in 0 .. 8 do
-                rj[k] <- ((if k % 4 = 0 then 1.0 else 0.0) + s * m.jntK[j * 9 + k]) + c * m.jntKK[j * 9 + k]
+                rj[k] <- (lift (if k % 4 = 0 then 1.0 else 0.0) + s * m.jntK[j * 9 + k]) + c * m.jntKK[j * 9 + k]
             Array.blit xmat o9 r0 0 9
             mul33 r0 0 rj 0 xmat o9
             reanchor ()
@@ -78,9 +81,10 @@ module FastStep =
             xpos[o3 + 1] <- qpos[adr + 1]
             xpos[o3 + 2] <- qpos[adr + 2]
             FastModelBuild.quatToMatInto qpos (adr + 3) xmat o9
+            let zero = lift 0.0
             for k in 0 .. 2 do
-                setCdof cdof (dof + k) 0.0 0.0 0.0 0.0 0.0 0.0
-                cdof[(dof + k) * 6 + 3 + k] <- 1.0
+                setCdof cdof (dof + k) zero zero zero zero zero zero
+                cdof[(dof + k) * 6 + 3 + k] <- lift 1.0
             w.pendingDof[pending] <- dof + 3
             w.pendingAnchor[3 * pending] <- qpos[adr]
             w.pendingAnchor[3 * pending + 1] <- qpos[adr + 1]
@@ -88,7 +92,7 @@ module FastStep =
             pending <- pending + 1
 
     /// Forward kinematics (Kinematics.compute): xpos, xmat, xipos and cdof of every body from qpos.
-    let internal kinematicsInto (m: FastModel) (w: FastWork) (qpos: float[]) =
+    let inline internal kinematicsInto (m: FastModel< ^T>) (w: FastWork< ^T>) (qpos: ^T[]) =
         let xpos, xmat = w.xpos, w.xmat
         for i in 0 .. m.nbody - 1 do
             let par = m.parent[i]
@@ -113,7 +117,7 @@ module FastStep =
                 w.xipos[i * 3 + k] <- xpos[i * 3 + k] + rowDot xmat (i * 9) k m.bodyIpos (i * 3)
 
     /// Spatial inertia of body b about the world origin (Spatial.spatialInertia) into w.cinert.
-    let private spatialInertia (m: FastModel) (w: FastWork) (b: int) =
+    let inline internal spatialInertia (m: FastModel< ^T>) (w: FastWork< ^T>) (b: int) =
         let s, ci = w.scratch, w.cinert
         let o9, co = b * 9, b * 36
         // I_world = (R I) R^T at s[0..8]; [c]x at s[9..17]; [c]x [c]x at s[18..26]
@@ -122,9 +126,10 @@ module FastStep =
             for j in 0 .. 2 do
                 s[i * 3 + j] <- rowDot w.tmp9 0 i w.xmat (o9 + j * 3)
         let cx, cy, cz = w.xipos[b * 3], w.xipos[b * 3 + 1], w.xipos[b * 3 + 2]
-        s[9] <- 0.0; s[10] <- -cz; s[11] <- cy
-        s[12] <- cz; s[13] <- 0.0; s[14] <- -cx
-        s[15] <- -cy; s[16] <- cx; s[17] <- 0.0
+        let zero = lift 0.0
+        s[9] <- zero; s[10] <- -cz; s[11] <- cy
+        s[12] <- cz; s[13] <- zero; s[14] <- -cx
+        s[15] <- -cy; s[16] <- cx; s[17] <- zero
         mul33 s 9 s 9 s 18
         let mass = m.bodyMass[b]
         for i in 0 .. 2 do
@@ -132,15 +137,16 @@ module FastStep =
                 ci[co + i * 6 + j] <- s[i * 3 + j] - mass * s[18 + i * 3 + j]
                 ci[co + i * 6 + 3 + j] <- mass * s[9 + i * 3 + j]
                 ci[co + (3 + i) * 6 + j] <- -(mass * s[9 + i * 3 + j])
-                ci[co + (3 + i) * 6 + 3 + j] <- mass * (if i = j then 1.0 else 0.0)
+                ci[co + (3 + i) * 6 + 3 + j] <- mass * lift (if i = j then 1.0 else 0.0)
 
     /// Mass matrix by CRBA (composite inertias; armature on the diagonal) into w.qM; with hK > 0, M + h C for the contact
     /// stiffness K per body in w.kbody (C = sum_b J_b^T K_b J_b has the form of M).
-    let private crba (m: FastModel) (w: FastWork) (hK: float) =
+    let inline internal crba (m: FastModel< ^T>) (w: FastWork< ^T>) (hK: float) =
         let nb, nv = m.nbody, m.nv
         let ic, qM, cdof, f = w.icomp, w.qM, w.cdof, w.scratch
         if hK > 0.0 then
-            for i in 0 .. nb * 36 - 1 do ic[i] <- w.cinert[i] + hK * w.kbody[i]
+            let hKT = lift hK
+            for i in 0 .. nb * 36 - 1 do ic[i] <- w.cinert[i] + hKT * w.kbody[i]
         else Array.blit w.cinert 0 ic 0 (nb * 36)
         for b in nb - 1 .. -1 .. 0 do
             let par = m.parent[b]
@@ -157,24 +163,24 @@ module FastStep =
             qM[k * nv + k] <- qM[k * nv + k] + m.dofArmature[k]
 
     /// Bias forces by RNEA with qacc = 0 (velocities, cdof_dot, accelerations from -gravity, subtree forces) into w.bias.
-    let private rnea (m: FastModel) (w: FastWork) (qvel: float[]) =
+    let inline internal rnea (m: FastModel< ^T>) (w: FastWork< ^T>) (qvel: ^T[]) =
         let nb, nv = m.nbody, m.nv
         let cvel, cacc, cfrc, cdof, cdd, s = w.cvel, w.cacc, w.cfrc, w.cdof, w.cdofDot, w.scratch
         for b in 0 .. nb - 1 do
             let par = m.parent[b]
             for i in 0 .. 5 do
-                cvel[b * 6 + i] <- if par < 0 then 0.0 else cvel[par * 6 + i]
+                cvel[b * 6 + i] <- if par < 0 then lift 0.0 else cvel[par * 6 + i]
             for k in m.bodyDofAdr[b] .. m.bodyDofAdr[b] + m.bodyDofNum[b] - 1 do
                 for i in 0 .. 5 do
                     cvel[b * 6 + i] <- cvel[b * 6 + i] + cdof[k * 6 + i] * qvel[k]
         // cdof_dot = v x cdof (crm(v) m = [w x a; u x a + w x l]) with v the velocity of the frame carrying the
         // dof's axis: the parent body plus this body's joints up to and including the dof's joint (MuJoCo
         // mj_comVel); zero for axes fixed in the world
-        let fv = Array.zeroCreate 6
+        let fv: ^T[] = Array.zeroCreate 6
         for b in 0 .. nb - 1 do
             let par = m.parent[b]
             for i in 0 .. 5 do
-                fv[i] <- if par < 0 then 0.0 else cvel[par * 6 + i]
+                fv[i] <- if par < 0 then lift 0.0 else cvel[par * 6 + i]
             for j in m.bodyJntAdr[b] .. m.bodyJntAdr[b] + m.bodyJntNum[b] - 1 do
                 let d0 = m.jntDofAdr[j]
                 let nd = match m.jntType[j] with Free -> 6 | Ball -> 3 | Hinge | Slide -> 1
@@ -195,7 +201,7 @@ module FastStep =
         for b in 0 .. nb - 1 do
             let par = m.parent[b]
             for i in 0 .. 5 do
-                cacc[b * 6 + i] <- if par >= 0 then cacc[par * 6 + i] elif i < 3 then 0.0 else -m.gravity[i - 3]
+                cacc[b * 6 + i] <- if par >= 0 then cacc[par * 6 + i] elif i < 3 then lift 0.0 else -m.gravity[i - 3]
             for k in m.bodyDofAdr[b] .. m.bodyDofAdr[b] + m.bodyDofNum[b] - 1 do
                 for i in 0 .. 5 do
                     cacc[b * 6 + i] <- cacc[b * 6 + i] + cdd[k * 6 + i] * qvel[k]
@@ -220,34 +226,24 @@ module FastStep =
             w.bias[k] <- dot6 cdof (k * 6) cfrc (m.dofBody[k] * 6)
 
     /// Control modes as codes (0 force, 1 position, 2 velocity).
-    let private modeCode (c: ControlMode) = match c with ControlMode.Force -> 0 | ControlMode.Position -> 1 | ControlMode.Velocity -> 2
-
-    /// log(1 + x), accurate for tiny x (as the CPU kernels compute it).
-    let private log1pAccurate (x: float) =
-        let u = 1.0 + x
-        if u = 1.0 then x
-        elif Double.IsInfinity u || Double.IsNaN u || u <= 0.0 then log u
-        else log u * (x / (u - 1.0))
-
-    /// softplus and sigmoid as the CPU kernels compute them.
-    let private softplus (v: float) = if Double.IsNaN v then v else max v 0.0 + log1pAccurate (exp (-(abs v)))
-    let private sigmoid (v: float) = 1.0 / (1.0 + exp (-v))
+    let internal modeCode (c: ControlMode) = match c with ControlMode.Force -> 0 | ControlMode.Position -> 1 | ControlMode.Velocity -> 2
 
     /// JointLimits.compute for dof k: the limit torque, with its velocity derivative (c + h k while violated) in w.limitDiag.
-    let private limitTorque (m: FastModel) (w: FastWork) (k: int) (q: float) (qv: float) (h: float) =
+    let inline internal limitTorque (m: FastModel< ^T>) (w: FastWork< ^T>) (k: int) (q: ^T) (qv: ^T) (h: float) : ^T =
         let lo, hi = m.dofLimitLo[k], m.dofLimitHi[k]
-        if Double.IsNaN lo && Double.IsNaN hi then
-            w.limitDiag[k] <- 0.0
-            0.0
+        let zero = lift 0.0
+        if Double.IsNaN(value lo) && Double.IsNaN(value hi) then
+            w.limitDiag[k] <- zero
+            zero
         else
-            let s = JointLimits.softness
-            let spLo, actLo = if Double.IsNaN lo then 0.0, 0.0 else (let b = (lo - q) / s in softplus b, sigmoid b)
-            let spHi, actHi = if Double.IsNaN hi then 0.0, 0.0 else (let a = (q - hi) / s in softplus a, sigmoid a)
-            w.limitDiag[k] <- (actLo + actHi) * (JointLimits.damping + h * JointLimits.stiffness)
-            (spLo - spHi) * (JointLimits.stiffness * s) - (actLo + actHi) * qv * JointLimits.damping
+            let s = lift JointLimits.softness
+            let spLo, actLo = if Double.IsNaN(value lo) then zero, zero else (let b = (lo - q) / s in softplus b, sigmoid b)
+            let spHi, actHi = if Double.IsNaN(value hi) then zero, zero else (let a = (q - hi) / s in softplus a, sigmoid a)
+            w.limitDiag[k] <- (actLo + actHi) * lift (JointLimits.damping + h * JointLimits.stiffness)
+            (spLo - spHi) * (lift JointLimits.stiffness * s) - (actLo + actHi) * qv * lift JointLimits.damping
 
     /// The Hamilton product a * b of quaternions given as (w, x, y, z) components.
-    let inline private quatMul (aw: float) (ax: float) (ay: float) (az: float) (bw: float) (bx: float) (by: float) (bz: float) =
+    let inline internal quatMul (aw: ^T) (ax: ^T) (ay: ^T) (az: ^T) (bw: ^T) (bx: ^T) (by: ^T) (bz: ^T) =
         struct (aw * bw - ax * bx - ay * by - az * bz,
                 aw * bx + ax * bw + ay * bz - az * by,
                 aw * by - ax * bz + ay * bw + az * bx,
@@ -255,14 +251,14 @@ module FastStep =
 
     /// Passive.quatSprings into w.rhs: free translations -k (x - x0), rotations -k r with r the rotation vector from
     /// the rest orientation (qpos0) to the current one (Spatial.quatSub), on every ball/free joint with a stiffness.
-    let private quatSprings (m: FastModel) (w: FastWork) (qpos: float[]) =
+    let inline internal quatSprings (m: FastModel< ^T>) (w: FastWork< ^T>) (qpos: ^T[]) =
         for j in 0 .. m.jntType.Length - 1 do
             let jt = m.jntType[j]
             if jt = Ball || jt = Free then
                 let d, a = m.jntDofAdr[j], m.jntQposAdr[j]
                 let n = JointSpec.nvOf jt
                 let mutable any = false
-                for i in 0 .. n - 1 do any <- any || m.dofStiffness[d + i] <> 0.0
+                for i in 0 .. n - 1 do any <- any || value m.dofStiffness[d + i] <> 0.0
                 if any then
                     let rot, ang = (if jt = Free then a + 3, d + 3 else a, d)
                     if jt = Free then
@@ -274,47 +270,48 @@ module FastStep =
                     let qw, qx, qy, qz = qw / nrm, qx / nrm, qy / nrm, qz / nrm
                     let struct (pw, px, py, pz) =
                         quatMul m.qpos0[rot] -m.qpos0[rot + 1] -m.qpos0[rot + 2] -m.qpos0[rot + 3] qw qx qy qz
-                    let flip = if pw < 0.0 then -1.0 else 1.0
+                    let flip = lift (if value pw < 0.0 then -1.0 else 1.0)
                     let pw, px, py, pz = pw * flip, px * flip, py * flip, pz * flip
                     let s2 = px * px + py * py + pz * pz
-                    let small = s2 < 1e-24
-                    let sn = sqrt (s2 + (if small then 1.0 else 0.0))
-                    let f = if small then 2.0 + s2 / 3.0 else 2.0 * Math.Atan2(sn, pw) / sn
+                    let small = value s2 < 1e-24
+                    let sn = sqrt (s2 + lift (if small then 1.0 else 0.0))
+                    let f = if small then lift 2.0 + s2 / lift 3.0 else lift 2.0 * atan2 sn pw / sn
                     w.rhs[ang] <- w.rhs[ang] - m.dofStiffness[ang] * (px * f)
                     w.rhs[ang + 1] <- w.rhs[ang + 1] - m.dofStiffness[ang + 1] * (py * f)
                     w.rhs[ang + 2] <- w.rhs[ang + 2] - m.dofStiffness[ang + 2] * (pz * f)
 
     /// w.rhs = actuation + passive + contact (+ joint limits) - bias (the contact forces already in w.qfrcContact).
-    let private forces (m: FastModel) (w: FastWork) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+    let inline internal forces (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (modes: int[]) (qpos: ^T[]) (qvel: ^T[]) (ctrl: ^T[]) =
         let limits = sp.enableJointLimits && m.hasLimits
         let h = sp.dt / float sp.substeps
         let anyPos = Array.contains 1 modes
         let anyVel = Array.contains 2 modes
+        let zero = lift 0.0
         for k in 0 .. m.nv - 1 do
             let qa = m.dofQposAdr[k]
-            let q = if qa >= 0 then qpos[qa] else 0.0
+            let q = if qa >= 0 then qpos[qa] else zero
             let v, qv, mode = ctrl[k], qvel[k], modes[k]
-            let mutable tau = v * (if mode = 0 then 1.0 else 0.0)
-            if anyPos then tau <- tau + (m.kp[k] * (v - q) - m.kv[k] * qv) * (if mode = 1 then 1.0 else 0.0)
-            if anyVel then tau <- tau + m.kv[k] * (v - qv) * (if mode = 2 then 1.0 else 0.0)
+            let mutable tau = v * lift (if mode = 0 then 1.0 else 0.0)
+            if anyPos then tau <- tau + (m.kp[k] * (v - q) - m.kv[k] * qv) * lift (if mode = 1 then 1.0 else 0.0)
+            if anyVel then tau <- tau + m.kv[k] * (v - qv) * lift (if mode = 2 then 1.0 else 0.0)
             let lo, hi = m.forceLo[k], m.forceHi[k]
-            tau <- if Double.IsNaN tau || tau >= lo then tau else lo
-            tau <- if Double.IsNaN tau || tau <= hi then tau else hi
+            tau <- if Double.IsNaN(value tau) || value tau >= value lo then tau else lo
+            tau <- if Double.IsNaN(value tau) || value tau <= value hi then tau else hi
             // Actuation.computeWithDamping: kv + h kp (position) or kv (velocity) where the force is not saturated
             let pdDiag =
-                if mode = 0 || not (tau > lo && tau < hi) then 0.0
-                elif mode = 1 then m.kv[k] + m.kp[k] * h
+                if mode = 0 || not (value tau > value lo && value tau < value hi) then zero
+                elif mode = 1 then m.kv[k] + m.kp[k] * lift h
                 else m.kv[k]
-            w.limitDiag[k] <- 0.0
+            w.limitDiag[k] <- zero
             let passive = -(m.dofStiffness[k] * (q - m.dofSpringref[k])) - m.dofDamping[k] * qv
-            let smooth = tau + passive + (if sp.enableContact then w.qfrcContact[k] else 0.0)
+            let smooth = tau + passive + (if sp.enableContact then w.qfrcContact[k] else zero)
             let smooth = if limits then smooth + limitTorque m w k q qv h else smooth
             w.limitDiag[k] <- w.limitDiag[k] + pdDiag
             w.rhs[k] <- smooth - w.bias[k]
 
     /// Factorises the SPD matrix a (nv x nv, symmetric, nonzero only between a dof and its ancestors) in place as
     /// L^T D L along the dof tree (MuJoCo mj_factorM: no fill-in), then solves into x (mj_solveM).
-    let private ldlSolve (n: int) (parent: int[]) (a: float[]) (x: float[]) =
+    let inline internal ldlSolve (n: int) (parent: int[]) (a: ^T[]) (x: ^T[]) =
         for k in n - 1 .. -1 .. 0 do
             let mutable i = parent[k]
             while i >= 0 do
@@ -339,7 +336,7 @@ module FastStep =
                 i <- parent[i]
 
     /// Kinematics, dynamics and forces at (qpos, qvel): w.qM (M, or M + h C when needC), w.rhs = f - bias.
-    let private evaluate (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+    let inline internal evaluate (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: ^T[]) (qvel: ^T[]) (ctrl: ^T[]) =
         kinematicsInto m w qpos
         for b in 0 .. m.nbody - 1 do spatialInertia m w b
         rnea m w qvel
@@ -349,13 +346,14 @@ module FastStep =
         quatSprings m w qpos
 
     /// The rotation q * exp(w dt / 2) of the quaternion at q[qo..] by the angular velocity v[vo..], normalised, into out[oo..].
-    let private quatStep (q: float[]) (qo: int) (v: float[]) (vo: int) (dt: float) (out: float[]) (oo: int) =
-        let hx, hy, hz = v[vo] * (0.5 * dt), v[vo + 1] * (0.5 * dt), v[vo + 2] * (0.5 * dt)
+    let inline internal quatStep (q: ^T[]) (qo: int) (v: ^T[]) (vo: int) (dt: float) (out: ^T[]) (oo: int) =
+        let half = lift (0.5 * dt)
+        let hx, hy, hz = v[vo] * half, v[vo + 1] * half, v[vo + 2] * half
         let theta2 = hx * hx + hy * hy + hz * hz
-        let small = theta2 < 1e-24
-        let theta = sqrt (theta2 + (if small then 1.0 else 0.0))
-        let sinc = if small then 1.0 - theta2 / 6.0 else sin theta / theta
-        let bw = if small then 1.0 - theta2 / 2.0 else cos theta
+        let small = value theta2 < 1e-24
+        let theta = sqrt (theta2 + lift (if small then 1.0 else 0.0))
+        let sinc = if small then lift 1.0 - theta2 / lift 6.0 else sin theta / theta
+        let bw = if small then lift 1.0 - theta2 / lift 2.0 else cos theta
         let bx, by, bz = hx * sinc, hy * sinc, hz * sinc
         let struct (nw, nx, ny, nz) = quatMul q[qo] q[qo + 1] q[qo + 2] q[qo + 3] bw bx by bz
         let n = sqrt (nw * nw + nx * nx + ny * ny + nz * nz)
@@ -365,65 +363,88 @@ module FastStep =
         out[oo + 3] <- nz / n
 
     /// Integrate.integratePos: qpos advanced by qvel over dt into out (out may be qpos).
-    let internal integratePos (m: FastModel) (qpos: float[]) (qvel: float[]) (dt: float) (out: float[]) =
+    let inline internal integratePos (m: FastModel< ^T>) (qpos: ^T[]) (qvel: ^T[]) (dt: float) (out: ^T[]) =
         for j in 0 .. m.jntType.Length - 1 do
             let a, d = m.jntQposAdr[j], m.jntDofAdr[j]
             match m.jntType[j] with
-            | Hinge | Slide -> out[a] <- qpos[a] + qvel[d] * dt
+            | Hinge | Slide -> out[a] <- qpos[a] + qvel[d] * lift dt
             | Ball -> quatStep qpos a qvel d dt out a
             | Free ->
                 for k in 0 .. 2 do
-                    out[a + k] <- qpos[a + k] + qvel[d + k] * dt
+                    out[a + k] <- qpos[a + k] + qvel[d + k] * lift dt
                 quatStep qpos (a + 3) qvel (d + 3) dt out (a + 3)
 
-    /// Semi-implicit Euler with implicit joint and contact damping: (M + h D + h C) qacc = f - bias (w.qpos, w.qvel in place).
-    let private eulerStep (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (modes: int[]) =
+    /// Semi-implicit Euler with implicit joint and contact damping: (M + h D + h C) qacc = f - bias (w.qpos, w.qvel in
+    /// place); `ev` is `evaluate` instantiated for the scalar type (one method, so that the steps stay small).
+    let inline internal eulerStepWith ([<InlineIfLambda>] ev) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) =
         let nv = m.nv
         let withC = sp.enableContact
-        evaluate m w sp h withC modes w.qpos w.qvel w.ctrl
+        ev m w sp h withC modes w.qpos w.qvel w.ctrl
         let a = w.qM
+        let hT = lift h
         for k in 0 .. nv - 1 do
-            a[k * nv + k] <- a[k * nv + k] + m.dofDamping[k] * h
+            a[k * nv + k] <- a[k * nv + k] + m.dofDamping[k] * hT
         // joint limits and PD control, treated implicitly as on the Tensor path
         for k in 0 .. nv - 1 do
-            a[k * nv + k] <- a[k * nv + k] + w.limitDiag[k] * h
+            a[k * nv + k] <- a[k * nv + k] + w.limitDiag[k] * hT
         if withC && w.denseC then
             for i in 0 .. nv * nv - 1 do
                 a[i] <- a[i] + w.cmat[i]
-            Solve.luSolveInPlace nv a 1 w.rhs
+            DenseLU.luSolveInPlace nv a 1 w.rhs
         else ldlSolve nv m.dofParent a w.rhs
         for k in 0 .. nv - 1 do
-            w.qvel[k] <- w.qvel[k] + w.rhs[k] * h
+            w.qvel[k] <- w.qvel[k] + w.rhs[k] * hT
         integratePos m w.qpos w.qvel h w.qpos
 
     /// qacc = M^-1 (f - bias) at (qpos, qvel) into acc (explicit damping, for RK4).
-    let private acceleration (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (modes: int[]) (qpos: float[]) (qvel: float[]) (acc: float[]) =
-        evaluate m w sp h false modes qpos qvel w.ctrl
+    let inline internal accelerationWith ([<InlineIfLambda>] ev) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) (qpos: ^T[]) (qvel: ^T[]) (acc: ^T[]) =
+        ev m w sp h false modes qpos qvel w.ctrl
         ldlSolve m.nv m.dofParent w.qM w.rhs
         Array.blit w.rhs 0 acc 0 m.nv
 
     /// Classic RK4 (Physics.step's scheme) on w.qpos, w.qvel in place.
-    let private rk4Step (m: FastModel) (w: FastWork) (sp: SimParams) (h: float) (modes: int[]) =
+    let inline internal rk4StepWith ([<InlineIfLambda>] ev) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) =
         let nv = m.nv
         let v, a, qv, q = w.v, w.a, w.qvel, w.qposTmp
+        let half, whole, two, six = lift (h / 2.0), lift h, lift 2.0, lift 6.0
         Array.blit qv 0 v[0] 0 nv
-        acceleration m w sp h modes w.qpos v[0] a[0]
-        for k in 0 .. nv - 1 do v[1][k] <- qv[k] + a[0][k] * (h / 2.0)
+        accelerationWith ev m w sp h modes w.qpos v[0] a[0]
+        for k in 0 .. nv - 1 do v[1][k] <- qv[k] + a[0][k] * half
         integratePos m w.qpos v[0] (h / 2.0) q
-        acceleration m w sp h modes q v[1] a[1]
-        for k in 0 .. nv - 1 do v[2][k] <- qv[k] + a[1][k] * (h / 2.0)
+        accelerationWith ev m w sp h modes q v[1] a[1]
+        for k in 0 .. nv - 1 do v[2][k] <- qv[k] + a[1][k] * half
         integratePos m w.qpos v[1] (h / 2.0) q
-        acceleration m w sp h modes q v[2] a[2]
-        for k in 0 .. nv - 1 do v[3][k] <- qv[k] + a[2][k] * h
+        accelerationWith ev m w sp h modes q v[2] a[2]
+        for k in 0 .. nv - 1 do v[3][k] <- qv[k] + a[2][k] * whole
         integratePos m w.qpos v[2] h q
-        acceleration m w sp h modes q v[3] a[3]
+        accelerationWith ev m w sp h modes q v[3] a[3]
         for k in 0 .. nv - 1 do
-            qv[k] <- qv[k] + (a[0][k] + 2.0 * a[1][k] + 2.0 * a[2][k] + a[3][k]) * (h / 6.0)
-            v[0][k] <- (v[0][k] + 2.0 * v[1][k] + 2.0 * v[2][k] + v[3][k]) / 6.0
+            qv[k] <- qv[k] + (a[0][k] + two * a[1][k] + two * a[2][k] + a[3][k]) * lift (h / 6.0)
+            v[0][k] <- (v[0][k] + two * v[1][k] + two * v[2][k] + v[3][k]) / six
         integratePos m w.qpos v[0] h w.qpos
 
+    /// evaluate on float64.
+    let private evaluateFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+        evaluate m w sp h needC modes qpos qvel ctrl
+
+    /// evaluate on the scalar tape.
+    let private evaluateTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
+        evaluate m w sp h needC modes qpos qvel ctrl
+
+    /// One sub-step of w.qpos, w.qvel under w.ctrl on float64.
+    let private subStepFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (modes: int[]) =
+        match sp.integrator with
+        | Integrator.Euler -> eulerStepWith evaluateFloat m w sp h modes
+        | Integrator.RK4 -> rk4StepWith evaluateFloat m w sp h modes
+
+    /// One sub-step of w.qpos, w.qvel under w.ctrl, recorded on the thread's scalar tape.
+    let internal subStepTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (modes: int[]) =
+        match sp.integrator with
+        | Integrator.Euler -> eulerStepWith evaluateTape m w sp h modes
+        | Integrator.RK4 -> rk4StepWith evaluateTape m w sp h modes
+
     /// Steps envs [e0, e1) of the batch in place, in sp.substeps sub-steps.
-    let private stepRange (m: FastModel) (w: FastWork) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) (e0: int) (e1: int) =
+    let private stepRange (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) (e0: int) (e1: int) =
         let nq, nv = m.nq, m.nv
         let h = sp.dt / float sp.substeps
         for e in e0 .. e1 - 1 do
@@ -431,14 +452,12 @@ module FastStep =
             Array.blit qvel (e * nv) w.qvel 0 nv
             Array.blit ctrl (e * nv) w.ctrl 0 nv
             for _ in 1 .. sp.substeps do
-                match sp.integrator with
-                | Integrator.Euler -> eulerStep m w sp h modes
-                | Integrator.RK4 -> rk4Step m w sp h modes
+                subStepFloat m w sp h modes
             Array.blit w.qpos 0 qpos (e * nq) nq
             Array.blit w.qvel 0 qvel (e * nv) nv
 
     /// Steps nEnvs envs in place: qpos [nEnvs * nq], qvel [nEnvs * nv], ctrl [nEnvs * nv] row-major, over the cores when large.
-    let internal stepBatch (m: FastModel) (sp: SimParams) (modes: ControlMode[]) (nEnvs: int) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+    let internal stepBatch (m: FastModel<float>) (sp: SimParams) (modes: ControlMode[]) (nEnvs: int) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         let codes = modes |> Array.map modeCode
         let cores = Environment.ProcessorCount
         if nEnvs < parallelFrom || cores = 1 then
@@ -455,10 +474,10 @@ module FastStep =
                 |> ignore
             with :? AggregateException as e when e.InnerExceptions.Count > 0 -> ExceptionDispatchInfo.Throw(e.InnerExceptions[0])
 
-    let private cache = ConditionalWeakTable<Model, FastModel>()
+    let private cache = ConditionalWeakTable<Model, FastModel<float>>()
 
     /// The fast-path constants of a model, read once and re-read when a parameter tensor was replaced in place.
-    let internal prepare (model: Model) : FastModel =
+    let internal prepare (model: Model) : FastModel<float> =
         let fm = cache.GetValue(model, fun m -> FastModelBuild.build m)
         if FastModelBuild.readFrom model.parameters fm.source then fm
         else

@@ -1,13 +1,15 @@
 namespace Genesis
 
-/// Batched dense linear solves A x = b (LU with partial pivoting on the host), differentiable in A and b.
-module Solve =
+/// Dense LU with partial pivoting on flat arrays, generic over float and TapeReal (the fast path records it on the tape).
+module DenseLU =
+    open Genesis.HomogeneousArithmetic
+
     /// Solves a x = x in place for x of n x bcols row-major (LU with partial pivoting); a is destroyed.
-    let internal luSolveInPlace (n: int) (a: float[]) (bcols: int) (x: float[]) =
+    let inline internal luSolveInPlace (n: int) (a: ^T[]) (bcols: int) (x: ^T[]) =
         for c in 0 .. n - 1 do
             let mutable piv = c
             for r in c + 1 .. n - 1 do
-                if abs a[r * n + c] > abs a[piv * n + c] then piv <- r
+                if abs (Real.value a[r * n + c]) > abs (Real.value a[piv * n + c]) then piv <- r
             if piv <> c then
                 for k in 0 .. n - 1 do
                     let t = a[c * n + k]
@@ -20,7 +22,7 @@ module Solve =
             let d = a[c * n + c]
             for r in c + 1 .. n - 1 do
                 let f = a[r * n + c] / d
-                if f <> 0.0 then
+                if Real.value f <> 0.0 then
                     for k in c .. n - 1 do
                         a[r * n + k] <- a[r * n + k] - f * a[c * n + k]
                     for k in 0 .. bcols - 1 do
@@ -33,10 +35,12 @@ module Solve =
                     s <- s - a[c * n + m] * x[m * bcols + k]
                 x[c * bcols + k] <- s / d
 
+/// Batched dense linear solves A x = b (LU with partial pivoting on the host), differentiable in A and b.
+module Solve =
     let private luSolve (n: int) (a: float[]) (bcols: int) (b: float[]) =
         // a: n x n row-major, b: n x bcols row-major (both copied); returns x
         let x = Array.copy b
-        luSolveInPlace n (Array.copy a) bcols x
+        DenseLU.luSolveInPlace n (Array.copy a) bcols x
         x
 
     type internal SolveOp() =
