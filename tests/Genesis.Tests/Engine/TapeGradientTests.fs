@@ -1,0 +1,147 @@
+module Genesis.Tests.Engine.TapeGradientTests
+
+open System
+open Expecto
+open Genesis
+open Genesis.Physics
+open Genesis.Tests
+
+/// d op / d operand by the scalar tape (one reverse sweep).
+let private tapeDerivative (f: TapeReal[] -> TapeReal) (x: float[]) =
+    let tape = ScalarTape.Current
+    tape.Clear()
+    let vars = x |> Array.map (fun v -> TapeReal.Variable v)
+    let y = f vars
+    tape.ResetAdjoints()
+    tape.Seed(y.id, 1.0)
+    tape.Sweep 0
+    let g = vars |> Array.map (fun v -> tape.Adjoint v.id)
+    tape.Clear()
+    y.v, g
+
+/// The same function on floats, differentiated by central differences.
+let private fdDerivative (f: float[] -> float) (x: float[]) =
+    x |> Array.mapi (fun i _ ->
+        let h = 1e-6 * max 1.0 (abs x[i])
+        let xp, xm = Array.copy x, Array.copy x
+        xp[i] <- xp[i] + h
+        xm[i] <- xm[i] - h
+        (f xp - f xm) / (2.0 * h))
+
+/// Checks one function written once, generic over float and TapeReal, at x: the values agree and the tape's
+/// derivative matches central differences.
+let inline private check (name: string) ([<InlineIfLambda>] ft: TapeReal[] -> TapeReal) ([<InlineIfLambda>] ff: float[] -> float) (x: float[]) =
+    let v, g = tapeDerivative ft x
+    Expect.floatClose { absolute = 1e-15; relative = 1e-15 } v (ff x) (name + ": value")
+    let fd = fdDerivative ff x
+    Array.iteri2 (fun i a b -> Expect.floatClose { absolute = 1e-8; relative = 1e-6 } a b (sprintf "%s: d/dx%d" name i)) g fd
+
+/// A robot's gradient of a loss after a controlled rollout, with respect to its initial velocity and the controls.
+let private rolloutGrads (build: Scene -> RigidEntity) (opts: int -> SimOptions) (steps: int) (setup: RigidEntity -> unit)
+                         (control: RigidEntity -> Tensor -> unit) (controls0: float) (checkpointEvery: int) =
+    let scene = Scene(opts checkpointEvery)
+    let robot = build scene
+    scene.build()
+    setup robot
+    let n = robot.nDofs
+    let rnd = Random(7)
+    let init = gs.tensor(Array.init n (fun _ -> 0.2 * (rnd.NextDouble() - 0.5)), requiresGrad = true)
+    let controlsLeaf = gs.tensor([ for t in 0 .. steps - 1 -> [ for j in 0 .. n - 1 -> controls0 * sin (0.37 * float (t * n + j)) ] ], requiresGrad = true)
+    robot.setDofsVelocity(init)
+    for t in 0 .. steps - 1 do
+        control robot controlsLeaf.[t]
+        scene.step()
+    let loss = robot.getDofsPosition().pow(2.0).sum() + robot.getDofsVelocity().pow(2.0).sum() * 0.1 + robot.getPos().pow(2.0).sum()
+    loss.backward()
+    Array.append (init.grad.toFloatArray()) (controlsLeaf.grad.toFloatArray()), scene.recordedSegments
+
+/// Checkpointed (segments differentiated on the scalar tape) against fully recorded (Tensor path) gradients.
+let private sameAsRecorded (name: string) build opts steps setup control controls0 =
+    GsSetup.ensure64 ()
+    let taped, segments = rolloutGrads build opts steps setup control controls0 5
+    let recorded, _ = rolloutGrads build opts steps setup control controls0 1
+    Expect.isGreaterThan segments 1 (name + ": several checkpoint segments")
+    Expect.isTrue (taped |> Array.forall Double.IsFinite) (name + ": finite")
+    Expect.isGreaterThan (taped |> Array.map abs |> Array.max) 1e-6 (name + ": non-zero")
+    Array.iteri2 (fun i a b -> Expect.floatClose { absolute = 1e-9; relative = 1e-8 } a b (sprintf "%s: gradient %d" name i)) taped recorded
+
+[<Tests>]
+let tests =
+    testList "Engine.TapeGradients" [
+        test "every TapeReal operation: value as on floats, derivative equal to central differences" {
+            let x = [| 0.7; -1.3 |]
+            check "add" (fun v -> v[0] + v[1]) (fun v -> v[0] + v[1]) x
+            check "sub" (fun v -> v[0] - v[1]) (fun v -> v[0] - v[1]) x
+            check "mul" (fun v -> v[0] * v[1]) (fun v -> v[0] * v[1]) x
+            check "div" (fun v -> v[0] / v[1]) (fun v -> v[0] / v[1]) x
+            check "neg" (fun v -> -v[0]) (fun v -> -v[0]) x
+            check "sqrt" (fun v -> sqrt v[0]) (fun v -> sqrt v[0]) x
+            check "sin" (fun v -> sin v[1]) (fun v -> sin v[1]) x
+            check "cos" (fun v -> cos v[1]) (fun v -> cos v[1]) x
+            check "exp" (fun v -> exp v[1]) (fun v -> exp v[1]) x
+            check "log" (fun v -> log v[0]) (fun v -> log v[0]) x
+            check "abs" (fun v -> abs v[1]) (fun v -> abs v[1]) x
+            check "atan2" (fun v -> atan2 v[0] v[1]) (fun v -> atan2 v[0] v[1]) x
+            check "softplus" (fun v -> Real.softplus v[1]) (fun v -> Real.softplus v[1]) x
+            check "sigmoid" (fun v -> Real.sigmoid v[0]) (fun v -> Real.sigmoid v[0]) x
+            check "relu" (fun v -> Real.relu v[0]) (fun v -> Real.relu v[0]) x
+            check "tmax" (fun v -> Real.tmax v[0] v[1]) (fun v -> Real.tmax v[0] v[1]) x
+            check "a composite (shared subexpressions, constants)" (fun v -> sin (v[0] * v[1]) / sqrt (v[0] * v[0] + Real.lift 2.0) - v[1] * v[1] * Real.lift 0.5)
+                (fun v -> sin (v[0] * v[1]) / sqrt (v[0] * v[0] + Real.lift 2.0) - v[1] * v[1] * Real.lift 0.5) x
+        }
+        test "operations on constants record nothing; a zero-initialised TapeReal is the constant 0" {
+            let tape = ScalarTape.Current
+            tape.Clear()
+            let c = TapeReal.Const 2.0 * TapeReal.Const 3.0 + sin (TapeReal.Const 1.0)
+            Expect.equal tape.Count 0 "no entries for constants"
+            Expect.equal c.id 0 "a constant result"
+            let z: TapeReal[] = Array.zeroCreate 1
+            Expect.equal z[0].id 0 "default is a constant"
+            let x = TapeReal.Variable 1.5
+            let y = x * TapeReal.Const 2.0 + z[0]
+            Expect.equal tape.Count 3 "leaf, product, sum"
+            Expect.floatClose Accuracy.veryHigh y.v 3.0 "value"
+            tape.Clear()
+        }
+        test "quadruped in ground contact under position targets: taped segments = recorded Tensor path" {
+            let build (scene: Scene) =
+                scene.addEntity(Morphs.Plane()) |> ignore
+                scene.addEntity(Morphs.URDF(GsSetup.asset "go2/go2.urdf", pos = [| 0.0; 0.0; 0.3 |]))
+            let opts k = SimOptions(dt = 0.005, requiresGrad = true, checkpointEvery = k)
+            let setup (robot: RigidEntity) = robot.setDofsKp(gs.full([ robot.nDofs ], 20.0))
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsPosition(c)
+            sameAsRecorded "go2" build opts 30 setup control 0.3
+        }
+        test "two-link arm with RK4 and two substeps under force control: taped segments = recorded" {
+            let build (scene: Scene) = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+            let opts k = SimOptions(dt = 0.01, substeps = 2, integrator = Integrator.RK4, requiresGrad = true, checkpointEvery = k)
+            let setup (robot: RigidEntity) = robot.setDofsPosition(gs.tensor([ 0.4; -0.7 ]))
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
+            sameAsRecorded "two-link arm" build opts 20 setup control 0.5
+        }
+        test "free box falling onto a plane (free joint, box corners in contact), force control: taped = recorded" {
+            let build (scene: Scene) =
+                scene.addEntity(Morphs.Plane()) |> ignore
+                scene.addEntity(Morphs.Box([| 0.2; 0.1; 0.1 |], pos = [| 0.0; 0.0; 0.06 |], euler = [| 5.0; 3.0; 0.0 |]))
+            let opts k = SimOptions(dt = 0.005, requiresGrad = true, checkpointEvery = k)
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
+            sameAsRecorded "box" build opts 25 ignore control 1.0
+        }
+        test "batched envs with one shared control row: the taped gradient sums over envs as recorded" {
+            GsSetup.ensure64 ()
+            let grads k =
+                let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = k))
+                let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "acrobot/Acrobot.urdf", fixedBase = true))
+                scene.build(nEnvs = 3)
+                robot.setDofsPosition(gs.tensor([ [ 0.1; 0.2 ]; [ -0.3; 0.1 ]; [ 0.5; -0.4 ] ]))
+                let torque = gs.tensor([ 0.3; -0.2 ], requiresGrad = true)
+                for _ in 1 .. 12 do
+                    robot.controlDofsForce(torque)
+                    scene.step()
+                robot.getDofsVelocity().pow(2.0).sum().backward()
+                torque.grad.toFloatArray()
+            let taped, recorded = grads 4, grads 1
+            Array.iteri2 (fun i a b -> Expect.floatClose { absolute = 1e-10; relative = 1e-9 } a b (sprintf "torque %d" i)) taped recorded
+            Expect.isGreaterThan (abs taped[0]) 1e-6 "non-zero"
+        }
+    ]
