@@ -137,7 +137,7 @@ let main argv =
     printfn "Machine: %d cores, %s, .NET %s" Environment.ProcessorCount (Runtime.InteropServices.RuntimeInformation.OSDescription) (Environment.Version.ToString())
     printfn ""
     printfn "Rollout time (s per rollout; loops of %d after a warm-up). Fast path: forward without gradients. Checkpointed" runs
-    printfn "(default): forward on values, backward recomputes each segment with recording. Full recording (checkpointEvery = 1):"
+    printfn "(default): forward on values, backward replays each segment on the scalar tape. Full recording (checkpointEvery = 1):"
     printfn "forward records every op. grad/fwd = (forward + backward) / forward of the same mode; grad/fast = the faster"
     printfn "gradient over the fast-path forward."
     printfn ""
@@ -145,7 +145,7 @@ let main argv =
     printfn "|---|---|---|---|---|---|---|---|---|---|"
     let horizons = if quick then [ 100 ] else [ 100; 1000 ]
     for t in horizons do measure arm t (if t >= 1000 then 3 else runs)
-    for t in (if quick then [ 20 ] else [ 100 ]) do measure quadruped t runs
+    for t in (if quick then [ 20 ] else [ 100; 1000 ]) do measure quadruped t (if t >= 1000 then 2 else runs)
     printfn ""
     printfn "Managed memory held by the recorded graph after the forward pass (MiB), arm"
     printfn ""
