@@ -128,10 +128,10 @@ type Scene(?simOptions: SimOptions) =
         let control = { modes = Array.copy modes; values = controls }
         let sp = opts.ToSimParams()
         if opts.requiresGrad && opts.checkpointEvery <> 1 then
-            // take the step on values only and record it in the open checkpoint segment
+            // take the step on values only (the array fast path, whose kernels also differentiate the segment) and
+            // record it in the open checkpoint segment
             let current = match values with Some v -> v | None -> detachState s.State
-            let constModel = { m with parameters = m.parameters |> Rollout.paramsToArray |> Array.map (fun t -> t.detach()) |> Rollout.paramsOfArray }
-            let next = Physics.step constModel sp current { control with values = controls.detach() }
+            let next = FastStep.step m sp current { control with values = controls.detach() }
             if opts.checkNonFinite then s.CheckFinite next
             pending.Add control
             values <- Some next
