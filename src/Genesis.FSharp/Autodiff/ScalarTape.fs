@@ -1,17 +1,27 @@
 namespace Genesis
 
 open System
+open System.Runtime.CompilerServices
+
+/// One entry of a ScalarTape: up to two parents (ids, 0 = none) and the partial derivative on each edge.
+[<Struct; NoEquality; NoComparison>]
+type TapeEntry =
+    /// First parent id (0 = none).
+    val mutable P1: int
+    /// Second parent id (0 = none).
+    val mutable P2: int
+    /// d entry / d first parent.
+    val mutable D1: float
+    /// d entry / d second parent.
+    val mutable D2: float
 
 /// A Wengert list of scalar operations (one per thread): each entry names up to two parents and the local partial
-/// derivative on each edge, so a reverse sweep over preallocated arrays gives every adjoint without allocation.
+/// derivative on each edge, so a reverse sweep over a preallocated array gives every adjoint without allocation.
 /// The physics fast path runs on TapeReal values to record a segment of steps for its vector-Jacobian product.
 [<Sealed; AllowNullLiteral>]
 type ScalarTape() =
     let mutable count = 0
-    let mutable parent1: int[] = Array.zeroCreate 4096
-    let mutable parent2: int[] = Array.zeroCreate 4096
-    let mutable partial1: float[] = Array.zeroCreate 4096
-    let mutable partial2: float[] = Array.zeroCreate 4096
+    let mutable entries: TapeEntry[] = Array.zeroCreate 4096
     let mutable adjoints: float[] = Array.zeroCreate 4096
 
     [<ThreadStatic; DefaultValue>]
@@ -26,12 +36,7 @@ type ScalarTape() =
             fresh
         else t
 
-    member private _.Grow() =
-        let n = parent1.Length * 2
-        Array.Resize(&parent1, n)
-        Array.Resize(&parent2, n)
-        Array.Resize(&partial1, n)
-        Array.Resize(&partial2, n)
+    member private _.Grow() = Array.Resize(&entries, entries.Length * 2)
 
     /// Entries recorded since the last Clear.
     member _.Count = count
@@ -40,21 +45,24 @@ type ScalarTape() =
     member _.Clear() = count <- 0
 
     /// Records a node with parents p1, p2 (ids, 0 = none) and the partials d1, d2; returns its id (index + 1).
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member t.Push(p1: int, d1: float, p2: int, d2: float) =
-        if count = parent1.Length then t.Grow()
-        parent1[count] <- p1
-        partial1[count] <- d1
-        parent2[count] <- p2
-        partial2[count] <- d2
-        count <- count + 1
-        count
+        let c = count
+        if c = entries.Length then t.Grow()
+        let e = &entries[c]
+        e.P1 <- p1
+        e.D1 <- d1
+        e.P2 <- p2
+        e.D2 <- d2
+        count <- c + 1
+        c + 1
 
     /// A new independent variable (a leaf without parents); returns its id.
     member t.Leaf() = t.Push(0, 0.0, 0, 0.0)
 
     /// Zeroes the adjoints of every entry; then Seed the outputs, Sweep, and read the inputs with Adjoint.
     member _.ResetAdjoints() =
-        if adjoints.Length < count then adjoints <- Array.zeroCreate parent1.Length
+        if adjoints.Length < count then adjoints <- Array.zeroCreate entries.Length
         else Array.Clear(adjoints, 0, count)
 
     /// Adds g to the adjoint of entry id (ignored for constants, id 0).
@@ -64,15 +72,18 @@ type ScalarTape() =
     member _.Adjoint(id: int) = if id > 0 then adjoints[id - 1] else 0.0
 
     /// Propagates the seeded adjoints from the last entry to the first (entries after `floor` only; floor = 0 for all).
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     member _.Sweep(floor: int) =
         let adj = adjoints
+        let es = entries
         for k in count - 1 .. -1 .. floor do
             let g = adj[k]
             if g <> 0.0 then
-                let a = parent1[k]
-                if a > 0 then adj[a - 1] <- adj[a - 1] + partial1[k] * g
-                let b = parent2[k]
-                if b > 0 then adj[b - 1] <- adj[b - 1] + partial2[k] * g
+                let e = &es[k]
+                let a = e.P1
+                if a > 0 then adj[a - 1] <- adj[a - 1] + e.D1 * g
+                let b = e.P2
+                if b > 0 then adj[b - 1] <- adj[b - 1] + e.D2 * g
 
 /// A float64 value that records every operation on it on the thread's ScalarTape: `id` names its tape entry, 0 for a
 /// constant (so a zero-initialised array holds constants). Operations on constants only record nothing.
@@ -92,25 +103,32 @@ type TapeReal =
     static member Variable(x: float) = TapeReal(x, ScalarTape.Current.Leaf())
 
     /// The result of an operation with two operands and the partial derivative with respect to each.
-    static member inline Node2(v: float, a: TapeReal, da: float, b: TapeReal, db: float) =
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    static member Node2(v: float, a: TapeReal, da: float, b: TapeReal, db: float) =
         if a.id = 0 && b.id = 0 then TapeReal(v, 0) else TapeReal(v, ScalarTape.Current.Push(a.id, da, b.id, db))
 
     /// The result of an operation with one operand and its derivative.
-    static member inline Node1(v: float, a: TapeReal, da: float) =
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    static member Node1(v: float, a: TapeReal, da: float) =
         if a.id = 0 then TapeReal(v, 0) else TapeReal(v, ScalarTape.Current.Push(a.id, da, 0, 0.0))
 
     /// Sum.
-    static member inline (+)(a: TapeReal, b: TapeReal) = TapeReal.Node2(a.v + b.v, a, 1.0, b, 1.0)
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    static member (+)(a: TapeReal, b: TapeReal) = TapeReal.Node2(a.v + b.v, a, 1.0, b, 1.0)
     /// Difference.
-    static member inline (-)(a: TapeReal, b: TapeReal) = TapeReal.Node2(a.v - b.v, a, 1.0, b, -1.0)
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    static member (-)(a: TapeReal, b: TapeReal) = TapeReal.Node2(a.v - b.v, a, 1.0, b, -1.0)
     /// Product.
-    static member inline (*)(a: TapeReal, b: TapeReal) = TapeReal.Node2(a.v * b.v, a, b.v, b, a.v)
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    static member (*)(a: TapeReal, b: TapeReal) = TapeReal.Node2(a.v * b.v, a, b.v, b, a.v)
     /// Quotient.
-    static member inline (/)(a: TapeReal, b: TapeReal) =
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    static member (/)(a: TapeReal, b: TapeReal) =
         let q = a.v / b.v
         TapeReal.Node2(q, a, 1.0 / b.v, b, -q / b.v)
     /// Negation.
-    static member inline (~-)(a: TapeReal) = TapeReal.Node1(-a.v, a, -1.0)
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    static member (~-)(a: TapeReal) = TapeReal.Node1(-a.v, a, -1.0)
     /// Square root.
     static member Sqrt(a: TapeReal) =
         let r = sqrt a.v

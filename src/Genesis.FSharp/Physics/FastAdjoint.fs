@@ -14,6 +14,7 @@ module internal FastAdjoint =
 
     /// Gradients of <adjQpos, qpos_k> + <adjQvel, qvel_k> after k steps from (qpos, qvel) under ctrls[t] (each
     /// [nEnvs * nv], modes[t]), with respect to qpos, qvel and every ctrls[t]; arrays are row-major per env.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let segmentVjp (fm: FastModel<float>) (sp: SimParams) (modes: ControlMode[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
                    (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
         let m = tapeModel fm

@@ -424,20 +424,24 @@ module FastStep =
         integratePos m w.qpos v[0] h w.qpos
 
     /// evaluate on float64.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private evaluateFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         evaluate m w sp h needC modes qpos qvel ctrl
 
     /// evaluate on the scalar tape.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private evaluateTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
         evaluate m w sp h needC modes qpos qvel ctrl
 
     /// One sub-step of w.qpos, w.qvel under w.ctrl on float64.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private subStepFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (modes: int[]) =
         match sp.integrator with
         | Integrator.Euler -> eulerStepWith evaluateFloat m w sp h modes
         | Integrator.RK4 -> rk4StepWith evaluateFloat m w sp h modes
 
     /// One sub-step of w.qpos, w.qvel under w.ctrl, recorded on the thread's scalar tape.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let internal subStepTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (modes: int[]) =
         match sp.integrator with
         | Integrator.Euler -> eulerStepWith evaluateTape m w sp h modes
