@@ -37,6 +37,36 @@ module Reverse =
             | _ -> ()
         order
 
+    /// Adds the pending box adjoints of n into its adjoint (zeros if none yet) in one pass over host values; `like`
+    /// gives the dtype, device and shape. Summing many row slices of one tensor this way costs O(total box size)
+    /// instead of a full-size padded tensor and a full-size sum per slice.
+    let private settleBoxes (n: ReverseNode) (like: Tensor) =
+        let boxes = n.PendingBoxes
+        if not (isNull boxes) then
+            n.PendingBoxes <- null
+            let shape = like.shape
+            let acc: float[] = if isNull n.Adjoint then Array.zeroCreate (Shape.numel shape) else n.Adjoint.toFloatArray()
+            let rank = shape.Length
+            let strides = Array.zeroCreate rank
+            let mutable s = 1
+            for d in rank - 1 .. -1 .. 0 do
+                strides[d] <- s
+                s <- s * shape[d]
+            for struct (starts, box) in boxes do
+                let values = box.toFloatArray()
+                let bshape = box.shape
+                let idx = Array.zeroCreate rank
+                for k in 0 .. values.Length - 1 do
+                    // row-major position of element k of the box inside the full tensor
+                    let mutable r = k
+                    let mutable flat = 0
+                    for d in rank - 1 .. -1 .. 0 do
+                        idx[d] <- r % bshape[d]
+                        r <- r / bshape[d]
+                        flat <- flat + (starts[d] + idx[d]) * strides[d]
+                    acc[flat] <- acc[flat] + values[k]
+            n.Adjoint <- Tensor.Constant(like, acc, shape)
+
     /// Runs the reverse pass from root with a seed adjoint. Imperative passes (tag 0) accumulate leaf grads and,
     /// unless retainGraph, consume the graph so that a second pass raises.
     let internal run (root: Tensor) (seed: Tensor) (imperative: bool) (retainGraph: bool) =
@@ -46,10 +76,12 @@ module Reverse =
                 topoOrder root tag (fun n ->
                     if imperative && n.Consumed && not retainGraph then
                         raise (GenesisException "Multiple backward calls not allowed: this graph was already used by backward(); run the forward computation again (or scene.reset()) first")
-                    n.Adjoint <- null)
+                    n.Adjoint <- null
+                    n.PendingBoxes <- null)
             rootNode.Adjoint <- seed
             for k in order.Count - 1 .. -1 .. 0 do
                 let struct (n, t) = order[k]
+                settleBoxes n t.primal
                 let adj = n.Adjoint
                 if isNull n.Op then
                     if imperative && not (isNull adj) then
@@ -61,8 +93,13 @@ module Reverse =
                     for i in 0 .. inputs.Length - 1 do
                         match inputs[i].Node with
                         | TRev(_, m, tg2) when tg2 = tag && n.Op.Differentiates i ->
-                            let g = n.Op.Vjp(prim, res, i, adj) |> Apply.sumToShape inputs[i].shape
-                            m.Adjoint <- if isNull m.Adjoint then g else m.Adjoint + g
+                            match box n.Op with
+                            | :? IBoxSlice as slice when adj.isConstant ->
+                                if isNull m.PendingBoxes then m.PendingBoxes <- List()
+                                m.PendingBoxes.Add(struct (slice.Starts, adj))
+                            | _ ->
+                                let g = n.Op.Vjp(prim, res, i, adj) |> Apply.sumToShape inputs[i].shape
+                                m.Adjoint <- if isNull m.Adjoint then g else m.Adjoint + g
                         | _ -> ()
                     n.Adjoint <- null
                     if imperative && not retainGraph then n.Consumed <- true
@@ -71,7 +108,9 @@ module Reverse =
     /// The adjoint a functional reverse pass left on a leaf created by reverseDiff (zeros when unreached).
     let internal leafAdjoint (leaf: Tensor) =
         match leaf.Node with
-        | TRev(p, n, _) -> if isNull n.Adjoint then Apply.zerosLike p else n.Adjoint
+        | TRev(p, n, _) ->
+            settleBoxes n p
+            if isNull n.Adjoint then Apply.zerosLike p else n.Adjoint
         | _ -> invalidOp "not a reverse leaf"
 
 /// Imperative reverse mode on tensors (genesis.Tensor.backward semantics).

@@ -222,6 +222,14 @@ and [<AllowNullLiteral>] internal ReverseNode(op: Op, inputs: Tensor[]) =
     member val Consumed = false with get, set
     /// The id of the last reverse pass that visited this node (its visited mark, cheaper than a hash set).
     member val VisitedBy = 0L with get, set
+    /// Constant adjoints of boxes of this value (from slice ops) not yet added into Adjoint: (box starts, adjoint).
+    member val PendingBoxes: System.Collections.Generic.List<struct (int[] * Tensor)> = null with get, set
+
+/// An op whose output is the box [Starts, Starts + output shape) of its single input (slicing): the reverse pass
+/// adds its constant adjoints into the input's adjoint in place instead of padding each to the full shape.
+and internal IBoxSlice =
+    /// Where the box starts in the input, per dimension.
+    abstract Starts: int[]
 
 /// An operation, defined once: its primal on raw tensors, its JVP and its VJP. `inputs` are the operands one
 /// nesting level down (the active ones stripped to their primals), `result` the primal result.

@@ -119,4 +119,23 @@ let tests =
             y.backward ()
             Expect.equal (scene.Before, scene.After) (1, 1) "one call each"
             expectValues "grad" [| 1 |] [| 2.0 |] x.grad)
+        gtest "many slices of one leaf (rows, ranges, elements, overlapping): the accumulated gradient is the analytic one" (fun () ->
+            let rows, cols = 50, 3
+            let x0 = Array.init (rows * cols) (fun k -> 0.1 * float (k % 7) - 0.2)
+            let w = Array.init (rows * cols) (fun k -> sin (float k))
+            let lossOf (x: Tensor) =
+                let mutable acc = (x.[0].[2] * 3.0)
+                for t in 0 .. rows - 1 do
+                    acc <- acc + (x.[t] * gs.tensor (w[t * cols .. t * cols + cols - 1], dtype = DType.Float64)).sum ()
+                acc + x.[1 .. 3].pow(2.0).sum () + x.[2 .. 4, 1 .. 2].sum ()
+            let expected =
+                Array.init (rows * cols) (fun k ->
+                    let t, j = k / cols, k % cols
+                    w[k] + (if t = 0 && j = 2 then 3.0 else 0.0) + (if t >= 1 && t <= 3 then 2.0 * x0[k] else 0.0)
+                    + (if t >= 2 && t <= 4 && j >= 1 then 1.0 else 0.0))
+            let x = gs.tensor(x0, dtype = DType.Float64).view([ rows; cols ]).detach().requiresGrad_ ()
+            (lossOf x).backward ()
+            expectNear 1e-12 1e-12 "backward" (x.grad.reshape([ -1 ]).toFloatArray ()) expected
+            let g = gs.grad (fun (t: Tensor) -> lossOf (t.view([ rows; cols ]))) (gs.tensor(x0, dtype = DType.Float64))
+            expectNear 1e-12 1e-12 "gs.grad" (g.toFloatArray ()) expected)
     ]

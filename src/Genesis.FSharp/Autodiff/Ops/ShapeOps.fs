@@ -66,6 +66,8 @@ module ShapeOps =
 
     type internal SliceOp(starts: int[], lengths: int[]) =
         inherit Op()
+        interface IBoxSlice with
+            member _.Starts = starts
         override _.Name = "slice"
         override _.Forward(raws) = raws[0].Slice(starts, lengths)
         override _.Jvp(_, _, _, tangent) = Apply.apply (SliceOp(starts, lengths)) [| tangent |]
