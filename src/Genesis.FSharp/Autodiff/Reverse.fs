@@ -55,15 +55,13 @@ module Reverse =
             for struct (starts, box) in boxes do
                 let values = box.toFloatArray()
                 let bshape = box.shape
-                let idx = Array.zeroCreate rank
                 for k in 0 .. values.Length - 1 do
                     // row-major position of element k of the box inside the full tensor
                     let mutable r = k
                     let mutable flat = 0
                     for d in rank - 1 .. -1 .. 0 do
-                        idx[d] <- r % bshape[d]
+                        flat <- flat + (starts[d] + r % bshape[d]) * strides[d]
                         r <- r / bshape[d]
-                        flat <- flat + (starts[d] + idx[d]) * strides[d]
                     acc[flat] <- acc[flat] + values[k]
             n.Adjoint <- Tensor.Constant(like, acc, shape)
 

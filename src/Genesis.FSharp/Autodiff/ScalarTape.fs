@@ -71,12 +71,12 @@ type ScalarTape() =
     /// The adjoint of entry id after Sweep (0 for constants).
     member _.Adjoint(id: int) = if id > 0 then adjoints[id - 1] else 0.0
 
-    /// Propagates the seeded adjoints from the last entry to the first (entries after `floor` only; floor = 0 for all).
+    /// Propagates the seeded adjoints from the last entry to the first.
     [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
-    member _.Sweep(floor: int) =
+    member _.Sweep() =
         let adj = adjoints
         let es = entries
-        for k in count - 1 .. -1 .. floor do
+        for k in count - 1 .. -1 .. 0 do
             let g = adj[k]
             if g <> 0.0 then
                 let e = &es[k]

@@ -44,7 +44,7 @@ module internal FastAdjoint =
                 tape.ResetAdjoints()
                 for i in 0 .. nq - 1 do tape.Seed(w.qpos[i].id, adjQpos[e * nq + i])
                 for i in 0 .. nv - 1 do tape.Seed(w.qvel[i].id, adjQvel[e * nv + i])
-                tape.Sweep 0
+                tape.Sweep()
                 for i in 0 .. nq - 1 do gQpos[e * nq + i] <- tape.Adjoint(qposIds[i])
                 for i in 0 .. nv - 1 do gQvel[e * nv + i] <- tape.Adjoint(qvelIds[i])
                 for t in 0 .. k - 1 do

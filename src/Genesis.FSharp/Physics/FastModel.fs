@@ -113,6 +113,8 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val cvel: 'T[] = Array.zeroCreate (nbody * 6)
     member val cacc: 'T[] = Array.zeroCreate (nbody * 6)
     member val cfrc: 'T[] = Array.zeroCreate (nbody * 6)
+    /// The velocity of the frame carrying the dof being visited (RNEA's cdof_dot), a 6-vector.
+    member val frameVel: 'T[] = Array.zeroCreate 6
     /// Contact stiffness h C as spatial 6 x 6 blocks per body (nbody x 36) and contact wrenches per body (nbody x 6).
     member val kbody: 'T[] = Array.zeroCreate (nbody * 36)
     member val wbody: 'T[] = Array.zeroCreate (nbody * 6)

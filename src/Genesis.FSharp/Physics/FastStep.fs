@@ -176,7 +176,7 @@ module FastStep =
         // cdof_dot = v x cdof (crm(v) m = [w x a; u x a + w x l]) with v the velocity of the frame carrying the
         // dof's axis: the parent body plus this body's joints up to and including the dof's joint (MuJoCo
         // mj_comVel); zero for axes fixed in the world
-        let fv: ^T[] = Array.zeroCreate 6
+        let fv = w.frameVel
         for b in 0 .. nb - 1 do
             let par = m.parent[b]
             for i in 0 .. 5 do

@@ -14,7 +14,7 @@ let private tapeDerivative (f: TapeReal[] -> TapeReal) (x: float[]) =
     let y = f vars
     tape.ResetAdjoints()
     tape.Seed(y.id, 1.0)
-    tape.Sweep 0
+    tape.Sweep()
     let g = vars |> Array.map (fun v -> tape.Adjoint v.id)
     tape.Clear()
     y.v, g
