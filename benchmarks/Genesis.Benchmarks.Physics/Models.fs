@@ -41,27 +41,9 @@ let asset (relative: string) = Path.Combine(repoRoot, "assets", relative)
 /// MuJoCo's humanoid from Debian's libmujoco-samples.
 let humanoidXml = "/usr/share/mujoco/model/humanoid/humanoid.xml"
 
-/// A scratch copy of a URDF for MuJoCo: URDF mass semantics (no inertia from geoms) and, for a floating root, a
-/// `world` link with a floating joint (as the oracle tests load floating bases).
-let private scratchUrdf (dir: string) (src: string) (floatingRoot: string option) =
-    let doc = XDocument.Load src
-    let robot = doc.Root
-    let mujoco = XElement(XName.Get "mujoco", XElement(XName.Get "compiler", XAttribute(XName.Get "strippath", "false"), XAttribute(XName.Get "inertiafromgeom", "false")))
-    robot.AddFirst mujoco
-    floatingRoot
-    |> Option.iter (fun root ->
-        robot.Add(XElement(XName.Get "link", XAttribute(XName.Get "name", "world")))
-        robot.Add(
-            XElement(XName.Get "joint", XAttribute(XName.Get "name", root + "_free_joint"), XAttribute(XName.Get "type", "floating"),
-                     XElement(XName.Get "parent", XAttribute(XName.Get "link", "world")),
-                     XElement(XName.Get "child", XAttribute(XName.Get "link", root)))))
-    let path = Path.Combine(dir, Path.GetFileName src)
-    doc.Save path
-    path
-
 /// Loads a URDF into MuJoCo; with a floor, saves MuJoCo's MJCF of it, adds a ground plane and loads that.
 let private loadUrdf (dir: string) (file: string) (floatingRoot: string option) (floor: bool) (dt: float) =
-    let m = MuJoCo.load (scratchUrdf dir (asset file) floatingRoot)
+    let m = MuJoCo.load (MuJoCo.scratchUrdf dir (asset file) false floatingRoot)
     let m =
         if not floor then m
         else

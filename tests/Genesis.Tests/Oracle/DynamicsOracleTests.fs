@@ -85,7 +85,7 @@ let private urdfCase (file: string) (fixedBase: bool) (trajStates: int) =
         fun dir ->
             let e = Urdf.load (asset file, fixedBase = fixedBase)
             let floating = if fixedBase then None else Some e.bodies[0].name
-            e, MorphOracleTests.scratchUrdf dir (asset file) false floating
+            e, MuJoCo.scratchUrdf dir (asset file) false floating
       offset = (if fixedBase then 0 else 1)
       trajStates = trajStates }
 
@@ -139,7 +139,7 @@ let private cases =
                   let src = writeFile dir "features.urdf" MorphOracleTests.featureUrdf
                   let scratch = IO.Path.Combine(dir, "mujoco")
                   IO.Directory.CreateDirectory scratch |> ignore
-                  Urdf.load (src, fixedBase = fixedBase), MorphOracleTests.scratchUrdf scratch src false (if fixedBase then None else Some "root")
+                  Urdf.load (src, fixedBase = fixedBase), MuJoCo.scratchUrdf scratch src false (if fixedBase then None else Some "root")
             offset = (if fixedBase then 0 else 1)
             trajStates = NStates } ]
 

@@ -156,52 +156,13 @@ let compareWithMuJoCo (label: string) (e: EntitySpec) (m: MuJoCo.Model) =
         Expect.equal (ctrllimited.[a] <> 0.0) act.ctrlrange.IsSome (w + " ctrllimited")
         act.ctrlrange |> Option.iter (fun (lo, hi) -> near Tol (w + " ctrlrange") [| lo; hi |] ctrlrange.[2 * a .. 2 * a + 1]))
 
-/// Writes a scratch copy of a URDF for MuJoCo: compiler flags, absolute mesh paths, and (for a
-/// floating base) a `world` link with a floating joint `<root>_free_joint` to the root link.
-let scratchUrdf (dir: string) (src: string) (inertiaFromGeom: bool) (floatingRoot: string option) =
-    // pybullet's plane.urdf declares version="0.0", which .NET refuses
-    let text = Regex.Replace(File.ReadAllText src, "^(\\s*<\\?xml[^>]*?version\\s*=\\s*[\"'])[^\"']*", "${1}1.0")
-    let doc = XDocument.Parse text
-    let robot = doc.Root
-    let mujoco =
-        match robot.Element(XName.Get "mujoco") with
-        | null ->
-            let e = XElement(XName.Get "mujoco")
-            robot.AddFirst e
-            e
-        | e -> e
-    let compiler =
-        match mujoco.Element(XName.Get "compiler") with
-        | null ->
-            let e = XElement(XName.Get "compiler")
-            mujoco.Add e
-            e
-        | e -> e
-    compiler.SetAttributeValue(XName.Get "strippath", "false")
-    if not inertiaFromGeom then compiler.SetAttributeValue(XName.Get "inertiafromgeom", "false")
-    let srcDir = Path.GetDirectoryName(Path.GetFullPath src)
-    for mesh in robot.Descendants(XName.Get "mesh") do
-        match mesh.Attribute(XName.Get "filename") with
-        | null -> ()
-        | a -> a.Value <- Path.GetFullPath(Path.Combine(srcDir, a.Value))
-    floatingRoot
-    |> Option.iter (fun root ->
-        robot.Add(XElement(XName.Get "link", XAttribute(XName.Get "name", "world")))
-        robot.Add(
-            XElement(XName.Get "joint", XAttribute(XName.Get "name", root + "_free_joint"), XAttribute(XName.Get "type", "floating"),
-                     XElement(XName.Get "parent", XAttribute(XName.Get "link", "world")),
-                     XElement(XName.Get "child", XAttribute(XName.Get "link", root)))))
-    let path = Path.Combine(dir, Path.GetFileName src)
-    doc.Save path
-    path
-
 /// Our URDF load and MuJoCo's load of the matching scratch copy.
 let private compareUrdf (file: string) (fixedBase: bool) (inertiaFromGeom: bool) =
     skipUnlessMuJoCo ()
     let e = Urdf.load (asset file, fixedBase = fixedBase, inertiaFromGeom = inertiaFromGeom)
     withTempDir (fun dir ->
         let floating = if e.bodies.[0].joints.Length > 0 then Some e.bodies.[0].name else None
-        let copy = scratchUrdf dir (asset file) inertiaFromGeom floating
+        let copy = MuJoCo.scratchUrdf dir (asset file) inertiaFromGeom floating
         use m = MuJoCo.load copy
         compareWithMuJoCo (sprintf "%s (fixedBase=%b, inertiaFromGeom=%b)" file fixedBase inertiaFromGeom) e m)
 
@@ -316,7 +277,7 @@ let private featureTests =
                     Expect.equal (e.bodies |> Array.map (fun b -> b.name)) [| "root"; "slider"; "arm" |] "bracket, tip, frame fused"
                     withTempDir (fun scratch ->
                         let floating = if fixedBase then None else Some "root"
-                        use m = MuJoCo.load (scratchUrdf scratch src false floating)
+                        use m = MuJoCo.load (MuJoCo.scratchUrdf scratch src false floating)
                         compareWithMuJoCo (sprintf "features.urdf fixedBase=%b" fixedBase) e m))
         }
         test "synthetic MJCF" {
@@ -351,7 +312,7 @@ let private harnessTests =
                 let e = Urdf.load (asset file, fixedBase = fixedBase)
                 withTempDir (fun dir ->
                     let floating = if e.bodies.[0].joints.Length > 0 then Some e.bodies.[0].name else None
-                    use m = MuJoCo.load (scratchUrdf dir (asset file) false floating)
+                    use m = MuJoCo.load (MuJoCo.scratchUrdf dir (asset file) false floating)
                     m.Forward()
                     let mm = m.FullM()
                     let tr = Seq.sum (seq { for i in 0 .. m.nv - 1 -> mm.[i * m.nv + i] })

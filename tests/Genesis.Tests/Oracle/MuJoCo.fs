@@ -4,8 +4,11 @@
 module Genesis.Tests.Oracle.MuJoCo
 
 open System
+open System.IO
 open System.Runtime.InteropServices
 open System.Text
+open System.Text.RegularExpressions
+open System.Xml.Linq
 
 module private Native =
     [<Literal>]
@@ -318,3 +321,42 @@ let load (path: string) : Model =
     if h = 0n then
         failwithf "MuJoCo could not load %s: %s" path (Encoding.UTF8.GetString(err).TrimEnd('\000'))
     new Model(h)
+
+/// Writes a scratch copy of a URDF for MuJoCo: compiler flags, absolute mesh paths, and (for a
+/// floating base) a `world` link with a floating joint `<root>_free_joint` to the root link.
+let scratchUrdf (dir: string) (src: string) (inertiaFromGeom: bool) (floatingRoot: string option) =
+    // pybullet's plane.urdf declares version="0.0", which .NET refuses
+    let text = Regex.Replace(File.ReadAllText src, "^(\\s*<\\?xml[^>]*?version\\s*=\\s*[\"'])[^\"']*", "${1}1.0")
+    let doc = XDocument.Parse text
+    let robot = doc.Root
+    let mujoco =
+        match robot.Element(XName.Get "mujoco") with
+        | null ->
+            let e = XElement(XName.Get "mujoco")
+            robot.AddFirst e
+            e
+        | e -> e
+    let compiler =
+        match mujoco.Element(XName.Get "compiler") with
+        | null ->
+            let e = XElement(XName.Get "compiler")
+            mujoco.Add e
+            e
+        | e -> e
+    compiler.SetAttributeValue(XName.Get "strippath", "false")
+    if not inertiaFromGeom then compiler.SetAttributeValue(XName.Get "inertiafromgeom", "false")
+    let srcDir = Path.GetDirectoryName(Path.GetFullPath src)
+    for mesh in robot.Descendants(XName.Get "mesh") do
+        match mesh.Attribute(XName.Get "filename") with
+        | null -> ()
+        | a -> a.Value <- Path.GetFullPath(Path.Combine(srcDir, a.Value))
+    floatingRoot
+    |> Option.iter (fun root ->
+        robot.Add(XElement(XName.Get "link", XAttribute(XName.Get "name", "world")))
+        robot.Add(
+            XElement(XName.Get "joint", XAttribute(XName.Get "name", root + "_free_joint"), XAttribute(XName.Get "type", "floating"),
+                     XElement(XName.Get "parent", XAttribute(XName.Get "link", "world")),
+                     XElement(XName.Get "child", XAttribute(XName.Get "link", root)))))
+    let path = Path.Combine(dir, Path.GetFileName src)
+    doc.Save path
+    path
