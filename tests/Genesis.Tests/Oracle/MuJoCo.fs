@@ -329,20 +329,15 @@ let scratchUrdf (dir: string) (src: string) (inertiaFromGeom: bool) (floatingRoo
     let text = Regex.Replace(File.ReadAllText src, "^(\\s*<\\?xml[^>]*?version\\s*=\\s*[\"'])[^\"']*", "${1}1.0")
     let doc = XDocument.Parse text
     let robot = doc.Root
-    let mujoco =
-        match robot.Element(XName.Get "mujoco") with
+    // the element's child of that name, created first in it when missing
+    let childOrNew (parent: XElement) (name: string) =
+        match parent.Element(XName.Get name) with
         | null ->
-            let e = XElement(XName.Get "mujoco")
-            robot.AddFirst e
+            let e = XElement(XName.Get name)
+            parent.AddFirst e
             e
         | e -> e
-    let compiler =
-        match mujoco.Element(XName.Get "compiler") with
-        | null ->
-            let e = XElement(XName.Get "compiler")
-            mujoco.Add e
-            e
-        | e -> e
+    let compiler = childOrNew (childOrNew robot "mujoco") "compiler"
     compiler.SetAttributeValue(XName.Get "strippath", "false")
     if not inertiaFromGeom then compiler.SetAttributeValue(XName.Get "inertiafromgeom", "false")
     let srcDir = Path.GetDirectoryName(Path.GetFullPath src)
