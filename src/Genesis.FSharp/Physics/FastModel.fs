@@ -161,15 +161,13 @@ module internal FastMath =
     let inline mul33 (a: ^T[]) (ao: int) (b: ^T[]) (bo: int) (c: ^T[]) (co: int) : unit =
         for i in 0 .. 2 do
             for j in 0 .. 2 do
-                c[co + i * 3 + j] <- a[ao + i * 3] * b[bo + j] + a[ao + i * 3 + 1] * b[bo + 3 + j] + a[ao + i * 3 + 2] * b[bo + 6 + j]
+                c[co + i * 3 + j] <- Real.dot3 a (ao + i * 3) 1 b (bo + j) 3
 
     /// Row i of the 3 x 3 block r[ro..] times v[vo..].
-    let inline rowDot (r: ^T[]) (ro: int) (i: int) (v: ^T[]) (vo: int) : ^T =
-        r[ro + i * 3] * v[vo] + r[ro + i * 3 + 1] * v[vo + 1] + r[ro + i * 3 + 2] * v[vo + 2]
+    let inline rowDot (r: ^T[]) (ro: int) (i: int) (v: ^T[]) (vo: int) : ^T = Real.dot3 r (ro + i * 3) 1 v vo 1
 
     /// a[ao..] . b[bo..] for 6-vectors.
-    let inline dot6 (a: ^T[]) (ao: int) (b: ^T[]) (bo: int) : ^T =
-        a[ao] * b[bo] + a[ao + 1] * b[bo + 1] + a[ao + 2] * b[bo + 2] + a[ao + 3] * b[bo + 3] + a[ao + 4] * b[bo + 4] + a[ao + 5] * b[bo + 5]
+    let inline dot6 (a: ^T[]) (ao: int) (b: ^T[]) (bo: int) : ^T = Real.dot6 a ao b bo
 
     /// y[yo..] = X v for the 6 x 6 block X at x[xo..] and the 6-vector v[vo..].
     let inline mul66v (x: ^T[]) (xo: int) (v: ^T[]) (vo: int) (y: ^T[]) (yo: int) =
