@@ -25,6 +25,7 @@ module internal FastAdjoint =
         let gCtrl = Array.init k (fun _ -> Array.zeroCreate (nEnvs * nv))
         let tape = ScalarTape.Current
         let w = FastModelBuild.rent m
+        let stages = StageAdjoints.Stages fm
         let qposIds, qvelIds, ctrlIds = Array.zeroCreate nq, Array.zeroCreate nv, Array.init k (fun _ -> Array.zeroCreate nv)
         try
             for e in 0 .. nEnvs - 1 do
@@ -40,7 +41,7 @@ module internal FastAdjoint =
                         w.ctrl[i] <- TapeReal.Variable(ctrls[t][e * nv + i])
                         ctrlIds[t][i] <- w.ctrl[i].id
                     for _ in 1 .. sp.substeps do
-                        FastStep.subStepTape m w sp h codes[t]
+                        StageAdjoints.subStep stages m w sp h codes[t]
                 tape.ResetAdjoints()
                 for i in 0 .. nq - 1 do tape.Seed(w.qpos[i].id, adjQpos[e * nq + i])
                 for i in 0 .. nv - 1 do tape.Seed(w.qvel[i].id, adjQvel[e * nv + i])
@@ -51,5 +52,6 @@ module internal FastAdjoint =
                     for i in 0 .. nv - 1 do gCtrl[t][e * nv + i] <- tape.Adjoint(ctrlIds[t][i])
         finally
             tape.Clear()
+            stages.Release()
             FastModelBuild.giveBack m w
         gQpos, gQvel, gCtrl

@@ -375,8 +375,9 @@ module FastStep =
                 quatStep qpos (a + 3) qvel (d + 3) dt out (a + 3)
 
     /// Semi-implicit Euler with implicit joint and contact damping: (M + h D + h C) qacc = f - bias (w.qpos, w.qvel in
-    /// place); `ev` is `evaluate` instantiated for the scalar type (one method, so that the steps stay small).
-    let inline internal eulerStepWith ([<InlineIfLambda>] ev) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) =
+    /// place); `ev` is `evaluate` instantiated for the scalar type (one method, so that the steps stay small) and `solve`
+    /// is ldlSolve or a replacement with the same result.
+    let inline internal eulerStepWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) =
         let nv = m.nv
         let withC = sp.enableContact
         ev m w sp h withC modes w.qpos w.qvel w.ctrl
@@ -391,33 +392,33 @@ module FastStep =
             for i in 0 .. nv * nv - 1 do
                 a[i] <- a[i] + w.cmat[i]
             DenseLU.luSolveInPlace nv a 1 w.rhs
-        else ldlSolve nv m.dofParent a w.rhs
+        else solve nv m.dofParent a w.rhs
         for k in 0 .. nv - 1 do
             w.qvel[k] <- w.qvel[k] + w.rhs[k] * hT
         integratePos m w.qpos w.qvel h w.qpos
 
     /// qacc = M^-1 (f - bias) at (qpos, qvel) into acc (explicit damping, for RK4).
-    let inline internal accelerationWith ([<InlineIfLambda>] ev) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) (qpos: ^T[]) (qvel: ^T[]) (acc: ^T[]) =
+    let inline internal accelerationWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) (qpos: ^T[]) (qvel: ^T[]) (acc: ^T[]) =
         ev m w sp h false modes qpos qvel w.ctrl
-        ldlSolve m.nv m.dofParent w.qM w.rhs
+        solve m.nv m.dofParent w.qM w.rhs
         Array.blit w.rhs 0 acc 0 m.nv
 
     /// Classic RK4 (Physics.step's scheme) on w.qpos, w.qvel in place.
-    let inline internal rk4StepWith ([<InlineIfLambda>] ev) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) =
+    let inline internal rk4StepWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) =
         let nv = m.nv
         let v, a, qv, q = w.v, w.a, w.qvel, w.qposTmp
         let half, whole, two, six = lift (h / 2.0), lift h, lift 2.0, lift 6.0
         Array.blit qv 0 v[0] 0 nv
-        accelerationWith ev m w sp h modes w.qpos v[0] a[0]
+        accelerationWith ev solve m w sp h modes w.qpos v[0] a[0]
         for k in 0 .. nv - 1 do v[1][k] <- qv[k] + a[0][k] * half
         integratePos m w.qpos v[0] (h / 2.0) q
-        accelerationWith ev m w sp h modes q v[1] a[1]
+        accelerationWith ev solve m w sp h modes q v[1] a[1]
         for k in 0 .. nv - 1 do v[2][k] <- qv[k] + a[1][k] * half
         integratePos m w.qpos v[1] (h / 2.0) q
-        accelerationWith ev m w sp h modes q v[2] a[2]
+        accelerationWith ev solve m w sp h modes q v[2] a[2]
         for k in 0 .. nv - 1 do v[3][k] <- qv[k] + a[2][k] * whole
         integratePos m w.qpos v[2] h q
-        accelerationWith ev m w sp h modes q v[3] a[3]
+        accelerationWith ev solve m w sp h modes q v[3] a[3]
         for k in 0 .. nv - 1 do
             qv[k] <- qv[k] + (a[0][k] + two * a[1][k] + two * a[2][k] + a[3][k]) * lift (h / 6.0)
             v[0][k] <- (v[0][k] + two * v[1][k] + two * v[2][k] + v[3][k]) / six
@@ -428,24 +429,24 @@ module FastStep =
     let private evaluateFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         evaluate m w sp h needC modes qpos qvel ctrl
 
-    /// evaluate on the scalar tape.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
-    let private evaluateTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
-        evaluate m w sp h needC modes qpos qvel ctrl
+    /// Kinematics on the scalar tape (one method per stage: the JIT optimises small methods better).
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization ||| MethodImplOptions.NoInlining)>]
+    let internal kinematicsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (qpos: TapeReal[]) = kinematicsInto m w qpos
+    /// Contact forces (and their stiffness) on the scalar tape.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization ||| MethodImplOptions.NoInlining)>]
+    let internal contactTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) = FastContact.compute m w sp.contact h needC
+    /// Actuation, passive forces, limits and quaternion springs on the scalar tape.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization ||| MethodImplOptions.NoInlining)>]
+    let internal forcesTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (modes: int[]) (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
+        forces m w sp modes qpos qvel ctrl
+        quatSprings m w qpos
 
     /// One sub-step of w.qpos, w.qvel under w.ctrl on float64.
     [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private subStepFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (modes: int[]) =
         match sp.integrator with
-        | Integrator.Euler -> eulerStepWith evaluateFloat m w sp h modes
-        | Integrator.RK4 -> rk4StepWith evaluateFloat m w sp h modes
-
-    /// One sub-step of w.qpos, w.qvel under w.ctrl, recorded on the thread's scalar tape.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
-    let internal subStepTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (modes: int[]) =
-        match sp.integrator with
-        | Integrator.Euler -> eulerStepWith evaluateTape m w sp h modes
-        | Integrator.RK4 -> rk4StepWith evaluateTape m w sp h modes
+        | Integrator.Euler -> eulerStepWith evaluateFloat (fun n p a x -> ldlSolve n p a x) m w sp h modes
+        | Integrator.RK4 -> rk4StepWith evaluateFloat (fun n p a x -> ldlSolve n p a x) m w sp h modes
 
     /// Steps envs [e0, e1) of the batch in place, in sp.substeps sub-steps.
     let private stepRange (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) (e0: int) (e1: int) =

@@ -86,6 +86,12 @@ let tests =
             check "sigmoid" (fun v -> Real.sigmoid v[0]) (fun v -> Real.sigmoid v[0]) x
             check "relu" (fun v -> Real.relu v[0]) (fun v -> Real.relu v[0]) x
             check "tmax" (fun v -> Real.tmax v[0] v[1]) (fun v -> Real.tmax v[0] v[1]) x
+            check "dot3 (one entry; strided operands, a constant factor)"
+                (fun v -> Real.dot3 [| v[0]; Real.lift 9.0; v[1]; Real.lift 9.0; v[0] * v[1] |] 0 2 [| v[1]; Real.lift 0.5; v[0] |] 0 1)
+                (fun v -> Real.dot3 [| v[0]; 9.0; v[1]; 9.0; v[0] * v[1] |] 0 2 [| v[1]; 0.5; v[0] |] 0 1) x
+            check "dot6 (one entry; repeated operands)"
+                (fun v -> Real.dot6 [| v[0]; v[1]; v[0]; Real.lift 2.0; v[1]; v[0] |] 0 [| v[1]; v[1]; v[0]; v[0]; Real.lift -1.0; sin v[1] |] 0)
+                (fun v -> Real.dot6 [| v[0]; v[1]; v[0]; 2.0; v[1]; v[0] |] 0 [| v[1]; v[1]; v[0]; v[0]; -1.0; sin v[1] |] 0) x
             check "a composite (shared subexpressions, constants)" (fun v -> sin (v[0] * v[1]) / sqrt (v[0] * v[0] + Real.lift 2.0) - v[1] * v[1] * Real.lift 0.5)
                 (fun v -> sin (v[0] * v[1]) / sqrt (v[0] * v[0] + Real.lift 2.0) - v[1] * v[1] * Real.lift 0.5) x
         }
@@ -101,6 +107,37 @@ let tests =
             let y = x * TapeReal.Const 2.0 + z[0]
             Expect.equal tape.Count 3 "leaf, product, sum"
             Expect.floatClose Accuracy.veryHigh y.v 3.0 "value"
+            tape.Clear()
+        }
+        test "a block (hand-written adjoint) between recorded entries: the sweep calls it once its outputs are final" {
+            let tape = ScalarTape.Current
+            tape.Clear()
+            let x = TapeReal.Variable 0.8
+            let y = TapeReal.Variable -1.1
+            let u = x * y
+            // block: (p, q) = (u^2, u + y), written by hand
+            let outIds = Array.zeroCreate 2
+            let calls = ref 0
+            let block =
+                { new TapeBlock() with
+                    member _.Backward(adj) =
+                        calls.Value <- calls.Value + 1
+                        let pb, qb = adj[outIds[0] - 1], adj[outIds[1] - 1]
+                        adj[u.id - 1] <- adj[u.id - 1] + 2.0 * u.v * pb + qb
+                        adj[y.id - 1] <- adj[y.id - 1] + qb }
+            tape.Block block
+            outIds[0] <- tape.Leaf()
+            outIds[1] <- tape.Leaf()
+            let p, q = TapeReal(u.v * u.v, outIds[0]), TapeReal(u.v + y.v, outIds[1])
+            let z = p * q + sin p
+            tape.ResetAdjoints()
+            tape.Seed(z.id, 1.0)
+            tape.Sweep()
+            let f (a: float) (b: float) = let uu = a * b in let pp, qq = uu * uu, uu + b in pp * qq + sin pp
+            let fd = fdDerivative (fun v -> f v[0] v[1]) [| 0.8; -1.1 |]
+            Expect.equal calls.Value 1 "Backward called once"
+            Expect.floatClose { absolute = 1e-8; relative = 1e-6 } (tape.Adjoint x.id) fd[0] "dz/dx"
+            Expect.floatClose { absolute = 1e-8; relative = 1e-6 } (tape.Adjoint y.id) fd[1] "dz/dy"
             tape.Clear()
         }
         test "quadruped in ground contact under position targets: taped segments = recorded Tensor path" {
@@ -126,6 +163,18 @@ let tests =
             let opts k = SimOptions(dt = 0.005, requiresGrad = true, checkpointEvery = k)
             let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
             sameAsRecorded "box" build opts 25 ignore control 1.0
+        }
+        test "ball joint (one_ball_joint.xml), force control: taped segments = recorded" {
+            let build (scene: Scene) = scene.addEntity(Morphs.MJCF(GsSetup.asset "mjcf/one_ball_joint.xml"))
+            let opts k = SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = k)
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
+            sameAsRecorded "ball joint" build opts 20 ignore control 0.05
+        }
+        test "humanoid (free base, bodies with two and three hinges, ground contact): taped segments = recorded" {
+            let build (scene: Scene) = scene.addEntity(Morphs.MJCF(GsSetup.asset "mjcf/humanoid.xml"))
+            let opts k = SimOptions(dt = 0.005, requiresGrad = true, checkpointEvery = k)
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
+            sameAsRecorded "humanoid" build opts 10 ignore control 2.0
         }
         test "batched envs with one shared control row: the taped gradient sums over envs as recorded" {
             GsSetup.ensure64 ()

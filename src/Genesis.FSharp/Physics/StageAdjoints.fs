@@ -1,0 +1,383 @@
+namespace Genesis.Physics
+
+open System
+open System.Runtime.CompilerServices
+open Genesis
+
+/// Hand-written adjoints of the heaviest stages of a step (spatial inertias, RNEA, CRBA, the LDL solve), recorded on the scalar
+/// tape as one block each instead of one entry per scalar operation: the block computes its outputs with the float
+/// kernels, keeps the values its adjoint needs, and its outputs become new tape leaves. The remaining stages
+/// (kinematics, contact, forces, the dense LU solve of contacts between moving trees, the integration) are recorded
+/// entry by entry.
+module internal StageAdjoints =
+    /// The tape ids of a TapeReal array.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    let private idsOf (xs: TapeReal[]) (n: int) = Array.init n (fun i -> xs[i].id)
+
+    /// The values of a TapeReal array into a float array.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    let private valuesInto (xs: TapeReal[]) (n: int) (into: float[]) =
+        for i in 0 .. n - 1 do into[i] <- xs[i].v
+
+    /// Adds g[i] to the adjoint of entry ids[i] (constants, id 0, skipped).
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    let private scatter (adj: float[]) (ids: int[]) (g: float[]) (scale: float) =
+        for i in 0 .. ids.Length - 1 do
+            let id = ids[i]
+            if id > 0 then adj[id - 1] <- adj[id - 1] + scale * g[i]
+
+    /// out[oo..oo+2] += a x b for 3-vectors at offsets.
+    let inline private addCross (a: float[]) (ao: int) (b: float[]) (bo: int) (out: float[]) (oo: int) =
+        out[oo] <- out[oo] + (a[ao + 1] * b[bo + 2] - a[ao + 2] * b[bo + 1])
+        out[oo + 1] <- out[oo + 1] + (a[ao + 2] * b[bo] - a[ao] * b[bo + 2])
+        out[oo + 2] <- out[oo + 2] + (a[ao] * b[bo + 1] - a[ao + 1] * b[bo])
+
+    /// out[oo..] += X^T v for the 6 x 6 block X at x[xo..].
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    let private addMulT66 (x: float[]) (xo: int) (v: float[]) (vo: int) (out: float[]) (oo: int) =
+        for c in 0 .. 5 do
+            let mutable s = 0.0
+            for r in 0 .. 5 do s <- s + x[xo + r * 6 + c] * v[vo + r]
+            out[oo + c] <- out[oo + c] + s
+
+    /// g[go..go+35] += a (6) outer b (6).
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    let private addOuter6 (a: float[]) (ao: int) (b: float[]) (bo: int) (g: float[]) (go: int) =
+        for r in 0 .. 5 do
+            let ar = a[ao + r]
+            if ar <> 0.0 then
+                for c in 0 .. 5 do g[go + r * 6 + c] <- g[go + r * 6 + c] + ar * b[bo + c]
+
+    /// Spatial inertias of every body (FastStep.spatialInertia): cinert from xmat and xipos.
+    [<Sealed>]
+    type InertiaBlock(fm: FastModel<float>, xmatIds: int[], xiposIds: int[], xmat: float[], xipos: float[], outIds: int[]) =
+        inherit TapeBlock()
+        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+        override _.Backward(adj: float[]) =
+            let nb = fm.nbody
+            let gxmat, gxipos = Array.zeroCreate (nb * 9), Array.zeroCreate (nb * 3)
+            let sBar, cBar, ccBar, c = Array.zeroCreate 9, Array.zeroCreate 9, Array.zeroCreate 9, Array.zeroCreate 9
+            for b in 0 .. nb - 1 do
+                let o9, co, mass = b * 9, b * 36, fm.bodyMass[b]
+                let g (r: int) (col: int) = let id = outIds[co + r * 6 + col] in if id > 0 then adj[id - 1] else 0.0
+                for i in 0 .. 2 do
+                    for j in 0 .. 2 do
+                        let tl = g i j
+                        sBar[i * 3 + j] <- tl
+                        ccBar[i * 3 + j] <- -mass * tl
+                        cBar[i * 3 + j] <- mass * g i (3 + j) - mass * g (3 + i) j
+                let cx, cy, cz = xipos[b * 3], xipos[b * 3 + 1], xipos[b * 3 + 2]
+                c[0] <- 0.0; c[1] <- -cz; c[2] <- cy
+                c[3] <- cz; c[4] <- 0.0; c[5] <- -cx
+                c[6] <- -cy; c[7] <- cx; c[8] <- 0.0
+                // CC = C C: C-bar += CC-bar C^T + C^T CC-bar
+                for i in 0 .. 2 do
+                    for j in 0 .. 2 do
+                        let mutable s = 0.0
+                        for k in 0 .. 2 do s <- s + ccBar[i * 3 + k] * c[j * 3 + k] + c[k * 3 + i] * ccBar[k * 3 + j]
+                        cBar[i * 3 + j] <- cBar[i * 3 + j] + s
+                gxipos[b * 3] <- cBar[7] - cBar[5]
+                gxipos[b * 3 + 1] <- cBar[2] - cBar[6]
+                gxipos[b * 3 + 2] <- cBar[3] - cBar[1]
+                // S = R I R^T: R-bar = S-bar R I^T + S-bar^T R I
+                let inertia = fm.bodyInertia
+                for i in 0 .. 2 do
+                    for j in 0 .. 2 do
+                        let mutable s = 0.0
+                        for k in 0 .. 2 do
+                            for l in 0 .. 2 do
+                                s <- s + (sBar[i * 3 + k] * xmat[o9 + k * 3 + l] * inertia[o9 + j * 3 + l]
+                                          + sBar[k * 3 + i] * xmat[o9 + k * 3 + l] * inertia[o9 + l * 3 + j])
+                        gxmat[o9 + i * 3 + j] <- s
+            scatter adj xmatIds gxmat 1.0
+            scatter adj xiposIds gxipos 1.0
+
+    /// Bias forces by RNEA (FastStep.rnea): bias and the body velocities cvel (which contacts read) from qvel, cdof
+    /// and cinert.
+    [<Sealed>]
+    type RneaBlock(fm: FastModel<float>, qvelIds: int[], cdofIds: int[], cinertIds: int[], qvel: float[], cdof: float[],
+                   cinert: float[], cvel: float[], cacc: float[], cfrc: float[], cdd: float[], outIds: int[], cvelIds: int[]) =
+        inherit TapeBlock()
+        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+        override _.Backward(adj: float[]) =
+            let nb, nv = fm.nbody, fm.nv
+            let gq, gcdof, gcin = Array.zeroCreate nv, Array.zeroCreate (nv * 6), Array.zeroCreate (nb * 36)
+            let gcvel, gcacc, gcfrc, gcdd = Array.zeroCreate (nb * 6), Array.zeroCreate (nb * 6), Array.zeroCreate (nb * 6), Array.zeroCreate (nv * 6)
+            let s1, sBar1, fvs, fvBar, r = Array.zeroCreate 6, Array.zeroCreate 6, Array.zeroCreate 36, Array.zeroCreate 6, Array.zeroCreate 6
+            let ga, gl = Array.zeroCreate 3, Array.zeroCreate 3
+            for i in 0 .. nb * 6 - 1 do
+                let id = cvelIds[i]
+                if id > 0 then gcvel[i] <- adj[id - 1]
+            // bias_k = cdof_k . cfrc_body(k)
+            for k in 0 .. nv - 1 do
+                let id = outIds[k]
+                let g = if id > 0 then adj[id - 1] else 0.0
+                if g <> 0.0 then
+                    let b = fm.dofBody[k]
+                    for i in 0 .. 5 do
+                        gcdof[k * 6 + i] <- gcdof[k * 6 + i] + g * cfrc[b * 6 + i]
+                        gcfrc[b * 6 + i] <- gcfrc[b * 6 + i] + g * cdof[k * 6 + i]
+            // subtree sums: a body's own force reaches every ancestor's sum
+            for b in 0 .. nb - 1 do
+                let par = fm.parent[b]
+                if par >= 0 then
+                    for i in 0 .. 5 do gcfrc[b * 6 + i] <- gcfrc[b * 6 + i] + gcfrc[par * 6 + i]
+            for b in nb - 1 .. -1 .. 0 do
+                let par = fm.parent[b]
+                let o = b * 6
+                // f = I a + v x* (I v): s1 = I v = [i; l], v = [w; u]; v x* s1 = [w x i + u x l; w x l]
+                for i in 0 .. 5 do
+                    let mutable s = 0.0
+                    for j in 0 .. 5 do s <- s + cinert[b * 36 + i * 6 + j] * cvel[o + j]
+                    s1[i] <- s
+                Array.Clear sBar1
+                // i-bar = a-bar x w; l-bar = a-bar x u + b-bar x w (a-bar, b-bar: the halves of f-bar)
+                addCross gcfrc o cvel o sBar1 0
+                addCross gcfrc o cvel (o + 3) sBar1 3
+                addCross gcfrc (o + 3) cvel o sBar1 3
+                // w-bar = i x a-bar + l x b-bar; u-bar = l x a-bar
+                addCross s1 0 gcfrc o gcvel o
+                addCross s1 3 gcfrc (o + 3) gcvel o
+                addCross s1 3 gcfrc o gcvel (o + 3)
+                addOuter6 sBar1 0 cvel o gcin (b * 36)
+                addOuter6 gcfrc o cacc o gcin (b * 36)
+                addMulT66 cinert (b * 36) sBar1 0 gcvel o
+                addMulT66 cinert (b * 36) gcfrc o gcacc o
+                // cacc_b = cacc_par + sum cdd_k qvel_k
+                for k in fm.bodyDofAdr[b] .. fm.bodyDofAdr[b] + fm.bodyDofNum[b] - 1 do
+                    let mutable s = 0.0
+                    for i in 0 .. 5 do
+                        gcdd[k * 6 + i] <- gcdd[k * 6 + i] + gcacc[o + i] * qvel[k]
+                        s <- s + gcacc[o + i] * cdd[k * 6 + i]
+                    gq[k] <- gq[k] + s
+                if par >= 0 then
+                    for i in 0 .. 5 do gcacc[par * 6 + i] <- gcacc[par * 6 + i] + gcacc[o + i]
+                // cdd_k = moving_k * crm(fv_j) cdof_k, fv_j the velocity of the frame of joint j (recomputed)
+                let j0, nj = fm.bodyJntAdr[b], fm.bodyJntNum[b]
+                let jointDofs j = let d0 = fm.jntDofAdr[j] in d0, (match fm.jntType[j] with Free -> 6 | Ball -> 3 | Hinge | Slide -> 1)
+                let fvs = if 6 * nj > fvs.Length then Array.zeroCreate (6 * nj) else fvs
+                for i in 0 .. 5 do r[i] <- if par < 0 then 0.0 else cvel[par * 6 + i]
+                for jj in 0 .. nj - 1 do
+                    let d0, nd = jointDofs (j0 + jj)
+                    for k in d0 .. d0 + nd - 1 do
+                        for i in 0 .. 5 do r[i] <- r[i] + cdof[k * 6 + i] * qvel[k]
+                    Array.blit r 0 fvs (jj * 6) 6
+                Array.Clear r
+                for jj in nj - 1 .. -1 .. 0 do
+                    let d0, nd = jointDofs (j0 + jj)
+                    let fo = jj * 6
+                    Array.Clear fvBar
+                    for k in d0 .. d0 + nd - 1 do
+                        let mv = fm.dofMoving[k]
+                        if mv <> 0.0 then
+                            let ko = k * 6
+                            for i in 0 .. 5 do gcdd[ko + i] <- gcdd[ko + i] * mv
+                            Array.Clear ga
+                            Array.Clear gl
+                            // y1 = w x a: w-bar += a x g1, a-bar += g1 x w
+                            addCross cdof ko gcdd ko fvBar 0
+                            addCross gcdd ko fvs fo ga 0
+                            // y2 = u x a + w x l: u-bar += a x g2, a-bar += g2 x u, w-bar += l x g2, l-bar += g2 x w
+                            addCross cdof ko gcdd (ko + 3) fvBar 3
+                            addCross gcdd (ko + 3) fvs (fo + 3) ga 0
+                            addCross cdof (ko + 3) gcdd (ko + 3) fvBar 0
+                            addCross gcdd (ko + 3) fvs fo gl 0
+                            for i in 0 .. 2 do
+                                gcdof[ko + i] <- gcdof[ko + i] + ga[i]
+                                gcdof[ko + 3 + i] <- gcdof[ko + 3 + i] + gl[i]
+                    for i in 0 .. 5 do r[i] <- r[i] + fvBar[i]
+                    for k in d0 .. d0 + nd - 1 do
+                        let mutable s = 0.0
+                        for i in 0 .. 5 do
+                            gcdof[k * 6 + i] <- gcdof[k * 6 + i] + r[i] * qvel[k]
+                            s <- s + r[i] * cdof[k * 6 + i]
+                        gq[k] <- gq[k] + s
+                if par >= 0 then
+                    for i in 0 .. 5 do gcvel[par * 6 + i] <- gcvel[par * 6 + i] + r[i]
+                // cvel_b = cvel_par + sum cdof_k qvel_k
+                for k in fm.bodyDofAdr[b] .. fm.bodyDofAdr[b] + fm.bodyDofNum[b] - 1 do
+                    let mutable s = 0.0
+                    for i in 0 .. 5 do
+                        gcdof[k * 6 + i] <- gcdof[k * 6 + i] + gcvel[o + i] * qvel[k]
+                        s <- s + gcvel[o + i] * cdof[k * 6 + i]
+                    gq[k] <- gq[k] + s
+                if par >= 0 then
+                    for i in 0 .. 5 do gcvel[par * 6 + i] <- gcvel[par * 6 + i] + gcvel[o + i]
+            scatter adj qvelIds gq 1.0
+            scatter adj cdofIds gcdof 1.0
+            scatter adj cinertIds gcin 1.0
+
+    /// The mass matrix by CRBA (FastStep.crba): qM from cinert, kbody (scaled by hK) and cdof.
+    [<Sealed>]
+    type CrbaBlock(fm: FastModel<float>, hK: float, cinertIds: int[], kbodyIds: int[], cdofIds: int[], cdof: float[], icomp: float[], outIds: int[]) =
+        inherit TapeBlock()
+        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+        override _.Backward(adj: float[]) =
+            let nb, nv = fm.nbody, fm.nv
+            let gcdof, gic = Array.zeroCreate (nv * 6), Array.zeroCreate (nb * 36)
+            let f, gf = Array.zeroCreate 6, Array.zeroCreate 6
+            let mutable n = 0
+            for k in 0 .. nv - 1 do
+                let b = fm.dofBody[k]
+                FastMath.mul66v icomp (b * 36) cdof (k * 6) f 0
+                Array.Clear gf
+                let mutable any = false
+                for j in fm.dofAnc[k] do
+                    let id = outIds[n]
+                    n <- n + 1
+                    let g = if id > 0 then adj[id - 1] else 0.0
+                    if g <> 0.0 then
+                        any <- true
+                        for i in 0 .. 5 do
+                            gf[i] <- gf[i] + g * cdof[j * 6 + i]
+                            gcdof[j * 6 + i] <- gcdof[j * 6 + i] + g * f[i]
+                if any then
+                    addMulT66 icomp (b * 36) gf 0 gcdof (k * 6)
+                    addOuter6 gf 0 cdof (k * 6) gic (b * 36)
+            for b in 0 .. nb - 1 do
+                let par = fm.parent[b]
+                if par >= 0 then
+                    for i in 0 .. 35 do gic[b * 36 + i] <- gic[b * 36 + i] + gic[par * 36 + i]
+            scatter adj cinertIds gic 1.0
+            if hK > 0.0 then scatter adj kbodyIds gic hK
+            scatter adj cdofIds gcdof 1.0
+
+    /// The solve of the symmetric system A x = b by FastStep.ldlSolve (x overwrites b): reads A's diagonal and the
+    /// entries between a dof and its ancestors (the lower triangle of the pattern), which stand for both halves.
+    [<Sealed>]
+    type SolveBlock(n: int, parent: int[], factor: float[], x: float[], aIds: int[], bIds: int[], outIds: int[]) =
+        inherit TapeBlock()
+        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+        override _.Backward(adj: float[]) =
+            // b-bar = A^-1 x-bar (A symmetric), solved with the kept factorisation
+            let g = Array.init n (fun k -> let id = outIds[k] in if id > 0 then adj[id - 1] else 0.0)
+            for k in n - 1 .. -1 .. 0 do
+                let mutable i = parent[k]
+                while i >= 0 do
+                    g[i] <- g[i] - factor[k * n + i] * g[k]
+                    i <- parent[i]
+            for k in 0 .. n - 1 do g[k] <- g[k] / factor[k * n + k]
+            for k in 0 .. n - 1 do
+                let mutable i = parent[k]
+                while i >= 0 do
+                    g[k] <- g[k] - factor[k * n + i] * g[i]
+                    i <- parent[i]
+            scatter adj bIds g 1.0
+            // A-bar = -b-bar x^T, summed over the two halves of each symmetric entry
+            for k in 0 .. n - 1 do
+                let id = aIds[k * n + k]
+                if id > 0 then adj[id - 1] <- adj[id - 1] - g[k] * x[k]
+                let mutable i = parent[k]
+                while i >= 0 do
+                    let id = aIds[k * n + i]
+                    if id > 0 then adj[id - 1] <- adj[id - 1] - (g[k] * x[i] + g[i] * x[k])
+                    i <- parent[i]
+
+    /// The blocks of one recording, with a float work buffer for their forward values.
+    [<Sealed>]
+    type Stages(fm: FastModel<float>) =
+        let fw = FastModelBuild.rent fm
+
+        /// Spatial inertias into w.cinert, as one block.
+        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+        member _.Inertia(m: FastModel<TapeReal>, w: FastWork<TapeReal>) =
+            let nb = m.nbody
+            valuesInto w.xmat (nb * 9) fw.xmat
+            valuesInto w.xipos (nb * 3) fw.xipos
+            for b in 0 .. nb - 1 do FastStep.spatialInertia fm fw b
+            let tape = ScalarTape.Current
+            let outIds = Array.zeroCreate (nb * 36)
+            let block = InertiaBlock(fm, idsOf w.xmat (nb * 9), idsOf w.xipos (nb * 3), Array.copy fw.xmat, Array.copy fw.xipos, outIds)
+            tape.Block block
+            for b in 0 .. nb - 1 do
+                for r in 0 .. 5 do
+                    for c in 0 .. 5 do
+                        let x = b * 36 + r * 6 + c
+                        let id = if r >= 3 && c >= 3 then 0 else tape.Leaf()
+                        outIds[x] <- id
+                        w.cinert[x] <- TapeReal(fw.cinert[x], id)
+
+        /// Bias forces into w.bias, as one block.
+        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+        member _.Rnea(m: FastModel<TapeReal>, w: FastWork<TapeReal>, qvel: TapeReal[]) =
+            let nb, nv = m.nbody, m.nv
+            let q = Array.zeroCreate nv
+            valuesInto qvel nv q
+            valuesInto w.cdof (nv * 6) fw.cdof
+            valuesInto w.cinert (nb * 36) fw.cinert
+            FastStep.rnea fm fw q
+            let tape = ScalarTape.Current
+            let outIds, cvelIds = Array.zeroCreate nv, Array.zeroCreate (nb * 6)
+            let block =
+                RneaBlock(fm, idsOf qvel nv, idsOf w.cdof (nv * 6), idsOf w.cinert (nb * 36), q, Array.copy fw.cdof, Array.copy fw.cinert,
+                          Array.copy fw.cvel, Array.copy fw.cacc, Array.copy fw.cfrc, Array.copy fw.cdofDot, outIds, cvelIds)
+            tape.Block block
+            for k in 0 .. nv - 1 do
+                outIds[k] <- tape.Leaf()
+                w.bias[k] <- TapeReal(fw.bias[k], outIds[k])
+            for i in 0 .. nb * 6 - 1 do
+                cvelIds[i] <- tape.Leaf()
+                w.cvel[i] <- TapeReal(fw.cvel[i], cvelIds[i])
+
+        /// The mass matrix (M + hK C) into w.qM, as one block.
+        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+        member _.Crba(m: FastModel<TapeReal>, w: FastWork<TapeReal>, hK: float) =
+            let nb, nv = m.nbody, m.nv
+            valuesInto w.cdof (nv * 6) fw.cdof
+            valuesInto w.cinert (nb * 36) fw.cinert
+            if hK > 0.0 then valuesInto w.kbody (nb * 36) fw.kbody
+            FastStep.crba fm fw hK
+            let tape = ScalarTape.Current
+            let outIds = Array.zeroCreate (m.dofAnc |> Array.sumBy Array.length)
+            let kbodyIds = if hK > 0.0 then idsOf w.kbody (nb * 36) else [||]
+            let block = CrbaBlock(fm, hK, idsOf w.cinert (nb * 36), kbodyIds, idsOf w.cdof (nv * 6), Array.copy fw.cdof, Array.copy fw.icomp, outIds)
+            tape.Block block
+            Array.Clear w.qM
+            let mutable n = 0
+            for k in 0 .. nv - 1 do
+                for j in m.dofAnc[k] do
+                    let id = tape.Leaf()
+                    outIds[n] <- id
+                    n <- n + 1
+                    let v = TapeReal(fw.qM[j * nv + k], id)
+                    w.qM[j * nv + k] <- v
+                    w.qM[k * nv + j] <- v
+
+        /// FastStep.ldlSolve of a x = b (x holds b, then the solution), as one block; a is left as it was.
+        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+        member _.Solve(n: int, parent: int[], a: TapeReal[], x: TapeReal[]) =
+            let factor, sol = Array.zeroCreate (n * n), Array.zeroCreate n
+            valuesInto a (n * n) factor
+            valuesInto x n sol
+            FastStep.ldlSolve n parent factor sol
+            let tape = ScalarTape.Current
+            let outIds = Array.zeroCreate n
+            tape.Block(SolveBlock(n, parent, factor, sol, idsOf a (n * n), idsOf x n, outIds))
+            for k in 0 .. n - 1 do
+                outIds[k] <- tape.Leaf()
+                x[k] <- TapeReal(sol[k], outIds[k])
+
+        /// Returns the float work buffer to the model's pool.
+        member _.Release() = FastModelBuild.giveBack fm fw
+
+    /// FastStep.evaluate on the tape with the block stages.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    let private evaluate (st: Stages) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) (modes: int[])
+                         (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
+        FastStep.kinematicsTape m w qpos
+        st.Inertia(m, w)
+        st.Rnea(m, w, qvel)
+        if sp.enableContact then FastStep.contactTape m w sp h needC
+        st.Crba(m, w, (if needC then h else 0.0))
+        FastStep.forcesTape m w sp modes qpos qvel ctrl
+
+    /// One sub-step of w.qpos, w.qvel under w.ctrl, recorded on the thread's scalar tape with the block stages.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    let subStep (st: Stages) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (modes: int[]) =
+        match sp.integrator with
+        | Integrator.Euler ->
+            FastStep.eulerStepWith (fun m w sp h needC modes qpos qvel ctrl -> evaluate st m w sp h needC modes qpos qvel ctrl)
+                                   (fun n parent a x -> st.Solve(n, parent, a, x)) m w sp h modes
+        | Integrator.RK4 ->
+            FastStep.rk4StepWith (fun m w sp h needC modes qpos qvel ctrl -> evaluate st m w sp h needC modes qpos qvel ctrl)
+                                 (fun n parent a x -> st.Solve(n, parent, a, x)) m w sp h modes
