@@ -44,13 +44,32 @@ let private time (f: unit -> 'a) =
     let r = f ()
     r, sw.Elapsed.TotalSeconds
 
-/// Seconds per call of f over `runs` calls in one loop, after one untimed call (JIT and caches warm). A loop charges
-/// each variant the garbage collections its own allocations cause, which single timings attribute at random.
-let private perCall (runs: int) (f: unit -> unit) =
+/// Runs f for at least two seconds untimed (at least once): the runtime compiles methods first without optimisation
+/// and re-compiles the hot ones after ~30 calls, so short rollouts timed right after one warm-up call would measure
+/// unoptimised code.
+let private warmUp (f: unit -> unit) =
+    let warm = Stopwatch.StartNew()
     f ()
+    while warm.Elapsed.TotalSeconds < 2.0 do f ()
     GC.Collect()
+
+/// Seconds per call of f over `runs` calls in one loop after the warm-up. A loop charges each variant the garbage
+/// collections its own allocations cause, which single timings attribute at random.
+let private perCall (runs: int) (f: unit -> unit) =
+    warmUp f
     let (), t = time (fun () -> for _ in 1 .. runs do f ())
     t / float runs
+
+/// Seconds per rollout with recording and per backward pass, both timed in one loop of `runs` gradients.
+let private forwardAndBackward (runs: int) (robot: Robot) (steps: int) (every: int) (controls: Tensor) =
+    warmUp (fun () -> (fst (rollout robot steps every controls)).backward())
+    let mutable tf, tb = 0.0, 0.0
+    for _ in 1 .. runs do
+        let (loss, _), f = time (fun () -> rollout robot steps every controls)
+        let (), b = time (fun () -> loss.backward())
+        tf <- tf + f
+        tb <- tb + b
+    tf / float runs, tb / float runs
 
 let private measure (robot: Robot) (steps: int) (runs: int) =
     let probe = Scene(SimOptions(dt = 0.01))
@@ -61,11 +80,9 @@ let private measure (robot: Robot) (steps: int) (runs: int) =
     let pe = robot.build plain
     plain.build()
     let tPlain = perCall runs (fun () -> plain.reset(); for t in 0 .. steps - 1 do (pe.controlDofsPosition(controls.[t].detach()); plain.step()))
-    let forward every = perCall runs (fun () -> rollout robot steps every controls |> ignore)
-    let gradient every = perCall runs (fun () -> (fst (rollout robot steps every controls)).backward())
-    let fCk, gCk = forward 0, gradient 0
-    let fFull, gFull = forward 1, gradient 1
-    printfn "| %s | %d | %.4f | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f | %.1f |" robot.name steps tPlain fCk (gCk - fCk) (gCk / fCk) fFull (gFull - fFull) (gFull / fFull) (min gCk gFull / tPlain)
+    let fCk, bCk = forwardAndBackward runs robot steps 0 controls
+    let fFull, bFull = forwardAndBackward runs robot steps 1 controls
+    printfn "| %s | %d | %.4f | %.4f | %.4f | %.2f | %.2f | %.4f | %.4f | %.2f | %.1f |" robot.name steps tPlain fCk bCk (bCk / fCk) ((fCk + bCk) / fCk) fFull bFull ((fFull + bFull) / fFull) (min (fCk + bCk) (fFull + bFull) / tPlain)
 
 let private peakMemory (robot: Robot) (steps: int) (checkpointEvery: int) =
     GC.Collect(2, GCCollectionMode.Forced, true, true)
@@ -138,11 +155,12 @@ let main argv =
     printfn ""
     printfn "Rollout time (s per rollout; loops of %d after a warm-up). Fast path: forward without gradients. Checkpointed" runs
     printfn "(default): forward on values, backward replays each segment on the scalar tape. Full recording (checkpointEvery = 1):"
-    printfn "forward records every op. grad/fwd = (forward + backward) / forward of the same mode; grad/fast = the faster"
-    printfn "gradient over the fast-path forward."
+    printfn "forward records every op. Forward and backward are timed in one loop of gradients after a 2 s warm-up. b/f ="
+    printfn "backward / forward; (f+b)/f = (forward + backward) / forward of the same mode; grad/fast = the faster gradient"
+    printfn "(forward + backward) over the fast-path forward."
     printfn ""
-    printfn "| model | T | fast path | checkpointed fwd | backward | grad/fwd | full-recording fwd | backward | grad/fwd | grad/fast |"
-    printfn "|---|---|---|---|---|---|---|---|---|---|"
+    printfn "| model | T | fast path | checkpointed fwd | backward | b/f | (f+b)/f | full-recording fwd | backward | (f+b)/f | grad/fast |"
+    printfn "|---|---|---|---|---|---|---|---|---|---|---|"
     let horizons = if quick then [ 100 ] else [ 100; 1000 ]
     for t in horizons do measure arm t (if t >= 1000 then 3 else runs)
     for t in (if quick then [ 20 ] else [ 100; 1000 ]) do measure quadruped t (if t >= 1000 then 2 else runs)
