@@ -48,6 +48,17 @@ module internal StageAdjoints =
             if ar <> 0.0 then
                 for c in 0 .. 5 do g[go + r * 6 + c] <- g[go + r * 6 + c] + ar * b[bo + c]
 
+    /// The adjoint of x = x_parent + sum_k v_k q_k over dofs k0 .. k1 - 1 (6-vectors v_k at v[6k..]), given x-bar at
+    /// g[go..]: adds x-bar q_k into gv and x-bar . v_k into gq.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    let private addSumAdjoint (g: float[]) (go: int) (v: float[]) (gv: float[]) (q: float[]) (gq: float[]) (k0: int) (k1: int) =
+        for k in k0 .. k1 - 1 do
+            let mutable s = 0.0
+            for i in 0 .. 5 do
+                gv[k * 6 + i] <- gv[k * 6 + i] + g[go + i] * q[k]
+                s <- s + g[go + i] * v[k * 6 + i]
+            gq[k] <- gq[k] + s
+
     /// Spatial inertias of every body (FastStep.spatialInertia): cinert from xmat and xipos.
     [<Sealed>]
     type InertiaBlock(fm: FastModel<float>, xmatIds: int[], xiposIds: int[], xmat: float[], xipos: float[], outIds: int[]) =
@@ -144,12 +155,7 @@ module internal StageAdjoints =
                 addMulT66 cinert (b * 36) sBar1 0 gcvel o
                 addMulT66 cinert (b * 36) gcfrc o gcacc o
                 // cacc_b = cacc_par + sum cdd_k qvel_k
-                for k in fm.bodyDofAdr[b] .. fm.bodyDofAdr[b] + fm.bodyDofNum[b] - 1 do
-                    let mutable s = 0.0
-                    for i in 0 .. 5 do
-                        gcdd[k * 6 + i] <- gcdd[k * 6 + i] + gcacc[o + i] * qvel[k]
-                        s <- s + gcacc[o + i] * cdd[k * 6 + i]
-                    gq[k] <- gq[k] + s
+                addSumAdjoint gcacc o cdd gcdd qvel gq fm.bodyDofAdr[b] (fm.bodyDofAdr[b] + fm.bodyDofNum[b])
                 if par >= 0 then
                     for i in 0 .. 5 do gcacc[par * 6 + i] <- gcacc[par * 6 + i] + gcacc[o + i]
                 // cdd_k = moving_k * crm(fv_j) cdof_k, fv_j the velocity of the frame of joint j (recomputed)
@@ -186,21 +192,11 @@ module internal StageAdjoints =
                                 gcdof[ko + i] <- gcdof[ko + i] + ga[i]
                                 gcdof[ko + 3 + i] <- gcdof[ko + 3 + i] + gl[i]
                     for i in 0 .. 5 do r[i] <- r[i] + fvBar[i]
-                    for k in d0 .. d0 + nd - 1 do
-                        let mutable s = 0.0
-                        for i in 0 .. 5 do
-                            gcdof[k * 6 + i] <- gcdof[k * 6 + i] + r[i] * qvel[k]
-                            s <- s + r[i] * cdof[k * 6 + i]
-                        gq[k] <- gq[k] + s
+                    addSumAdjoint r 0 cdof gcdof qvel gq d0 (d0 + nd)
                 if par >= 0 then
                     for i in 0 .. 5 do gcvel[par * 6 + i] <- gcvel[par * 6 + i] + r[i]
                 // cvel_b = cvel_par + sum cdof_k qvel_k
-                for k in fm.bodyDofAdr[b] .. fm.bodyDofAdr[b] + fm.bodyDofNum[b] - 1 do
-                    let mutable s = 0.0
-                    for i in 0 .. 5 do
-                        gcdof[k * 6 + i] <- gcdof[k * 6 + i] + gcvel[o + i] * qvel[k]
-                        s <- s + gcvel[o + i] * cdof[k * 6 + i]
-                    gq[k] <- gq[k] + s
+                addSumAdjoint gcvel o cdof gcdof qvel gq fm.bodyDofAdr[b] (fm.bodyDofAdr[b] + fm.bodyDofNum[b])
                 if par >= 0 then
                     for i in 0 .. 5 do gcvel[par * 6 + i] <- gcvel[par * 6 + i] + gcvel[o + i]
             scatter adj qvelIds gq 1.0
