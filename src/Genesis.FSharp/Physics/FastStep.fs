@@ -310,8 +310,8 @@ module FastStep =
             w.rhs[k] <- smooth - w.bias[k]
 
     /// Factorises the SPD matrix a (nv x nv, symmetric, nonzero only between a dof and its ancestors) in place as
-    /// L^T D L along the dof tree (MuJoCo mj_factorM: no fill-in), then solves into x (mj_solveM).
-    let inline internal ldlSolve (n: int) (parent: int[]) (a: ^T[]) (x: ^T[]) =
+    /// L^T D L along the dof tree (MuJoCo mj_factorM: no fill-in).
+    let inline internal ldlFactor (n: int) (parent: int[]) (a: ^T[]) =
         for k in n - 1 .. -1 .. 0 do
             let mutable i = parent[k]
             while i >= 0 do
@@ -322,6 +322,9 @@ module FastStep =
                     j <- parent[j]
                 a[k * n + i] <- t
                 i <- parent[i]
+
+    /// Solves (L^T D L) x = b in place in x with the factor of ldlFactor (MuJoCo mj_solveM).
+    let inline internal ldlSolveFactored (n: int) (parent: int[]) (a: ^T[]) (x: ^T[]) =
         for k in n - 1 .. -1 .. 0 do
             let mutable i = parent[k]
             while i >= 0 do
@@ -334,6 +337,11 @@ module FastStep =
             while i >= 0 do
                 x[k] <- x[k] - a[k * n + i] * x[i]
                 i <- parent[i]
+
+    /// Factorises a in place (ldlFactor), then solves into x (ldlSolveFactored).
+    let inline internal ldlSolve (n: int) (parent: int[]) (a: ^T[]) (x: ^T[]) =
+        ldlFactor n parent a
+        ldlSolveFactored n parent a x
 
     /// Kinematics, dynamics and forces at (qpos, qvel): w.qM (M, or M + h C when needC), w.rhs = f - bias.
     let inline internal evaluate (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: ^T[]) (qvel: ^T[]) (ctrl: ^T[]) =

@@ -247,17 +247,7 @@ module internal StageAdjoints =
         override _.Backward(adj: float[]) =
             // b-bar = A^-1 x-bar (A symmetric), solved with the kept factorisation
             let g = Array.init n (fun k -> let id = outIds[k] in if id > 0 then adj[id - 1] else 0.0)
-            for k in n - 1 .. -1 .. 0 do
-                let mutable i = parent[k]
-                while i >= 0 do
-                    g[i] <- g[i] - factor[k * n + i] * g[k]
-                    i <- parent[i]
-            for k in 0 .. n - 1 do g[k] <- g[k] / factor[k * n + k]
-            for k in 0 .. n - 1 do
-                let mutable i = parent[k]
-                while i >= 0 do
-                    g[k] <- g[k] - factor[k * n + i] * g[i]
-                    i <- parent[i]
+            FastStep.ldlSolveFactored n parent factor g
             scatter adj bIds g 1.0
             // A-bar = -b-bar x^T, summed over the two halves of each symmetric entry
             for k in 0 .. n - 1 do
@@ -273,6 +263,7 @@ module internal StageAdjoints =
     [<Sealed>]
     type Stages(fm: FastModel<float>) =
         let fw = FastModelBuild.rent fm
+        let crbaOutputs = fm.dofAnc |> Array.sumBy Array.length
 
         /// Spatial inertias into w.cinert, as one block.
         [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
@@ -324,7 +315,7 @@ module internal StageAdjoints =
             if hK > 0.0 then valuesInto w.kbody (nb * 36) fw.kbody
             FastStep.crba fm fw hK
             let tape = ScalarTape.Current
-            let outIds = Array.zeroCreate (m.dofAnc |> Array.sumBy Array.length)
+            let outIds = Array.zeroCreate crbaOutputs
             let kbodyIds = if hK > 0.0 then idsOf w.kbody (nb * 36) else [||]
             let block = CrbaBlock(fm, hK, idsOf w.cinert (nb * 36), kbodyIds, idsOf w.cdof (nv * 6), Array.copy fw.cdof, Array.copy fw.icomp, outIds)
             tape.Block block
