@@ -13,8 +13,10 @@ module internal FastAdjoint =
     let private tapeModel (m: FastModel<float>) = tapeModels.GetValue(m, fun fm -> FastModelBuild.toTape fm)
 
     /// Gradients of <adjQpos, qpos_k> + <adjQvel, qvel_k> after k steps from (qpos, qvel) under ctrls[t] (each
-    /// [nEnvs * nv], modes[t]), with respect to qpos, qvel and every ctrls[t]; arrays are row-major per env.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    /// [nEnvs * nv], modes[t]), with respect to qpos, qvel and every ctrls[t]; arrays are row-major per env. Per env,
+    /// the segment is first re-run on floats to recover the state before every step; then each step, from the last,
+    /// is recorded on the tape alone and swept with the adjoint of its end state, giving the adjoint of its start
+    /// state and control. One step's tape (~1,200 entries for the iiwa14) stays in cache however long the segment.
     let segmentVjp (fm: FastModel<float>) (sp: SimParams) (modes: ControlMode[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
                    (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
         let m = tapeModel fm
@@ -25,33 +27,47 @@ module internal FastAdjoint =
         let gCtrl = Array.init k (fun _ -> Array.zeroCreate (nEnvs * nv))
         let tape = ScalarTape.Current
         let w = FastModelBuild.rent m
+        let fw = FastModelBuild.rent fm
         let stages = StageAdjoints.Stages fm
-        let qposIds, qvelIds, ctrlIds = Array.zeroCreate nq, Array.zeroCreate nv, Array.init k (fun _ -> Array.zeroCreate nv)
+        let qposIds, qvelIds, ctrlIds = Array.zeroCreate nq, Array.zeroCreate nv, Array.zeroCreate nv
+        let qposAt, qvelAt = Array.zeroCreate (k * nq), Array.zeroCreate (k * nv)
+        let aQpos, aQvel = Array.zeroCreate nq, Array.zeroCreate nv
         try
             for e in 0 .. nEnvs - 1 do
-                tape.Clear()
-                for i in 0 .. nq - 1 do
-                    w.qpos[i] <- TapeReal.Variable(qpos[e * nq + i])
-                    qposIds[i] <- w.qpos[i].id
-                for i in 0 .. nv - 1 do
-                    w.qvel[i] <- TapeReal.Variable(qvel[e * nv + i])
-                    qvelIds[i] <- w.qvel[i].id
+                Array.blit qpos (e * nq) fw.qpos 0 nq
+                Array.blit qvel (e * nv) fw.qvel 0 nv
                 for t in 0 .. k - 1 do
+                    Array.blit fw.qpos 0 qposAt (t * nq) nq
+                    Array.blit fw.qvel 0 qvelAt (t * nv) nv
+                    Array.blit ctrls[t] (e * nv) fw.ctrl 0 nv
+                    FastStep.stepWork fm fw sp codes[t]
+                Array.blit adjQpos (e * nq) aQpos 0 nq
+                Array.blit adjQvel (e * nv) aQvel 0 nv
+                for t in k - 1 .. -1 .. 0 do
+                    tape.Clear()
+                    for i in 0 .. nq - 1 do
+                        w.qpos[i] <- TapeReal.Variable(qposAt[t * nq + i])
+                        qposIds[i] <- w.qpos[i].id
                     for i in 0 .. nv - 1 do
+                        w.qvel[i] <- TapeReal.Variable(qvelAt[t * nv + i])
+                        qvelIds[i] <- w.qvel[i].id
                         w.ctrl[i] <- TapeReal.Variable(ctrls[t][e * nv + i])
-                        ctrlIds[t][i] <- w.ctrl[i].id
+                        ctrlIds[i] <- w.ctrl[i].id
                     for _ in 1 .. sp.substeps do
                         StageAdjoints.subStep stages m w sp h codes[t]
-                tape.ResetAdjoints()
-                for i in 0 .. nq - 1 do tape.Seed(w.qpos[i].id, adjQpos[e * nq + i])
-                for i in 0 .. nv - 1 do tape.Seed(w.qvel[i].id, adjQvel[e * nv + i])
-                tape.Sweep()
-                for i in 0 .. nq - 1 do gQpos[e * nq + i] <- tape.Adjoint(qposIds[i])
-                for i in 0 .. nv - 1 do gQvel[e * nv + i] <- tape.Adjoint(qvelIds[i])
-                for t in 0 .. k - 1 do
-                    for i in 0 .. nv - 1 do gCtrl[t][e * nv + i] <- tape.Adjoint(ctrlIds[t][i])
+                    tape.ResetAdjoints()
+                    for i in 0 .. nq - 1 do tape.Seed(w.qpos[i].id, aQpos[i])
+                    for i in 0 .. nv - 1 do tape.Seed(w.qvel[i].id, aQvel[i])
+                    tape.Sweep()
+                    for i in 0 .. nq - 1 do aQpos[i] <- tape.Adjoint(qposIds[i])
+                    for i in 0 .. nv - 1 do
+                        aQvel[i] <- tape.Adjoint(qvelIds[i])
+                        gCtrl[t][e * nv + i] <- tape.Adjoint(ctrlIds[i])
+                Array.blit aQpos 0 gQpos (e * nq) nq
+                Array.blit aQvel 0 gQvel (e * nv) nv
         finally
             tape.Clear()
             stages.Release()
+            FastModelBuild.giveBack fm fw
             FastModelBuild.giveBack m w
         gQpos, gQvel, gCtrl

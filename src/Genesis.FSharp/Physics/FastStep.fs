@@ -433,39 +433,41 @@ module FastStep =
         integratePos m w.qpos v[0] h w.qpos
 
     /// evaluate on float64.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private evaluateFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         evaluate m w sp h needC modes qpos qvel ctrl
 
     /// Kinematics on the scalar tape (one method per stage: the JIT optimises small methods better).
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization ||| MethodImplOptions.NoInlining)>]
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal kinematicsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (qpos: TapeReal[]) = kinematicsInto m w qpos
     /// Contact forces (and their stiffness) on the scalar tape.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization ||| MethodImplOptions.NoInlining)>]
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal contactTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) = FastContact.compute m w sp.contact h needC
     /// Actuation, passive forces, limits and quaternion springs on the scalar tape.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization ||| MethodImplOptions.NoInlining)>]
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal forcesTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (modes: int[]) (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
         forces m w sp modes qpos qvel ctrl
         quatSprings m w qpos
 
     /// One sub-step of w.qpos, w.qvel under w.ctrl on float64.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private subStepFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (modes: int[]) =
         match sp.integrator with
         | Integrator.Euler -> eulerStepWith evaluateFloat (fun n p a x -> ldlSolve n p a x) m w sp h modes
         | Integrator.RK4 -> rk4StepWith evaluateFloat (fun n p a x -> ldlSolve n p a x) m w sp h modes
 
+    /// One step of w.qpos, w.qvel under w.ctrl on float64, in place, in sp.substeps sub-steps.
+    let internal stepWork (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (modes: int[]) =
+        let h = sp.dt / float sp.substeps
+        for _ in 1 .. sp.substeps do
+            subStepFloat m w sp h modes
+
     /// Steps envs [e0, e1) of the batch in place, in sp.substeps sub-steps.
     let private stepRange (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) (e0: int) (e1: int) =
         let nq, nv = m.nq, m.nv
-        let h = sp.dt / float sp.substeps
         for e in e0 .. e1 - 1 do
             Array.blit qpos (e * nq) w.qpos 0 nq
             Array.blit qvel (e * nv) w.qvel 0 nv
             Array.blit ctrl (e * nv) w.ctrl 0 nv
-            for _ in 1 .. sp.substeps do
-                subStepFloat m w sp h modes
+            stepWork m w sp modes
             Array.blit w.qpos 0 qpos (e * nq) nq
             Array.blit w.qvel 0 qvel (e * nv) nv
 
