@@ -44,32 +44,42 @@ let private time (f: unit -> 'a) =
     let r = f ()
     r, sw.Elapsed.TotalSeconds
 
-/// Runs f for at least two seconds untimed (at least once): the runtime compiles methods first without optimisation
-/// and re-compiles the hot ones after ~30 calls, so short rollouts timed right after one warm-up call would measure
-/// unoptimised code.
+/// Runs f until the runtime has finished compiling it: methods are first compiled without optimisation, then (after ~30
+/// calls, in the background) with instrumentation, then optimised, so the gradient of one rollout reaches its steady
+/// speed only after seconds of calls (4-5 s for the arm at T = 100 on 2 cores; up to 4x slower before). Calls f until
+/// a window of at least one second and three calls compiles no method (at least 2 s, at most 60 s); returns the
+/// seconds spent.
 let private warmUp (f: unit -> unit) =
     let warm = Stopwatch.StartNew()
-    f ()
-    while warm.Elapsed.TotalSeconds < 2.0 do f ()
+    let quietWindow () =
+        let compiled = Runtime.JitInfo.GetCompiledMethodCount(false)
+        let sw = Stopwatch.StartNew()
+        let mutable calls = 0
+        while calls < 3 || sw.Elapsed.TotalSeconds < 1.0 do
+            f ()
+            calls <- calls + 1
+        Runtime.JitInfo.GetCompiledMethodCount(false) = compiled
+    while not (quietWindow ()) && warm.Elapsed.TotalSeconds < 60.0 || warm.Elapsed.TotalSeconds < 2.0 do ()
     GC.Collect()
+    warm.Elapsed.TotalSeconds
 
 /// Seconds per call of f over `runs` calls in one loop after the warm-up. A loop charges each variant the garbage
 /// collections its own allocations cause, which single timings attribute at random.
 let private perCall (runs: int) (f: unit -> unit) =
-    warmUp f
+    warmUp f |> ignore
     let (), t = time (fun () -> for _ in 1 .. runs do f ())
     t / float runs
 
 /// Seconds per rollout with recording and per backward pass, both timed in one loop of `runs` gradients.
 let private forwardAndBackward (runs: int) (robot: Robot) (steps: int) (every: int) (controls: Tensor) =
-    warmUp (fun () -> (fst (rollout robot steps every controls)).backward())
+    let warm = warmUp (fun () -> (fst (rollout robot steps every controls)).backward())
     let mutable tf, tb = 0.0, 0.0
     for _ in 1 .. runs do
         let (loss, _), f = time (fun () -> rollout robot steps every controls)
         let (), b = time (fun () -> loss.backward())
         tf <- tf + f
         tb <- tb + b
-    tf / float runs, tb / float runs
+    tf / float runs, tb / float runs, warm
 
 let private measure (robot: Robot) (steps: int) (runs: int) =
     let probe = Scene(SimOptions(dt = 0.01))
@@ -80,9 +90,9 @@ let private measure (robot: Robot) (steps: int) (runs: int) =
     let pe = robot.build plain
     plain.build()
     let tPlain = perCall runs (fun () -> plain.reset(); for t in 0 .. steps - 1 do (pe.controlDofsPosition(controls.[t].detach()); plain.step()))
-    let fCk, bCk = forwardAndBackward runs robot steps 0 controls
-    let fFull, bFull = forwardAndBackward runs robot steps 1 controls
-    printfn "| %s | %d | %.4f | %.4f | %.4f | %.2f | %.2f | %.4f | %.4f | %.2f | %.1f |" robot.name steps tPlain fCk bCk (bCk / fCk) ((fCk + bCk) / fCk) fFull bFull ((fFull + bFull) / fFull) (min (fCk + bCk) (fFull + bFull) / tPlain)
+    let fCk, bCk, warm = forwardAndBackward runs robot steps 0 controls
+    let fFull, bFull, _ = forwardAndBackward runs robot steps 1 controls
+    printfn "| %s | %d | %.4f | %.4f | %.4f | %.2f | %.2f | %.0f | %.4f | %.4f | %.2f | %.1f |" robot.name steps tPlain fCk bCk (bCk / fCk) ((fCk + bCk) / fCk) warm fFull bFull ((fFull + bFull) / fFull) (min (fCk + bCk) (fFull + bFull) / tPlain)
 
 let private peakMemory (robot: Robot) (steps: int) (checkpointEvery: int) =
     GC.Collect(2, GCCollectionMode.Forced, true, true)
@@ -155,12 +165,13 @@ let main argv =
     printfn ""
     printfn "Rollout time (s per rollout; loops of %d after a warm-up). Fast path: forward without gradients. Checkpointed" runs
     printfn "(default): forward on values, backward replays each segment on the scalar tape. Full recording (checkpointEvery = 1):"
-    printfn "forward records every op. Forward and backward are timed in one loop of gradients after a 2 s warm-up. b/f ="
-    printfn "backward / forward; (f+b)/f = (forward + backward) / forward of the same mode; grad/fast = the faster gradient"
-    printfn "(forward + backward) over the fast-path forward."
+    printfn "forward records every op. Forward and backward are timed in one loop of gradients after a warm-up that lasts"
+    printfn "until the runtime stops compiling (warm-up column, seconds of gradients; before that the backward runs up to 4x"
+    printfn "slower). b/f = backward / forward; (f+b)/f = (forward + backward) / forward of the same mode; grad/fast = the"
+    printfn "faster gradient (forward + backward) over the fast-path forward."
     printfn ""
-    printfn "| model | T | fast path | checkpointed fwd | backward | b/f | (f+b)/f | full-recording fwd | backward | (f+b)/f | grad/fast |"
-    printfn "|---|---|---|---|---|---|---|---|---|---|---|"
+    printfn "| model | T | fast path | checkpointed fwd | backward | b/f | (f+b)/f | warm-up | full-recording fwd | backward | (f+b)/f | grad/fast |"
+    printfn "|---|---|---|---|---|---|---|---|---|---|---|---|"
     let horizons = if quick then [ 100 ] else [ 100; 1000 ]
     for t in horizons do measure arm t (if t >= 1000 then 3 else runs)
     for t in (if quick then [ 20 ] else [ 100; 1000 ]) do measure quadruped t (if t >= 1000 then 2 else runs)

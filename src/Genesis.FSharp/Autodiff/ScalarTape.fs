@@ -115,11 +115,9 @@ type ScalarTape() =
             c + 1
 
     /// A new independent variable (a leaf without parents); returns its id.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     member t.Leaf() = t.Push(0, 0.0, 0, 0.0)
 
     /// Zeroes the adjoints of every entry; then Seed the outputs, Sweep, and read the inputs with Adjoint.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     member _.ResetAdjoints() =
         if adjoints.Length < count then adjoints <- Array.zeroCreate (offsets.Length - 1)
         else Array.Clear(adjoints, 0, count)
@@ -131,7 +129,6 @@ type ScalarTape() =
     member _.Adjoint(id: int) = if id > 0 then adjoints[id - 1] else 0.0
 
     /// Propagates the adjoints of entries hi down to lo.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     member private _.SweepRange(hi: int, lo: int) =
         let adj = adjoints
         let off = offsets
@@ -145,7 +142,6 @@ type ScalarTape() =
                     adj[a] <- adj[a] + ds[e] * g
 
     /// Propagates the seeded adjoints from the last entry to the first (blocks through their Backward).
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     member t.Sweep() =
         let mutable top = count - 1
         for b in nBlocks - 1 .. -1 .. 0 do
@@ -200,29 +196,22 @@ type TapeReal =
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     static member (~-)(a: TapeReal) = TapeReal.Node1(-a.v, a, -1.0)
     /// Square root.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Sqrt(a: TapeReal) =
         let r = sqrt a.v
         TapeReal.Node1(r, a, 0.5 / r)
     /// Sine.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Sin(a: TapeReal) = TapeReal.Node1(sin a.v, a, cos a.v)
     /// Cosine.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Cos(a: TapeReal) = TapeReal.Node1(cos a.v, a, -(sin a.v))
     /// Exponential.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Exp(a: TapeReal) =
         let e = exp a.v
         TapeReal.Node1(e, a, e)
     /// Natural logarithm.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Log(a: TapeReal) = TapeReal.Node1(log a.v, a, 1.0 / a.v)
     /// Absolute value (derivative sign(x), 0 at 0).
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Abs(a: TapeReal) = TapeReal.Node1(abs a.v, a, (if a.v > 0.0 then 1.0 elif a.v < 0.0 then -1.0 else 0.0))
     /// atan2(y, x).
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Atan2(y: TapeReal, x: TapeReal) =
         let r2 = x.v * x.v + y.v * y.v
         TapeReal.Node2(Math.Atan2(y.v, x.v), y, x.v / r2, x, -y.v / r2)
@@ -251,12 +240,10 @@ type RealOps =
     /// softplus as the CPU kernels compute it.
     static member Softplus(v: float) = if Double.IsNaN v then v else Math.Max(v, 0.0) + RealOps.Log1pAccurate(exp (-(abs v)))
     /// softplus, with derivative sigmoid(v).
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Softplus(a: TapeReal) = TapeReal.Node1(RealOps.Softplus a.v, a, RealOps.Sigmoid a.v)
     /// The logistic function.
     static member Sigmoid(v: float) = 1.0 / (1.0 + exp (-v))
     /// The logistic function, with derivative s (1 - s).
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Sigmoid(a: TapeReal) =
         let s = RealOps.Sigmoid a.v
         TapeReal.Node1(s, a, s * (1.0 - s))
@@ -264,7 +251,6 @@ type RealOps =
     static member inline Dot3(a: float[], ao: int, sa: int, b: float[], bo: int, sb: int) =
         a[ao] * b[bo] + a[ao + sa] * b[bo + sb] + a[ao + 2 * sa] * b[bo + 2 * sb]
     /// The same on the tape: one entry with an edge per non-constant factor.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Dot3(a: TapeReal[], ao: int, sa: int, b: TapeReal[], bo: int, sb: int) =
         let a0, a1, a2 = a[ao], a[ao + sa], a[ao + 2 * sa]
         let b0, b1, b2 = b[bo], b[bo + sb], b[bo + 2 * sb]
@@ -284,7 +270,6 @@ type RealOps =
     static member inline Dot6(a: float[], ao: int, b: float[], bo: int) =
         a[ao] * b[bo] + a[ao + 1] * b[bo + 1] + a[ao + 2] * b[bo + 2] + a[ao + 3] * b[bo + 3] + a[ao + 4] * b[bo + 4] + a[ao + 5] * b[bo + 5]
     /// The same on the tape: one entry with an edge per non-constant factor.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Dot6(a: TapeReal[], ao: int, b: TapeReal[], bo: int) =
         let mutable v = 0.0
         let mutable ids = 0
@@ -304,7 +289,6 @@ type RealOps =
     /// max(v, 0) with NaN kept (as the CPU kernels compute it).
     static member Relu(v: float) = if v > 0.0 || Double.IsNaN v then v else 0.0
     /// max(v, 0), derivative 1 where v > 0.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     static member Relu(a: TapeReal) = if a.v > 0.0 || Double.IsNaN a.v then a else TapeReal.Const 0.0
 
 /// Generic scalar helpers over float and TapeReal for the physics kernels.

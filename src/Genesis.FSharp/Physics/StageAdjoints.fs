@@ -11,16 +11,13 @@ open Genesis
 /// entry by entry.
 module internal StageAdjoints =
     /// The tape ids of a TapeReal array.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private idsOf (xs: TapeReal[]) (n: int) = Array.init n (fun i -> xs[i].id)
 
     /// The values of a TapeReal array into a float array.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private valuesInto (xs: TapeReal[]) (n: int) (into: float[]) =
         for i in 0 .. n - 1 do into[i] <- xs[i].v
 
     /// Adds g[i] to the adjoint of entry ids[i] (constants, id 0, skipped).
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private scatter (adj: float[]) (ids: int[]) (g: float[]) (scale: float) =
         for i in 0 .. ids.Length - 1 do
             let id = ids[i]
@@ -33,7 +30,6 @@ module internal StageAdjoints =
         out[oo + 2] <- out[oo + 2] + (a[ao] * b[bo + 1] - a[ao + 1] * b[bo])
 
     /// out[oo..] += X^T v for the 6 x 6 block X at x[xo..].
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private addMulT66 (x: float[]) (xo: int) (v: float[]) (vo: int) (out: float[]) (oo: int) =
         for c in 0 .. 5 do
             let mutable s = 0.0
@@ -41,7 +37,6 @@ module internal StageAdjoints =
             out[oo + c] <- out[oo + c] + s
 
     /// g[go..go+35] += a (6) outer b (6).
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private addOuter6 (a: float[]) (ao: int) (b: float[]) (bo: int) (g: float[]) (go: int) =
         for r in 0 .. 5 do
             let ar = a[ao + r]
@@ -50,7 +45,6 @@ module internal StageAdjoints =
 
     /// The adjoint of x = x_parent + sum_k v_k q_k over dofs k0 .. k1 - 1 (6-vectors v_k at v[6k..]), given x-bar at
     /// g[go..]: adds x-bar q_k into gv and x-bar . v_k into gq.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private addSumAdjoint (g: float[]) (go: int) (v: float[]) (gv: float[]) (q: float[]) (gq: float[]) (k0: int) (k1: int) =
         for k in k0 .. k1 - 1 do
             let mutable s = 0.0
@@ -63,7 +57,6 @@ module internal StageAdjoints =
     [<Sealed>]
     type InertiaBlock(fm: FastModel<float>, xmatIds: int[], xiposIds: int[], xmat: float[], xipos: float[], outIds: int[]) =
         inherit TapeBlock()
-        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
         override _.Backward(adj: float[]) =
             let nb = fm.nbody
             let gxmat, gxipos = Array.zeroCreate (nb * 9), Array.zeroCreate (nb * 3)
@@ -109,7 +102,6 @@ module internal StageAdjoints =
     type RneaBlock(fm: FastModel<float>, qvelIds: int[], cdofIds: int[], cinertIds: int[], qvel: float[], cdof: float[],
                    cinert: float[], cvel: float[], cacc: float[], cfrc: float[], cdd: float[], outIds: int[], cvelIds: int[]) =
         inherit TapeBlock()
-        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
         override _.Backward(adj: float[]) =
             let nb, nv = fm.nbody, fm.nv
             let gq, gcdof, gcin = Array.zeroCreate nv, Array.zeroCreate (nv * 6), Array.zeroCreate (nb * 36)
@@ -207,7 +199,6 @@ module internal StageAdjoints =
     [<Sealed>]
     type CrbaBlock(fm: FastModel<float>, hK: float, cinertIds: int[], kbodyIds: int[], cdofIds: int[], cdof: float[], icomp: float[], outIds: int[]) =
         inherit TapeBlock()
-        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
         override _.Backward(adj: float[]) =
             let nb, nv = fm.nbody, fm.nv
             let gcdof, gic = Array.zeroCreate (nv * 6), Array.zeroCreate (nb * 36)
@@ -243,7 +234,6 @@ module internal StageAdjoints =
     [<Sealed>]
     type SolveBlock(n: int, parent: int[], factor: float[], x: float[], aIds: int[], bIds: int[], outIds: int[]) =
         inherit TapeBlock()
-        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
         override _.Backward(adj: float[]) =
             // b-bar = A^-1 x-bar (A symmetric), solved with the kept factorisation
             let g = Array.init n (fun k -> let id = outIds[k] in if id > 0 then adj[id - 1] else 0.0)
@@ -266,7 +256,6 @@ module internal StageAdjoints =
         let crbaOutputs = fm.dofAnc |> Array.sumBy Array.length
 
         /// Spatial inertias into w.cinert, as one block.
-        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
         member _.Inertia(m: FastModel<TapeReal>, w: FastWork<TapeReal>) =
             let nb = m.nbody
             valuesInto w.xmat (nb * 9) fw.xmat
@@ -285,7 +274,6 @@ module internal StageAdjoints =
                         w.cinert[x] <- TapeReal(fw.cinert[x], id)
 
         /// Bias forces into w.bias, as one block.
-        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
         member _.Rnea(m: FastModel<TapeReal>, w: FastWork<TapeReal>, qvel: TapeReal[]) =
             let nb, nv = m.nbody, m.nv
             let q = Array.zeroCreate nv
@@ -307,7 +295,6 @@ module internal StageAdjoints =
                 w.cvel[i] <- TapeReal(fw.cvel[i], cvelIds[i])
 
         /// The mass matrix (M + hK C) into w.qM, as one block.
-        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
         member _.Crba(m: FastModel<TapeReal>, w: FastWork<TapeReal>, hK: float) =
             let nb, nv = m.nbody, m.nv
             valuesInto w.cdof (nv * 6) fw.cdof
@@ -331,7 +318,6 @@ module internal StageAdjoints =
                     w.qM[k * nv + j] <- v
 
         /// FastStep.ldlSolve of a x = b (x holds b, then the solution), as one block; a is left as it was.
-        [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
         member _.Solve(n: int, parent: int[], a: TapeReal[], x: TapeReal[]) =
             let factor, sol = Array.zeroCreate (n * n), Array.zeroCreate n
             valuesInto a (n * n) factor
@@ -348,7 +334,6 @@ module internal StageAdjoints =
         member _.Release() = FastModelBuild.giveBack fm fw
 
     /// FastStep.evaluate on the tape with the block stages.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private evaluate (st: Stages) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) (modes: int[])
                          (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
         FastStep.kinematicsTape m w qpos
@@ -359,7 +344,6 @@ module internal StageAdjoints =
         FastStep.forcesTape m w sp modes qpos qvel ctrl
 
     /// One sub-step of w.qpos, w.qvel under w.ctrl, recorded on the thread's scalar tape with the block stages.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let subStep (st: Stages) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (modes: int[]) =
         match sp.integrator with
         | Integrator.Euler ->
