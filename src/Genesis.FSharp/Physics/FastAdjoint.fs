@@ -63,6 +63,7 @@ module internal FastAdjoint =
                     for i in 0 .. nv - 1 do
                         aQvel[i] <- tape.Adjoint(qvelIds[i])
                         gCtrl[t][e * nv + i] <- tape.Adjoint(ctrlIds[i])
+                    stages.Reset()
                 Array.blit aQpos 0 gQpos (e * nq) nq
                 Array.blit aQvel 0 gQvel (e * nv) nv
         finally

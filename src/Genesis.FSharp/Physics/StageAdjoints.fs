@@ -10,8 +10,38 @@ open Genesis
 /// (kinematics, contact, forces, the dense LU solve of contacts between moving trees, the integration) are recorded
 /// entry by entry.
 module internal StageAdjoints =
-    /// The tape ids of a TapeReal array.
-    let private idsOf (xs: TapeReal[]) (n: int) = Array.init n (fun i -> xs[i].id)
+    /// Arrays handed out in the same order every step and reused after Reset: a block's saved values and its
+    /// backward's scratch come from here instead of new arrays per step (the n-th request of a step gets the n-th
+    /// array of the previous step when the length matches).
+    [<Sealed>]
+    type Arena<'T>() =
+        let items = ResizeArray<'T[]>()
+        let mutable cursor = 0
+        /// An array of length n, contents unspecified.
+        member _.Take(n: int) : 'T[] =
+            if cursor = items.Count then items.Add(Array.zeroCreate n)
+            elif items[cursor].Length <> n then items[cursor] <- Array.zeroCreate n
+            cursor <- cursor + 1
+            items[cursor - 1]
+        /// An array of length n filled with zeros.
+        member a.Zeroed(n: int) : 'T[] =
+            let x = a.Take n
+            Array.Clear x
+            x
+        /// Makes every array available again (their previous holders must be done with them).
+        member _.Reset() = cursor <- 0
+
+    /// The tape ids of the first n entries of a TapeReal array, in an array from the arena.
+    let private idsOf (arena: Arena<int>) (xs: TapeReal[]) (n: int) =
+        let ids = arena.Take n
+        for i in 0 .. n - 1 do ids[i] <- xs[i].id
+        ids
+
+    /// A copy of the first n values of xs, in an array from the arena.
+    let private copyOf (arena: Arena<float>) (xs: float[]) (n: int) =
+        let c = arena.Take n
+        Array.blit xs 0 c 0 n
+        c
 
     /// The values of a TapeReal array into a float array.
     let private valuesInto (xs: TapeReal[]) (n: int) (into: float[]) =
@@ -55,12 +85,13 @@ module internal StageAdjoints =
 
     /// Spatial inertias of every body (FastStep.spatialInertia): cinert from xmat and xipos.
     [<Sealed>]
-    type InertiaBlock(fm: FastModel<float>, xmatIds: int[], xiposIds: int[], xmat: float[], xipos: float[], outIds: int[]) =
+    type InertiaBlock(fm: FastModel<float>, scratch: Arena<float>, xmatIds: int[], xiposIds: int[], xmat: float[], xipos: float[], outIds: int[]) =
         inherit TapeBlock()
         override _.Backward(adj: float[]) =
             let nb = fm.nbody
-            let gxmat, gxipos = Array.zeroCreate (nb * 9), Array.zeroCreate (nb * 3)
-            let sBar, cBar, ccBar, c = Array.zeroCreate 9, Array.zeroCreate 9, Array.zeroCreate 9, Array.zeroCreate 9
+            scratch.Reset()
+            let gxmat, gxipos = scratch.Take(nb * 9), scratch.Take(nb * 3)
+            let sBar, cBar, ccBar, c = scratch.Take 9, scratch.Take 9, scratch.Take 9, scratch.Take 9
             for b in 0 .. nb - 1 do
                 let o9, co, mass = b * 9, b * 36, fm.bodyMass[b]
                 let g (r: int) (col: int) = let id = outIds[co + r * 6 + col] in if id > 0 then adj[id - 1] else 0.0
@@ -99,15 +130,16 @@ module internal StageAdjoints =
     /// Bias forces by RNEA (FastStep.rnea): bias and the body velocities cvel (which contacts read) from qvel, cdof
     /// and cinert.
     [<Sealed>]
-    type RneaBlock(fm: FastModel<float>, qvelIds: int[], cdofIds: int[], cinertIds: int[], qvel: float[], cdof: float[],
+    type RneaBlock(fm: FastModel<float>, scratch: Arena<float>, qvelIds: int[], cdofIds: int[], cinertIds: int[], qvel: float[], cdof: float[],
                    cinert: float[], cvel: float[], cacc: float[], cfrc: float[], cdd: float[], outIds: int[], cvelIds: int[]) =
         inherit TapeBlock()
         override _.Backward(adj: float[]) =
             let nb, nv = fm.nbody, fm.nv
-            let gq, gcdof, gcin = Array.zeroCreate nv, Array.zeroCreate (nv * 6), Array.zeroCreate (nb * 36)
-            let gcvel, gcacc, gcfrc, gcdd = Array.zeroCreate (nb * 6), Array.zeroCreate (nb * 6), Array.zeroCreate (nb * 6), Array.zeroCreate (nv * 6)
-            let s1, sBar1, fvs, fvBar, r = Array.zeroCreate 6, Array.zeroCreate 6, Array.zeroCreate 36, Array.zeroCreate 6, Array.zeroCreate 6
-            let ga, gl = Array.zeroCreate 3, Array.zeroCreate 3
+            scratch.Reset()
+            let gq, gcdof, gcin = scratch.Zeroed nv, scratch.Zeroed(nv * 6), scratch.Zeroed(nb * 36)
+            let gcvel, gcacc, gcfrc, gcdd = scratch.Zeroed(nb * 6), scratch.Zeroed(nb * 6), scratch.Zeroed(nb * 6), scratch.Zeroed(nv * 6)
+            let s1, sBar1, fvs, fvBar, r = scratch.Take 6, scratch.Take 6, scratch.Take(6 * Array.max fm.bodyJntNum), scratch.Take 6, scratch.Zeroed 6
+            let ga, gl = scratch.Take 3, scratch.Take 3
             for i in 0 .. nb * 6 - 1 do
                 let id = cvelIds[i]
                 if id > 0 then gcvel[i] <- adj[id - 1]
@@ -153,7 +185,6 @@ module internal StageAdjoints =
                 // cdd_k = moving_k * crm(fv_j) cdof_k, fv_j the velocity of the frame of joint j (recomputed)
                 let j0, nj = fm.bodyJntAdr[b], fm.bodyJntNum[b]
                 let jointDofs j = let d0 = fm.jntDofAdr[j] in d0, (match fm.jntType[j] with Free -> 6 | Ball -> 3 | Hinge | Slide -> 1)
-                let fvs = if 6 * nj > fvs.Length then Array.zeroCreate (6 * nj) else fvs
                 for i in 0 .. 5 do r[i] <- if par < 0 then 0.0 else cvel[par * 6 + i]
                 for jj in 0 .. nj - 1 do
                     let d0, nd = jointDofs (j0 + jj)
@@ -197,12 +228,14 @@ module internal StageAdjoints =
 
     /// The mass matrix by CRBA (FastStep.crba): qM from cinert, kbody (scaled by hK) and cdof.
     [<Sealed>]
-    type CrbaBlock(fm: FastModel<float>, hK: float, cinertIds: int[], kbodyIds: int[], cdofIds: int[], cdof: float[], icomp: float[], outIds: int[]) =
+    type CrbaBlock(fm: FastModel<float>, scratch: Arena<float>, hK: float, cinertIds: int[], kbodyIds: int[], cdofIds: int[], cdof: float[],
+                   icomp: float[], outIds: int[]) =
         inherit TapeBlock()
         override _.Backward(adj: float[]) =
             let nb, nv = fm.nbody, fm.nv
-            let gcdof, gic = Array.zeroCreate (nv * 6), Array.zeroCreate (nb * 36)
-            let f, gf = Array.zeroCreate 6, Array.zeroCreate 6
+            scratch.Reset()
+            let gcdof, gic = scratch.Zeroed(nv * 6), scratch.Zeroed(nb * 36)
+            let f, gf = scratch.Take 6, scratch.Take 6
             let mutable n = 0
             for k in 0 .. nv - 1 do
                 let b = fm.dofBody[k]
@@ -232,11 +265,15 @@ module internal StageAdjoints =
     /// The solve of the symmetric system A x = b by FastStep.ldlSolve (x overwrites b): reads A's diagonal and the
     /// entries between a dof and its ancestors (the lower triangle of the pattern), which stand for both halves.
     [<Sealed>]
-    type SolveBlock(n: int, parent: int[], factor: float[], x: float[], aIds: int[], bIds: int[], outIds: int[]) =
+    type SolveBlock(n: int, scratch: Arena<float>, parent: int[], factor: float[], x: float[], aIds: int[], bIds: int[], outIds: int[]) =
         inherit TapeBlock()
         override _.Backward(adj: float[]) =
             // b-bar = A^-1 x-bar (A symmetric), solved with the kept factorisation
-            let g = Array.init n (fun k -> let id = outIds[k] in if id > 0 then adj[id - 1] else 0.0)
+            scratch.Reset()
+            let g = scratch.Take n
+            for k in 0 .. n - 1 do
+                let id = outIds[k]
+                g[k] <- if id > 0 then adj[id - 1] else 0.0
             FastStep.ldlSolveFactored n parent factor g
             scatter adj bIds g 1.0
             // A-bar = -b-bar x^T, summed over the two halves of each symmetric entry
@@ -254,6 +291,12 @@ module internal StageAdjoints =
     type Stages(fm: FastModel<float>) =
         let fw = FastModelBuild.rent fm
         let crbaOutputs = fm.dofAnc |> Array.sumBy Array.length
+        let savedFloats, savedIds, scratch = Arena<float>(), Arena<int>(), Arena<float>()
+
+        /// Reuses the arrays of the blocks recorded so far: call only once they have been swept (or dropped).
+        member _.Reset() =
+            savedFloats.Reset()
+            savedIds.Reset()
 
         /// Spatial inertias into w.cinert, as one block.
         member _.Inertia(m: FastModel<TapeReal>, w: FastWork<TapeReal>) =
@@ -262,8 +305,9 @@ module internal StageAdjoints =
             valuesInto w.xipos (nb * 3) fw.xipos
             for b in 0 .. nb - 1 do FastStep.spatialInertia fm fw b
             let tape = ScalarTape.Current
-            let outIds = Array.zeroCreate (nb * 36)
-            let block = InertiaBlock(fm, idsOf w.xmat (nb * 9), idsOf w.xipos (nb * 3), Array.copy fw.xmat, Array.copy fw.xipos, outIds)
+            let outIds = savedIds.Take(nb * 36)
+            let block = InertiaBlock(fm, scratch, idsOf savedIds w.xmat (nb * 9), idsOf savedIds w.xipos (nb * 3), copyOf savedFloats fw.xmat (nb * 9),
+                                     copyOf savedFloats fw.xipos (nb * 3), outIds)
             tape.Block block
             for b in 0 .. nb - 1 do
                 for r in 0 .. 5 do
@@ -276,16 +320,18 @@ module internal StageAdjoints =
         /// Bias forces into w.bias, as one block.
         member _.Rnea(m: FastModel<TapeReal>, w: FastWork<TapeReal>, qvel: TapeReal[]) =
             let nb, nv = m.nbody, m.nv
-            let q = Array.zeroCreate nv
+            let q = savedFloats.Take nv
             valuesInto qvel nv q
             valuesInto w.cdof (nv * 6) fw.cdof
             valuesInto w.cinert (nb * 36) fw.cinert
             FastStep.rnea fm fw q
             let tape = ScalarTape.Current
-            let outIds, cvelIds = Array.zeroCreate nv, Array.zeroCreate (nb * 6)
+            let outIds, cvelIds = savedIds.Take nv, savedIds.Take(nb * 6)
             let block =
-                RneaBlock(fm, idsOf qvel nv, idsOf w.cdof (nv * 6), idsOf w.cinert (nb * 36), q, Array.copy fw.cdof, Array.copy fw.cinert,
-                          Array.copy fw.cvel, Array.copy fw.cacc, Array.copy fw.cfrc, Array.copy fw.cdofDot, outIds, cvelIds)
+                RneaBlock(fm, scratch, idsOf savedIds qvel nv, idsOf savedIds w.cdof (nv * 6), idsOf savedIds w.cinert (nb * 36), q,
+                          copyOf savedFloats fw.cdof (nv * 6), copyOf savedFloats fw.cinert (nb * 36), copyOf savedFloats fw.cvel (nb * 6),
+                          copyOf savedFloats fw.cacc (nb * 6), copyOf savedFloats fw.cfrc (nb * 6), copyOf savedFloats fw.cdofDot (nv * 6),
+                          outIds, cvelIds)
             tape.Block block
             for k in 0 .. nv - 1 do
                 outIds[k] <- tape.Leaf()
@@ -302,9 +348,11 @@ module internal StageAdjoints =
             if hK > 0.0 then valuesInto w.kbody (nb * 36) fw.kbody
             FastStep.crba fm fw hK
             let tape = ScalarTape.Current
-            let outIds = Array.zeroCreate crbaOutputs
-            let kbodyIds = if hK > 0.0 then idsOf w.kbody (nb * 36) else [||]
-            let block = CrbaBlock(fm, hK, idsOf w.cinert (nb * 36), kbodyIds, idsOf w.cdof (nv * 6), Array.copy fw.cdof, Array.copy fw.icomp, outIds)
+            let outIds = savedIds.Take crbaOutputs
+            let kbodyIds = if hK > 0.0 then idsOf savedIds w.kbody (nb * 36) else [||]
+            let block =
+                CrbaBlock(fm, scratch, hK, idsOf savedIds w.cinert (nb * 36), kbodyIds, idsOf savedIds w.cdof (nv * 6),
+                          copyOf savedFloats fw.cdof (nv * 6), copyOf savedFloats fw.icomp (nb * 36), outIds)
             tape.Block block
             Array.Clear w.qM
             let mutable n = 0
@@ -319,13 +367,13 @@ module internal StageAdjoints =
 
         /// FastStep.ldlSolve of a x = b (x holds b, then the solution), as one block; a is left as it was.
         member _.Solve(n: int, parent: int[], a: TapeReal[], x: TapeReal[]) =
-            let factor, sol = Array.zeroCreate (n * n), Array.zeroCreate n
+            let factor, sol = savedFloats.Take(n * n), savedFloats.Take n
             valuesInto a (n * n) factor
             valuesInto x n sol
             FastStep.ldlSolve n parent factor sol
             let tape = ScalarTape.Current
-            let outIds = Array.zeroCreate n
-            tape.Block(SolveBlock(n, parent, factor, sol, idsOf a (n * n), idsOf x n, outIds))
+            let outIds = savedIds.Take n
+            tape.Block(SolveBlock(n, scratch, parent, factor, sol, idsOf savedIds a (n * n), idsOf savedIds x n, outIds))
             for k in 0 .. n - 1 do
                 outIds[k] <- tape.Leaf()
                 x[k] <- TapeReal(sol[k], outIds[k])
