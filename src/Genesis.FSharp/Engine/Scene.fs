@@ -352,6 +352,8 @@ and RigidJoint internal (entity: RigidEntity, index: int, name: string, jtype: J
 /// A rigid entity (articulated body) of a scene (Genesis RigidEntity).
 and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
     let mutable bodyStart, nBodies, jntStart, nJnts, dofStart, dofCount, qposStart, nQ = 0, 0, 0, 0, 0, 0, 0, 0
+    let nv, nq = EntitySpec.nv spec, EntitySpec.nq spec
+    let allDofs = Array.init nv id
 
     member internal _.Spec = spec
     member internal _.Scene: Scene = scene
@@ -371,9 +373,9 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
     /// The entity (model) name.
     member _.name = spec.name
     /// Number of degrees of freedom.
-    member _.nDofs = EntitySpec.nv spec
+    member _.nDofs = nv
     /// Number of position coordinates.
-    member _.nQpos = EntitySpec.nq spec
+    member _.nQpos = nq
     /// Number of links (bodies).
     member _.nLinks = spec.bodies.Length
     /// Number of joints.
@@ -400,9 +402,9 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
 
     member private e.DofCols(dofsIdx: int[] option, what: string) =
         e.Built()
-        let idx = defaultArg dofsIdx (Array.init e.nDofs id)
+        let idx = defaultArg dofsIdx allDofs
         for i in idx do
-            if i < 0 || i >= e.nDofs then raise (GenesisException(sprintf "%s: dof index %d out of range for entity '%s' with %d dofs" what i spec.name e.nDofs))
+            if i < 0 || i >= nv then raise (GenesisException(sprintf "%s: dof index %d out of range for entity '%s' with %d dofs" what i spec.name nv))
         idx |> Array.map (fun i -> dofStart + i)
 
     member private e.FreeJointAdr(what: string) =

@@ -291,7 +291,9 @@ module internal StageAdjoints =
     type Stages(fm: FastModel<float>) =
         let fw = FastModelBuild.rent fm
         let crbaOutputs = fm.dofAnc |> Array.sumBy Array.length
-        let savedFloats, savedIds, scratch = Arena<float>(), Arena<int>(), Arena<float>()
+        let savedFloats, savedIds = Arena<float>(), Arena<int>()
+        // one scratch arena per block type: each backward asks for the same lengths in the same order every time
+        let inertiaScratch, rneaScratch, crbaScratch, solveScratch = Arena<float>(), Arena<float>(), Arena<float>(), Arena<float>()
 
         /// Reuses the arrays of the blocks recorded so far: call only once they have been swept (or dropped).
         member _.Reset() =
@@ -306,7 +308,7 @@ module internal StageAdjoints =
             for b in 0 .. nb - 1 do FastStep.spatialInertia fm fw b
             let tape = ScalarTape.Current
             let outIds = savedIds.Take(nb * 36)
-            let block = InertiaBlock(fm, scratch, idsOf savedIds w.xmat (nb * 9), idsOf savedIds w.xipos (nb * 3), copyOf savedFloats fw.xmat (nb * 9),
+            let block = InertiaBlock(fm, inertiaScratch, idsOf savedIds w.xmat (nb * 9), idsOf savedIds w.xipos (nb * 3), copyOf savedFloats fw.xmat (nb * 9),
                                      copyOf savedFloats fw.xipos (nb * 3), outIds)
             tape.Block block
             for b in 0 .. nb - 1 do
@@ -328,7 +330,7 @@ module internal StageAdjoints =
             let tape = ScalarTape.Current
             let outIds, cvelIds = savedIds.Take nv, savedIds.Take(nb * 6)
             let block =
-                RneaBlock(fm, scratch, idsOf savedIds qvel nv, idsOf savedIds w.cdof (nv * 6), idsOf savedIds w.cinert (nb * 36), q,
+                RneaBlock(fm, rneaScratch, idsOf savedIds qvel nv, idsOf savedIds w.cdof (nv * 6), idsOf savedIds w.cinert (nb * 36), q,
                           copyOf savedFloats fw.cdof (nv * 6), copyOf savedFloats fw.cinert (nb * 36), copyOf savedFloats fw.cvel (nb * 6),
                           copyOf savedFloats fw.cacc (nb * 6), copyOf savedFloats fw.cfrc (nb * 6), copyOf savedFloats fw.cdofDot (nv * 6),
                           outIds, cvelIds)
@@ -351,7 +353,7 @@ module internal StageAdjoints =
             let outIds = savedIds.Take crbaOutputs
             let kbodyIds = if hK > 0.0 then idsOf savedIds w.kbody (nb * 36) else [||]
             let block =
-                CrbaBlock(fm, scratch, hK, idsOf savedIds w.cinert (nb * 36), kbodyIds, idsOf savedIds w.cdof (nv * 6),
+                CrbaBlock(fm, crbaScratch, hK, idsOf savedIds w.cinert (nb * 36), kbodyIds, idsOf savedIds w.cdof (nv * 6),
                           copyOf savedFloats fw.cdof (nv * 6), copyOf savedFloats fw.icomp (nb * 36), outIds)
             tape.Block block
             Array.Clear w.qM
@@ -373,7 +375,7 @@ module internal StageAdjoints =
             FastStep.ldlSolve n parent factor sol
             let tape = ScalarTape.Current
             let outIds = savedIds.Take n
-            tape.Block(SolveBlock(n, scratch, parent, factor, sol, idsOf savedIds a (n * n), idsOf savedIds x n, outIds))
+            tape.Block(SolveBlock(n, solveScratch, parent, factor, sol, idsOf savedIds a (n * n), idsOf savedIds x n, outIds))
             for k in 0 .. n - 1 do
                 outIds[k] <- tape.Leaf()
                 x[k] <- TapeReal(sol[k], outIds[k])
