@@ -28,16 +28,25 @@ let private quadruped =
         s.addEntity(Morphs.Plane()) |> ignore
         s.addEntity(Morphs.URDF(IO.Path.Combine(assets, "go2/go2.urdf"), pos = [| 0.0; 0.0; 0.45 |])) }
 
-/// One rollout of T steps under PD position targets; returns (loss, scene, robot).
-let private rollout (robot: Robot) (steps: int) (checkpointEvery: int) (controls: Tensor) =
+/// A scene with the robot, built once, with gradients recorded and checkpoints every `checkpointEvery` steps.
+let private sceneFor (robot: Robot) (checkpointEvery: int) =
     let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = checkpointEvery))
     let e = robot.build scene
     scene.build()
+    scene, e
+
+/// One rollout of T steps under PD position targets from the scene's initial state (scene.reset first, as an
+/// optimisation loop does every epoch); returns the loss.
+let private rolloutOn (scene: Scene, e: RigidEntity) (steps: int) (controls: Tensor) =
+    scene.reset()
     for t in 0 .. steps - 1 do
         e.controlDofsPosition(controls.[t])
         scene.step()
-    let loss = e.getLinksPos().pow(2.0).sum() + e.getDofsVelocity().pow(2.0).sum()
-    loss, e
+    e.getLinksPos().pow(2.0).sum() + e.getDofsVelocity().pow(2.0).sum()
+
+/// One rollout on a freshly built scene; returns the loss.
+let private rollout (robot: Robot) (steps: int) (checkpointEvery: int) (controls: Tensor) =
+    rolloutOn (sceneFor robot checkpointEvery) steps controls
 
 let private time (f: unit -> 'a) =
     let sw = Stopwatch.StartNew()
@@ -70,12 +79,14 @@ let private perCall (runs: int) (f: unit -> unit) =
     let (), t = time (fun () -> for _ in 1 .. runs do f ())
     t / float runs
 
-/// Seconds per rollout with recording and per backward pass, both timed in one loop of `runs` gradients.
+/// Seconds per rollout with recording and per backward pass, both timed in one loop of `runs` gradients on one
+/// scene (reset before each rollout, so scene building is not timed).
 let private forwardAndBackward (runs: int) (robot: Robot) (steps: int) (every: int) (controls: Tensor) =
-    let warm = warmUp (fun () -> (fst (rollout robot steps every controls)).backward())
+    let sc = sceneFor robot every
+    let warm = warmUp (fun () -> (rolloutOn sc steps controls).backward())
     let mutable tf, tb = 0.0, 0.0
     for _ in 1 .. runs do
-        let (loss, _), f = time (fun () -> rollout robot steps every controls)
+        let loss, f = time (fun () -> rolloutOn sc steps controls)
         let (), b = time (fun () -> loss.backward())
         tf <- tf + f
         tb <- tb + b
@@ -100,7 +111,7 @@ let private peakMemory (robot: Robot) (steps: int) (checkpointEvery: int) =
     let probe = Scene(SimOptions(dt = 0.01))
     let n = (robot.build probe).nDofs
     let controls = gs.full([ steps; n ], 0.1, requiresGrad = true)
-    let loss, _ = rollout robot steps checkpointEvery controls
+    let loss = rollout robot steps checkpointEvery controls
     GC.Collect(2, GCCollectionMode.Forced, true, true)
     let held = GC.GetTotalMemory(true) - before
     loss.backward()
@@ -111,7 +122,7 @@ let private fdVersusAd (steps: int) =
     let robot = arm
     let n = 7
     let x0 = Array.init (steps * n) (fun i -> 0.1 * sin (float i))
-    let lossOf (x: Tensor) = fst (rollout robot steps 0 x)
+    let lossOf (x: Tensor) = rollout robot steps 0 x
     let leaf = gs.fromArray(x0, shape = [ steps; n ], requiresGrad = true)
     let (), tAd = time (fun () -> (lossOf leaf).backward())
     let ad = leaf.grad.reshape([ -1 ]).toFloatArray()
@@ -165,10 +176,11 @@ let main argv =
     printfn ""
     printfn "Rollout time (s per rollout; loops of %d after a warm-up). Fast path: forward without gradients. Checkpointed" runs
     printfn "(default): forward on values, backward replays each segment on the scalar tape. Full recording (checkpointEvery = 1):"
-    printfn "forward records every op. Forward and backward are timed in one loop of gradients after a warm-up that lasts"
-    printfn "until the runtime stops compiling (warm-up column, seconds of gradients; before that the backward runs up to 4x"
-    printfn "slower). b/f = backward / forward; (f+b)/f = (forward + backward) / forward of the same mode; grad/fast = the"
-    printfn "faster gradient (forward + backward) over the fast-path forward."
+    printfn "forward records every op. Forward (scene.reset, T steps, the loss; the scene is built once) and backward are"
+    printfn "timed in one loop of gradients after a warm-up that lasts until the runtime stops compiling (warm-up column,"
+    printfn "seconds of gradients; before that the backward runs up to 4x slower). b/f = backward / forward; (f+b)/f ="
+    printfn "(forward + backward) / forward of the same mode; grad/fast = the faster gradient (forward + backward) over the"
+    printfn "fast-path forward."
     printfn ""
     printfn "| model | T | fast path | checkpointed fwd | backward | b/f | (f+b)/f | warm-up | full-recording fwd | backward | (f+b)/f | grad/fast |"
     printfn "|---|---|---|---|---|---|---|---|---|---|---|---|"
