@@ -436,9 +436,6 @@ module FastStep =
     let private evaluateFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         evaluate m w sp h needC modes qpos qvel ctrl
 
-    /// Kinematics on the scalar tape (one method per stage: the JIT optimises small methods better).
-    [<MethodImpl(MethodImplOptions.NoInlining)>]
-    let internal kinematicsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (qpos: TapeReal[]) = kinematicsInto m w qpos
     /// Contact forces (and their stiffness) on the scalar tape.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal contactTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) = FastContact.compute m w sp.contact h needC

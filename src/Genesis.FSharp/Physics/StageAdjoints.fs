@@ -83,6 +83,191 @@ module internal StageAdjoints =
                 s <- s + g[go + i] * v[k * 6 + i]
             gq[k] <- gq[k] + s
 
+    /// 3 x 3 products on row-major arrays at offsets: out = A B, out = A B^T, out = A^T B.
+    let private mul33Into (a: float[]) (ao: int) (b: float[]) (bo: int) (out: float[]) (oo: int) (transB: bool) (transA: bool) =
+        for r in 0 .. 2 do
+            for c in 0 .. 2 do
+                let mutable s = 0.0
+                for k in 0 .. 2 do
+                    let x = if transA then a[ao + k * 3 + r] else a[ao + r * 3 + k]
+                    let y = if transB then b[bo + c * 3 + k] else b[bo + k * 3 + c]
+                    s <- s + x * y
+                out[oo + r * 3 + c] <- s
+
+    /// g[go..go+8] += u (3) outer v (3) * scale.
+    let private addOuter3 (u: float[]) (uo: int) (v: float[]) (vo: int) (scale: float) (g: float[]) (go: int) =
+        for r in 0 .. 2 do
+            for c in 0 .. 2 do g[go + r * 3 + c] <- g[go + r * 3 + c] + scale * u[uo + r] * v[vo + c]
+
+    /// The adjoint of FastModelBuild.quatToMatInto (with its normalisation): adds to gq[o..o+3] the gradient of
+    /// <gR, R(q)> for the 3 x 3 adjoint gR at g[go..].
+    let private quatToMatAdjoint (q: float[]) (o: int) (g: float[]) (go: int) (gq: float[]) =
+        let w0, x0, y0, z0 = q[o], q[o + 1], q[o + 2], q[o + 3]
+        let n = sqrt (w0 * w0 + x0 * x0 + y0 * y0 + z0 * z0)
+        let w, x, y, z = w0 / n, x0 / n, y0 / n, z0 / n
+        let g0, g1, g2, g3, g4, g5, g6, g7, g8 = g[go], g[go + 1], g[go + 2], g[go + 3], g[go + 4], g[go + 5], g[go + 6], g[go + 7], g[go + 8]
+        let gw = 2.0 * (-z * g1 + y * g2 + z * g3 - x * g5 - y * g6 + x * g7)
+        let gx = 2.0 * (y * g1 + z * g2 + y * g3 - 2.0 * x * g4 - w * g5 + z * g6 + w * g7 - 2.0 * x * g8)
+        let gy = 2.0 * (-2.0 * y * g0 + x * g1 + w * g2 + x * g3 + z * g5 - w * g6 + z * g7 - 2.0 * y * g8)
+        let gz = 2.0 * (-2.0 * z * g0 - w * g1 + x * g2 + w * g3 - 2.0 * z * g4 + y * g5 + x * g6 + y * g7)
+        // u = q / |q|: q-bar = (u-bar - u (u . u-bar)) / |q|
+        let d = w * gw + x * gx + y * gy + z * gz
+        gq[o] <- gq[o] + (gw - w * d) / n
+        gq[o + 1] <- gq[o + 1] + (gx - x * d) / n
+        gq[o + 2] <- gq[o + 2] + (gy - y * d) / n
+        gq[o + 3] <- gq[o + 3] + (gz - z * d) / n
+
+    /// Forward kinematics (FastStep.kinematicsInto): xpos, xmat, xipos and cdof from qpos. Keeps qpos and the final
+    /// frames; the backward re-runs each body's joints from its parent's final frame to recover the frame before
+    /// every joint, then goes back through them.
+    [<Sealed>]
+    type KinematicsBlock(fm: FastModel<float>, scratch: Arena<float>, qposIds: int[], qpos: float[], xpos: float[], xmat: float[],
+                         xposIds: int[], xmatIds: int[], xiposIds: int[], cdofIds: int[]) =
+        inherit TapeBlock()
+        override _.Backward(adj: float[]) =
+            let nb, nq, nv = fm.nbody, fm.nq, fm.nv
+            let inline bar (id: int) = if id > 0 then adj[id - 1] else 0.0
+            scratch.Reset()
+            let gP, gR, gq, gcdof = scratch.Take(nb * 3), scratch.Take(nb * 9), scratch.Zeroed nq, scratch.Take(nv * 6)
+            for i in 0 .. nb * 3 - 1 do gP[i] <- bar xposIds[i]
+            for i in 0 .. nb * 9 - 1 do gR[i] <- bar xmatIds[i]
+            for i in 0 .. nv * 6 - 1 do gcdof[i] <- bar cdofIds[i]
+            // xipos = xpos + xmat ipos
+            for b in 0 .. nb - 1 do
+                for r in 0 .. 2 do
+                    let g = bar xiposIds[b * 3 + r]
+                    if g <> 0.0 then
+                        gP[b * 3 + r] <- gP[b * 3 + r] + g
+                        for c in 0 .. 2 do gR[b * 9 + r * 3 + c] <- gR[b * 9 + r * 3 + c] + g * fm.bodyIpos[b * 3 + c]
+            let maxJ = max 1 (Array.max fm.bodyJntNum)
+            let preP, preR, anchor, anchorBar = scratch.Take(3 * maxJ), scratch.Take(9 * maxJ), scratch.Take(3 * maxJ), scratch.Take(3 * maxJ)
+            let rj, tmp, gPc, gRc, newR, ga, gaw = scratch.Take 9, scratch.Take 9, scratch.Take 3, scratch.Take 9, scratch.Take 9, scratch.Take 3, scratch.Take 3
+            let jp, ax = fm.jntPos, fm.jntAxis
+            for b in nb - 1 .. -1 .. 0 do
+                let par = fm.parent[b]
+                let o3, o9 = b * 3, b * 9
+                // the frame before each joint, from the parent's final frame
+                if par < 0 then
+                    Array.blit fm.bodyR o9 preR 0 9
+                    Array.blit fm.bodyPos o3 preP 0 3
+                else
+                    mul33Into xmat (par * 9) fm.bodyR o9 preR 0 false false
+                    for r in 0 .. 2 do
+                        preP[r] <- xpos[par * 3 + r] + FastMath.rowDot xmat (par * 9) r fm.bodyPos o3
+                let j0, nj = fm.bodyJntAdr[b], fm.bodyJntNum[b]
+                for jj in 0 .. nj - 1 do
+                    let j, po, ro = j0 + jj, jj * 3, jj * 9
+                    let adr = fm.jntQposAdr[j]
+                    for r in 0 .. 2 do anchor[po + r] <- preP[po + r] + FastMath.rowDot preR ro r jp (j * 3)
+                    if jj + 1 < nj then
+                        let no, nr = po + 3, ro + 9
+                        match fm.jntType[j] with
+                        | Slide ->
+                            let q = qpos[adr] - fm.qpos0[adr]
+                            Array.blit preR ro preR nr 9
+                            for r in 0 .. 2 do preP[no + r] <- preP[po + r] + FastMath.rowDot preR ro r ax (j * 3) * q
+                        | Hinge ->
+                            let q = qpos[adr] - fm.qpos0[adr]
+                            let sq, cq = sin q, 1.0 - cos q
+                            for k in 0 .. 8 do rj[k] <- (if k % 4 = 0 then 1.0 else 0.0) + sq * fm.jntK[j * 9 + k] + cq * fm.jntKK[j * 9 + k]
+                            mul33Into preR ro rj 0 preR nr false false
+                            for r in 0 .. 2 do preP[no + r] <- anchor[po + r] - FastMath.rowDot preR nr r jp (j * 3)
+                        | Ball ->
+                            FastModelBuild.quatToMatInto qpos adr rj 0
+                            mul33Into preR ro rj 0 preR nr false false
+                            for r in 0 .. 2 do preP[no + r] <- anchor[po + r] - FastMath.rowDot preR nr r jp (j * 3)
+                        | Free ->
+                            for r in 0 .. 2 do preP[no + r] <- qpos[adr + r]
+                            FastModelBuild.quatToMatInto qpos (adr + 3) preR nr
+                // the adjoint of the final frame, then of the rotational cdofs read from its columns
+                Array.blit gP o3 gPc 0 3
+                Array.blit gR o9 gRc 0 9
+                Array.Clear(anchorBar, 0, 3 * nj)
+                for jj in 0 .. nj - 1 do
+                    let j = j0 + jj
+                    let d0, anchorAt =
+                        match fm.jntType[j] with
+                        | Ball -> fm.jntDofAdr[j], -1
+                        | Free -> fm.jntDofAdr[j] + 3, fm.jntQposAdr[j]
+                        | _ -> -1, -1
+                    if d0 >= 0 then
+                        let a r = if anchorAt >= 0 then qpos[anchorAt + r] else anchor[jj * 3 + r]
+                        for k in 0 .. 2 do
+                            let go = (d0 + k) * 6
+                            let cx, cy, cz = xmat[o9 + k], xmat[o9 + 3 + k], xmat[o9 + 6 + k]
+                            let h0, h1, h2 = gcdof[go + 3], gcdof[go + 4], gcdof[go + 5]
+                            // cdof = [c; a x c]: c-bar = g_top + g_bottom x a, a-bar = c x g_bottom
+                            gRc[k] <- gRc[k] + gcdof[go] + (h1 * a 2 - h2 * a 1)
+                            gRc[3 + k] <- gRc[3 + k] + gcdof[go + 1] + (h2 * a 0 - h0 * a 2)
+                            gRc[6 + k] <- gRc[6 + k] + gcdof[go + 2] + (h0 * a 1 - h1 * a 0)
+                            anchorBar[jj * 3] <- anchorBar[jj * 3] + (cy * h2 - cz * h1)
+                            anchorBar[jj * 3 + 1] <- anchorBar[jj * 3 + 1] + (cz * h0 - cx * h2)
+                            anchorBar[jj * 3 + 2] <- anchorBar[jj * 3 + 2] + (cx * h1 - cy * h0)
+                // back through the joints
+                for jj in nj - 1 .. -1 .. 0 do
+                    let j, po, ro = j0 + jj, jj * 3, jj * 9
+                    let adr, dof = fm.jntQposAdr[j], fm.jntDofAdr[j]
+                    match fm.jntType[j] with
+                    | Slide ->
+                        let q = qpos[adr] - fm.qpos0[adr]
+                        let mutable s = 0.0
+                        for r in 0 .. 2 do
+                            let aw = FastMath.rowDot preR ro r ax (j * 3)
+                            s <- s + gPc[r] * aw
+                            gaw[r] <- gcdof[dof * 6 + 3 + r] + gPc[r] * q
+                        gq[adr] <- gq[adr] + s
+                        addOuter3 gaw 0 ax (j * 3) 1.0 gRc 0
+                    | Hinge ->
+                        let q = qpos[adr] - fm.qpos0[adr]
+                        let sq, cq = sin q, cos q
+                        let g0, g1 = dof * 6, dof * 6 + 3
+                        let awx, awy, awz = FastMath.rowDot preR ro 0 ax (j * 3), FastMath.rowDot preR ro 1 ax (j * 3), FastMath.rowDot preR ro 2 ax (j * 3)
+                        let anx, any, anz = anchor[po], anchor[po + 1], anchor[po + 2]
+                        // cdof = [aw; a x aw]; x = a - R_j jp
+                        gaw[0] <- gcdof[g0] + (gcdof[g1 + 1] * anz - gcdof[g1 + 2] * any)
+                        gaw[1] <- gcdof[g0 + 1] + (gcdof[g1 + 2] * anx - gcdof[g1] * anz)
+                        gaw[2] <- gcdof[g0 + 2] + (gcdof[g1] * any - gcdof[g1 + 1] * anx)
+                        ga[0] <- (awy * gcdof[g1 + 2] - awz * gcdof[g1 + 1]) + gPc[0]
+                        ga[1] <- (awz * gcdof[g1] - awx * gcdof[g1 + 2]) + gPc[1]
+                        ga[2] <- (awx * gcdof[g1 + 1] - awy * gcdof[g1]) + gPc[2]
+                        addOuter3 gPc 0 jp (j * 3) -1.0 gRc 0
+                        // R_j = R_prev rj(q)
+                        for k in 0 .. 8 do rj[k] <- (if k % 4 = 0 then 1.0 else 0.0) + sq * fm.jntK[j * 9 + k] + (1.0 - cq) * fm.jntKK[j * 9 + k]
+                        mul33Into preR ro gRc 0 tmp 0 false true
+                        let mutable s = 0.0
+                        for k in 0 .. 8 do s <- s + tmp[k] * (cq * fm.jntK[j * 9 + k] + sq * fm.jntKK[j * 9 + k])
+                        gq[adr] <- gq[adr] + s
+                        mul33Into gRc 0 rj 0 newR 0 true false
+                        // anchor = x_prev + R_prev jp, aw = R_prev axis
+                        addOuter3 ga 0 jp (j * 3) 1.0 newR 0
+                        addOuter3 gaw 0 ax (j * 3) 1.0 newR 0
+                        Array.blit newR 0 gRc 0 9
+                        Array.blit ga 0 gPc 0 3
+                    | Ball ->
+                        for r in 0 .. 2 do ga[r] <- anchorBar[po + r] + gPc[r]
+                        addOuter3 gPc 0 jp (j * 3) -1.0 gRc 0
+                        FastModelBuild.quatToMatInto qpos adr rj 0
+                        mul33Into preR ro gRc 0 tmp 0 false true
+                        quatToMatAdjoint qpos adr tmp 0 gq
+                        mul33Into gRc 0 rj 0 newR 0 true false
+                        addOuter3 ga 0 jp (j * 3) 1.0 newR 0
+                        Array.blit newR 0 gRc 0 9
+                        Array.blit ga 0 gPc 0 3
+                    | Free ->
+                        for r in 0 .. 2 do gq[adr + r] <- gq[adr + r] + gPc[r] + anchorBar[po + r]
+                        quatToMatAdjoint qpos (adr + 3) gRc 0 gq
+                        Array.Clear gRc
+                        Array.Clear gPc
+                // the base frame: R0 = R_par bodyR, x0 = x_par + R_par bodyPos
+                if par >= 0 then
+                    for r in 0 .. 2 do
+                        gP[par * 3 + r] <- gP[par * 3 + r] + gPc[r]
+                        for c in 0 .. 2 do
+                            let mutable s = gPc[r] * fm.bodyPos[o3 + c]
+                            for k in 0 .. 2 do s <- s + gRc[r * 3 + k] * fm.bodyR[o9 + c * 3 + k]
+                            gR[par * 9 + r * 3 + c] <- gR[par * 9 + r * 3 + c] + s
+            scatter adj qposIds gq 1.0
+
     /// Spatial inertias of every body (FastStep.spatialInertia): cinert from xmat and xipos.
     [<Sealed>]
     type InertiaBlock(fm: FastModel<float>, scratch: Arena<float>, xmatIds: int[], xiposIds: int[], xmat: float[], xipos: float[], outIds: int[]) =
@@ -294,11 +479,50 @@ module internal StageAdjoints =
         let savedFloats, savedIds = Arena<float>(), Arena<int>()
         // one scratch arena per block type: each backward asks for the same lengths in the same order every time
         let inertiaScratch, rneaScratch, crbaScratch, solveScratch = Arena<float>(), Arena<float>(), Arena<float>(), Arena<float>()
+        let kinematicsScratch = Arena<float>()
+        // which kinematic outputs depend on qpos at all (the others stay tape constants, as recording would leave them)
+        let bodyMoves = Array.init fm.nbody (fun b -> fm.bodyDofs[b].Length > 0)
+        let cdofVaries =
+            let v = Array.zeroCreate (fm.nv * 6)
+            for b in 0 .. fm.nbody - 1 do
+                let par = fm.parent[b]
+                for jj in 0 .. fm.bodyJntNum[b] - 1 do
+                    let j = fm.bodyJntAdr[b] + jj
+                    let d = fm.jntDofAdr[j]
+                    let frameMoves = jj > 0 || (par >= 0 && bodyMoves[par])
+                    match fm.jntType[j] with
+                    | Slide -> for r in 3 .. 5 do v[d * 6 + r] <- frameMoves
+                    | Hinge -> for r in 0 .. 5 do v[d * 6 + r] <- frameMoves
+                    | Ball -> for r in 0 .. 17 do v[d * 6 + r] <- true
+                    | Free -> for r in 18 .. 35 do v[d * 6 + r] <- true
+            v
 
         /// Reuses the arrays of the blocks recorded so far: call only once they have been swept (or dropped).
         member _.Reset() =
             savedFloats.Reset()
             savedIds.Reset()
+
+        /// Forward kinematics (xpos, xmat, xipos, cdof) from qpos into w, as one block.
+        member _.Kinematics(m: FastModel<TapeReal>, w: FastWork<TapeReal>, qpos: TapeReal[]) =
+            let nb, nq, nv = m.nbody, m.nq, m.nv
+            let q = savedFloats.Take nq
+            valuesInto qpos nq q
+            FastStep.kinematicsInto fm fw q
+            let tape = ScalarTape.Current
+            let xposIds, xmatIds, xiposIds, cdofIds = savedIds.Take(nb * 3), savedIds.Take(nb * 9), savedIds.Take(nb * 3), savedIds.Take(nv * 6)
+            let block =
+                KinematicsBlock(fm, kinematicsScratch, idsOf savedIds qpos nq, q, copyOf savedFloats fw.xpos (nb * 3),
+                                copyOf savedFloats fw.xmat (nb * 9), xposIds, xmatIds, xiposIds, cdofIds)
+            tape.Block block
+            let inline output (ids: int[]) (into: TapeReal[]) (values: float[]) (i: int) (varies: bool) =
+                let id = if varies then tape.Leaf() else 0
+                ids[i] <- id
+                into[i] <- TapeReal(values[i], id)
+            for b in 0 .. nb - 1 do
+                for i in b * 3 .. b * 3 + 2 do output xposIds w.xpos fw.xpos i bodyMoves[b]
+                for i in b * 9 .. b * 9 + 8 do output xmatIds w.xmat fw.xmat i bodyMoves[b]
+                for i in b * 3 .. b * 3 + 2 do output xiposIds w.xipos fw.xipos i bodyMoves[b]
+            for i in 0 .. nv * 6 - 1 do output cdofIds w.cdof fw.cdof i cdofVaries[i]
 
         /// Spatial inertias into w.cinert, as one block.
         member _.Inertia(m: FastModel<TapeReal>, w: FastWork<TapeReal>) =
@@ -386,7 +610,7 @@ module internal StageAdjoints =
     /// FastStep.evaluate on the tape with the block stages.
     let private evaluate (st: Stages) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) (modes: int[])
                          (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
-        FastStep.kinematicsTape m w qpos
+        st.Kinematics(m, w, qpos)
         st.Inertia(m, w)
         st.Rnea(m, w, qvel)
         if sp.enableContact then FastStep.contactTape m w sp h needC

@@ -164,6 +164,13 @@ let tests =
             let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
             sameAsRecorded "box" build opts 25 ignore control 1.0
         }
+        test "cart-pole (a slide joint carrying a hinge), force control: taped segments = recorded" {
+            let build (scene: Scene) = scene.addEntity(Morphs.URDF(GsSetup.asset "cartpole/cartpole.urdf", fixedBase = true))
+            let opts k = SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = k)
+            let setup (robot: RigidEntity) = robot.setDofsPosition(gs.tensor([ 0.1; 0.3 ]))
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
+            sameAsRecorded "cart-pole" build opts 20 setup control 0.5
+        }
         test "ball joint (one_ball_joint.xml), force control: taped segments = recorded" {
             let build (scene: Scene) = scene.addEntity(Morphs.MJCF(GsSetup.asset "mjcf/one_ball_joint.xml"))
             let opts k = SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = k)
