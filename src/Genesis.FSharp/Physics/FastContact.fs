@@ -52,66 +52,35 @@ module internal FastContact =
                 cm[k * nv + j] <- cm[k * nv + j] - v
         w.denseC <- true
 
+    /// ContactLaw.Point for the scalar type ^T, with the two bodies' velocities read from cv at ao and bo.
+    let inline private lawWith (_: ^W) (s: float) (kc: float) (c: float) (eps: float) (h: float) (withK: bool)
+                               (px: ^T) (py: ^T) (pz: ^T) (nx: ^T) (ny: ^T) (nz: ^T) (depth: ^T) (mu: ^T) (cv: ^T[]) (ao: int) (bo: int) (wrench: ^T[]) (k: ^T[]) =
+        ((^W or ^T): (static member Point: float * float * float * float * float * bool * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T[] * ^T[] -> unit)
+            (s, kc, c, eps, h, withK, px, py, pz, nx, ny, nz, depth, mu, cv[ao], cv[ao + 1], cv[ao + 2], cv[ao + 3], cv[ao + 4], cv[ao + 5],
+             cv[bo], cv[bo + 1], cv[bo + 2], cv[bo + 3], cv[bo + 4], cv[bo + 5], wrench, k))
+
     /// Adds one contact point of pair pr between bodies ba and bb: world point p, unit normal n (from B into A), depth d,
     /// friction mu. The point's velocity Jacobian is J = X (J_A - J_B) with X = [-[p]x, I] acting on spatial velocities,
     /// so its force enters as the wrench [p x f; f] on A (and minus on B), and J^T L J as the spatial stiffness X^T L X
     /// of A and B (CRBA projects them, in M's sparsity pattern), with cross terms when both bodies move.
     let inline internal addPoint (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (ba: int) (bb: int)
                          (px: ^T) (py: ^T) (pz: ^T) (nx: ^T) (ny: ^T) (nz: ^T) (depth: ^T) (mu: ^T) =
-        let s = lift cp.softness
-        let x = depth / s
-        if not (value x < SkipBelow) then
-            let cv = w.cvel
+        let movingA, movingB = m.bodyDofs[ba].Length > 0, m.bodyDofs[bb].Length > 0
+        if not (value depth / cp.softness < SkipBelow) && (movingA || movingB) then
             let ao, bo = ba * 6, bb * 6
-            let wx, wy, wz = cv[ao] - cv[bo], cv[ao + 1] - cv[bo + 1], cv[ao + 2] - cv[bo + 2]
-            let ux, uy, uz = cv[ao + 3] - cv[bo + 3], cv[ao + 4] - cv[bo + 4], cv[ao + 5] - cv[bo + 5]
-            // velocity of the point: u - p x w
-            let vx = ux - (py * wz - pz * wy)
-            let vy = uy - (pz * wx - px * wz)
-            let vz = uz - (px * wy - py * wx)
-            let vn = vx * nx + vy * ny + vz * nz
-            let act = sigmoid x
-            let fnMag = relu (softplus x * (m.contactStiffness * s) - act * vn * m.contactDamping)
-            let tx, ty, tz = vx - nx * vn, vy - ny * vn, vz - nz * vn
-            let eps = lift cp.frictionVelocity
-            let slope = fnMag * mu / sqrt (tx * tx + ty * ty + tz * tz + eps * eps)
-            let fx, fy, fz = nx * fnMag - tx * slope, ny * fnMag - ty * slope, nz * fnMag - tz * slope
+            let withK = needC
+            // the force law (ContactLaw: inlined on floats, one tape block per point on TapeReal)
+            let wr = w.pointWrench
+            lawWith Unchecked.defaultof<ContactLaw> cp.softness (value m.contactStiffness) (value m.contactDamping) cp.frictionVelocity h withK
+                    px py pz nx ny nz depth mu w.cvel ao bo wr w.kpoint
             let wb = w.wbody
-            let movingA, movingB = m.bodyDofs[ba].Length > 0, m.bodyDofs[bb].Length > 0
-            let mx, my, mz = py * fz - pz * fy, pz * fx - px * fz, px * fy - py * fx
             if movingA then
-                wb[ao] <- wb[ao] + mx; wb[ao + 1] <- wb[ao + 1] + my; wb[ao + 2] <- wb[ao + 2] + mz
-                wb[ao + 3] <- wb[ao + 3] + fx; wb[ao + 4] <- wb[ao + 4] + fy; wb[ao + 5] <- wb[ao + 5] + fz
+                for i in 0 .. 5 do wb[ao + i] <- wb[ao + i] + wr[i]
             if movingB then
-                wb[bo] <- wb[bo] - mx; wb[bo + 1] <- wb[bo + 1] - my; wb[bo + 2] <- wb[bo + 2] - mz
-                wb[bo + 3] <- wb[bo + 3] - fx; wb[bo + 4] <- wb[bo + 4] - fy; wb[bo + 5] <- wb[bo + 5] - fz
-            if needC && (movingA || movingB) then
-                // L = cn n n^T + slope (I - n n^T), cn = sigmoid(d / s) (c + h k); K = X^T L X = [[P^T L P, P^T L], [L P, L]], P = -[p]x
-                let cn = act * (m.contactDamping + m.contactStiffness * lift h)
-                let one = lift 1.0
-                let l00, l11, l22 = nx * nx * cn + (one - nx * nx) * slope, ny * ny * cn + (one - ny * ny) * slope, nz * nz * cn + (one - nz * nz) * slope
-                let l01, l02, l12 = nx * ny * cn - nx * ny * slope, nx * nz * cn - nx * nz * slope, ny * nz * cn - ny * nz * slope
-                // L P with P = [[0, pz, -py], [-pz, 0, px], [py, -px, 0]]
-                let a00, a01, a02 = -l01 * pz + l02 * py, l00 * pz - l02 * px, -l00 * py + l01 * px
-                let a10, a11, a12 = -l11 * pz + l12 * py, l01 * pz - l12 * px, -l01 * py + l11 * px
-                let a20, a21, a22 = -l12 * pz + l22 * py, l02 * pz - l22 * px, -l02 * py + l12 * px
-                let k = w.kpoint
-                // P^T (L P): row i of P^T is column i of P
-                k[0] <- -pz * a10 + py * a20; k[1] <- -pz * a11 + py * a21; k[2] <- -pz * a12 + py * a22
-                k[6] <- pz * a00 - px * a20; k[7] <- pz * a01 - px * a21; k[8] <- pz * a02 - px * a22
-                k[12] <- -py * a00 + px * a10; k[13] <- -py * a01 + px * a11; k[14] <- -py * a02 + px * a12
-                // P^T L = (L P)^T top right, L P bottom left, L bottom right
-                k[3] <- a00; k[4] <- a10; k[5] <- a20
-                k[9] <- a01; k[10] <- a11; k[11] <- a21
-                k[15] <- a02; k[16] <- a12; k[17] <- a22
-                k[18] <- a00; k[19] <- a01; k[20] <- a02
-                k[24] <- a10; k[25] <- a11; k[26] <- a12
-                k[30] <- a20; k[31] <- a21; k[32] <- a22
-                k[21] <- l00; k[22] <- l01; k[23] <- l02
-                k[27] <- l01; k[28] <- l11; k[29] <- l12
-                k[33] <- l02; k[34] <- l12; k[35] <- l22
-                if movingA then addBlock w.kbody (ba * 36) k
-                if movingB then addBlock w.kbody (bb * 36) k
+                for i in 0 .. 5 do wb[bo + i] <- wb[bo + i] - wr[i]
+            if withK then
+                if movingA then addBlock w.kbody (ba * 36) w.kpoint
+                if movingB then addBlock w.kbody (bb * 36) w.kpoint
                 if movingA && movingB then crossTerms m w ba bb h
 
     /// A's probe points against plane B (normal: the plane's z axis); geoms whose every probe is out of reach are skipped.
@@ -122,15 +91,23 @@ module internal FastContact =
         let nx, ny, nz = gm[pm + 2], gm[pm + 5], gm[pm + 8]
         let ao, am = a * 3, a * 9
         let probes, radius = m.geomProbe[a], m.geomProbeRadius[a]
-        let centre = (gx[ao] - gx[po]) * nx + (gx[ao + 1] - gx[po + 1]) * ny + (gx[ao + 2] - gx[po + 2]) * nz
-        if (value radius - (value centre - m.geomProbeReach[a])) / cp.softness >= SkipBelow - 1.0 then
+        // the reach and each probe's depth are first computed on values (the same float operations), so that on the
+        // tape probes out of reach record nothing
+        let inline v (i: int) (x: ^T[]) = value x[i]
+        let centre = (v ao gx - v po gx) * value nx + (v (ao + 1) gx - v (po + 1) gx) * value ny + (v (ao + 2) gx - v (po + 2) gx) * value nz
+        if (value radius - (centre - m.geomProbeReach[a])) / cp.softness >= SkipBelow - 1.0 then
             for k in 0 .. probes.Length / 3 - 1 do
                 let lx, ly, lz = probes[3 * k], probes[3 * k + 1], probes[3 * k + 2]
-                let wx = gx[ao] + (gm[am] * lx + gm[am + 1] * ly + gm[am + 2] * lz)
-                let wy = gx[ao + 1] + (gm[am + 3] * lx + gm[am + 4] * ly + gm[am + 5] * lz)
-                let wz = gx[ao + 2] + (gm[am + 6] * lx + gm[am + 7] * ly + gm[am + 8] * lz)
-                let height = (wx - gx[po]) * nx + (wy - gx[po + 1]) * ny + (wz - gx[po + 2]) * nz
-                addPoint m w cp h needC ba bb (wx - nx * radius) (wy - ny * radius) (wz - nz * radius) nx ny nz (radius - height) mu
+                let hx = v ao gx + (v am gm * value lx + v (am + 1) gm * value ly + v (am + 2) gm * value lz)
+                let hy = v (ao + 1) gx + (v (am + 3) gm * value lx + v (am + 4) gm * value ly + v (am + 5) gm * value lz)
+                let hz = v (ao + 2) gx + (v (am + 6) gm * value lx + v (am + 7) gm * value ly + v (am + 8) gm * value lz)
+                let heightValue = (hx - v po gx) * value nx + (hy - v (po + 1) gx) * value ny + (hz - v (po + 2) gx) * value nz
+                if not ((value radius - heightValue) / cp.softness < SkipBelow) then
+                    let wx = gx[ao] + (gm[am] * lx + gm[am + 1] * ly + gm[am + 2] * lz)
+                    let wy = gx[ao + 1] + (gm[am + 3] * lx + gm[am + 4] * ly + gm[am + 5] * lz)
+                    let wz = gx[ao + 2] + (gm[am + 6] * lx + gm[am + 7] * ly + gm[am + 8] * lz)
+                    let height = (wx - gx[po]) * nx + (wy - gx[po + 1]) * ny + (wz - gx[po + 2]) * nz
+                    addPoint m w cp h needC ba bb (wx - nx * radius) (wy - ny * radius) (wz - nz * radius) nx ny nz (radius - height) mu
 
     /// End points of a sphere (both the centre) or capsule axis into s[o..o+5].
     let inline internal segmentInto (m: FastModel< ^T>) (w: FastWork< ^T>) (g: int) (s: ^T[]) (o: int) =

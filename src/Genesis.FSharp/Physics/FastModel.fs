@@ -118,6 +118,8 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     /// Contact stiffness h C as spatial 6 x 6 blocks per body (nbody x 36) and contact wrenches per body (nbody x 6).
     member val kbody: 'T[] = Array.zeroCreate (nbody * 36)
     member val wbody: 'T[] = Array.zeroCreate (nbody * 6)
+    /// One contact point's wrench [p x f; f].
+    member val pointWrench: 'T[] = Array.zeroCreate 6
     /// True when a contact between two moving trees put C entries outside M's sparsity pattern (into cmat).
     member val denseC = false with get, set
     /// Mass matrix (nv x nv), bias forces, the right-hand side f - bias, contact forces and C outside M's pattern.

@@ -1,0 +1,226 @@
+namespace Genesis.Physics
+
+open Genesis
+
+/// One contact point's soft force law on floats (the kernels' FastContact.addPoint): from the point p, the normal n
+/// (from B into A), the depth, the friction coefficient mu and the bodies' spatial velocities [w; u] to the wrench
+/// [p x f; f] on A into wrench[0..5] and, when withK, the spatial stiffness K = X^T L X into k[0..35]. Public only
+/// because the kernels reach it through statically resolved calls (ContactLaw).
+[<AbstractClass; Sealed>]
+type ContactLawFloat =
+    /// Evaluates the law; s, k, c, eps, h: softness, stiffness, damping, friction velocity, step.
+    static member inline Point(s: float, kc: float, c: float, eps: float, h: float, withK: bool,
+                               px: float, py: float, pz: float, nx: float, ny: float, nz: float, depth: float, mu: float,
+                               a0: float, a1: float, a2: float, a3: float, a4: float, a5: float,
+                               b0: float, b1: float, b2: float, b3: float, b4: float, b5: float, wrench: float[], k: float[]) =
+        let x = depth / s
+        let wx, wy, wz = a0 - b0, a1 - b1, a2 - b2
+        let ux, uy, uz = a3 - b3, a4 - b4, a5 - b5
+        // velocity of the point: u - p x w
+        let vx = ux - (py * wz - pz * wy)
+        let vy = uy - (pz * wx - px * wz)
+        let vz = uz - (px * wy - py * wx)
+        let vn = vx * nx + vy * ny + vz * nz
+        let act = RealOps.Sigmoid x
+        let fnMag = RealOps.Relu(RealOps.Softplus x * (kc * s) - act * vn * c)
+        let tx, ty, tz = vx - nx * vn, vy - ny * vn, vz - nz * vn
+        let slope = fnMag * mu / sqrt (tx * tx + ty * ty + tz * tz + eps * eps)
+        let fx, fy, fz = nx * fnMag - tx * slope, ny * fnMag - ty * slope, nz * fnMag - tz * slope
+        wrench[0] <- py * fz - pz * fy
+        wrench[1] <- pz * fx - px * fz
+        wrench[2] <- px * fy - py * fx
+        wrench[3] <- fx
+        wrench[4] <- fy
+        wrench[5] <- fz
+        if withK then
+            // L = cn n n^T + slope (I - n n^T), cn = sigmoid(d / s) (c + h k); K = X^T L X = [[P^T L P, P^T L], [L P, L]], P = -[p]x
+            let cn = act * (c + kc * h)
+            let l00, l11, l22 = nx * nx * cn + (1.0 - nx * nx) * slope, ny * ny * cn + (1.0 - ny * ny) * slope, nz * nz * cn + (1.0 - nz * nz) * slope
+            let l01, l02, l12 = nx * ny * cn - nx * ny * slope, nx * nz * cn - nx * nz * slope, ny * nz * cn - ny * nz * slope
+            // L P with P = [[0, pz, -py], [-pz, 0, px], [py, -px, 0]]
+            let a00, a01, a02 = -l01 * pz + l02 * py, l00 * pz - l02 * px, -l00 * py + l01 * px
+            let a10, a11, a12 = -l11 * pz + l12 * py, l01 * pz - l12 * px, -l01 * py + l11 * px
+            let a20, a21, a22 = -l12 * pz + l22 * py, l02 * pz - l22 * px, -l02 * py + l12 * px
+            // P^T (L P): row i of P^T is column i of P
+            k[0] <- -pz * a10 + py * a20; k[1] <- -pz * a11 + py * a21; k[2] <- -pz * a12 + py * a22
+            k[6] <- pz * a00 - px * a20; k[7] <- pz * a01 - px * a21; k[8] <- pz * a02 - px * a22
+            k[12] <- -py * a00 + px * a10; k[13] <- -py * a01 + px * a11; k[14] <- -py * a02 + px * a12
+            // P^T L = (L P)^T top right, L P bottom left, L bottom right
+            k[3] <- a00; k[4] <- a10; k[5] <- a20
+            k[9] <- a01; k[10] <- a11; k[11] <- a21
+            k[15] <- a02; k[16] <- a12; k[17] <- a22
+            k[18] <- a00; k[19] <- a01; k[20] <- a02
+            k[24] <- a10; k[25] <- a11; k[26] <- a12
+            k[30] <- a20; k[31] <- a21; k[32] <- a22
+            k[21] <- l00; k[22] <- l01; k[23] <- l02
+            k[27] <- l01; k[28] <- l11; k[29] <- l12
+            k[33] <- l02; k[34] <- l12; k[35] <- l22
+
+/// The contact force law as a scalar-tape block with a hand-written adjoint: recorded op by op a point costs a few
+/// hundred tape entries; as a block it is one entry plus its 6 (wrench) or 42 (wrench and K) outputs.
+module internal ContactAdjoint =
+    /// Inputs of a point, in order: p (3), n (3), depth, mu, the velocity of body A (6), of body B (6).
+    [<Literal>]
+    let Inputs = 20
+
+    /// The law's constants: softness s, stiffness k, damping c, friction velocity eps, step h.
+    type Constants = { s: float; k: float; c: float; eps: float; h: float }
+
+    /// The block of one point: inputs x with their tape ids, outputs the wrench (6 ids) and K (36 ids, or none).
+    [<Sealed>]
+    type PointBlock(cs: Constants, x: float[], xIds: int[], wrenchIds: int[], kIds: int[]) =
+        inherit TapeBlock()
+        override _.Backward(adj: float[]) =
+            let inline bar (id: int) = if id > 0 then adj[id - 1] else 0.0
+            let px, py, pz, nx, ny, nz = x[0], x[1], x[2], x[3], x[4], x[5]
+            let n = [| nx; ny; nz |]
+            let p = [| px; py; pz |]
+            // forward values again
+            let xs = x[6] / cs.s
+            let w = [| x[8] - x[14]; x[9] - x[15]; x[10] - x[16] |]
+            let vx = x[11] - x[17] - (py * w[2] - pz * w[1])
+            let vy = x[12] - x[18] - (pz * w[0] - px * w[2])
+            let vz = x[13] - x[19] - (px * w[1] - py * w[0])
+            let v = [| vx; vy; vz |]
+            let vn = vx * nx + vy * ny + vz * nz
+            let act = RealOps.Sigmoid xs
+            let pre = RealOps.Softplus xs * (cs.k * cs.s) - act * vn * cs.c
+            let fnMag = RealOps.Relu pre
+            let t = [| vx - nx * vn; vy - ny * vn; vz - nz * vn |]
+            let r = sqrt (t[0] * t[0] + t[1] * t[1] + t[2] * t[2] + cs.eps * cs.eps)
+            let mu = x[7]
+            let slope = fnMag * mu / r
+            let f = [| nx * fnMag - t[0] * slope; ny * fnMag - t[1] * slope; nz * fnMag - t[2] * slope |]
+            let gp, gn, gv, gt, gf = Array.zeroCreate 3, Array.zeroCreate 3, Array.zeroCreate 3, Array.zeroCreate 3, Array.zeroCreate 3
+            let mutable gslope, gact = 0.0, 0.0
+            // K = [[P^T A, A^T], [A, L]] with A = L P, L = cn n n^T + slope (I - n n^T), P = -[p]x
+            if kIds.Length > 0 then
+                let cn = act * (cs.c + cs.k * cs.h)
+                let pm = [| 0.0; pz; -py; -pz; 0.0; px; py; -px; 0.0 |]
+                let l = Array.init 9 (fun ij -> let i, j = ij / 3, ij % 3 in n[i] * n[j] * cn + ((if i = j then 1.0 else 0.0) - n[i] * n[j]) * slope)
+                let a = Array.init 9 (fun ij -> let i, j = ij / 3, ij % 3 in l[i * 3] * pm[j] + l[i * 3 + 1] * pm[3 + j] + l[i * 3 + 2] * pm[6 + j])
+                let gk (i: int) (j: int) = bar kIds[i * 6 + j]
+                let ga, gl, gpm = Array.zeroCreate 9, Array.zeroCreate 9, Array.zeroCreate 9
+                for i in 0 .. 2 do
+                    for j in 0 .. 2 do
+                        // TL = P^T A: A-bar += P TL-bar, P-bar += A TL-bar^T; TR = A^T; BL = A; BR = L
+                        let mutable sa, sp = 0.0, 0.0
+                        for q in 0 .. 2 do
+                            sa <- sa + pm[i * 3 + q] * gk q j
+                            sp <- sp + a[i * 3 + q] * gk j q
+                        ga[i * 3 + j] <- sa + gk j (3 + i) + gk (3 + i) j
+                        gpm[i * 3 + j] <- sp
+                        gl[i * 3 + j] <- gk (3 + i) (3 + j)
+                // A = L P: L-bar += A-bar P^T, P-bar += L^T A-bar
+                for i in 0 .. 2 do
+                    for j in 0 .. 2 do
+                        let mutable sl, sp = 0.0, 0.0
+                        for q in 0 .. 2 do
+                            sl <- sl + ga[i * 3 + q] * pm[j * 3 + q]
+                            sp <- sp + l[q * 3 + i] * ga[q * 3 + j]
+                        gl[i * 3 + j] <- gl[i * 3 + j] + sl
+                        gpm[i * 3 + j] <- gpm[i * 3 + j] + sp
+                gp[0] <- gp[0] + gpm[5] - gpm[7]
+                gp[1] <- gp[1] - gpm[2] + gpm[6]
+                gp[2] <- gp[2] + gpm[1] - gpm[3]
+                let mutable nLn, trace = 0.0, 0.0
+                for i in 0 .. 2 do
+                    trace <- trace + gl[i * 4]
+                    for j in 0 .. 2 do
+                        nLn <- nLn + n[i] * gl[i * 3 + j] * n[j]
+                        gn[i] <- gn[i] + (cn - slope) * (gl[i * 3 + j] + gl[j * 3 + i]) * n[j]
+                gslope <- gslope + trace - nLn
+                gact <- gact + nLn * (cs.c + cs.k * cs.h)
+            // wrench [p x f; f]
+            let gm = [| bar wrenchIds[0]; bar wrenchIds[1]; bar wrenchIds[2] |]
+            for i in 0 .. 2 do gf[i] <- bar wrenchIds[3 + i]
+            gp[0] <- gp[0] + (f[1] * gm[2] - f[2] * gm[1])
+            gp[1] <- gp[1] + (f[2] * gm[0] - f[0] * gm[2])
+            gp[2] <- gp[2] + (f[0] * gm[1] - f[1] * gm[0])
+            gf[0] <- gf[0] + (gm[1] * pz - gm[2] * py)
+            gf[1] <- gf[1] + (gm[2] * px - gm[0] * pz)
+            gf[2] <- gf[2] + (gm[0] * py - gm[1] * px)
+            // f = n fn - t slope
+            let mutable gfn, gft = 0.0, 0.0
+            for i in 0 .. 2 do
+                gn[i] <- gn[i] + gf[i] * fnMag
+                gfn <- gfn + gf[i] * n[i]
+                gt[i] <- -gf[i] * slope
+                gft <- gft + gf[i] * t[i]
+            gslope <- gslope - gft
+            // slope = fn mu / r, r = sqrt(t . t + eps^2)
+            gfn <- gfn + gslope * mu / r
+            let gmu = gslope * fnMag / r
+            let gr = -gslope * slope / r
+            for i in 0 .. 2 do gt[i] <- gt[i] + gr * t[i] / r
+            // t = v - n vn
+            let mutable gvn = 0.0
+            for i in 0 .. 2 do
+                gv[i] <- gt[i]
+                gn[i] <- gn[i] - gt[i] * vn
+                gvn <- gvn - gt[i] * n[i]
+            // fn = relu(softplus(xs) k s - act vn c)
+            let gpre = if pre > 0.0 || System.Double.IsNaN pre then gfn else 0.0
+            let gsp = gpre * cs.k * cs.s
+            gact <- gact - gpre * vn * cs.c
+            gvn <- gvn - gpre * act * cs.c
+            let gxs = gsp * act + gact * act * (1.0 - act)
+            // vn = v . n
+            for i in 0 .. 2 do
+                gv[i] <- gv[i] + gvn * n[i]
+                gn[i] <- gn[i] + gvn * v[i]
+            // v = u - p x w: u-bar = v-bar; p-bar += w x (-v-bar); w-bar = (-v-bar) x p
+            let gw = [| -(gv[1] * pz - gv[2] * py); -(gv[2] * px - gv[0] * pz); -(gv[0] * py - gv[1] * px) |]
+            gp[0] <- gp[0] - (w[1] * gv[2] - w[2] * gv[1])
+            gp[1] <- gp[1] - (w[2] * gv[0] - w[0] * gv[2])
+            gp[2] <- gp[2] - (w[0] * gv[1] - w[1] * gv[0])
+            let scatter (i: int) (g: float) = let id = xIds[i] in if id > 0 then adj[id - 1] <- adj[id - 1] + g
+            for i in 0 .. 2 do
+                scatter i gp[i]
+                scatter (3 + i) gn[i]
+                scatter (8 + i) gw[i]
+                scatter (14 + i) (-gw[i])
+                scatter (11 + i) gv[i]
+                scatter (17 + i) (-gv[i])
+            scatter 6 (gxs / cs.s)
+            scatter 7 gmu
+
+    /// Records one point on the thread's tape: the wrench into wrench[0..5] and, when withK, K into k[0..35], as
+    /// leaves of one block (constants when no input is on the tape).
+    let record (cs: Constants) (inputs: TapeReal[]) (withK: bool) (wrench: TapeReal[]) (k: TapeReal[]) =
+        let x = Array.init Inputs (fun i -> inputs[i].v)
+        let ids = Array.init Inputs (fun i -> inputs[i].id)
+        let wv, kv = Array.zeroCreate 6, (if withK then Array.zeroCreate 36 else [||])
+        ContactLawFloat.Point(cs.s, cs.k, cs.c, cs.eps, cs.h, withK, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7],
+                              x[8], x[9], x[10], x[11], x[12], x[13], x[14], x[15], x[16], x[17], x[18], x[19], wv, kv)
+        if Array.forall (fun id -> id = 0) ids then
+            for i in 0 .. 5 do wrench[i] <- TapeReal.Const wv[i]
+            for i in 0 .. kv.Length - 1 do k[i] <- TapeReal.Const kv[i]
+        else
+            let tape = ScalarTape.Current
+            let wIds, kIds = Array.zeroCreate 6, Array.zeroCreate kv.Length
+            tape.Block(PointBlock(cs, x, ids, wIds, kIds))
+            for i in 0 .. 5 do
+                wIds[i] <- tape.Leaf()
+                wrench[i] <- TapeReal(wv[i], wIds[i])
+            for i in 0 .. kv.Length - 1 do
+                kIds[i] <- tape.Leaf()
+                k[i] <- TapeReal(kv[i], kIds[i])
+
+/// One contact point's force law per scalar type, for the kernels' statically resolved calls (public for that reason
+/// only): on floats the law inlined (ContactLawFloat); on the scalar tape one ContactAdjoint block per point.
+[<AbstractClass; Sealed>]
+type ContactLaw =
+    /// The float fast path.
+    static member inline Point(s: float, kc: float, c: float, eps: float, h: float, withK: bool,
+                               px: float, py: float, pz: float, nx: float, ny: float, nz: float, depth: float, mu: float,
+                               a0: float, a1: float, a2: float, a3: float, a4: float, a5: float,
+                               b0: float, b1: float, b2: float, b3: float, b4: float, b5: float, wrench: float[], k: float[]) =
+        ContactLawFloat.Point(s, kc, c, eps, h, withK, px, py, pz, nx, ny, nz, depth, mu, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5, wrench, k)
+    /// The scalar tape: the wrench and K as leaves of one block.
+    static member Point(s: float, kc: float, c: float, eps: float, h: float, withK: bool,
+                        px: TapeReal, py: TapeReal, pz: TapeReal, nx: TapeReal, ny: TapeReal, nz: TapeReal, depth: TapeReal, mu: TapeReal,
+                        a0: TapeReal, a1: TapeReal, a2: TapeReal, a3: TapeReal, a4: TapeReal, a5: TapeReal,
+                        b0: TapeReal, b1: TapeReal, b2: TapeReal, b3: TapeReal, b4: TapeReal, b5: TapeReal, wrench: TapeReal[], k: TapeReal[]) =
+        let inputs = [| px; py; pz; nx; ny; nz; depth; mu; a0; a1; a2; a3; a4; a5; b0; b1; b2; b3; b4; b5 |]
+        ContactAdjoint.record { s = s; k = kc; c = c; eps = eps; h = h } inputs withK wrench k
