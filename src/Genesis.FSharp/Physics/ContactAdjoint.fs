@@ -2,60 +2,6 @@ namespace Genesis.Physics
 
 open Genesis
 
-/// One contact point's soft force law on floats (the kernels' FastContact.addPoint): from the point p, the normal n
-/// (from B into A), the depth, the friction coefficient mu and the bodies' spatial velocities [w; u] to the wrench
-/// [p x f; f] on A into wrench[0..5] and, when withK, the spatial stiffness K = X^T L X into k[0..35]. Public only
-/// because the kernels reach it through statically resolved calls (ContactLaw).
-[<AbstractClass; Sealed>]
-type ContactLawFloat =
-    /// Evaluates the law; s, k, c, eps, h: softness, stiffness, damping, friction velocity, step.
-    static member inline Point(s: float, kc: float, c: float, eps: float, h: float, withK: bool,
-                               px: float, py: float, pz: float, nx: float, ny: float, nz: float, depth: float, mu: float,
-                               a0: float, a1: float, a2: float, a3: float, a4: float, a5: float,
-                               b0: float, b1: float, b2: float, b3: float, b4: float, b5: float, wrench: float[], k: float[]) =
-        let x = depth / s
-        let wx, wy, wz = a0 - b0, a1 - b1, a2 - b2
-        let ux, uy, uz = a3 - b3, a4 - b4, a5 - b5
-        // velocity of the point: u - p x w
-        let vx = ux - (py * wz - pz * wy)
-        let vy = uy - (pz * wx - px * wz)
-        let vz = uz - (px * wy - py * wx)
-        let vn = vx * nx + vy * ny + vz * nz
-        let act = RealOps.Sigmoid x
-        let fnMag = RealOps.Relu(RealOps.Softplus x * (kc * s) - act * vn * c)
-        let tx, ty, tz = vx - nx * vn, vy - ny * vn, vz - nz * vn
-        let slope = fnMag * mu / sqrt (tx * tx + ty * ty + tz * tz + eps * eps)
-        let fx, fy, fz = nx * fnMag - tx * slope, ny * fnMag - ty * slope, nz * fnMag - tz * slope
-        wrench[0] <- py * fz - pz * fy
-        wrench[1] <- pz * fx - px * fz
-        wrench[2] <- px * fy - py * fx
-        wrench[3] <- fx
-        wrench[4] <- fy
-        wrench[5] <- fz
-        if withK then
-            // L = cn n n^T + slope (I - n n^T), cn = sigmoid(d / s) (c + h k); K = X^T L X = [[P^T L P, P^T L], [L P, L]], P = -[p]x
-            let cn = act * (c + kc * h)
-            let l00, l11, l22 = nx * nx * cn + (1.0 - nx * nx) * slope, ny * ny * cn + (1.0 - ny * ny) * slope, nz * nz * cn + (1.0 - nz * nz) * slope
-            let l01, l02, l12 = nx * ny * cn - nx * ny * slope, nx * nz * cn - nx * nz * slope, ny * nz * cn - ny * nz * slope
-            // L P with P = [[0, pz, -py], [-pz, 0, px], [py, -px, 0]]
-            let a00, a01, a02 = -l01 * pz + l02 * py, l00 * pz - l02 * px, -l00 * py + l01 * px
-            let a10, a11, a12 = -l11 * pz + l12 * py, l01 * pz - l12 * px, -l01 * py + l11 * px
-            let a20, a21, a22 = -l12 * pz + l22 * py, l02 * pz - l22 * px, -l02 * py + l12 * px
-            // P^T (L P): row i of P^T is column i of P
-            k[0] <- -pz * a10 + py * a20; k[1] <- -pz * a11 + py * a21; k[2] <- -pz * a12 + py * a22
-            k[6] <- pz * a00 - px * a20; k[7] <- pz * a01 - px * a21; k[8] <- pz * a02 - px * a22
-            k[12] <- -py * a00 + px * a10; k[13] <- -py * a01 + px * a11; k[14] <- -py * a02 + px * a12
-            // P^T L = (L P)^T top right, L P bottom left, L bottom right
-            k[3] <- a00; k[4] <- a10; k[5] <- a20
-            k[9] <- a01; k[10] <- a11; k[11] <- a21
-            k[15] <- a02; k[16] <- a12; k[17] <- a22
-            k[18] <- a00; k[19] <- a01; k[20] <- a02
-            k[24] <- a10; k[25] <- a11; k[26] <- a12
-            k[30] <- a20; k[31] <- a21; k[32] <- a22
-            k[21] <- l00; k[22] <- l01; k[23] <- l02
-            k[27] <- l01; k[28] <- l11; k[29] <- l12
-            k[33] <- l02; k[34] <- l12; k[35] <- l22
-
 /// The contact force law as a scalar-tape block with a hand-written adjoint: recorded op by op a point costs a few
 /// hundred tape entries; as a block it is one entry plus its 6 (wrench) or 42 (wrench and K) outputs.
 module internal ContactAdjoint =
@@ -185,42 +131,84 @@ module internal ContactAdjoint =
             scatter 6 (gxs / cs.s)
             scatter 7 gmu
 
-    /// Records one point on the thread's tape: the wrench into wrench[0..5] and, when withK, K into k[0..35], as
-    /// leaves of one block (constants when no input is on the tape).
-    let record (cs: Constants) (inputs: TapeReal[]) (withK: bool) (wrench: TapeReal[]) (k: TapeReal[]) =
-        let x = Array.init Inputs (fun i -> inputs[i].v)
-        let ids = Array.init Inputs (fun i -> inputs[i].id)
+/// One contact point's soft force law per scalar type, for the kernels' statically resolved calls (public for that
+/// reason only; FastContact.addPoint is the caller): from the point p, the normal n (from B into A), the depth, the
+/// friction coefficient mu and the bodies' spatial velocities a = [w; u] of A and b of B to the wrench [p x f; f] on A
+/// into wrench[0..5] and, when withK, the spatial stiffness K = X^T L X into k[0..35]; s, kc, c, eps, h: softness,
+/// stiffness, damping, friction velocity, step.
+[<AbstractClass; Sealed>]
+type ContactLaw =
+    /// On floats: the law, inlined into the kernels.
+    static member inline Point(s: float, kc: float, c: float, eps: float, h: float, withK: bool,
+                               px: float, py: float, pz: float, nx: float, ny: float, nz: float, depth: float, mu: float,
+                               a0: float, a1: float, a2: float, a3: float, a4: float, a5: float,
+                               b0: float, b1: float, b2: float, b3: float, b4: float, b5: float, wrench: float[], k: float[]) =
+        let x = depth / s
+        let wx, wy, wz = a0 - b0, a1 - b1, a2 - b2
+        let ux, uy, uz = a3 - b3, a4 - b4, a5 - b5
+        // velocity of the point: u - p x w
+        let vx = ux - (py * wz - pz * wy)
+        let vy = uy - (pz * wx - px * wz)
+        let vz = uz - (px * wy - py * wx)
+        let vn = vx * nx + vy * ny + vz * nz
+        let act = RealOps.Sigmoid x
+        let fnMag = RealOps.Relu(RealOps.Softplus x * (kc * s) - act * vn * c)
+        let tx, ty, tz = vx - nx * vn, vy - ny * vn, vz - nz * vn
+        let slope = fnMag * mu / sqrt (tx * tx + ty * ty + tz * tz + eps * eps)
+        let fx, fy, fz = nx * fnMag - tx * slope, ny * fnMag - ty * slope, nz * fnMag - tz * slope
+        wrench[0] <- py * fz - pz * fy
+        wrench[1] <- pz * fx - px * fz
+        wrench[2] <- px * fy - py * fx
+        wrench[3] <- fx
+        wrench[4] <- fy
+        wrench[5] <- fz
+        if withK then
+            // L = cn n n^T + slope (I - n n^T), cn = sigmoid(d / s) (c + h k); K = X^T L X = [[P^T L P, P^T L], [L P, L]], P = -[p]x
+            let cn = act * (c + kc * h)
+            let l00, l11, l22 = nx * nx * cn + (1.0 - nx * nx) * slope, ny * ny * cn + (1.0 - ny * ny) * slope, nz * nz * cn + (1.0 - nz * nz) * slope
+            let l01, l02, l12 = nx * ny * cn - nx * ny * slope, nx * nz * cn - nx * nz * slope, ny * nz * cn - ny * nz * slope
+            // L P with P = [[0, pz, -py], [-pz, 0, px], [py, -px, 0]]
+            let a00, a01, a02 = -l01 * pz + l02 * py, l00 * pz - l02 * px, -l00 * py + l01 * px
+            let a10, a11, a12 = -l11 * pz + l12 * py, l01 * pz - l12 * px, -l01 * py + l11 * px
+            let a20, a21, a22 = -l12 * pz + l22 * py, l02 * pz - l22 * px, -l02 * py + l12 * px
+            // P^T (L P): row i of P^T is column i of P
+            k[0] <- -pz * a10 + py * a20; k[1] <- -pz * a11 + py * a21; k[2] <- -pz * a12 + py * a22
+            k[6] <- pz * a00 - px * a20; k[7] <- pz * a01 - px * a21; k[8] <- pz * a02 - px * a22
+            k[12] <- -py * a00 + px * a10; k[13] <- -py * a01 + px * a11; k[14] <- -py * a02 + px * a12
+            // P^T L = (L P)^T top right, L P bottom left, L bottom right
+            k[3] <- a00; k[4] <- a10; k[5] <- a20
+            k[9] <- a01; k[10] <- a11; k[11] <- a21
+            k[15] <- a02; k[16] <- a12; k[17] <- a22
+            k[18] <- a00; k[19] <- a01; k[20] <- a02
+            k[24] <- a10; k[25] <- a11; k[26] <- a12
+            k[30] <- a20; k[31] <- a21; k[32] <- a22
+            k[21] <- l00; k[22] <- l01; k[23] <- l02
+            k[27] <- l01; k[28] <- l11; k[29] <- l12
+            k[33] <- l02; k[34] <- l12; k[35] <- l22
+
+    /// On the scalar tape: the law's values as the leaves of one ContactAdjoint.PointBlock (constants when no input
+    /// is on the tape).
+    static member Point(s: float, kc: float, c: float, eps: float, h: float, withK: bool,
+                        px: TapeReal, py: TapeReal, pz: TapeReal, nx: TapeReal, ny: TapeReal, nz: TapeReal, depth: TapeReal, mu: TapeReal,
+                        a0: TapeReal, a1: TapeReal, a2: TapeReal, a3: TapeReal, a4: TapeReal, a5: TapeReal,
+                        b0: TapeReal, b1: TapeReal, b2: TapeReal, b3: TapeReal, b4: TapeReal, b5: TapeReal, wrench: TapeReal[], k: TapeReal[]) =
+        let inputs = [| px; py; pz; nx; ny; nz; depth; mu; a0; a1; a2; a3; a4; a5; b0; b1; b2; b3; b4; b5 |]
+        let x = Array.init ContactAdjoint.Inputs (fun i -> inputs[i].v)
+        let ids = Array.init ContactAdjoint.Inputs (fun i -> inputs[i].id)
         let wv, kv = Array.zeroCreate 6, (if withK then Array.zeroCreate 36 else [||])
-        ContactLawFloat.Point(cs.s, cs.k, cs.c, cs.eps, cs.h, withK, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7],
-                              x[8], x[9], x[10], x[11], x[12], x[13], x[14], x[15], x[16], x[17], x[18], x[19], wv, kv)
+        ContactLaw.Point(s, kc, c, eps, h, withK, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7],
+                         x[8], x[9], x[10], x[11], x[12], x[13], x[14], x[15], x[16], x[17], x[18], x[19], wv, kv)
         if Array.forall (fun id -> id = 0) ids then
             for i in 0 .. 5 do wrench[i] <- TapeReal.Const wv[i]
             for i in 0 .. kv.Length - 1 do k[i] <- TapeReal.Const kv[i]
         else
             let tape = ScalarTape.Current
             let wIds, kIds = Array.zeroCreate 6, Array.zeroCreate kv.Length
-            tape.Block(PointBlock(cs, x, ids, wIds, kIds))
+            let cs: ContactAdjoint.Constants = { s = s; k = kc; c = c; eps = eps; h = h }
+            tape.Block(ContactAdjoint.PointBlock(cs, x, ids, wIds, kIds))
             for i in 0 .. 5 do
                 wIds[i] <- tape.Leaf()
                 wrench[i] <- TapeReal(wv[i], wIds[i])
             for i in 0 .. kv.Length - 1 do
                 kIds[i] <- tape.Leaf()
                 k[i] <- TapeReal(kv[i], kIds[i])
-
-/// One contact point's force law per scalar type, for the kernels' statically resolved calls (public for that reason
-/// only): on floats the law inlined (ContactLawFloat); on the scalar tape one ContactAdjoint block per point.
-[<AbstractClass; Sealed>]
-type ContactLaw =
-    /// The float fast path.
-    static member inline Point(s: float, kc: float, c: float, eps: float, h: float, withK: bool,
-                               px: float, py: float, pz: float, nx: float, ny: float, nz: float, depth: float, mu: float,
-                               a0: float, a1: float, a2: float, a3: float, a4: float, a5: float,
-                               b0: float, b1: float, b2: float, b3: float, b4: float, b5: float, wrench: float[], k: float[]) =
-        ContactLawFloat.Point(s, kc, c, eps, h, withK, px, py, pz, nx, ny, nz, depth, mu, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5, wrench, k)
-    /// The scalar tape: the wrench and K as leaves of one block.
-    static member Point(s: float, kc: float, c: float, eps: float, h: float, withK: bool,
-                        px: TapeReal, py: TapeReal, pz: TapeReal, nx: TapeReal, ny: TapeReal, nz: TapeReal, depth: TapeReal, mu: TapeReal,
-                        a0: TapeReal, a1: TapeReal, a2: TapeReal, a3: TapeReal, a4: TapeReal, a5: TapeReal,
-                        b0: TapeReal, b1: TapeReal, b2: TapeReal, b3: TapeReal, b4: TapeReal, b5: TapeReal, wrench: TapeReal[], k: TapeReal[]) =
-        let inputs = [| px; py; pz; nx; ny; nz; depth; mu; a0; a1; a2; a3; a4; a5; b0; b1; b2; b3; b4; b5 |]
-        ContactAdjoint.record { s = s; k = kc; c = c; eps = eps; h = h } inputs withK wrench k

@@ -7,8 +7,8 @@ open Genesis
 /// Hand-written adjoints of the heaviest stages of a step (forward kinematics, spatial inertias, RNEA, CRBA, the LDL
 /// solve), recorded on the scalar tape as one block each instead of one entry per scalar operation: the block computes
 /// its outputs with the float kernels, keeps the values its adjoint needs, and its outputs become new tape leaves. The
-/// remaining stages (contact, forces, the dense LU solve of contacts between moving trees, the integration) are
-/// recorded entry by entry.
+/// contact force law is ContactAdjoint's block; the remaining stages (contact geometry, forces, the dense LU solve of
+/// contacts between moving trees, the integration) are recorded entry by entry.
 module internal StageAdjoints =
     /// Arrays handed out in the same order every step and reused after Reset: a block's saved values and its
     /// backward's scratch come from here instead of new arrays per step (the n-th request of a step gets the n-th
