@@ -1,5 +1,6 @@
 namespace Genesis.Physics
 
+open System
 open Genesis
 
 /// The contact force law as a scalar-tape block with a hand-written adjoint: recorded op by op a point costs a few
@@ -12,41 +13,69 @@ module internal ContactAdjoint =
     /// The law's constants: softness s, stiffness k, damping c, friction velocity eps, step h.
     type Constants = { s: float; k: float; c: float; eps: float; h: float }
 
+    /// The small vectors and 3 x 3 matrices of one PointBlock backward, reused by every block swept on the thread.
+    [<Sealed; AllowNullLiteral>]
+    type Scratch() =
+        [<ThreadStatic; DefaultValue>]
+        static val mutable private current: Scratch
+        /// The thread's scratch.
+        static member Get() =
+            if isNull Scratch.current then Scratch.current <- Scratch()
+            Scratch.current
+        /// 3-vectors: n, p, w, v, t, f and their adjoints, the moment's adjoint.
+        member val v3: float[][] = Array.init 13 (fun _ -> Array.zeroCreate 3)
+        /// 3 x 3: P, L, A and the adjoints of A, L and P.
+        member val m9: float[][] = Array.init 6 (fun _ -> Array.zeroCreate 9)
+        /// A point's wrench and K values while it is recorded.
+        member val wrench: float[] = Array.zeroCreate 6
+        /// (see wrench)
+        member val k: float[] = Array.zeroCreate 36
+
     /// The block of one point: inputs x with their tape ids, outputs the wrench (6 ids) and K (36 ids, or none).
     [<Sealed>]
     type PointBlock(cs: Constants, x: float[], xIds: int[], wrenchIds: int[], kIds: int[]) =
         inherit TapeBlock()
         override _.Backward(adj: float[]) =
             let inline bar (id: int) = if id > 0 then adj[id - 1] else 0.0
+            let sc = Scratch.Get()
+            let n, p, w, v, t, f = sc.v3[0], sc.v3[1], sc.v3[2], sc.v3[3], sc.v3[4], sc.v3[5]
+            let gp, gn, gv, gt, gf, gm, gw = sc.v3[6], sc.v3[7], sc.v3[8], sc.v3[9], sc.v3[10], sc.v3[11], sc.v3[12]
+            for i in 0 .. 2 do
+                p[i] <- x[i]
+                n[i] <- x[3 + i]
+                w[i] <- x[8 + i] - x[14 + i]
+                gp[i] <- 0.0
+                gn[i] <- 0.0
+                gf[i] <- 0.0
             let px, py, pz, nx, ny, nz = x[0], x[1], x[2], x[3], x[4], x[5]
-            let n = [| nx; ny; nz |]
-            let p = [| px; py; pz |]
             // forward values again
             let xs = x[6] / cs.s
-            let w = [| x[8] - x[14]; x[9] - x[15]; x[10] - x[16] |]
             let vx = x[11] - x[17] - (py * w[2] - pz * w[1])
             let vy = x[12] - x[18] - (pz * w[0] - px * w[2])
             let vz = x[13] - x[19] - (px * w[1] - py * w[0])
-            let v = [| vx; vy; vz |]
+            v[0] <- vx; v[1] <- vy; v[2] <- vz
             let vn = vx * nx + vy * ny + vz * nz
             let act = RealOps.Sigmoid xs
             let pre = RealOps.Softplus xs * (cs.k * cs.s) - act * vn * cs.c
             let fnMag = RealOps.Relu pre
-            let t = [| vx - nx * vn; vy - ny * vn; vz - nz * vn |]
+            t[0] <- vx - nx * vn; t[1] <- vy - ny * vn; t[2] <- vz - nz * vn
             let r = sqrt (t[0] * t[0] + t[1] * t[1] + t[2] * t[2] + cs.eps * cs.eps)
             let mu = x[7]
             let slope = fnMag * mu / r
-            let f = [| nx * fnMag - t[0] * slope; ny * fnMag - t[1] * slope; nz * fnMag - t[2] * slope |]
-            let gp, gn, gv, gt, gf = Array.zeroCreate 3, Array.zeroCreate 3, Array.zeroCreate 3, Array.zeroCreate 3, Array.zeroCreate 3
+            for i in 0 .. 2 do f[i] <- n[i] * fnMag - t[i] * slope
             let mutable gslope, gact = 0.0, 0.0
             // K = [[P^T A, A^T], [A, L]] with A = L P, L = cn n n^T + slope (I - n n^T), P = -[p]x
             if kIds.Length > 0 then
                 let cn = act * (cs.c + cs.k * cs.h)
-                let pm = [| 0.0; pz; -py; -pz; 0.0; px; py; -px; 0.0 |]
-                let l = Array.init 9 (fun ij -> let i, j = ij / 3, ij % 3 in n[i] * n[j] * cn + ((if i = j then 1.0 else 0.0) - n[i] * n[j]) * slope)
-                let a = Array.init 9 (fun ij -> let i, j = ij / 3, ij % 3 in l[i * 3] * pm[j] + l[i * 3 + 1] * pm[3 + j] + l[i * 3 + 2] * pm[6 + j])
-                let gk (i: int) (j: int) = bar kIds[i * 6 + j]
-                let ga, gl, gpm = Array.zeroCreate 9, Array.zeroCreate 9, Array.zeroCreate 9
+                let pm, l, a, ga, gl, gpm = sc.m9[0], sc.m9[1], sc.m9[2], sc.m9[3], sc.m9[4], sc.m9[5]
+                pm[0] <- 0.0; pm[1] <- pz; pm[2] <- -py; pm[3] <- -pz; pm[4] <- 0.0; pm[5] <- px; pm[6] <- py; pm[7] <- -px; pm[8] <- 0.0
+                for ij in 0 .. 8 do
+                    let i, j = ij / 3, ij % 3
+                    l[ij] <- n[i] * n[j] * cn + ((if i = j then 1.0 else 0.0) - n[i] * n[j]) * slope
+                for ij in 0 .. 8 do
+                    let i, j = ij / 3, ij % 3
+                    a[ij] <- l[i * 3] * pm[j] + l[i * 3 + 1] * pm[3 + j] + l[i * 3 + 2] * pm[6 + j]
+                let inline gk (i: int) (j: int) = bar kIds[i * 6 + j]
                 for i in 0 .. 2 do
                     for j in 0 .. 2 do
                         // TL = P^T A: A-bar += P TL-bar, P-bar += A TL-bar^T; TR = A^T; BL = A; BR = L
@@ -78,8 +107,9 @@ module internal ContactAdjoint =
                 gslope <- gslope + trace - nLn
                 gact <- gact + nLn * (cs.c + cs.k * cs.h)
             // wrench [p x f; f]
-            let gm = [| bar wrenchIds[0]; bar wrenchIds[1]; bar wrenchIds[2] |]
-            for i in 0 .. 2 do gf[i] <- bar wrenchIds[3 + i]
+            for i in 0 .. 2 do
+                gm[i] <- bar wrenchIds[i]
+                gf[i] <- bar wrenchIds[3 + i]
             gp[0] <- gp[0] + (f[1] * gm[2] - f[2] * gm[1])
             gp[1] <- gp[1] + (f[2] * gm[0] - f[0] * gm[2])
             gp[2] <- gp[2] + (f[0] * gm[1] - f[1] * gm[0])
@@ -116,7 +146,9 @@ module internal ContactAdjoint =
                 gv[i] <- gv[i] + gvn * n[i]
                 gn[i] <- gn[i] + gvn * v[i]
             // v = u - p x w: u-bar = v-bar; p-bar += w x (-v-bar); w-bar = (-v-bar) x p
-            let gw = [| -(gv[1] * pz - gv[2] * py); -(gv[2] * px - gv[0] * pz); -(gv[0] * py - gv[1] * px) |]
+            gw[0] <- -(gv[1] * pz - gv[2] * py)
+            gw[1] <- -(gv[2] * px - gv[0] * pz)
+            gw[2] <- -(gv[0] * py - gv[1] * px)
             gp[0] <- gp[0] - (w[1] * gv[2] - w[2] * gv[1])
             gp[1] <- gp[1] - (w[2] * gv[0] - w[0] * gv[2])
             gp[2] <- gp[2] - (w[0] * gv[1] - w[1] * gv[0])
@@ -192,23 +224,28 @@ type ContactLaw =
                         px: TapeReal, py: TapeReal, pz: TapeReal, nx: TapeReal, ny: TapeReal, nz: TapeReal, depth: TapeReal, mu: TapeReal,
                         a0: TapeReal, a1: TapeReal, a2: TapeReal, a3: TapeReal, a4: TapeReal, a5: TapeReal,
                         b0: TapeReal, b1: TapeReal, b2: TapeReal, b3: TapeReal, b4: TapeReal, b5: TapeReal, wrench: TapeReal[], k: TapeReal[]) =
-        let inputs = [| px; py; pz; nx; ny; nz; depth; mu; a0; a1; a2; a3; a4; a5; b0; b1; b2; b3; b4; b5 |]
-        let x = Array.init ContactAdjoint.Inputs (fun i -> inputs[i].v)
-        let ids = Array.init ContactAdjoint.Inputs (fun i -> inputs[i].id)
-        let wv, kv = Array.zeroCreate 6, (if withK then Array.zeroCreate 36 else [||])
+        let x, ids = Array.zeroCreate ContactAdjoint.Inputs, Array.zeroCreate ContactAdjoint.Inputs
+        let inline put (i: int) (r: TapeReal) =
+            x[i] <- r.v
+            ids[i] <- r.id
+        put 0 px; put 1 py; put 2 pz; put 3 nx; put 4 ny; put 5 nz; put 6 depth; put 7 mu
+        put 8 a0; put 9 a1; put 10 a2; put 11 a3; put 12 a4; put 13 a5
+        put 14 b0; put 15 b1; put 16 b2; put 17 b3; put 18 b4; put 19 b5
+        let sc = ContactAdjoint.Scratch.Get()
+        let wv, kv, nk = sc.wrench, sc.k, (if withK then 36 else 0)
         ContactLaw.Point(s, kc, c, eps, h, withK, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7],
                          x[8], x[9], x[10], x[11], x[12], x[13], x[14], x[15], x[16], x[17], x[18], x[19], wv, kv)
         if Array.forall (fun id -> id = 0) ids then
             for i in 0 .. 5 do wrench[i] <- TapeReal.Const wv[i]
-            for i in 0 .. kv.Length - 1 do k[i] <- TapeReal.Const kv[i]
+            for i in 0 .. nk - 1 do k[i] <- TapeReal.Const kv[i]
         else
             let tape = ScalarTape.Current
-            let wIds, kIds = Array.zeroCreate 6, Array.zeroCreate kv.Length
+            let wIds, kIds = Array.zeroCreate 6, Array.zeroCreate nk
             let cs: ContactAdjoint.Constants = { s = s; k = kc; c = c; eps = eps; h = h }
             tape.Block(ContactAdjoint.PointBlock(cs, x, ids, wIds, kIds))
             for i in 0 .. 5 do
                 wIds[i] <- tape.Leaf()
                 wrench[i] <- TapeReal(wv[i], wIds[i])
-            for i in 0 .. kv.Length - 1 do
+            for i in 0 .. nk - 1 do
                 kIds[i] <- tape.Leaf()
                 k[i] <- TapeReal(kv[i], kIds[i])
