@@ -79,18 +79,20 @@ let private perCall (runs: int) (f: unit -> unit) =
     let (), t = time (fun () -> for _ in 1 .. runs do f ())
     t / float runs
 
-/// Seconds per rollout with recording and per backward pass, both timed in one loop of `runs` gradients on one
-/// scene (reset before each rollout, so scene building is not timed).
+/// Median seconds per rollout with recording and per backward pass, both timed in one loop of `runs` gradients on
+/// one scene (reset before each rollout, so scene building is not timed). Medians, because this shared machine
+/// slows down whole seconds at a time.
 let private forwardAndBackward (runs: int) (robot: Robot) (steps: int) (every: int) (controls: Tensor) =
     let sc = sceneFor robot every
     let warm = warmUp (fun () -> (rolloutOn sc steps controls).backward())
-    let mutable tf, tb = 0.0, 0.0
-    for _ in 1 .. runs do
+    let tf, tb = Array.zeroCreate runs, Array.zeroCreate runs
+    for r in 0 .. runs - 1 do
         let loss, f = time (fun () -> rolloutOn sc steps controls)
         let (), b = time (fun () -> loss.backward())
-        tf <- tf + f
-        tb <- tb + b
-    tf / float runs, tb / float runs, warm
+        tf[r] <- f
+        tb[r] <- b
+    let median (xs: float[]) = let s = Array.sort xs in if runs % 2 = 1 then s[runs / 2] else 0.5 * (s[runs / 2 - 1] + s[runs / 2])
+    median tf, median tb, warm
 
 let private measure (robot: Robot) (steps: int) (runs: int) =
     let probe = Scene(SimOptions(dt = 0.01))
@@ -101,7 +103,7 @@ let private measure (robot: Robot) (steps: int) (runs: int) =
     let pe = robot.build plain
     plain.build()
     let tPlain = perCall runs (fun () -> plain.reset(); for t in 0 .. steps - 1 do (pe.controlDofsPosition(controls.[t].detach()); plain.step()))
-    let fCk, bCk, warm = forwardAndBackward runs robot steps 0 controls
+    let fCk, bCk, warm = forwardAndBackward (max runs 10) robot steps 0 controls
     let fFull, bFull, _ = forwardAndBackward runs robot steps 1 controls
     printfn "| %s | %d | %.4f | %.4f | %.4f | %.2f | %.2f | %.0f | %.4f | %.4f | %.2f | %.1f |" robot.name steps tPlain fCk bCk (bCk / fCk) ((fCk + bCk) / fCk) warm fFull bFull ((fFull + bFull) / fFull) (min (fCk + bCk) (fFull + bFull) / tPlain)
 
@@ -174,7 +176,8 @@ let main argv =
         exit 0
     printfn "Machine: %d cores, %s, .NET %s" Environment.ProcessorCount (Runtime.InteropServices.RuntimeInformation.OSDescription) (Environment.Version.ToString())
     printfn ""
-    printfn "Rollout time (s per rollout; loops of %d after a warm-up). Fast path: forward without gradients. Checkpointed" runs
+    printfn "Rollout time (s per rollout, median over a loop of gradients after a warm-up: 10 checkpointed, %d with full" runs
+    printfn "recording, 3 and 2 at T = 1000). Fast path: forward without gradients. Checkpointed"
     printfn "(default): forward on values, backward replays each segment on the scalar tape. Full recording (checkpointEvery = 1):"
     printfn "forward records every op. Forward (scene.reset, T steps, the loss; the scene is built once) and backward are"
     printfn "timed in one loop of gradients after a warm-up that lasts until the runtime stops compiling (warm-up column,"
