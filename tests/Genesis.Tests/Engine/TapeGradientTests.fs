@@ -171,6 +171,15 @@ let tests =
             let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
             sameAsRecorded "cart-pole" build opts 20 setup control 0.5
         }
+        test "a free box landing on another free box (contact between two moving bodies), force control: taped = recorded" {
+            let build (scene: Scene) =
+                scene.addEntity(Morphs.Plane()) |> ignore
+                scene.addEntity(Morphs.Box([| 0.3; 0.3; 0.1 |], pos = [| 0.0; 0.0; 0.05 |])) |> ignore
+                scene.addEntity(Morphs.Box([| 0.1; 0.1; 0.1 |], pos = [| 0.01; 0.0; 0.154 |], euler = [| 3.0; 2.0; 0.0 |]))
+            let opts k = SimOptions(dt = 0.005, requiresGrad = true, checkpointEvery = k)
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
+            sameAsRecorded "stacked boxes" build opts 25 ignore control 0.5
+        }
         test "ball joint (one_ball_joint.xml), force control: taped segments = recorded" {
             let build (scene: Scene) = scene.addEntity(Morphs.MJCF(GsSetup.asset "mjcf/one_ball_joint.xml"))
             let opts k = SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = k)
