@@ -68,17 +68,16 @@ module internal FastContact =
         let movingA, movingB = m.bodyDofs[ba].Length > 0, m.bodyDofs[bb].Length > 0
         if not (value depth / cp.softness < SkipBelow) && (movingA || movingB) then
             let ao, bo = ba * 6, bb * 6
-            let withK = needC
             // the force law (ContactLaw: inlined on floats, one tape block per point on TapeReal)
             let wr = w.pointWrench
-            lawWith Unchecked.defaultof<ContactLaw> cp.softness (value m.contactStiffness) (value m.contactDamping) cp.frictionVelocity h withK
+            lawWith Unchecked.defaultof<ContactLaw> cp.softness (value m.contactStiffness) (value m.contactDamping) cp.frictionVelocity h needC
                     px py pz nx ny nz depth mu w.cvel ao bo wr w.kpoint
             let wb = w.wbody
             if movingA then
                 for i in 0 .. 5 do wb[ao + i] <- wb[ao + i] + wr[i]
             if movingB then
                 for i in 0 .. 5 do wb[bo + i] <- wb[bo + i] - wr[i]
-            if withK then
+            if needC then
                 if movingA then addBlock w.kbody (ba * 36) w.kpoint
                 if movingB then addBlock w.kbody (bb * 36) w.kpoint
                 if movingA && movingB then crossTerms m w ba bb h

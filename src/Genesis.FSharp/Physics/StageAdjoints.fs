@@ -83,16 +83,16 @@ module internal StageAdjoints =
                 s <- s + g[go + i] * v[k * 6 + i]
             gq[k] <- gq[k] + s
 
-    /// 3 x 3 products on row-major arrays at offsets: out = A B, out = A B^T, out = A^T B.
-    let private mul33Into (a: float[]) (ao: int) (b: float[]) (bo: int) (out: float[]) (oo: int) (transB: bool) (transA: bool) =
+    /// out = A^T B for 3 x 3 row-major blocks at offsets (out must not alias a or b).
+    let private mulT33 (a: float[]) (ao: int) (b: float[]) (bo: int) (out: float[]) (oo: int) =
         for r in 0 .. 2 do
             for c in 0 .. 2 do
-                let mutable s = 0.0
-                for k in 0 .. 2 do
-                    let x = if transA then a[ao + k * 3 + r] else a[ao + r * 3 + k]
-                    let y = if transB then b[bo + c * 3 + k] else b[bo + k * 3 + c]
-                    s <- s + x * y
-                out[oo + r * 3 + c] <- s
+                out[oo + r * 3 + c] <- a[ao + r] * b[bo + c] + a[ao + 3 + r] * b[bo + 3 + c] + a[ao + 6 + r] * b[bo + 6 + c]
+
+    /// out = A B^T for 3 x 3 row-major blocks at offsets (out must not alias a or b).
+    let private mul33T (a: float[]) (ao: int) (b: float[]) (bo: int) (out: float[]) (oo: int) =
+        for r in 0 .. 2 do
+            for c in 0 .. 2 do out[oo + r * 3 + c] <- FastMath.rowDot a ao r b (bo + c * 3)
 
     /// g[go..go+8] += u (3) outer v (3) * scale.
     let private addOuter3 (u: float[]) (uo: int) (v: float[]) (vo: int) (scale: float) (g: float[]) (go: int) =
@@ -151,7 +151,7 @@ module internal StageAdjoints =
                     Array.blit fm.bodyR o9 preR 0 9
                     Array.blit fm.bodyPos o3 preP 0 3
                 else
-                    mul33Into xmat (par * 9) fm.bodyR o9 preR 0 false false
+                    FastMath.mul33 xmat (par * 9) fm.bodyR o9 preR 0
                     for r in 0 .. 2 do
                         preP[r] <- xpos[par * 3 + r] + FastMath.rowDot xmat (par * 9) r fm.bodyPos o3
                 let j0, nj = fm.bodyJntAdr[b], fm.bodyJntNum[b]
@@ -170,11 +170,11 @@ module internal StageAdjoints =
                             let q = qpos[adr] - fm.qpos0[adr]
                             let sq, cq = sin q, 1.0 - cos q
                             for k in 0 .. 8 do rj[k] <- (if k % 4 = 0 then 1.0 else 0.0) + sq * fm.jntK[j * 9 + k] + cq * fm.jntKK[j * 9 + k]
-                            mul33Into preR ro rj 0 preR nr false false
+                            FastMath.mul33 preR ro rj 0 preR nr
                             for r in 0 .. 2 do preP[no + r] <- anchor[po + r] - FastMath.rowDot preR nr r jp (j * 3)
                         | Ball ->
                             FastModelBuild.quatToMatInto qpos adr rj 0
-                            mul33Into preR ro rj 0 preR nr false false
+                            FastMath.mul33 preR ro rj 0 preR nr
                             for r in 0 .. 2 do preP[no + r] <- anchor[po + r] - FastMath.rowDot preR nr r jp (j * 3)
                         | Free ->
                             for r in 0 .. 2 do preP[no + r] <- qpos[adr + r]
@@ -233,11 +233,11 @@ module internal StageAdjoints =
                         addOuter3 gPc 0 jp (j * 3) -1.0 gRc 0
                         // R_j = R_prev rj(q)
                         for k in 0 .. 8 do rj[k] <- (if k % 4 = 0 then 1.0 else 0.0) + sq * fm.jntK[j * 9 + k] + (1.0 - cq) * fm.jntKK[j * 9 + k]
-                        mul33Into preR ro gRc 0 tmp 0 false true
+                        mulT33 preR ro gRc 0 tmp 0
                         let mutable s = 0.0
                         for k in 0 .. 8 do s <- s + tmp[k] * (cq * fm.jntK[j * 9 + k] + sq * fm.jntKK[j * 9 + k])
                         gq[adr] <- gq[adr] + s
-                        mul33Into gRc 0 rj 0 newR 0 true false
+                        mul33T gRc 0 rj 0 newR 0
                         // anchor = x_prev + R_prev jp, aw = R_prev axis
                         addOuter3 ga 0 jp (j * 3) 1.0 newR 0
                         addOuter3 gaw 0 ax (j * 3) 1.0 newR 0
@@ -247,9 +247,9 @@ module internal StageAdjoints =
                         for r in 0 .. 2 do ga[r] <- anchorBar[po + r] + gPc[r]
                         addOuter3 gPc 0 jp (j * 3) -1.0 gRc 0
                         FastModelBuild.quatToMatInto qpos adr rj 0
-                        mul33Into preR ro gRc 0 tmp 0 false true
+                        mulT33 preR ro gRc 0 tmp 0
                         quatToMatAdjoint qpos adr tmp 0 gq
-                        mul33Into gRc 0 rj 0 newR 0 true false
+                        mul33T gRc 0 rj 0 newR 0
                         addOuter3 ga 0 jp (j * 3) 1.0 newR 0
                         Array.blit newR 0 gRc 0 9
                         Array.blit ga 0 gPc 0 3
