@@ -12,16 +12,13 @@ module internal FastAdjoint =
     /// The model's constants as tape constants (built once per fast model).
     let private tapeModel (m: FastModel<float>) = tapeModels.GetValue(m, fun fm -> FastModelBuild.toTape fm)
 
-    /// Gradients of <adjQpos, qpos_k> + <adjQvel, qvel_k> after k steps from (qpos, qvel) under ctrls[t] (each
-    /// [nEnvs * nv], modes[t]), with respect to qpos, qvel and every ctrls[t]; arrays are row-major per env. Per env,
-    /// the segment is first re-run on floats to recover the state before every step; then each step, from the last,
-    /// is recorded on the tape alone and swept with the adjoint of its end state, giving the adjoint of its start
-    /// state and control. One step's tape (~1,200 entries for the iiwa14) stays in cache however long the segment.
-    let segmentVjp (fm: FastModel<float>) (sp: SimParams) (modes: ControlMode[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
-                   (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
-        let m = tapeModel fm
+    /// segmentVjp with every sub-step recorded on the tape (the stage blocks and entry by entry; RK4). Per env, the
+    /// segment is first re-run on floats to recover the state before every step; then each step, from the last, is
+    /// recorded on the tape alone and swept with the adjoint of its end state, giving the adjoint of its start state
+    /// and control. One step's tape (~1,200 entries for the iiwa14) stays in cache however long the segment.
+    let private tapedSegmentVjp (fm: FastModel<float>) (m: FastModel<TapeReal>) (sp: SimParams) (codes: int[][]) (nEnvs: int) (qpos: float[])
+                                (qvel: float[]) (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
         let nq, nv, k = m.nq, m.nv, ctrls.Length
-        let codes = modes |> Array.map (Array.map FastStep.modeCode)
         let h = sp.dt / float sp.substeps
         let gQpos, gQvel = Array.zeroCreate (nEnvs * nq), Array.zeroCreate (nEnvs * nv)
         let gCtrl = Array.init k (fun _ -> Array.zeroCreate (nEnvs * nv))
@@ -72,3 +69,14 @@ module internal FastAdjoint =
             FastModelBuild.giveBack fm fw
             FastModelBuild.giveBack m w
         gQpos, gQvel, gCtrl
+
+    /// Gradients of <adjQpos, qpos_k> + <adjQvel, qvel_k> after k steps from (qpos, qvel) under ctrls[t] (each
+    /// [nEnvs * nv], modes[t]), with respect to qpos, qvel and every ctrls[t]; arrays are row-major per env. Euler
+    /// sub-steps go through EulerAdjoint (hand-written stage adjoints on saved values), RK4 through the tape.
+    let segmentVjp (fm: FastModel<float>) (sp: SimParams) (modes: ControlMode[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
+                   (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
+        let m = tapeModel fm
+        let codes = modes |> Array.map (Array.map FastStep.modeCode)
+        match sp.integrator with
+        | Integrator.Euler -> EulerAdjoint.segmentVjp fm m sp codes nEnvs qpos qvel ctrls adjQpos adjQvel
+        | Integrator.RK4 -> tapedSegmentVjp fm m sp codes nEnvs qpos qvel ctrls adjQpos adjQvel

@@ -433,7 +433,7 @@ module FastStep =
         integratePos m w.qpos v[0] h w.qpos
 
     /// evaluate on float64.
-    let private evaluateFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+    let internal evaluateFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         evaluate m w sp h needC modes qpos qvel ctrl
 
     /// Contact forces (and their stiffness) on the scalar tape.

@@ -1,0 +1,256 @@
+namespace Genesis.Physics
+
+open System
+open System.Collections.Concurrent
+open System.Runtime.CompilerServices
+open Genesis
+
+/// The vector-Jacobian product of semi-implicit Euler sub-steps (FastStep.eulerStepWith) written out on floats: the
+/// forward re-run of a segment saves, per sub-step, the values the derivative reads (a Slot), and the backward goes
+/// through each sub-step's stages in reverse with the stage adjoints of StageAdjoints, on arrays, without recording
+/// them. Only what has no hand-written adjoint is recorded on the scalar tape, per sub-step: the contact forces with
+/// their stiffness (geometry and ContactLaw's blocks), the actuation, passive and limit forces, and the position
+/// integration (quaternions).
+module internal EulerAdjoint =
+    /// The values of one sub-step that its adjoint reads, saved by the forward re-run.
+    [<Sealed; AllowNullLiteral>]
+    type Slot(fm: FastModel<float>) =
+        let nb, nq, nv = fm.nbody, fm.nq, fm.nv
+        /// Start state.
+        member val qpos: float[] = Array.zeroCreate nq
+        member val qvel: float[] = Array.zeroCreate nv
+        /// Kinematics (FastStep.kinematicsInto).
+        member val xpos: float[] = Array.zeroCreate (nb * 3)
+        member val xmat: float[] = Array.zeroCreate (nb * 9)
+        member val xipos: float[] = Array.zeroCreate (nb * 3)
+        member val cdof: float[] = Array.zeroCreate (nv * 6)
+        /// Spatial inertias and RNEA's intermediates.
+        member val cinert: float[] = Array.zeroCreate (nb * 36)
+        member val cvel: float[] = Array.zeroCreate (nb * 6)
+        member val cacc: float[] = Array.zeroCreate (nb * 6)
+        member val cfrc: float[] = Array.zeroCreate (nb * 6)
+        member val cdofDot: float[] = Array.zeroCreate (nv * 6)
+        member val bias: float[] = Array.zeroCreate nv
+        /// CRBA's composite inertias.
+        member val icomp: float[] = Array.zeroCreate (nb * 36)
+        /// The LDL factor of the system matrix, or (dense) M + h C's pattern part before the diagonal terms.
+        member val factor: float[] = Array.zeroCreate (nv * nv)
+        /// True when contacts between two moving trees made the system dense (solved by LU, C's other entries in cmat).
+        member val dense = false with get, set
+        member val cmat: float[] = Array.zeroCreate (nv * nv)
+        /// The implicit diagonal of limits and PD control (without h).
+        member val limitDiag: float[] = Array.zeroCreate nv
+        /// The solution qacc and the end velocity.
+        member val qacc: float[] = Array.zeroCreate nv
+        member val qvelNext: float[] = Array.zeroCreate nv
+
+        /// Copies what FastStep.evaluate left in w (withC: contacts were evaluated, so w.denseC is current).
+        member s.SaveEvaluation(w: FastWork<float>, withC: bool) =
+            Array.blit w.xpos 0 s.xpos 0 (nb * 3)
+            Array.blit w.xmat 0 s.xmat 0 (nb * 9)
+            Array.blit w.xipos 0 s.xipos 0 (nb * 3)
+            Array.blit w.cdof 0 s.cdof 0 (nv * 6)
+            Array.blit w.cinert 0 s.cinert 0 (nb * 36)
+            Array.blit w.cvel 0 s.cvel 0 (nb * 6)
+            Array.blit w.cacc 0 s.cacc 0 (nb * 6)
+            Array.blit w.cfrc 0 s.cfrc 0 (nb * 6)
+            Array.blit w.cdofDot 0 s.cdofDot 0 (nv * 6)
+            Array.blit w.bias 0 s.bias 0 nv
+            Array.blit w.icomp 0 s.icomp 0 (nb * 36)
+            Array.blit w.limitDiag 0 s.limitDiag 0 nv
+            s.dense <- withC && w.denseC
+            if s.dense then
+                Array.blit w.qM 0 s.factor 0 (nv * nv)
+                Array.blit w.cmat 0 s.cmat 0 (nv * nv)
+
+    /// Slots no segment is using, per model (a segment of k steps takes k x substeps and gives them back).
+    let private freeSlots = ConditionalWeakTable<FastModel<float>, ConcurrentBag<Slot>>()
+
+    /// n slots of the model's pool.
+    let private rentSlots (fm: FastModel<float>) (n: int) =
+        let bag = freeSlots.GetValue(fm, fun _ -> ConcurrentBag<Slot>())
+        Array.init n (fun _ -> match bag.TryTake() with | true, s -> s | _ -> Slot fm)
+
+    /// Returns slots to the model's pool.
+    let private giveBackSlots (fm: FastModel<float>) (slots: Slot[]) =
+        let bag = freeSlots.GetValue(fm, fun _ -> ConcurrentBag<Slot>())
+        for s in slots do bag.Add s
+
+    /// One Euler sub-step of fw.qpos, fw.qvel under fw.ctrl (FastStep.eulerStepWith on floats), saving into slot.
+    let private subStepSaving (fm: FastModel<float>) (fw: FastWork<float>) (sp: SimParams) (h: float) (modes: int[]) (slot: Slot) =
+        Array.blit fw.qpos 0 slot.qpos 0 fm.nq
+        Array.blit fw.qvel 0 slot.qvel 0 fm.nv
+        FastStep.eulerStepWith (fun m w sp h needC modes qpos qvel ctrl ->
+                                    FastStep.evaluateFloat m w sp h needC modes qpos qvel ctrl
+                                    slot.SaveEvaluation(w, needC))
+                               (fun n parent a x -> FastStep.ldlSolve n parent a x) fm fw sp h modes
+        if not slot.dense then Array.blit fw.qM 0 slot.factor 0 (fm.nv * fm.nv)
+        Array.blit fw.rhs 0 slot.qacc 0 fm.nv
+        Array.blit fw.qvel 0 slot.qvelNext 0 fm.nv
+
+    /// The adjoint arrays of one sub-step's backward (reused by every sub-step of a segment).
+    [<Sealed>]
+    type private Adjoints(fm: FastModel<float>) =
+        let nb, nq, nv = fm.nbody, fm.nq, fm.nv
+        member val scratch = StageAdjoints.Arena<float>()
+        member val gq: float[] = Array.zeroCreate nq
+        member val gv: float[] = Array.zeroCreate nv
+        member val gb: float[] = Array.zeroCreate nv
+        member val gA: float[] = Array.zeroCreate (nv * nv)
+        member val gCmat: float[] = Array.zeroCreate (nv * nv)
+        member val denseA: float[] = Array.zeroCreate (nv * nv)
+        member val gPair: float[] = Array.zeroCreate (fm.dofAnc |> Array.sumBy Array.length)
+        member val gic: float[] = Array.zeroCreate (nb * 36)
+        member val gcin: float[] = Array.zeroCreate (nb * 36)
+        member val gcdof: float[] = Array.zeroCreate (nv * 6)
+        member val gP: float[] = Array.zeroCreate (nb * 3)
+        member val gR: float[] = Array.zeroCreate (nb * 9)
+        member val gxipos: float[] = Array.zeroCreate (nb * 3)
+        member val gcvel: float[] = Array.zeroCreate (nb * 6)
+        member val gbias: float[] = Array.zeroCreate nv
+
+    /// Sets xs[i] to a new tape leaf of value values[i] for i < n.
+    let private leaves (tape: ScalarTape) (values: float[]) (xs: TapeReal[]) (n: int) =
+        for i in 0 .. n - 1 do xs[i] <- TapeReal(values[i], tape.Leaf())
+
+    /// into[i] (+)= the adjoint of xs[i] for i < n.
+    let private read (tape: ScalarTape) (xs: TapeReal[]) (into: float[]) (n: int) (add: bool) =
+        for i in 0 .. n - 1 do
+            let g = tape.Adjoint xs[i].id
+            into[i] <- if add then into[i] + g else g
+
+    /// The solve's adjoint when contacts made the system dense (LU): A = M + h C's pattern part + h diag(damping +
+    /// limits) + C's other entries, rebuilt from the slot; g becomes A^-T g, A's adjoint -g qacc^T goes to gCmat
+    /// (every entry) and to gA on M's pattern (both halves of each symmetric entry).
+    let private denseSolveAdjoint (fm: FastModel<float>) (h: float) (s: Slot) (a: Adjoints) =
+        let nv = fm.nv
+        let at = a.denseA
+        for i in 0 .. nv - 1 do
+            for j in 0 .. nv - 1 do
+                let mutable x = s.factor[j * nv + i] + s.cmat[j * nv + i]
+                if i = j then x <- x + (fm.dofDamping[i] + s.limitDiag[i]) * h
+                at[i * nv + j] <- x
+        DenseLU.luSolveInPlace nv at 1 a.gb
+        for i in 0 .. nv - 1 do
+            for j in 0 .. nv - 1 do a.gCmat[i * nv + j] <- -(a.gb[i] * s.qacc[j])
+        for k in 0 .. nv - 1 do
+            a.gA[k * nv + k] <- a.gCmat[k * nv + k]
+            let mutable i = fm.dofParent[k]
+            while i >= 0 do
+                a.gA[k * nv + i] <- a.gCmat[k * nv + i] + a.gCmat[i * nv + k]
+                i <- fm.dofParent[i]
+
+    /// The adjoint of one sub-step at slot s under ctrl: from those of its end state in aQ, aV, writes those of its
+    /// start state into aQ, aV and adds that of the control into gCtrl. m, w: the model and a work buffer on TapeReal.
+    let private subStepAdjoint (a: Adjoints) (tape: ScalarTape) (fm: FastModel<float>) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams)
+                               (h: float) (modes: int[]) (s: Slot) (ctrl: float[]) (aQ: float[]) (aV: float[]) (gCtrl: float[]) =
+        let nb, nq, nv = fm.nbody, fm.nq, fm.nv
+        let scratch = a.scratch
+        scratch.Reset()
+        // qpos' = integratePos(qpos, qvel', h), on the tape (quaternions)
+        tape.Clear()
+        leaves tape s.qpos w.qpos nq
+        leaves tape s.qvelNext w.qvel nv
+        FastStep.integratePos m w.qpos w.qvel h w.qposTmp
+        tape.ResetAdjoints()
+        for i in 0 .. nq - 1 do tape.Seed(w.qposTmp[i].id, aQ[i])
+        tape.Sweep()
+        read tape w.qpos a.gq nq false
+        read tape w.qvel a.gv nv false
+        // qvel' = qvel + h qacc: qvel-bar = qvel'-bar (aV plus the integration's), qacc-bar = h qvel'-bar
+        for k in 0 .. nv - 1 do
+            a.gv[k] <- a.gv[k] + aV[k]
+            a.gb[k] <- h * a.gv[k]
+        // qacc = A^-1 rhs: gb becomes rhs-bar, gA holds A-bar on M's pattern
+        if s.dense then denseSolveAdjoint fm h s a
+        else StageAdjoints.ldlAdjoint nv fm.dofParent s.factor s.qacc a.gb a.gA
+        // A = M (+ h C) + h diag(damping + limitDiag): M's entries in CRBA's order, composite inertias' adjoint in gic
+        let mutable n = 0
+        for k in 0 .. nv - 1 do
+            for j in fm.dofAnc[k] do
+                a.gPair[n] <- a.gA[k * nv + j]
+                n <- n + 1
+        Array.Clear a.gcdof
+        StageAdjoints.crbaAdjoint fm scratch s.cdof s.icomp a.gPair a.gic a.gcdof
+        // contacts and forces (rhs = f - bias, limitDiag, kbody, cmat), recorded from the saved kinematics
+        let contact = sp.enableContact && fm.pairA.Length > 0
+        tape.Clear()
+        leaves tape s.qpos w.qpos nq
+        leaves tape s.qvel w.qvel nv
+        leaves tape ctrl w.ctrl nv
+        leaves tape s.bias w.bias nv
+        if contact then
+            leaves tape s.xpos w.xpos (nb * 3)
+            leaves tape s.xmat w.xmat (nb * 9)
+            leaves tape s.cdof w.cdof (nv * 6)
+            leaves tape s.cvel w.cvel (nb * 6)
+        if sp.enableContact then FastStep.contactTape m w sp h true
+        FastStep.forcesTape m w sp modes w.qpos w.qvel w.ctrl
+        tape.ResetAdjoints()
+        for k in 0 .. nv - 1 do
+            tape.Seed(w.rhs[k].id, a.gb[k])
+            tape.Seed(w.limitDiag[k].id, h * a.gA[k * nv + k])
+        if contact then
+            for i in 0 .. nb * 36 - 1 do tape.Seed(w.kbody[i].id, h * a.gic[i])
+            if w.denseC then
+                for i in 0 .. nv * nv - 1 do tape.Seed(w.cmat[i].id, a.gCmat[i])
+        tape.Sweep()
+        read tape w.qpos a.gq nq true
+        read tape w.qvel a.gv nv true
+        read tape w.ctrl gCtrl nv true
+        read tape w.bias a.gbias nv false
+        if contact then
+            read tape w.xpos a.gP (nb * 3) false
+            read tape w.xmat a.gR (nb * 9) false
+            read tape w.cdof a.gcdof (nv * 6) true
+            read tape w.cvel a.gcvel (nb * 6) false
+        else
+            Array.Clear a.gP
+            Array.Clear a.gR
+            Array.Clear a.gcvel
+        // bias and cvel by RNEA, cinert (and kbody, above) into the composites, kinematics
+        Array.blit a.gic 0 a.gcin 0 (nb * 36)
+        StageAdjoints.rneaAdjoint fm scratch s.qvel s.cdof s.cinert s.cvel s.cacc s.cfrc s.cdofDot a.gbias a.gcvel a.gv a.gcdof a.gcin
+        Array.Clear a.gxipos
+        StageAdjoints.inertiaAdjoint fm scratch s.xmat s.xipos a.gcin a.gR a.gxipos
+        StageAdjoints.kinematicsAdjoint fm scratch s.qpos s.xpos s.xmat a.gP a.gR a.gxipos a.gcdof a.gq
+        Array.blit a.gq 0 aQ 0 nq
+        Array.blit a.gv 0 aV 0 nv
+
+    /// FastAdjoint.segmentVjp for the Euler integrator: per env, the segment is re-run on floats saving every
+    /// sub-step (O(k) slots), then each sub-step's adjoint runs from the last.
+    let segmentVjp (fm: FastModel<float>) (m: FastModel<TapeReal>) (sp: SimParams) (codes: int[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
+                   (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
+        let nq, nv, k, subs = fm.nq, fm.nv, ctrls.Length, sp.substeps
+        let h = sp.dt / float subs
+        let gQpos, gQvel = Array.zeroCreate (nEnvs * nq), Array.zeroCreate (nEnvs * nv)
+        let gCtrl = Array.init k (fun _ -> Array.zeroCreate (nEnvs * nv))
+        let tape = ScalarTape.Current
+        let w = FastModelBuild.rent m
+        let fw = FastModelBuild.rent fm
+        let slots = rentSlots fm (k * subs)
+        let adjoints = Adjoints fm
+        let aQ, aV, ctrl, gStep = Array.zeroCreate nq, Array.zeroCreate nv, Array.zeroCreate nv, Array.zeroCreate nv
+        try
+            for e in 0 .. nEnvs - 1 do
+                Array.blit qpos (e * nq) fw.qpos 0 nq
+                Array.blit qvel (e * nv) fw.qvel 0 nv
+                for t in 0 .. k - 1 do
+                    Array.blit ctrls[t] (e * nv) fw.ctrl 0 nv
+                    for i in 0 .. subs - 1 do subStepSaving fm fw sp h codes[t] slots[t * subs + i]
+                Array.blit adjQpos (e * nq) aQ 0 nq
+                Array.blit adjQvel (e * nv) aV 0 nv
+                for t in k - 1 .. -1 .. 0 do
+                    Array.blit ctrls[t] (e * nv) ctrl 0 nv
+                    Array.Clear gStep
+                    for i in subs - 1 .. -1 .. 0 do
+                        subStepAdjoint adjoints tape fm m w sp h codes[t] slots[t * subs + i] ctrl aQ aV gStep
+                    Array.blit gStep 0 gCtrl[t] (e * nv) nv
+                Array.blit aQ 0 gQpos (e * nq) nq
+                Array.blit aV 0 gQvel (e * nv) nv
+        finally
+            tape.Clear()
+            giveBackSlots fm slots
+            FastModelBuild.giveBack fm fw
+            FastModelBuild.giveBack m w
+        gQpos, gQvel, gCtrl
