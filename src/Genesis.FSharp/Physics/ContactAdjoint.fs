@@ -30,6 +30,140 @@ module internal ContactAdjoint =
         member val wrench: float[] = Array.zeroCreate 6
         /// (see wrench)
         member val k: float[] = Array.zeroCreate 36
+        /// A block's output adjoints (wrench, K) and input adjoints while it is swept.
+        member val gWrench: float[] = Array.zeroCreate 6
+        /// (see gWrench)
+        member val gK: float[] = Array.zeroCreate 36
+        /// (see gWrench)
+        member val gx: float[] = Array.zeroCreate Inputs
+
+    /// The adjoint of one point's law at inputs x (Inputs values, in order): from the adjoints gWrench (6) of the
+    /// wrench and gK (36, or empty when the law computed no K) of K, writes those of the inputs into gx.
+    let pointAdjoint (cs: Constants) (x: float[]) (gWrench: float[]) (gK: float[]) (gx: float[]) =
+        let sc = Scratch.Get()
+        let n, p, w, v, t, f = sc.v3[0], sc.v3[1], sc.v3[2], sc.v3[3], sc.v3[4], sc.v3[5]
+        let gp, gn, gv, gt, gf, gm, gw = sc.v3[6], sc.v3[7], sc.v3[8], sc.v3[9], sc.v3[10], sc.v3[11], sc.v3[12]
+        for i in 0 .. 2 do
+            p[i] <- x[i]
+            n[i] <- x[3 + i]
+            w[i] <- x[8 + i] - x[14 + i]
+            gp[i] <- 0.0
+            gn[i] <- 0.0
+            gf[i] <- 0.0
+        let px, py, pz, nx, ny, nz = x[0], x[1], x[2], x[3], x[4], x[5]
+        // forward values again
+        let xs = x[6] / cs.s
+        let vx = x[11] - x[17] - (py * w[2] - pz * w[1])
+        let vy = x[12] - x[18] - (pz * w[0] - px * w[2])
+        let vz = x[13] - x[19] - (px * w[1] - py * w[0])
+        v[0] <- vx; v[1] <- vy; v[2] <- vz
+        let vn = vx * nx + vy * ny + vz * nz
+        let act = RealOps.Sigmoid xs
+        let pre = RealOps.Softplus xs * (cs.k * cs.s) - act * vn * cs.c
+        let fnMag = RealOps.Relu pre
+        t[0] <- vx - nx * vn; t[1] <- vy - ny * vn; t[2] <- vz - nz * vn
+        let r = sqrt (t[0] * t[0] + t[1] * t[1] + t[2] * t[2] + cs.eps * cs.eps)
+        let mu = x[7]
+        let slope = fnMag * mu / r
+        for i in 0 .. 2 do f[i] <- n[i] * fnMag - t[i] * slope
+        let mutable gslope, gact = 0.0, 0.0
+        // K = [[P^T A, A^T], [A, L]] with A = L P, L = cn n n^T + slope (I - n n^T), P = -[p]x
+        if gK.Length > 0 then
+            let cn = act * (cs.c + cs.k * cs.h)
+            let pm, l, a, ga, gl, gpm = sc.m9[0], sc.m9[1], sc.m9[2], sc.m9[3], sc.m9[4], sc.m9[5]
+            pm[0] <- 0.0; pm[1] <- pz; pm[2] <- -py; pm[3] <- -pz; pm[4] <- 0.0; pm[5] <- px; pm[6] <- py; pm[7] <- -px; pm[8] <- 0.0
+            for ij in 0 .. 8 do
+                let i, j = ij / 3, ij % 3
+                l[ij] <- n[i] * n[j] * cn + ((if i = j then 1.0 else 0.0) - n[i] * n[j]) * slope
+            for ij in 0 .. 8 do
+                let i, j = ij / 3, ij % 3
+                a[ij] <- l[i * 3] * pm[j] + l[i * 3 + 1] * pm[3 + j] + l[i * 3 + 2] * pm[6 + j]
+            let inline gk (i: int) (j: int) = gK[i * 6 + j]
+            for i in 0 .. 2 do
+                for j in 0 .. 2 do
+                    // TL = P^T A: A-bar += P TL-bar, P-bar += A TL-bar^T; TR = A^T; BL = A; BR = L
+                    let mutable sa, sp = 0.0, 0.0
+                    for q in 0 .. 2 do
+                        sa <- sa + pm[i * 3 + q] * gk q j
+                        sp <- sp + a[i * 3 + q] * gk j q
+                    ga[i * 3 + j] <- sa + gk j (3 + i) + gk (3 + i) j
+                    gpm[i * 3 + j] <- sp
+                    gl[i * 3 + j] <- gk (3 + i) (3 + j)
+            // A = L P: L-bar += A-bar P^T, P-bar += L^T A-bar
+            for i in 0 .. 2 do
+                for j in 0 .. 2 do
+                    let mutable sl, sp = 0.0, 0.0
+                    for q in 0 .. 2 do
+                        sl <- sl + ga[i * 3 + q] * pm[j * 3 + q]
+                        sp <- sp + l[q * 3 + i] * ga[q * 3 + j]
+                    gl[i * 3 + j] <- gl[i * 3 + j] + sl
+                    gpm[i * 3 + j] <- gpm[i * 3 + j] + sp
+            gp[0] <- gp[0] + gpm[5] - gpm[7]
+            gp[1] <- gp[1] - gpm[2] + gpm[6]
+            gp[2] <- gp[2] + gpm[1] - gpm[3]
+            let mutable nLn, trace = 0.0, 0.0
+            for i in 0 .. 2 do
+                trace <- trace + gl[i * 4]
+                for j in 0 .. 2 do
+                    nLn <- nLn + n[i] * gl[i * 3 + j] * n[j]
+                    gn[i] <- gn[i] + (cn - slope) * (gl[i * 3 + j] + gl[j * 3 + i]) * n[j]
+            gslope <- gslope + trace - nLn
+            gact <- gact + nLn * (cs.c + cs.k * cs.h)
+        // wrench [p x f; f]
+        for i in 0 .. 2 do
+            gm[i] <- gWrench[i]
+            gf[i] <- gf[i] + gWrench[3 + i]
+        gp[0] <- gp[0] + (f[1] * gm[2] - f[2] * gm[1])
+        gp[1] <- gp[1] + (f[2] * gm[0] - f[0] * gm[2])
+        gp[2] <- gp[2] + (f[0] * gm[1] - f[1] * gm[0])
+        gf[0] <- gf[0] + (gm[1] * pz - gm[2] * py)
+        gf[1] <- gf[1] + (gm[2] * px - gm[0] * pz)
+        gf[2] <- gf[2] + (gm[0] * py - gm[1] * px)
+        // f = n fn - t slope
+        let mutable gfn, gft = 0.0, 0.0
+        for i in 0 .. 2 do
+            gn[i] <- gn[i] + gf[i] * fnMag
+            gfn <- gfn + gf[i] * n[i]
+            gt[i] <- -gf[i] * slope
+            gft <- gft + gf[i] * t[i]
+        gslope <- gslope - gft
+        // slope = fn mu / r, r = sqrt(t . t + eps^2)
+        gfn <- gfn + gslope * mu / r
+        let gmu = gslope * fnMag / r
+        let gr = -gslope * slope / r
+        for i in 0 .. 2 do gt[i] <- gt[i] + gr * t[i] / r
+        // t = v - n vn
+        let mutable gvn = 0.0
+        for i in 0 .. 2 do
+            gv[i] <- gt[i]
+            gn[i] <- gn[i] - gt[i] * vn
+            gvn <- gvn - gt[i] * n[i]
+        // fn = relu(softplus(xs) k s - act vn c)
+        let gpre = if pre > 0.0 || System.Double.IsNaN pre then gfn else 0.0
+        let gsp = gpre * cs.k * cs.s
+        gact <- gact - gpre * vn * cs.c
+        gvn <- gvn - gpre * act * cs.c
+        let gxs = gsp * act + gact * act * (1.0 - act)
+        // vn = v . n
+        for i in 0 .. 2 do
+            gv[i] <- gv[i] + gvn * n[i]
+            gn[i] <- gn[i] + gvn * v[i]
+        // v = u - p x w: u-bar = v-bar; p-bar += w x (-v-bar); w-bar = (-v-bar) x p
+        gw[0] <- -(gv[1] * pz - gv[2] * py)
+        gw[1] <- -(gv[2] * px - gv[0] * pz)
+        gw[2] <- -(gv[0] * py - gv[1] * px)
+        gp[0] <- gp[0] - (w[1] * gv[2] - w[2] * gv[1])
+        gp[1] <- gp[1] - (w[2] * gv[0] - w[0] * gv[2])
+        gp[2] <- gp[2] - (w[0] * gv[1] - w[1] * gv[0])
+        for i in 0 .. 2 do
+            gx[i] <- gp[i]
+            gx[3 + i] <- gn[i]
+            gx[8 + i] <- gw[i]
+            gx[14 + i] <- -gw[i]
+            gx[11 + i] <- gv[i]
+            gx[17 + i] <- -gv[i]
+        gx[6] <- gxs / cs.s
+        gx[7] <- gmu
 
     /// The block of one point: inputs x with their tape ids, outputs the wrench (6 ids) and K (36 ids, or none).
     [<Sealed>]
@@ -38,130 +172,13 @@ module internal ContactAdjoint =
         override _.Backward(adj: float[]) =
             let inline bar (id: int) = if id > 0 then adj[id - 1] else 0.0
             let sc = Scratch.Get()
-            let n, p, w, v, t, f = sc.v3[0], sc.v3[1], sc.v3[2], sc.v3[3], sc.v3[4], sc.v3[5]
-            let gp, gn, gv, gt, gf, gm, gw = sc.v3[6], sc.v3[7], sc.v3[8], sc.v3[9], sc.v3[10], sc.v3[11], sc.v3[12]
-            for i in 0 .. 2 do
-                p[i] <- x[i]
-                n[i] <- x[3 + i]
-                w[i] <- x[8 + i] - x[14 + i]
-                gp[i] <- 0.0
-                gn[i] <- 0.0
-                gf[i] <- 0.0
-            let px, py, pz, nx, ny, nz = x[0], x[1], x[2], x[3], x[4], x[5]
-            // forward values again
-            let xs = x[6] / cs.s
-            let vx = x[11] - x[17] - (py * w[2] - pz * w[1])
-            let vy = x[12] - x[18] - (pz * w[0] - px * w[2])
-            let vz = x[13] - x[19] - (px * w[1] - py * w[0])
-            v[0] <- vx; v[1] <- vy; v[2] <- vz
-            let vn = vx * nx + vy * ny + vz * nz
-            let act = RealOps.Sigmoid xs
-            let pre = RealOps.Softplus xs * (cs.k * cs.s) - act * vn * cs.c
-            let fnMag = RealOps.Relu pre
-            t[0] <- vx - nx * vn; t[1] <- vy - ny * vn; t[2] <- vz - nz * vn
-            let r = sqrt (t[0] * t[0] + t[1] * t[1] + t[2] * t[2] + cs.eps * cs.eps)
-            let mu = x[7]
-            let slope = fnMag * mu / r
-            for i in 0 .. 2 do f[i] <- n[i] * fnMag - t[i] * slope
-            let mutable gslope, gact = 0.0, 0.0
-            // K = [[P^T A, A^T], [A, L]] with A = L P, L = cn n n^T + slope (I - n n^T), P = -[p]x
-            if kIds.Length > 0 then
-                let cn = act * (cs.c + cs.k * cs.h)
-                let pm, l, a, ga, gl, gpm = sc.m9[0], sc.m9[1], sc.m9[2], sc.m9[3], sc.m9[4], sc.m9[5]
-                pm[0] <- 0.0; pm[1] <- pz; pm[2] <- -py; pm[3] <- -pz; pm[4] <- 0.0; pm[5] <- px; pm[6] <- py; pm[7] <- -px; pm[8] <- 0.0
-                for ij in 0 .. 8 do
-                    let i, j = ij / 3, ij % 3
-                    l[ij] <- n[i] * n[j] * cn + ((if i = j then 1.0 else 0.0) - n[i] * n[j]) * slope
-                for ij in 0 .. 8 do
-                    let i, j = ij / 3, ij % 3
-                    a[ij] <- l[i * 3] * pm[j] + l[i * 3 + 1] * pm[3 + j] + l[i * 3 + 2] * pm[6 + j]
-                let inline gk (i: int) (j: int) = bar kIds[i * 6 + j]
-                for i in 0 .. 2 do
-                    for j in 0 .. 2 do
-                        // TL = P^T A: A-bar += P TL-bar, P-bar += A TL-bar^T; TR = A^T; BL = A; BR = L
-                        let mutable sa, sp = 0.0, 0.0
-                        for q in 0 .. 2 do
-                            sa <- sa + pm[i * 3 + q] * gk q j
-                            sp <- sp + a[i * 3 + q] * gk j q
-                        ga[i * 3 + j] <- sa + gk j (3 + i) + gk (3 + i) j
-                        gpm[i * 3 + j] <- sp
-                        gl[i * 3 + j] <- gk (3 + i) (3 + j)
-                // A = L P: L-bar += A-bar P^T, P-bar += L^T A-bar
-                for i in 0 .. 2 do
-                    for j in 0 .. 2 do
-                        let mutable sl, sp = 0.0, 0.0
-                        for q in 0 .. 2 do
-                            sl <- sl + ga[i * 3 + q] * pm[j * 3 + q]
-                            sp <- sp + l[q * 3 + i] * ga[q * 3 + j]
-                        gl[i * 3 + j] <- gl[i * 3 + j] + sl
-                        gpm[i * 3 + j] <- gpm[i * 3 + j] + sp
-                gp[0] <- gp[0] + gpm[5] - gpm[7]
-                gp[1] <- gp[1] - gpm[2] + gpm[6]
-                gp[2] <- gp[2] + gpm[1] - gpm[3]
-                let mutable nLn, trace = 0.0, 0.0
-                for i in 0 .. 2 do
-                    trace <- trace + gl[i * 4]
-                    for j in 0 .. 2 do
-                        nLn <- nLn + n[i] * gl[i * 3 + j] * n[j]
-                        gn[i] <- gn[i] + (cn - slope) * (gl[i * 3 + j] + gl[j * 3 + i]) * n[j]
-                gslope <- gslope + trace - nLn
-                gact <- gact + nLn * (cs.c + cs.k * cs.h)
-            // wrench [p x f; f]
-            for i in 0 .. 2 do
-                gm[i] <- bar wrenchIds[i]
-                gf[i] <- bar wrenchIds[3 + i]
-            gp[0] <- gp[0] + (f[1] * gm[2] - f[2] * gm[1])
-            gp[1] <- gp[1] + (f[2] * gm[0] - f[0] * gm[2])
-            gp[2] <- gp[2] + (f[0] * gm[1] - f[1] * gm[0])
-            gf[0] <- gf[0] + (gm[1] * pz - gm[2] * py)
-            gf[1] <- gf[1] + (gm[2] * px - gm[0] * pz)
-            gf[2] <- gf[2] + (gm[0] * py - gm[1] * px)
-            // f = n fn - t slope
-            let mutable gfn, gft = 0.0, 0.0
-            for i in 0 .. 2 do
-                gn[i] <- gn[i] + gf[i] * fnMag
-                gfn <- gfn + gf[i] * n[i]
-                gt[i] <- -gf[i] * slope
-                gft <- gft + gf[i] * t[i]
-            gslope <- gslope - gft
-            // slope = fn mu / r, r = sqrt(t . t + eps^2)
-            gfn <- gfn + gslope * mu / r
-            let gmu = gslope * fnMag / r
-            let gr = -gslope * slope / r
-            for i in 0 .. 2 do gt[i] <- gt[i] + gr * t[i] / r
-            // t = v - n vn
-            let mutable gvn = 0.0
-            for i in 0 .. 2 do
-                gv[i] <- gt[i]
-                gn[i] <- gn[i] - gt[i] * vn
-                gvn <- gvn - gt[i] * n[i]
-            // fn = relu(softplus(xs) k s - act vn c)
-            let gpre = if pre > 0.0 || System.Double.IsNaN pre then gfn else 0.0
-            let gsp = gpre * cs.k * cs.s
-            gact <- gact - gpre * vn * cs.c
-            gvn <- gvn - gpre * act * cs.c
-            let gxs = gsp * act + gact * act * (1.0 - act)
-            // vn = v . n
-            for i in 0 .. 2 do
-                gv[i] <- gv[i] + gvn * n[i]
-                gn[i] <- gn[i] + gvn * v[i]
-            // v = u - p x w: u-bar = v-bar; p-bar += w x (-v-bar); w-bar = (-v-bar) x p
-            gw[0] <- -(gv[1] * pz - gv[2] * py)
-            gw[1] <- -(gv[2] * px - gv[0] * pz)
-            gw[2] <- -(gv[0] * py - gv[1] * px)
-            gp[0] <- gp[0] - (w[1] * gv[2] - w[2] * gv[1])
-            gp[1] <- gp[1] - (w[2] * gv[0] - w[0] * gv[2])
-            gp[2] <- gp[2] - (w[0] * gv[1] - w[1] * gv[0])
-            let scatter (i: int) (g: float) = let id = xIds[i] in if id > 0 then adj[id - 1] <- adj[id - 1] + g
-            for i in 0 .. 2 do
-                scatter i gp[i]
-                scatter (3 + i) gn[i]
-                scatter (8 + i) gw[i]
-                scatter (14 + i) (-gw[i])
-                scatter (11 + i) gv[i]
-                scatter (17 + i) (-gv[i])
-            scatter 6 (gxs / cs.s)
-            scatter 7 gmu
+            for i in 0 .. 5 do sc.gWrench[i] <- bar wrenchIds[i]
+            let gK = if kIds.Length > 0 then sc.gK else Array.Empty<float>()
+            for i in 0 .. kIds.Length - 1 do gK[i] <- bar kIds[i]
+            pointAdjoint cs x sc.gWrench gK sc.gx
+            for i in 0 .. Inputs - 1 do
+                let id = xIds[i]
+                if id > 0 then adj[id - 1] <- adj[id - 1] + sc.gx[i]
 
 /// One contact point's soft force law per scalar type, for the kernels' statically resolved calls (public for that
 /// reason only; FastContact.addPoint is the caller): from the point p, the normal n (from B into A), the depth, the

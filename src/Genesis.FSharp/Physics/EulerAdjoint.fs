@@ -8,14 +8,15 @@ open Genesis
 /// The vector-Jacobian product of semi-implicit Euler sub-steps (FastStep.eulerStepWith) written out on floats: the
 /// forward re-run of a segment saves, per sub-step, the values the derivative reads (a Slot), and the backward goes
 /// through each sub-step's stages in reverse with the stage adjoints of StageAdjoints, on arrays, without recording
-/// them. Only what has no hand-written adjoint is recorded on the scalar tape, per sub-step: the contact forces with
-/// their stiffness (geometry and ContactLaw's blocks), the actuation, passive and limit forces, and the position
-/// integration (quaternions).
+/// them. Contacts of probes with a static plane (a robot on the ground) are differentiated by hand too (the law's
+/// ContactAdjoint.pointAdjoint and the probe geometry); what has no hand-written adjoint is recorded on the scalar
+/// tape per sub-step: the other contact pairs, the actuation, passive and limit forces, and the position integration
+/// (quaternions).
 module internal EulerAdjoint =
     /// The values of one sub-step that its adjoint reads, saved by the forward re-run.
     [<Sealed; AllowNullLiteral>]
     type Slot(fm: FastModel<float>) =
-        let nb, nq, nv = fm.nbody, fm.nq, fm.nv
+        let nb, nq, nv, ng = fm.nbody, fm.nq, fm.nv, fm.geomBody.Length
         /// Start state.
         member val qpos: float[] = Array.zeroCreate nq
         member val qvel: float[] = Array.zeroCreate nv
@@ -43,6 +44,12 @@ module internal EulerAdjoint =
         /// The solution qacc and the end velocity.
         member val qacc: float[] = Array.zeroCreate nv
         member val qvelNext: float[] = Array.zeroCreate nv
+        /// Contacts: geom frames, subtree wrenches, generalised forces and the probe-plane points (pair, probe).
+        member val geomXpos: float[] = Array.zeroCreate (ng * 3)
+        member val geomXmat: float[] = Array.zeroCreate (ng * 9)
+        member val wsub: float[] = Array.zeroCreate (nb * 6)
+        member val qfrcContact: float[] = Array.zeroCreate nv
+        member val probeLog = ResizeArray<int>()
 
         /// Copies what FastStep.evaluate left in w (withC: contacts were evaluated, so w.denseC is current).
         member s.SaveEvaluation(w: FastWork<float>, withC: bool) =
@@ -59,6 +66,11 @@ module internal EulerAdjoint =
             Array.blit w.icomp 0 s.icomp 0 (nb * 36)
             Array.blit w.limitDiag 0 s.limitDiag 0 nv
             s.dense <- withC && w.denseC
+            if withC && fm.pairA.Length > 0 then
+                Array.blit w.geomXpos 0 s.geomXpos 0 (ng * 3)
+                Array.blit w.geomXmat 0 s.geomXmat 0 (ng * 9)
+                Array.blit w.wbody 0 s.wsub 0 (nb * 6)
+                Array.blit w.qfrcContact 0 s.qfrcContact 0 nv
             if s.dense then
                 Array.blit w.qM 0 s.factor 0 (nv * nv)
                 Array.blit w.cmat 0 s.cmat 0 (nv * nv)
@@ -80,10 +92,13 @@ module internal EulerAdjoint =
     let private subStepSaving (fm: FastModel<float>) (fw: FastWork<float>) (sp: SimParams) (h: float) (modes: int[]) (slot: Slot) =
         Array.blit fw.qpos 0 slot.qpos 0 fm.nq
         Array.blit fw.qvel 0 slot.qvel 0 fm.nv
+        slot.probeLog.Clear()
+        fw.probeLog <- slot.probeLog
         FastStep.eulerStepWith (fun m w sp h needC modes qpos qvel ctrl ->
                                     FastStep.evaluateFloat m w sp h needC modes qpos qvel ctrl
                                     slot.SaveEvaluation(w, needC))
                                (fun n parent a x -> FastStep.ldlSolve n parent a x) fm fw sp h modes
+        fw.probeLog <- null
         if not slot.dense then Array.blit fw.qM 0 slot.factor 0 (fm.nv * fm.nv)
         Array.blit fw.rhs 0 slot.qacc 0 fm.nv
         Array.blit fw.qvel 0 slot.qvelNext 0 fm.nv
@@ -91,7 +106,14 @@ module internal EulerAdjoint =
     /// The adjoint arrays of one sub-step's backward (reused by every sub-step of a segment).
     [<Sealed>]
     type private Adjoints(fm: FastModel<float>) =
-        let nb, nq, nv = fm.nbody, fm.nq, fm.nv
+        let nb, nq, nv, ng = fm.nbody, fm.nq, fm.nv, fm.geomBody.Length
+        let hand =
+            Array.init fm.pairA.Length (fun pr ->
+                fm.pairKind[pr] = FastPairKind.ProbePlane && fm.bodyDofs[fm.geomBody[fm.pairB[pr]]].Length = 0)
+        /// Pairs differentiated by hand: probes against a plane on a body without dofs.
+        member _.handPair = hand
+        /// Whether some pair is recorded on the tape instead.
+        member val anyTapePair = hand |> Array.indexed |> Array.exists (fun (pr, hand) -> not hand && fm.pairKind[pr] <> FastPairKind.NoContact)
         member val scratch = StageAdjoints.Arena<float>()
         member val gq: float[] = Array.zeroCreate nq
         member val gv: float[] = Array.zeroCreate nv
@@ -108,6 +130,15 @@ module internal EulerAdjoint =
         member val gxipos: float[] = Array.zeroCreate (nb * 3)
         member val gcvel: float[] = Array.zeroCreate (nb * 6)
         member val gbias: float[] = Array.zeroCreate nv
+        member val gqfrc: float[] = Array.zeroCreate nv
+        member val gwbody: float[] = Array.zeroCreate (nb * 6)
+        member val gGx: float[] = Array.zeroCreate (ng * 3)
+        member val gGm: float[] = Array.zeroCreate (ng * 9)
+        /// One point's law inputs, their adjoints and its output adjoints (wrench, K).
+        member val x: float[] = Array.zeroCreate ContactAdjoint.Inputs
+        member val gx: float[] = Array.zeroCreate ContactAdjoint.Inputs
+        member val gK: float[] = Array.zeroCreate 36
+        member val gWrench: float[] = Array.zeroCreate 6
 
     /// Sets xs[i] to a new tape leaf of value values[i] for i < n.
     let private leaves (tape: ScalarTape) (values: float[]) (xs: TapeReal[]) (n: int) =
@@ -139,6 +170,96 @@ module internal EulerAdjoint =
             while i >= 0 do
                 a.gA[k * nv + i] <- a.gCmat[k * nv + i] + a.gCmat[i * nv + k]
                 i <- fm.dofParent[i]
+
+    /// qfrc_k = cdof_k . wsub_body(k), wsub the subtree sums of the per-body wrenches (FastContact.generalised): from
+    /// qfrc-bar in a.gqfrc, adds cdof's adjoint into a.gcdof and writes the per-body wrenches' into a.gwbody.
+    let private generalisedAdjoint (fm: FastModel<float>) (s: Slot) (a: Adjoints) =
+        let gw = a.gwbody
+        Array.Clear gw
+        for k in 0 .. fm.nv - 1 do
+            let g = a.gqfrc[k]
+            if g <> 0.0 then
+                let bo, ko = fm.dofBody[k] * 6, k * 6
+                for i in 0 .. 5 do
+                    a.gcdof[ko + i] <- a.gcdof[ko + i] + g * s.wsub[bo + i]
+                    gw[bo + i] <- gw[bo + i] + g * s.cdof[ko + i]
+        // a body's wrench reaches every ancestor's sum
+        for b in 0 .. fm.nbody - 1 do
+            let par = fm.parent[b]
+            if par >= 0 then
+                for i in 0 .. 5 do gw[b * 6 + i] <- gw[b * 6 + i] + gw[par * 6 + i]
+
+    /// The probe-plane points of the hand-differentiated pairs (FastContact.probePlane, ContactLaw.Point, addPoint
+    /// on A): from the adjoints of the body wrenches (a.gwbody) and stiffnesses (h a.gic), adds those of the geom
+    /// frames into a.gGx, a.gGm and of the body velocities into a.gcvel.
+    let private probePlaneAdjoint (fm: FastModel<float>) (cp: ContactParams) (h: float) (s: Slot) (a: Adjoints) =
+        let cs: ContactAdjoint.Constants = { s = cp.softness; k = fm.contactStiffness; c = fm.contactDamping; eps = cp.frictionVelocity; h = h }
+        let gx, gm, x, gIn = s.geomXpos, s.geomXmat, a.x, a.gx
+        let log = s.probeLog
+        for e in 0 .. 2 .. log.Count - 1 do
+            let pr, k = log[e], log[e + 1]
+            let ga, gb = fm.pairA[pr], fm.pairB[pr]
+            let ba = fm.geomBody[ga]
+            if a.handPair[pr] && fm.bodyDofs[ba].Length > 0 then
+                let ao, am, po, pm = ga * 3, ga * 9, gb * 3, gb * 9
+                let nx, ny, nz = gm[pm + 2], gm[pm + 5], gm[pm + 8]
+                let probes, radius = fm.geomProbe[ga], fm.geomProbeRadius[ga]
+                let lx, ly, lz = probes[3 * k], probes[3 * k + 1], probes[3 * k + 2]
+                let wx = gx[ao] + (gm[am] * lx + gm[am + 1] * ly + gm[am + 2] * lz)
+                let wy = gx[ao + 1] + (gm[am + 3] * lx + gm[am + 4] * ly + gm[am + 5] * lz)
+                let wz = gx[ao + 2] + (gm[am + 6] * lx + gm[am + 7] * ly + gm[am + 8] * lz)
+                let height = (wx - gx[po]) * nx + (wy - gx[po + 1]) * ny + (wz - gx[po + 2]) * nz
+                x[0] <- wx - nx * radius; x[1] <- wy - ny * radius; x[2] <- wz - nz * radius
+                x[3] <- nx; x[4] <- ny; x[5] <- nz
+                x[6] <- radius - height
+                x[7] <- if fm.friction > 0.0 then fm.friction else fm.pairMu[pr]
+                let bb = fm.geomBody[gb]
+                for i in 0 .. 5 do
+                    x[8 + i] <- s.cvel[ba * 6 + i]
+                    x[14 + i] <- s.cvel[bb * 6 + i]
+                for i in 0 .. 35 do a.gK[i] <- h * a.gic[ba * 36 + i]
+                Array.blit a.gwbody (ba * 6) a.gWrench 0 6
+                ContactAdjoint.pointAdjoint cs x a.gWrench a.gK gIn
+                for i in 0 .. 5 do a.gcvel[ba * 6 + i] <- a.gcvel[ba * 6 + i] + gIn[8 + i]
+                // p = w - n r, depth = r - (w - x_plane) . n, w = x_a + R_a l
+                let hBar = -gIn[6]
+                let wbx, wby, wbz = gIn[0] + hBar * nx, gIn[1] + hBar * ny, gIn[2] + hBar * nz
+                let nbx = gIn[3] - radius * gIn[0] + hBar * (wx - gx[po])
+                let nby = gIn[4] - radius * gIn[1] + hBar * (wy - gx[po + 1])
+                let nbz = gIn[5] - radius * gIn[2] + hBar * (wz - gx[po + 2])
+                a.gGx[po] <- a.gGx[po] - hBar * nx
+                a.gGx[po + 1] <- a.gGx[po + 1] - hBar * ny
+                a.gGx[po + 2] <- a.gGx[po + 2] - hBar * nz
+                a.gGm[pm + 2] <- a.gGm[pm + 2] + nbx
+                a.gGm[pm + 5] <- a.gGm[pm + 5] + nby
+                a.gGm[pm + 8] <- a.gGm[pm + 8] + nbz
+                a.gGx[ao] <- a.gGx[ao] + wbx
+                a.gGx[ao + 1] <- a.gGx[ao + 1] + wby
+                a.gGx[ao + 2] <- a.gGx[ao + 2] + wbz
+                for c in 0 .. 2 do
+                    let l = probes[3 * k + c]
+                    a.gGm[am + c] <- a.gGm[am + c] + wbx * l
+                    a.gGm[am + 3 + c] <- a.gGm[am + 3 + c] + wby * l
+                    a.gGm[am + 6 + c] <- a.gGm[am + 6 + c] + wbz * l
+
+    /// The geom frames R_b R_geom and x_b + R_b pos_geom (FastContact.geomFrames): adds the adjoints of a.gGx, a.gGm
+    /// into those of the body frames, a.gP and a.gR.
+    let private geomFramesAdjoint (fm: FastModel<float>) (a: Adjoints) =
+        for g in 0 .. fm.geomBody.Length - 1 do
+            let go, gr = g * 3, g * 9
+            let mutable any = false
+            for i in 0 .. 2 do any <- any || a.gGx[go + i] <> 0.0
+            for i in 0 .. 8 do any <- any || a.gGm[gr + i] <> 0.0
+            if any then
+                let b = fm.geomBody[g]
+                let bo, ro = b * 3, b * 9
+                for i in 0 .. 2 do
+                    let gxi = a.gGx[go + i]
+                    a.gP[bo + i] <- a.gP[bo + i] + gxi
+                    for c in 0 .. 2 do
+                        let mutable sum = gxi * fm.geomPos[go + c]
+                        for k in 0 .. 2 do sum <- sum + a.gGm[gr + i * 3 + k] * fm.geomR[gr + c * 3 + k]
+                        a.gR[ro + i * 3 + c] <- a.gR[ro + i * 3 + c] + sum
 
     /// The adjoint of one sub-step at slot s under ctrl: from those of its end state in aQ, aV, writes those of its
     /// start state into aQ, aV and adds that of the control into gCtrl. m, w: the model and a work buffer on TapeReal.
@@ -172,42 +293,54 @@ module internal EulerAdjoint =
                 n <- n + 1
         Array.Clear a.gcdof
         StageAdjoints.crbaAdjoint fm scratch s.cdof s.icomp a.gPair a.gic a.gcdof
-        // contacts and forces (rhs = f - bias, limitDiag, kbody, cmat), recorded from the saved kinematics
+        // forces (rhs = actuation + passive + limits + qfrcContact - bias, limitDiag), recorded
         let contact = sp.enableContact && fm.pairA.Length > 0
         tape.Clear()
         leaves tape s.qpos w.qpos nq
         leaves tape s.qvel w.qvel nv
         leaves tape ctrl w.ctrl nv
         leaves tape s.bias w.bias nv
-        if contact then
-            leaves tape s.xpos w.xpos (nb * 3)
-            leaves tape s.xmat w.xmat (nb * 9)
-            leaves tape s.cdof w.cdof (nv * 6)
-            leaves tape s.cvel w.cvel (nb * 6)
-        if sp.enableContact then FastStep.contactTape m w sp h true
+        if contact then leaves tape s.qfrcContact w.qfrcContact nv else Array.Clear w.qfrcContact
         FastStep.forcesTape m w sp modes w.qpos w.qvel w.ctrl
         tape.ResetAdjoints()
         for k in 0 .. nv - 1 do
             tape.Seed(w.rhs[k].id, a.gb[k])
             tape.Seed(w.limitDiag[k].id, h * a.gA[k * nv + k])
-        if contact then
-            for i in 0 .. nb * 36 - 1 do tape.Seed(w.kbody[i].id, h * a.gic[i])
-            if w.denseC then
-                for i in 0 .. nv * nv - 1 do tape.Seed(w.cmat[i].id, a.gCmat[i])
         tape.Sweep()
         read tape w.qpos a.gq nq true
         read tape w.qvel a.gv nv true
         read tape w.ctrl gCtrl nv true
         read tape w.bias a.gbias nv false
+        Array.Clear a.gP
+        Array.Clear a.gR
+        Array.Clear a.gcvel
         if contact then
-            read tape w.xpos a.gP (nb * 3) false
-            read tape w.xmat a.gR (nb * 9) false
-            read tape w.cdof a.gcdof (nv * 6) true
-            read tape w.cvel a.gcvel (nb * 6) false
-        else
-            Array.Clear a.gP
-            Array.Clear a.gR
-            Array.Clear a.gcvel
+            // contacts: generalised forces, probe-plane points by hand, the other pairs on the tape, geom frames
+            read tape w.qfrcContact a.gqfrc nv false
+            generalisedAdjoint fm s a
+            Array.Clear a.gGx
+            Array.Clear a.gGm
+            probePlaneAdjoint fm sp.contact h s a
+            if a.anyTapePair then
+                tape.Clear()
+                let ng = fm.geomBody.Length
+                leaves tape s.geomXpos w.geomXpos (ng * 3)
+                leaves tape s.geomXmat w.geomXmat (ng * 9)
+                leaves tape s.cdof w.cdof (nv * 6)
+                leaves tape s.cvel w.cvel (nb * 6)
+                FastContact.clear w true
+                FastStep.contactPairsTape m w sp h a.handPair
+                tape.ResetAdjoints()
+                for i in 0 .. nb * 6 - 1 do tape.Seed(w.wbody[i].id, a.gwbody[i])
+                for i in 0 .. nb * 36 - 1 do tape.Seed(w.kbody[i].id, h * a.gic[i])
+                if w.denseC then
+                    for i in 0 .. nv * nv - 1 do tape.Seed(w.cmat[i].id, a.gCmat[i])
+                tape.Sweep()
+                read tape w.geomXpos a.gGx (ng * 3) true
+                read tape w.geomXmat a.gGm (ng * 9) true
+                read tape w.cdof a.gcdof (nv * 6) true
+                read tape w.cvel a.gcvel (nb * 6) true
+            geomFramesAdjoint fm a
         // bias and cvel by RNEA, cinert (and kbody, above) into the composites, kinematics
         Array.blit a.gic 0 a.gcin 0 (nb * 36)
         StageAdjoints.rneaAdjoint fm scratch s.qvel s.cdof s.cinert s.cvel s.cacc s.cfrc s.cdofDot a.gbias a.gcvel a.gv a.gcdof a.gcin

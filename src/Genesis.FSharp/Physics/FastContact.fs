@@ -82,8 +82,9 @@ module internal FastContact =
                 if movingB then addBlock w.kbody (bb * 36) w.kpoint
                 if movingA && movingB then crossTerms m w ba bb h
 
-    /// A's probe points against plane B (normal: the plane's z axis); geoms whose every probe is out of reach are skipped.
-    let inline internal probePlane (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: ^T) =
+    /// A's probe points against plane B (normal: the plane's z axis) of pair pr; geoms whose every probe is out of reach
+    /// are skipped. Each point within reach is logged as (pr, probe) in w.probeLog when there is one.
+    let inline internal probePlane (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (pr: int) (a: int) (b: int) (mu: ^T) =
         let ba, bb = m.geomBody[a], m.geomBody[b]
         let gx, gm = w.geomXpos, w.geomXmat
         let po, pm = b * 3, b * 9
@@ -102,6 +103,9 @@ module internal FastContact =
                 let hz = v (ao + 2) gx + (v (am + 6) gm * value lx + v (am + 7) gm * value ly + v (am + 8) gm * value lz)
                 let heightValue = (hx - v po gx) * value nx + (hy - v (po + 1) gx) * value ny + (hz - v (po + 2) gx) * value nz
                 if not ((value radius - heightValue) / cp.softness < SkipBelow) then
+                    if not (isNull w.probeLog) then
+                        w.probeLog.Add pr
+                        w.probeLog.Add k
                     let wx = gx[ao] + (gm[am] * lx + gm[am + 1] * ly + gm[am + 2] * lz)
                     let wy = gx[ao + 1] + (gm[am + 3] * lx + gm[am + 4] * ly + gm[am + 5] * lz)
                     let wz = gx[ao + 2] + (gm[am + 6] * lx + gm[am + 7] * ly + gm[am + 8] * lz)
@@ -237,36 +241,48 @@ module internal FastContact =
         let supported = "plane with any, sphere/capsule pairs, box with sphere/capsule/box"
         raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: %s)" ga.gtype gb.gtype supported))
 
-    /// Contact forces into w.qfrcContact and (when needC) C = -d qfrc / d qvel: spatial stiffness K per body in w.kbody
-    /// (h C = CRBA of h K) plus h C's entries outside M's pattern in w.cmat, from the kinematics and velocities in w.
-    let inline compute (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) =
+    /// Zeroes the contact outputs: qfrcContact, the per-body wrenches and (when needC) stiffnesses and C's entries.
+    let inline internal clear (w: FastWork< ^T>) (needC: bool) =
         Array.Clear w.qfrcContact
         Array.Clear w.wbody
         if needC then
             Array.Clear w.kbody
             if w.denseC then Array.Clear w.cmat
             w.denseC <- false
+
+    /// The points of every candidate pair not skipped (skip: empty, or a flag per pair) into w.wbody, w.kbody and
+    /// w.cmat, from the geom frames in w.
+    let inline internal pairs (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (skip: bool[]) =
+        let margin = 20.0 * cp.softness + 1e-3
+        let overrideMu = value m.friction > 0.0
+        for pr in 0 .. m.pairA.Length - 1 do
+            let a, b = m.pairA[pr], m.pairB[pr]
+            if (skip.Length = 0 || not skip[pr]) && isCandidate m w a b margin then
+                let mu = if overrideMu then m.friction else m.pairMu[pr]
+                match m.pairKind[pr] with
+                | FastPairKind.ProbePlane -> probePlane m w cp h needC pr a b mu
+                | FastPairKind.SegmentSegment -> segmentSegment m w cp h needC a b mu
+                | FastPairKind.SegmentBox -> segmentBox m w cp h needC a b mu
+                | FastPairKind.BoxBox -> boxBox m w cp h needC a b mu
+                | FastPairKind.NoContact -> ()
+                | _ -> unsupported m.geomSpec[a] m.geomSpec[b]
+
+    /// qfrc_k = cdof_k . (contact wrenches summed over the subtree of dof k's body); the sums replace w.wbody.
+    let inline internal generalised (m: FastModel< ^T>) (w: FastWork< ^T>) =
+        let wb = w.wbody
+        for b in m.nbody - 1 .. -1 .. 0 do
+            let par = m.parent[b]
+            if par >= 0 then
+                for i in 0 .. 5 do wb[par * 6 + i] <- wb[par * 6 + i] + wb[b * 6 + i]
+        let cdof = w.cdof
+        for k in 0 .. m.nv - 1 do
+            w.qfrcContact[k] <- dot6 cdof (k * 6) wb (m.dofBody[k] * 6)
+
+    /// Contact forces into w.qfrcContact and (when needC) C = -d qfrc / d qvel: spatial stiffness K per body in w.kbody
+    /// (h C = CRBA of h K) plus h C's entries outside M's pattern in w.cmat, from the kinematics and velocities in w.
+    let inline compute (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) =
+        clear w needC
         if m.pairA.Length > 0 && m.nv > 0 then
             geomFrames m w
-            let margin = 20.0 * cp.softness + 1e-3
-            let overrideMu = value m.friction > 0.0
-            for pr in 0 .. m.pairA.Length - 1 do
-                let a, b = m.pairA[pr], m.pairB[pr]
-                if isCandidate m w a b margin then
-                    let mu = if overrideMu then m.friction else m.pairMu[pr]
-                    match m.pairKind[pr] with
-                    | FastPairKind.ProbePlane -> probePlane m w cp h needC a b mu
-                    | FastPairKind.SegmentSegment -> segmentSegment m w cp h needC a b mu
-                    | FastPairKind.SegmentBox -> segmentBox m w cp h needC a b mu
-                    | FastPairKind.BoxBox -> boxBox m w cp h needC a b mu
-                    | FastPairKind.NoContact -> ()
-                    | _ -> unsupported m.geomSpec[a] m.geomSpec[b]
-            // qfrc_k = cdof_k . (contact wrenches summed over the subtree of dof k's body)
-            let wb = w.wbody
-            for b in m.nbody - 1 .. -1 .. 0 do
-                let par = m.parent[b]
-                if par >= 0 then
-                    for i in 0 .. 5 do wb[par * 6 + i] <- wb[par * 6 + i] + wb[b * 6 + i]
-            let cdof = w.cdof
-            for k in 0 .. m.nv - 1 do
-                w.qfrcContact[k] <- dot6 cdof (k * 6) wb (m.dofBody[k] * 6)
+            pairs m w cp h needC (Array.Empty<bool>())
+            generalised m w

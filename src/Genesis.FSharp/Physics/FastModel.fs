@@ -122,6 +122,8 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val pointWrench: 'T[] = Array.zeroCreate 6
     /// True when a contact between two moving trees put C entries outside M's sparsity pattern (into cmat).
     member val denseC = false with get, set
+    /// When set (EulerAdjoint's re-run), the (pair, probe) of every probe-plane point within reach, appended in order.
+    member val probeLog: ResizeArray<int> = null with get, set
     /// Mass matrix (nv x nv), bias forces, the right-hand side f - bias, contact forces and C outside M's pattern.
     member val qM: 'T[] = Array.zeroCreate (nv * nv)
     member val bias: 'T[] = Array.zeroCreate nv

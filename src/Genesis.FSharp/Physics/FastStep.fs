@@ -439,6 +439,10 @@ module FastStep =
     /// Contact forces (and their stiffness) on the scalar tape.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal contactTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) = FastContact.compute m w sp.contact h needC
+    /// The contact points of the pairs not skipped (FastContact.pairs) on the scalar tape.
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    let internal contactPairsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (skip: bool[]) =
+        FastContact.pairs m w sp.contact h true skip
     /// Actuation, passive forces, limits and quaternion springs on the scalar tape.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal forcesTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (modes: int[]) (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
