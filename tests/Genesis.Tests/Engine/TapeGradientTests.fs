@@ -164,6 +164,16 @@ let tests =
             let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
             sameAsRecorded "box" build opts 25 ignore control 1.0
         }
+        test "free box on a tilted plane (a normal with x, y and z components), force control: taped = recorded" {
+            let build (scene: Scene) =
+                let half = 0.1
+                let sn = sin half / sqrt 2.0
+                scene.addEntity(Morphs.Plane(quat = [| cos half; sn; sn; 0.0 |])) |> ignore
+                scene.addEntity(Morphs.Box([| 0.2; 0.1; 0.1 |], pos = [| 0.0; 0.0; 0.06 |], euler = [| 4.0; -2.0; 10.0 |]))
+            let opts k = SimOptions(dt = 0.005, requiresGrad = true, checkpointEvery = k)
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
+            sameAsRecorded "tilted plane" build opts 25 ignore control 1.0
+        }
         test "cart-pole (a slide joint carrying a hinge), force control: taped segments = recorded" {
             let build (scene: Scene) = scene.addEntity(Morphs.URDF(GsSetup.asset "cartpole/cartpole.urdf", fixedBase = true))
             let opts k = SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = k)
