@@ -140,6 +140,9 @@ module internal EulerAdjoint =
         member val gK: float[] = Array.zeroCreate 36
         member val gWrench: float[] = Array.zeroCreate 6
 
+    /// Adjoint arrays no segment is using, per model.
+    let private freeAdjoints = ConditionalWeakTable<FastModel<float>, ConcurrentBag<Adjoints>>()
+
     /// Sets xs[i] to a new tape leaf of value values[i] for i < n.
     let private leaves (tape: ScalarTape) (values: float[]) (xs: TapeReal[]) (n: int) =
         for i in 0 .. n - 1 do xs[i] <- TapeReal(values[i], tape.Leaf())
@@ -362,7 +365,8 @@ module internal EulerAdjoint =
         let w = FastModelBuild.rent m
         let fw = FastModelBuild.rent fm
         let slots = rentSlots fm (k * subs)
-        let adjoints = Adjoints fm
+        let adjointsBag = freeAdjoints.GetValue(fm, fun _ -> ConcurrentBag<Adjoints>())
+        let adjoints = match adjointsBag.TryTake() with | true, a -> a | _ -> Adjoints fm
         let aQ, aV, ctrl, gStep = Array.zeroCreate nq, Array.zeroCreate nv, Array.zeroCreate nv, Array.zeroCreate nv
         try
             for e in 0 .. nEnvs - 1 do
@@ -384,6 +388,7 @@ module internal EulerAdjoint =
         finally
             tape.Clear()
             giveBackSlots fm slots
+            adjointsBag.Add adjoints
             FastModelBuild.giveBack fm fw
             FastModelBuild.giveBack m w
         gQpos, gQvel, gCtrl
