@@ -9,9 +9,9 @@ open Genesis
 /// forward re-run of a segment saves, per sub-step, the values the derivative reads (a Slot), and the backward goes
 /// through each sub-step's stages in reverse with the stage adjoints of StageAdjoints, on arrays, without recording
 /// them. Contacts of probes with a static plane (a robot on the ground) are differentiated by hand too (the law's
-/// ContactAdjoint.pointAdjoint and the probe geometry); what has no hand-written adjoint is recorded on the scalar
-/// tape per sub-step: the other contact pairs, the actuation, passive and limit forces, and the position integration
-/// (quaternions).
+/// ContactAdjoint.pointAdjoint and the probe geometry), and so are the actuation, passive and limit forces; what
+/// has no hand-written adjoint is recorded on the scalar tape per sub-step: the other contact pairs, the springs of
+/// ball and free joints, and the position integration (quaternions).
 module internal EulerAdjoint =
     /// The values of one sub-step that its adjoint reads, saved by the forward re-run.
     [<Sealed; AllowNullLiteral>]
@@ -112,6 +112,12 @@ module internal EulerAdjoint =
                 fm.pairKind[pr] = FastPairKind.ProbePlane && fm.bodyDofs[fm.geomBody[fm.pairB[pr]]].Length = 0)
         /// Pairs differentiated by hand: probes against a plane on a body without dofs.
         member _.handPair = hand
+        /// Whether a ball or free joint has a spring (FastStep.quatSprings, recorded on the tape).
+        member val quatSprings =
+            Array.init fm.jntType.Length id
+            |> Array.exists (fun j ->
+                let jt = fm.jntType[j]
+                (jt = Ball || jt = Free) && Array.exists (fun i -> fm.dofStiffness[fm.jntDofAdr[j] + i] <> 0.0) [| 0 .. JointSpec.nvOf jt - 1 |])
         /// Whether some pair is recorded on the tape instead.
         member val anyTapePair = hand |> Array.indexed |> Array.exists (fun (pr, hand) -> not hand && fm.pairKind[pr] <> FastPairKind.NoContact)
         member val scratch = StageAdjoints.Arena<float>()
@@ -264,6 +270,59 @@ module internal EulerAdjoint =
                         for k in 0 .. 2 do sum <- sum + a.gGm[gr + i * 3 + k] * fm.geomR[gr + c * 3 + k]
                         a.gR[ro + i * 3 + c] <- a.gR[ro + i * 3 + c] + sum
 
+    /// The adjoint of FastStep.forces (without quatSprings) at slot s under ctrl: from the adjoints of rhs (a.gb) and
+    /// of the implicit diagonal (h A-bar_kk), adds those of qpos, qvel and ctrl into a.gq, a.gv and gCtrl and writes
+    /// those of bias and qfrcContact into a.gbias and a.gqfrc. Saturated forces and the PD diagonal are constant.
+    let private forcesAdjoint (fm: FastModel<float>) (sp: SimParams) (h: float) (modes: int[]) (s: Slot) (ctrl: float[]) (a: Adjoints) (gCtrl: float[]) =
+        let nv = fm.nv
+        let limits = sp.enableJointLimits && fm.hasLimits
+        for k in 0 .. nv - 1 do
+            let g = a.gb[k]
+            a.gbias[k] <- -g
+            a.gqfrc[k] <- g
+            let qa = fm.dofQposAdr[k]
+            let q = if qa >= 0 then s.qpos[qa] else 0.0
+            let v, qv, mode = ctrl[k], s.qvel[k], modes[k]
+            let mutable gq, gqv = 0.0, 0.0
+            // actuation, passed through where not clamped to [lo, hi]
+            let tau0 =
+                match mode with
+                | 0 -> v
+                | 1 -> fm.kp[k] * (v - q) - fm.kv[k] * qv
+                | _ -> fm.kv[k] * (v - qv)
+            let lo, hi = fm.forceLo[k], fm.forceHi[k]
+            let clamped = not (Double.IsNaN tau0) && (tau0 < lo || tau0 > hi)
+            if not clamped then
+                match mode with
+                | 0 -> gCtrl[k] <- gCtrl[k] + g
+                | 1 ->
+                    gCtrl[k] <- gCtrl[k] + fm.kp[k] * g
+                    gq <- gq - fm.kp[k] * g
+                    gqv <- gqv - fm.kv[k] * g
+                | _ ->
+                    gCtrl[k] <- gCtrl[k] + fm.kv[k] * g
+                    gqv <- gqv - fm.kv[k] * g
+            // passive: -stiffness (q - springref) - damping qvel
+            gq <- gq - fm.dofStiffness[k] * g
+            gqv <- gqv - fm.dofDamping[k] * g
+            // limits: tau = (sp(b) - sp(c)) k s - (act_b + act_c) qvel d, diag = (act_b + act_c) (d + h k), with
+            // b = (lo - q) / s, c = (q - hi) / s, act = sigmoid
+            if limits then
+                let llo, lhi = fm.dofLimitLo[k], fm.dofLimitHi[k]
+                let sL, kL, dL = JointLimits.softness, JointLimits.stiffness, JointLimits.damping
+                let actLo = if Double.IsNaN llo then 0.0 else RealOps.Sigmoid((llo - q) / sL)
+                let actHi = if Double.IsNaN lhi then 0.0 else RealOps.Sigmoid((q - lhi) / sL)
+                let gAct = h * a.gA[k * nv + k] * (dL + h * kL) - g * qv * dL
+                gqv <- gqv - g * (actLo + actHi) * dL
+                if not (Double.IsNaN llo) then
+                    let gb = g * kL * sL * actLo + gAct * actLo * (1.0 - actLo)
+                    gq <- gq - gb / sL
+                if not (Double.IsNaN lhi) then
+                    let gc = -g * kL * sL * actHi + gAct * actHi * (1.0 - actHi)
+                    gq <- gq + gc / sL
+            if qa >= 0 then a.gq[qa] <- a.gq[qa] + gq
+            a.gv[k] <- a.gv[k] + gqv
+
     /// The adjoint of one sub-step at slot s under ctrl: from those of its end state in aQ, aV, writes those of its
     /// start state into aQ, aV and adds that of the control into gCtrl. m, w: the model and a work buffer on TapeReal.
     let private subStepAdjoint (a: Adjoints) (tape: ScalarTape) (fm: FastModel<float>) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams)
@@ -296,30 +355,24 @@ module internal EulerAdjoint =
                 n <- n + 1
         Array.Clear a.gcdof
         StageAdjoints.crbaAdjoint fm scratch s.cdof s.icomp a.gPair a.gic a.gcdof
-        // forces (rhs = actuation + passive + limits + qfrcContact - bias, limitDiag), recorded
+        // forces (rhs = actuation + passive + limits + qfrcContact - bias, limitDiag); the springs of ball and free
+        // joints recorded
         let contact = sp.enableContact && fm.pairA.Length > 0
-        tape.Clear()
-        leaves tape s.qpos w.qpos nq
-        leaves tape s.qvel w.qvel nv
-        leaves tape ctrl w.ctrl nv
-        leaves tape s.bias w.bias nv
-        if contact then leaves tape s.qfrcContact w.qfrcContact nv else Array.Clear w.qfrcContact
-        FastStep.forcesTape m w sp modes w.qpos w.qvel w.ctrl
-        tape.ResetAdjoints()
-        for k in 0 .. nv - 1 do
-            tape.Seed(w.rhs[k].id, a.gb[k])
-            tape.Seed(w.limitDiag[k].id, h * a.gA[k * nv + k])
-        tape.Sweep()
-        read tape w.qpos a.gq nq true
-        read tape w.qvel a.gv nv true
-        read tape w.ctrl gCtrl nv true
-        read tape w.bias a.gbias nv false
+        forcesAdjoint fm sp h modes s ctrl a gCtrl
+        if a.quatSprings then
+            tape.Clear()
+            leaves tape s.qpos w.qpos nq
+            Array.Clear w.rhs
+            FastStep.quatSpringsTape m w w.qpos
+            tape.ResetAdjoints()
+            for k in 0 .. nv - 1 do tape.Seed(w.rhs[k].id, a.gb[k])
+            tape.Sweep()
+            read tape w.qpos a.gq nq true
         Array.Clear a.gP
         Array.Clear a.gR
         Array.Clear a.gcvel
         if contact then
             // contacts: generalised forces, probe-plane points by hand, the other pairs on the tape, geom frames
-            read tape w.qfrcContact a.gqfrc nv false
             generalisedAdjoint fm s a
             Array.Clear a.gGx
             Array.Clear a.gGm

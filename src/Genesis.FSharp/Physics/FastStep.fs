@@ -443,6 +443,9 @@ module FastStep =
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal contactPairsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (skip: bool[]) =
         FastContact.pairs m w sp.contact h true skip
+    /// The springs of ball and free joints (quatSprings) on the scalar tape.
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    let internal quatSpringsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (qpos: TapeReal[]) = quatSprings m w qpos
     /// Actuation, passive forces, limits and quaternion springs on the scalar tape.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal forcesTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (modes: int[]) (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =

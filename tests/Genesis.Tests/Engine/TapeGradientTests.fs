@@ -190,6 +190,27 @@ let tests =
             let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
             sameAsRecorded "stacked boxes" build opts 25 ignore control 0.5
         }
+        test "iiwa14 under velocity control saturating its force range, joints at an upper and a lower limit: taped = recorded" {
+            let build (scene: Scene) = scene.addEntity(Morphs.URDF(GsSetup.asset "kuka_iiwa/iiwa14_spheres_collision.urdf", fixedBase = true))
+            let opts k = SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = k)
+            let setup (robot: RigidEntity) =
+                robot.setDofsPosition(gs.tensor([ 0.1; 2.0944; -0.2; -2.0944; 0.0; 0.2; 0.1 ]))
+                robot.setDofsKv(gs.full([ 7 ], 50.0))
+                robot.setDofsForceRange(gs.full([ 7 ], -20.0), gs.full([ 7 ], 20.0))
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsVelocity(c)
+            sameAsRecorded "iiwa14 velocity" build opts 20 setup control 1.0
+        }
+        test "ball joint with a spring (quaternion spring), force control: taped segments = recorded" {
+            let xml = IO.File.ReadAllText(GsSetup.asset "mjcf/one_ball_joint.xml").Replace("stiffness=\"0\"", "stiffness=\"0.5\"")
+            let path = IO.Path.Combine(IO.Path.GetTempPath(), sprintf "ball_spring_%d.xml" Environment.ProcessId)
+            IO.File.WriteAllText(path, xml)
+            try
+                let build (scene: Scene) = scene.addEntity(Morphs.MJCF(path))
+                let opts k = SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = k)
+                let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
+                sameAsRecorded "ball spring" build opts 20 ignore control 0.05
+            finally IO.File.Delete path
+        }
         test "ball joint (one_ball_joint.xml), force control: taped segments = recorded" {
             let build (scene: Scene) = scene.addEntity(Morphs.MJCF(GsSetup.asset "mjcf/one_ball_joint.xml"))
             let opts k = SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = k)
