@@ -178,7 +178,8 @@ let main argv =
     printfn ""
     printfn "Rollout time (s per rollout, median over a loop of gradients after a warm-up: 10 checkpointed, %d with full" runs
     printfn "recording, 3 and 2 at T = 1000). Fast path: forward without gradients. Checkpointed"
-    printfn "(default): forward on values, backward replays each segment on the scalar tape. Full recording (checkpointEvery = 1):"
+    printfn "(default): forward on values; backward re-runs each segment saving every step, then hand-written adjoints."
+    printfn "Full recording (checkpointEvery = 1):"
     printfn "forward records every op. Forward (scene.reset, T steps, the loss; the scene is built once) and backward are"
     printfn "timed in one loop of gradients after a warm-up that lasts until the runtime stops compiling (warm-up column,"
     printfn "seconds of gradients; before that the backward runs up to 4x slower). b/f = backward / forward; (f+b)/f ="
