@@ -156,6 +156,15 @@ let tests =
             let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
             sameAsRecorded "two-link arm" build opts 20 setup control 0.5
         }
+        test "two-link arm with Euler and three substeps under position control: taped segments = recorded" {
+            let build (scene: Scene) = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+            let opts k = SimOptions(dt = 0.01, substeps = 3, requiresGrad = true, checkpointEvery = k)
+            let setup (robot: RigidEntity) =
+                robot.setDofsPosition(gs.tensor([ 0.4; -0.7 ]))
+                robot.setDofsKp(gs.full([ 2 ], 30.0))
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsPosition(c)
+            sameAsRecorded "two-link arm, substeps" build opts 20 setup control 0.5
+        }
         test "free box falling onto a plane (free joint, box corners in contact), force control: taped = recorded" {
             let build (scene: Scene) =
                 scene.addEntity(Morphs.Plane()) |> ignore
