@@ -5,103 +5,15 @@ open System.Collections.Concurrent
 open System.Runtime.CompilerServices
 open Genesis
 
-/// The vector-Jacobian product of semi-implicit Euler sub-steps (FastStep.eulerStepWith) written out on floats: the
-/// forward re-run of a segment saves, per sub-step, the values the derivative reads (a Slot), and the backward goes
-/// through each sub-step's stages in reverse with the stage adjoints of StageAdjoints, on arrays, without recording
-/// them. Contacts of probes with a static plane (a robot on the ground) are differentiated by hand too (the law's
-/// ContactAdjoint.pointAdjoint and the probe geometry), and so are the actuation, passive and limit forces; what
-/// has no hand-written adjoint is recorded on the scalar tape per sub-step: the other contact pairs, the springs of
-/// ball and free joints, and the position integration (quaternions).
+/// The vector-Jacobian product of semi-implicit Euler sub-steps (FastStep.eulerStepWith) written out on floats:
+/// the forward re-run of a segment saves, per sub-step, the values the derivative reads (EulerTrace.Slot), and the
+/// backward goes through each sub-step's stages in reverse with the stage adjoints of StageAdjoints, on arrays,
+/// without recording them. Contacts of probes with a static plane (a robot on the ground) are differentiated by
+/// hand too (the law's ContactAdjoint.pointAdjoint and the probe geometry), and so are the actuation, passive and
+/// limit forces; what has no hand-written adjoint is recorded on the scalar tape per sub-step: the other contact
+/// pairs, the springs of ball and free joints, and the position integration (quaternions).
 module internal EulerAdjoint =
-    /// The values of one sub-step that its adjoint reads, saved by the forward re-run.
-    [<Sealed; AllowNullLiteral>]
-    type Slot(fm: FastModel<float>) =
-        let nb, nq, nv, ng = fm.nbody, fm.nq, fm.nv, fm.geomBody.Length
-        /// Start state.
-        member val qpos: float[] = Array.zeroCreate nq
-        member val qvel: float[] = Array.zeroCreate nv
-        /// Kinematics (FastStep.kinematicsInto).
-        member val xpos: float[] = Array.zeroCreate (nb * 3)
-        member val xmat: float[] = Array.zeroCreate (nb * 9)
-        member val xipos: float[] = Array.zeroCreate (nb * 3)
-        member val cdof: float[] = Array.zeroCreate (nv * 6)
-        /// Spatial inertias and RNEA's intermediates.
-        member val cinert: float[] = Array.zeroCreate (nb * 36)
-        member val cvel: float[] = Array.zeroCreate (nb * 6)
-        member val cacc: float[] = Array.zeroCreate (nb * 6)
-        member val cfrc: float[] = Array.zeroCreate (nb * 6)
-        member val cdofDot: float[] = Array.zeroCreate (nv * 6)
-        member val bias: float[] = Array.zeroCreate nv
-        /// CRBA's composite inertias.
-        member val icomp: float[] = Array.zeroCreate (nb * 36)
-        /// The LDL factor of the system matrix, or (dense) M + h C's pattern part before the diagonal terms.
-        member val factor: float[] = Array.zeroCreate (nv * nv)
-        /// True when contacts between two moving trees made the system dense (solved by LU, C's other entries in cmat).
-        member val dense = false with get, set
-        member val cmat: float[] = Array.zeroCreate (nv * nv)
-        /// The implicit diagonal of limits and PD control (without h).
-        member val limitDiag: float[] = Array.zeroCreate nv
-        /// The solution qacc and the end velocity.
-        member val qacc: float[] = Array.zeroCreate nv
-        member val qvelNext: float[] = Array.zeroCreate nv
-        /// Contacts: geom frames, subtree wrenches, generalised forces and the probe-plane points (pair, probe).
-        member val geomXpos: float[] = Array.zeroCreate (ng * 3)
-        member val geomXmat: float[] = Array.zeroCreate (ng * 9)
-        member val wsub: float[] = Array.zeroCreate (nb * 6)
-        member val qfrcContact: float[] = Array.zeroCreate nv
-        member val probeLog = ResizeArray<int>()
-
-        /// Copies what FastStep.evaluate left in w (withC: contacts were evaluated, so w.denseC is current).
-        member s.SaveEvaluation(w: FastWork<float>, withC: bool) =
-            Array.blit w.xpos 0 s.xpos 0 (nb * 3)
-            Array.blit w.xmat 0 s.xmat 0 (nb * 9)
-            Array.blit w.xipos 0 s.xipos 0 (nb * 3)
-            Array.blit w.cdof 0 s.cdof 0 (nv * 6)
-            Array.blit w.cinert 0 s.cinert 0 (nb * 36)
-            Array.blit w.cvel 0 s.cvel 0 (nb * 6)
-            Array.blit w.cacc 0 s.cacc 0 (nb * 6)
-            Array.blit w.cfrc 0 s.cfrc 0 (nb * 6)
-            Array.blit w.cdofDot 0 s.cdofDot 0 (nv * 6)
-            Array.blit w.bias 0 s.bias 0 nv
-            Array.blit w.icomp 0 s.icomp 0 (nb * 36)
-            Array.blit w.limitDiag 0 s.limitDiag 0 nv
-            s.dense <- withC && w.denseC
-            if withC && fm.pairA.Length > 0 then
-                Array.blit w.geomXpos 0 s.geomXpos 0 (ng * 3)
-                Array.blit w.geomXmat 0 s.geomXmat 0 (ng * 9)
-                Array.blit w.wbody 0 s.wsub 0 (nb * 6)
-                Array.blit w.qfrcContact 0 s.qfrcContact 0 nv
-            if s.dense then
-                Array.blit w.qM 0 s.factor 0 (nv * nv)
-                Array.blit w.cmat 0 s.cmat 0 (nv * nv)
-
-    /// Slots no segment is using, per model (a segment of k steps takes k x substeps and gives them back).
-    let private freeSlots = ConditionalWeakTable<FastModel<float>, ConcurrentBag<Slot>>()
-
-    /// n slots of the model's pool.
-    let private rentSlots (fm: FastModel<float>) (n: int) =
-        let bag = freeSlots.GetValue(fm, fun _ -> ConcurrentBag<Slot>())
-        Array.init n (fun _ -> match bag.TryTake() with | true, s -> s | _ -> Slot fm)
-
-    /// Returns slots to the model's pool.
-    let private giveBackSlots (fm: FastModel<float>) (slots: Slot[]) =
-        let bag = freeSlots.GetValue(fm, fun _ -> ConcurrentBag<Slot>())
-        for s in slots do bag.Add s
-
-    /// One Euler sub-step of fw.qpos, fw.qvel under fw.ctrl (FastStep.eulerStepWith on floats), saving into slot.
-    let private subStepSaving (fm: FastModel<float>) (fw: FastWork<float>) (sp: SimParams) (h: float) (modes: int[]) (slot: Slot) =
-        Array.blit fw.qpos 0 slot.qpos 0 fm.nq
-        Array.blit fw.qvel 0 slot.qvel 0 fm.nv
-        slot.probeLog.Clear()
-        fw.probeLog <- slot.probeLog
-        FastStep.eulerStepWith (fun m w sp h needC modes qpos qvel ctrl ->
-                                    FastStep.evaluateFloat m w sp h needC modes qpos qvel ctrl
-                                    slot.SaveEvaluation(w, needC))
-                               (fun n parent a x -> FastStep.ldlSolve n parent a x) fm fw sp h modes
-        fw.probeLog <- null
-        if not slot.dense then Array.blit fw.qM 0 slot.factor 0 (fm.nv * fm.nv)
-        Array.blit fw.rhs 0 slot.qacc 0 fm.nv
-        Array.blit fw.qvel 0 slot.qvelNext 0 fm.nv
+    open EulerTrace
 
     /// The adjoint arrays of one sub-step's backward (reused by every sub-step of a segment).
     [<Sealed>]
