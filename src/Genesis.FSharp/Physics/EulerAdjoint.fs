@@ -15,6 +15,20 @@ open Genesis
 module internal EulerAdjoint =
     open EulerTrace
 
+    /// The parameters whose gradients the Euler adjoint computes, as indices of Rollout.paramsToArray: dofDamping,
+    /// gravity, kp, kv, forceLo, forceHi (the ones a scene sets from tensors, bar masses and contact parameters).
+    let parameters = [| 7; 11; 12; 13; 14; 15 |]
+
+    /// Whether a ball or free joint of the model has a spring (FastStep.quatSprings, recorded on the tape).
+    let hasQuatSprings (fm: FastModel<float>) =
+        Array.init fm.jntType.Length id
+        |> Array.exists (fun j ->
+            let jt = fm.jntType[j]
+            (jt = Ball || jt = Free) && Array.exists (fun i -> fm.dofStiffness[fm.jntDofAdr[j] + i] <> 0.0) [| 0 .. JointSpec.nvOf jt - 1 |])
+
+    /// Whether the Euler adjoint gives the gradient of parameter p (an index of Rollout.paramsToArray).
+    let differentiates (p: int) = Array.contains p parameters
+
     /// The adjoint arrays of one sub-step's backward (reused by every sub-step of a segment).
     [<Sealed>]
     type private Adjoints(fm: FastModel<float>) =
@@ -25,11 +39,7 @@ module internal EulerAdjoint =
         /// Pairs differentiated by hand: probes against a plane on a body without dofs.
         member _.handPair = hand
         /// Whether a ball or free joint has a spring (FastStep.quatSprings, recorded on the tape).
-        member val quatSprings =
-            Array.init fm.jntType.Length id
-            |> Array.exists (fun j ->
-                let jt = fm.jntType[j]
-                (jt = Ball || jt = Free) && Array.exists (fun i -> fm.dofStiffness[fm.jntDofAdr[j] + i] <> 0.0) [| 0 .. JointSpec.nvOf jt - 1 |])
+        member val quatSprings = hasQuatSprings fm
         /// Whether some pair is recorded on the tape instead.
         member val anyTapePair = hand |> Array.indexed |> Array.exists (fun (pr, hand) -> not hand && fm.pairKind[pr] <> FastPairKind.NoContact)
         member val scratch = StageAdjoints.Arena<float>()
@@ -57,6 +67,14 @@ module internal EulerAdjoint =
         member val gx: float[] = Array.zeroCreate ContactAdjoint.Inputs
         member val gK: float[] = Array.zeroCreate 36
         member val gWrench: float[] = Array.zeroCreate 6
+        /// The parameters' adjoints in the order of `parameters`, summed over sub-steps and envs.
+        member val gParams: float[][] = parameters |> Array.map (fun p -> Array.zeroCreate (if p = 11 then 3 else nv))
+        member a.gDamping = a.gParams[0]
+        member a.gGravity = a.gParams[1]
+        member a.gKp = a.gParams[2]
+        member a.gKv = a.gParams[3]
+        member a.gForceLo = a.gParams[4]
+        member a.gForceHi = a.gParams[5]
 
     /// Adjoint arrays no segment is using, per model.
     let private freeAdjoints = ConditionalWeakTable<FastModel<float>, ConcurrentBag<Adjoints>>()
@@ -183,13 +201,15 @@ module internal EulerAdjoint =
                         a.gR[ro + i * 3 + c] <- a.gR[ro + i * 3 + c] + sum
 
     /// The adjoint of FastStep.forces (without quatSprings) at slot s under ctrl: from the adjoints of rhs (a.gb) and
-    /// of the implicit diagonal (h A-bar_kk), adds those of qpos, qvel and ctrl into a.gq, a.gv and gCtrl and writes
-    /// those of bias and qfrcContact into a.gbias and a.gqfrc. Saturated forces and the PD diagonal are constant.
+    /// of the implicit diagonal (h A-bar_kk), adds those of qpos, qvel and ctrl into a.gq, a.gv and gCtrl, those of
+    /// damping, kp, kv and the force range into a.gParams, and writes those of bias and qfrcContact into a.gbias and
+    /// a.gqfrc.
     let private forcesAdjoint (fm: FastModel<float>) (sp: SimParams) (h: float) (modes: int[]) (s: Slot) (ctrl: float[]) (a: Adjoints) (gCtrl: float[]) =
         let nv = fm.nv
         let limits = sp.enableJointLimits && fm.hasLimits
         for k in 0 .. nv - 1 do
             let g = a.gb[k]
+            let gDiag = h * a.gA[k * nv + k]
             a.gbias[k] <- -g
             a.gqfrc[k] <- g
             let qa = fm.dofQposAdr[k]
@@ -203,20 +223,33 @@ module internal EulerAdjoint =
                 | 1 -> fm.kp[k] * (v - q) - fm.kv[k] * qv
                 | _ -> fm.kv[k] * (v - qv)
             let lo, hi = fm.forceLo[k], fm.forceHi[k]
-            let clamped = not (Double.IsNaN tau0) && (tau0 < lo || tau0 > hi)
-            if not clamped then
+            let fromLo = not (Double.IsNaN tau0) && tau0 < lo
+            let tau1 = if fromLo then lo else tau0
+            let fromHi = not (Double.IsNaN tau1) && tau1 > hi
+            let tau = if fromHi then hi else tau1
+            if fromHi then a.gForceHi[k] <- a.gForceHi[k] + g
+            elif fromLo then a.gForceLo[k] <- a.gForceLo[k] + g
+            else
                 match mode with
                 | 0 -> gCtrl[k] <- gCtrl[k] + g
                 | 1 ->
                     gCtrl[k] <- gCtrl[k] + fm.kp[k] * g
                     gq <- gq - fm.kp[k] * g
                     gqv <- gqv - fm.kv[k] * g
+                    a.gKp[k] <- a.gKp[k] + g * (v - q)
+                    a.gKv[k] <- a.gKv[k] - g * qv
                 | _ ->
                     gCtrl[k] <- gCtrl[k] + fm.kv[k] * g
                     gqv <- gqv - fm.kv[k] * g
-            // passive: -stiffness (q - springref) - damping qvel
+                    a.gKv[k] <- a.gKv[k] + g * (v - qv)
+            // the PD diagonal kv + h kp (position) or kv (velocity) where the force is not saturated
+            if mode <> 0 && tau > lo && tau < hi then
+                a.gKv[k] <- a.gKv[k] + gDiag
+                if mode = 1 then a.gKp[k] <- a.gKp[k] + gDiag * h
+            // passive: -stiffness (q - springref) - damping qvel; damping also on A's diagonal (h damping)
             gq <- gq - fm.dofStiffness[k] * g
             gqv <- gqv - fm.dofDamping[k] * g
+            a.gDamping[k] <- a.gDamping[k] - g * qv + gDiag
             // limits: tau = (sp(b) - sp(c)) k s - (act_b + act_c) qvel d, diag = (act_b + act_c) (d + h k), with
             // b = (lo - q) / s, c = (q - hi) / s, act = sigmoid
             if limits then
@@ -224,7 +257,7 @@ module internal EulerAdjoint =
                 let sL, kL, dL = JointLimits.softness, JointLimits.stiffness, JointLimits.damping
                 let actLo = if Double.IsNaN llo then 0.0 else RealOps.Sigmoid((llo - q) / sL)
                 let actHi = if Double.IsNaN lhi then 0.0 else RealOps.Sigmoid((q - lhi) / sL)
-                let gAct = h * a.gA[k * nv + k] * (dL + h * kL) - g * qv * dL
+                let gAct = gDiag * (dL + h * kL) - g * qv * dL
                 gqv <- gqv - g * (actLo + actHi) * dL
                 if not (Double.IsNaN llo) then
                     let gb = g * kL * sL * actLo + gAct * actLo * (1.0 - actLo)
@@ -311,7 +344,7 @@ module internal EulerAdjoint =
             geomFramesAdjoint fm a
         // bias and cvel by RNEA, cinert (and kbody, above) into the composites, kinematics
         Array.blit a.gic 0 a.gcin 0 (nb * 36)
-        StageAdjoints.rneaAdjoint fm scratch s.qvel s.cdof s.cinert s.cvel s.cacc s.cfrc s.cdofDot a.gbias a.gcvel a.gv a.gcdof a.gcin
+        StageAdjoints.rneaAdjoint fm scratch s.qvel s.cdof s.cinert s.cvel s.cacc s.cfrc s.cdofDot a.gbias a.gcvel a.gv a.gcdof a.gcin a.gGravity
         Array.Clear a.gxipos
         StageAdjoints.inertiaAdjoint fm scratch s.xmat s.xipos a.gcin a.gR a.gxipos
         StageAdjoints.kinematicsAdjoint fm scratch s.qpos s.xpos s.xmat a.gP a.gR a.gxipos a.gcdof a.gq
@@ -319,7 +352,8 @@ module internal EulerAdjoint =
         Array.blit a.gv 0 aV 0 nv
 
     /// FastAdjoint.segmentVjp for the Euler integrator: per env, the segment is re-run on floats saving every
-    /// sub-step (O(k) slots), then each sub-step's adjoint runs from the last.
+    /// sub-step (O(k) slots), then each sub-step's adjoint runs from the last. Also returns the gradients of the
+    /// `parameters` (summed over envs).
     let segmentVjp (fm: FastModel<float>) (m: FastModel<TapeReal>) (sp: SimParams) (codes: int[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
                    (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
         let nq, nv, k, subs = fm.nq, fm.nv, ctrls.Length, sp.substeps
@@ -332,6 +366,7 @@ module internal EulerAdjoint =
         let slots = rentSlots fm (k * subs)
         let adjointsBag = freeAdjoints.GetValue(fm, fun _ -> ConcurrentBag<Adjoints>())
         let adjoints = match adjointsBag.TryTake() with | true, a -> a | _ -> Adjoints fm
+        for g in adjoints.gParams do Array.Clear g
         let aQ, aV, ctrl, gStep = Array.zeroCreate nq, Array.zeroCreate nv, Array.zeroCreate nv, Array.zeroCreate nv
         try
             for e in 0 .. nEnvs - 1 do
@@ -350,10 +385,10 @@ module internal EulerAdjoint =
                     Array.blit gStep 0 gCtrl[t] (e * nv) nv
                 Array.blit aQ 0 gQpos (e * nq) nq
                 Array.blit aV 0 gQvel (e * nv) nv
+            gQpos, gQvel, gCtrl, adjoints.gParams |> Array.map Array.copy
         finally
             tape.Clear()
             giveBackSlots fm slots
             adjointsBag.Add adjoints
             FastModelBuild.giveBack fm fw
             FastModelBuild.giveBack m w
-        gQpos, gQvel, gCtrl

@@ -1,5 +1,6 @@
 namespace Genesis.Physics
 
+open System
 open System.Runtime.CompilerServices
 open Genesis
 
@@ -71,12 +72,22 @@ module internal FastAdjoint =
         gQpos, gQvel, gCtrl
 
     /// Gradients of <adjQpos, qpos_k> + <adjQvel, qvel_k> after k steps from (qpos, qvel) under ctrls[t] (each
-    /// [nEnvs * nv], modes[t]), with respect to qpos, qvel and every ctrls[t]; arrays are row-major per env. Euler
-    /// sub-steps go through EulerAdjoint (hand-written stage adjoints on saved values), RK4 through the tape.
+    /// [nEnvs * nv], modes[t]), with respect to qpos, qvel and every ctrls[t] (arrays row-major per env) and, with
+    /// Euler, the parameters of EulerAdjoint.parameters (summed over envs; empty with RK4). Euler sub-steps go through
+    /// EulerAdjoint (hand-written stage adjoints on saved values), RK4 through the tape.
     let segmentVjp (fm: FastModel<float>) (sp: SimParams) (modes: ControlMode[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
                    (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
         let m = tapeModel fm
         let codes = modes |> Array.map (Array.map FastStep.modeCode)
         match sp.integrator with
         | Integrator.Euler -> EulerAdjoint.segmentVjp fm m sp codes nEnvs qpos qvel ctrls adjQpos adjQvel
-        | Integrator.RK4 -> tapedSegmentVjp fm m sp codes nEnvs qpos qvel ctrls adjQpos adjQvel
+        | Integrator.RK4 ->
+            let gq, gv, gc = tapedSegmentVjp fm m sp codes nEnvs qpos qvel ctrls adjQpos adjQvel
+            gq, gv, gc, Array.empty
+
+    /// Whether segmentVjp also gives the gradient of parameter p (an index of Rollout.paramsToArray): Euler only, for
+    /// the parameters of EulerAdjoint.parameters (damping, gravity, kp, kv, force range).
+    let differentiatesParameter (sp: SimParams) (p: int) = sp.integrator = Integrator.Euler && EulerAdjoint.differentiates p
+
+    /// The index of parameter p in segmentVjp's parameter gradients.
+    let parameterSlot (p: int) = Array.IndexOf(EulerAdjoint.parameters, p)

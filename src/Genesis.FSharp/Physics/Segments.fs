@@ -4,8 +4,9 @@ open System
 open Genesis
 
 /// Rollouts over several steps as one differentiable op (checkpointing): the forward pass keeps no intermediates, and
-/// the derivative recomputes the segment. First-order gradients of the start state and controls replay it on the
-/// fast path's scalar tape; parameter gradients and nested derivatives record it on the Tensor path.
+/// the derivative recomputes the segment. First-order gradients of the start state, the controls and some parameters
+/// (FastAdjoint.differentiatesParameter) run on the fast path's arrays; other parameters and nested derivatives record
+/// it on the Tensor path.
 module Segments =
     /// k steps as one op. Inputs: [qpos; qvel; control values 1..k; the parameter tensors of paramsToArray]. Output: [qpos | qvel]
     /// packed as [B; nq + nv]. `precomputed` is the constant result of the forward pass already taken; `varying` marks
@@ -37,12 +38,13 @@ module Segments =
                 cache <- Some(adjoint, grads)
                 grads[i]
 
-        /// The scalar tape serves first-order gradients of the start state and controls: every input and the adjoint
-        /// are constants (no nested derivative), and no parameter varies.
+        /// The fast path serves first-order gradients of the start state, the controls and the parameters it
+        /// differentiates (FastAdjoint.differentiatesParameter): every input and the adjoint are constants (no nested
+        /// derivative), and no other parameter varies.
         member private _.TapeApplies(inputs: Tensor[], adjoint: Tensor) =
             adjoint.isConstant
             && inputs |> Array.forall (fun t -> t.isConstant)
-            && varying |> Array.indexed |> Array.forall (fun (j, v) -> not v || j < 2 + k)
+            && varying |> Array.indexed |> Array.forall (fun (j, v) -> not v || j < 2 + k || FastAdjoint.differentiatesParameter sp (j - 2 - k))
 
         /// The derivative on the fast path, recorded on the scalar tape per env (FastAdjoint.segmentVjp).
         member private _.TapeVjp(inputs: Tensor[], adjoint: Tensor) =
@@ -53,12 +55,14 @@ module Segments =
             let adjQpos = Array.init (b * nq) (fun x -> adj[(x / nq) * (nq + nv) + x % nq])
             let adjQvel = Array.init (b * nv) (fun x -> adj[(x / nv) * (nq + nv) + nq + x % nv])
             let ctrls = Array.init k (fun t -> inputs[2 + t].expand([ b; nv ]).toFloatArray())
-            let gq, gv, gc = FastAdjoint.segmentVjp fm sp modes b (inputs[0].toFloatArray()) (inputs[1].toFloatArray()) ctrls adjQpos adjQvel
+            let gq, gv, gc, gp = FastAdjoint.segmentVjp fm sp modes b (inputs[0].toFloatArray()) (inputs[1].toFloatArray()) ctrls adjQpos adjQvel
             let asTensor (like: Tensor) (values: float[]) (shape: int list) = Tensor.Constant(like, values, Array.ofList shape)
             inputs |> Array.mapi (fun j t ->
                 if j = 0 then asTensor t gq [ b; nq ]
                 elif j = 1 then asTensor t gv [ b; nv ]
                 elif j < 2 + k then asTensor t gc[j - 2] [ b; nv ] |> Apply.sumToShape t.shape
+                elif varying[j] && FastAdjoint.differentiatesParameter sp (j - 2 - k) then
+                    asTensor t gp[FastAdjoint.parameterSlot (j - 2 - k)] (List.ofArray t.shape)
                 else Apply.zerosLike t)
 
         /// The derivative by recording the segment on the Tensor path (parameters, nested derivatives).

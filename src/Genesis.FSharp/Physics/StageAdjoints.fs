@@ -337,9 +337,10 @@ module internal StageAdjoints =
 
     /// The adjoint of RNEA (FastStep.rnea) at qvel with the intermediates it computed (cvel, cacc, cfrc, cdd): from the
     /// adjoints gbias of bias and gcvel of cvel (gcvel is used as a working array), adds those of qvel, cdof and cinert
-    /// into gq, gcdof and gcin.
+    /// into gq, gcdof and gcin, and that of gravity into gGravity (3, or empty to skip).
     let internal rneaAdjoint (fm: FastModel<float>) (scratch: Arena<float>) (qvel: float[]) (cdof: float[]) (cinert: float[]) (cvel: float[])
-                             (cacc: float[]) (cfrc: float[]) (cdd: float[]) (gbias: float[]) (gcvel: float[]) (gq: float[]) (gcdof: float[]) (gcin: float[]) =
+                             (cacc: float[]) (cfrc: float[]) (cdd: float[]) (gbias: float[]) (gcvel: float[]) (gq: float[]) (gcdof: float[]) (gcin: float[])
+                             (gGravity: float[]) =
         let nb, nv = fm.nbody, fm.nv
         let gcacc, gcfrc, gcdd = scratch.Zeroed(nb * 6), scratch.Zeroed(nb * 6), scratch.Zeroed(nv * 6)
         let s1, sBar1, fvs, fvBar, r = scratch.Take 6, scratch.Take 6, scratch.Take(6 * Array.max fm.bodyJntNum), scratch.Take 6, scratch.Zeroed 6
@@ -382,6 +383,9 @@ module internal StageAdjoints =
             addSumAdjoint gcacc o cdd gcdd qvel gq fm.bodyDofAdr[b] (fm.bodyDofAdr[b] + fm.bodyDofNum[b])
             if par >= 0 then
                 for i in 0 .. 5 do gcacc[par * 6 + i] <- gcacc[par * 6 + i] + gcacc[o + i]
+            elif gGravity.Length > 0 then
+                // a root's acceleration starts at [0; -gravity]
+                for i in 0 .. 2 do gGravity[i] <- gGravity[i] - gcacc[o + 3 + i]
             // cdd_k = moving_k * crm(fv_j) cdof_k, fv_j the velocity of the frame of joint j (recomputed)
             let j0, nj = fm.bodyJntAdr[b], fm.bodyJntNum[b]
             let jointDofs j = let d0 = fm.jntDofAdr[j] in d0, (match fm.jntType[j] with Free -> 6 | Ball -> 3 | Hinge | Slide -> 1)
@@ -436,7 +440,7 @@ module internal StageAdjoints =
             let gbias, gcvel = scratch.Take nv, scratch.Take(nb * 6)
             gather adj outIds gbias
             gather adj cvelIds gcvel
-            rneaAdjoint fm scratch qvel cdof cinert cvel cacc cfrc cdd gbias gcvel gq gcdof gcin
+            rneaAdjoint fm scratch qvel cdof cinert cvel cacc cfrc cdd gbias gcvel gq gcdof gcin (Array.Empty<float>())
             scatter adj qvelIds gq 1.0
             scatter adj cdofIds gcdof 1.0
             scatter adj cinertIds gcin 1.0

@@ -65,6 +65,45 @@ let private sameAsRecorded (name: string) build opts steps setup control control
     Expect.isGreaterThan (taped |> Array.map abs |> Array.max) 1e-6 (name + ": non-zero")
     Array.iteri2 (fun i a b -> Expect.floatClose { absolute = 1e-9; relative = 1e-8 } a b (sprintf "%s: gradient %d" name i)) taped recorded
 
+/// Gradients of a rollout loss with respect to kp, kv, damping, the force range (each a leaf of the robot's dofs)
+/// and gravity, with checkpoint segments of k steps (1: fully recorded).
+let private parameterGrads (build: Scene -> RigidEntity) (dt: float) (steps: int) (q0: float list) (kp0: float) (kv0: float)
+                           (range: float) (control: RigidEntity -> Tensor -> unit) (controls0: float) (k: int) =
+    let scene = Scene(SimOptions(dt = dt, requiresGrad = true, checkpointEvery = k))
+    let robot = build scene
+    scene.build()
+    let n = robot.nDofs
+    if not q0.IsEmpty then robot.setDofsPosition(gs.tensor(q0))
+    let kp = gs.full([ n ], kp0, requiresGrad = true)
+    let kv = gs.full([ n ], kv0, requiresGrad = true)
+    let damping = gs.full([ n ], 0.3, requiresGrad = true)
+    let lo = gs.full([ n ], -range, requiresGrad = true)
+    let hi = gs.full([ n ], range, requiresGrad = true)
+    let gravity = gs.tensor([ 0.3; -0.2; -9.81 ], requiresGrad = true)
+    robot.setDofsKp(kp)
+    robot.setDofsKv(kv)
+    robot.setDofsDamping(damping)
+    robot.setDofsForceRange(lo, hi)
+    scene.setGravity(gravity)
+    for t in 0 .. steps - 1 do
+        control robot (gs.tensor([ for j in 0 .. n - 1 -> controls0 * sin (0.37 * float (t * n + j)) ]))
+        scene.step()
+    let loss = robot.getDofsPosition().pow(2.0).sum() + robot.getDofsVelocity().pow(2.0).sum() * 0.1 + robot.getPos().pow(2.0).sum()
+    loss.backward()
+    [ kp; kv; damping; lo; hi; gravity ] |> List.map (fun t -> t.grad.toFloatArray()), scene.recordedSegments
+
+/// Parameter gradients through checkpoint segments (fast path) against the fully recorded Tensor path (1e-8).
+let private sameParameterGrads (name: string) build dt steps q0 kp0 kv0 range control controls0 =
+    GsSetup.ensure64 ()
+    let taped, segments = parameterGrads build dt steps q0 kp0 kv0 range control controls0 5
+    let recorded, _ = parameterGrads build dt steps q0 kp0 kv0 range control controls0 1
+    Expect.isGreaterThan segments 1 (name + ": several checkpoint segments")
+    let names = [ "kp"; "kv"; "damping"; "force lower"; "force upper"; "gravity" ]
+    List.zip3 names taped recorded |> List.iter (fun (what, a, b) ->
+        Expect.isTrue (a |> Array.forall Double.IsFinite) (sprintf "%s: %s finite" name what)
+        Array.iteri2 (fun i x y -> Expect.floatClose { absolute = 1e-9; relative = 1e-8 } x y (sprintf "%s: d/d%s[%d]" name what i)) a b)
+    taped
+
 [<Tests>]
 let tests =
     testList "Engine.TapeGradients" [
@@ -219,6 +258,21 @@ let tests =
                 let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
                 sameAsRecorded "ball spring" build opts 20 ignore control 0.05
             finally IO.File.Delete path
+        }
+        test "parameter gradients (kp, kv, damping, force range, gravity) through segments = recorded: iiwa14, PD position control" {
+            let build (scene: Scene) = scene.addEntity(Morphs.URDF(GsSetup.asset "kuka_iiwa/iiwa14_spheres_collision.urdf", fixedBase = true))
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsPosition(c)
+            let g = sameParameterGrads "iiwa14" build 0.01 20 [ 0.1; 0.5; -0.2; -1.0; 0.0; 0.2; 0.1 ] 200.0 5.0 40.0 control 0.6
+            // some forces saturate, some do not: both force-range sides and kp receive gradient
+            Expect.isTrue (g[0] |> Array.exists (fun x -> abs x > 1e-9)) "some kp gradient"
+            Expect.isTrue (g[3] |> Array.exists (fun x -> abs x > 1e-9) || g[4] |> Array.exists (fun x -> abs x > 1e-9)) "some force-range gradient"
+        }
+        test "parameter gradients through segments = recorded: quadruped in ground contact, velocity control" {
+            let build (scene: Scene) =
+                scene.addEntity(Morphs.Plane()) |> ignore
+                scene.addEntity(Morphs.URDF(GsSetup.asset "go2/go2.urdf", pos = [| 0.0; 0.0; 0.3 |]))
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsVelocity(c)
+            sameParameterGrads "go2" build 0.005 20 [] 20.0 2.0 15.0 control 1.0 |> ignore
         }
         test "ball joint (one_ball_joint.xml), force control: taped segments = recorded" {
             let build (scene: Scene) = scene.addEntity(Morphs.MJCF(GsSetup.asset "mjcf/one_ball_joint.xml"))
