@@ -105,8 +105,27 @@ module Contact =
         let n = br.unsqueeze(1).matmul(nLocal.unsqueeze(-1)).squeeze(-1)
         { bodyA = ba; bodyB = bb; point = centres - n * ra; normal = n; depth = depth; friction = mu }
 
+    /// How much more overlap than the least a face axis may have and still be taken for its contacts when the least
+    /// one has none: a tenth of the smallest half-extent of the two boxes.
+    let internal faceTieTolerance (hA: float[]) (hB: float[]) = 0.1 * min (Array.min hA) (Array.min hB)
+
+    /// The face axis (0..5) of a box pair: the least overlap; if no incident corner lies within that reference face,
+    /// the least-overlap axis within tolerance of it that has such corners (none: the least overlap anyway).
+    let internal faceAxis (overlaps: float[]) (hasCorners: int -> bool) (tolerance: float) =
+        let mutable best = 0
+        for o in 1 .. 5 do
+            if overlaps[o] < overlaps[best] then best <- o
+        if hasCorners best then best
+        else
+            let mutable pick = best
+            for o in 0 .. 5 do
+                if o <> best && overlaps[o] <= overlaps[best] + tolerance && hasCorners o && (pick = best || overlaps[o] < overlaps[pick]) then pick <- o
+            pick
+
     /// Box-box contact by the separating-axis test over the six face normals (chosen per env on the host; edge-edge
     /// axes are not tested): the incident box's corners below the reference face, within its extents, are contacts.
+    /// Parallel faces tie (a small box on a large one): when no incident corner lies within the least-overlap
+    /// face, the least-overlap axis within `faceTieTolerance` of it that has some is taken (see `faceAxis`).
     let private boxBox (kin: Kinematics) (ba: int, ga: GeomSpec) (bb: int, gb: GeomSpec) (mu: float) : Points =
         let pA, rA = frame kin ba ga
         let pB, rB = frame kin bb gb
@@ -130,8 +149,6 @@ module Contact =
                 let radA = Array.init 3 (fun j -> hA[j] * abs (dot u (col ra e j))) |> Array.sum
                 let radB = Array.init 3 (fun j -> hB[j] * abs (dot u (col rb e j))) |> Array.sum
                 radA + radB - abs (dot d u)
-            let best = Array.init 6 (fun o -> overlap axes[o]) |> Array.mapi (fun o v -> o, v) |> Array.minBy snd |> fst
-            weights[e * 6 + best] <- 1.0
             for o in 0 .. 5 do
                 // reference box F (B for o < 3, A otherwise); sign orients its face towards the incident box
                 let u = axes[o]
@@ -143,6 +160,9 @@ module Contact =
                     let w = Array.init 3 (fun i -> corners[(e * 8 + c) * 3 + i] - refP[e * 3 + i])
                     let within = [ 0; 1; 2 ] |> List.forall (fun j -> j = k || abs (dot w (col refR e j)) <= refH[j] * 1.001 + 1e-9)
                     inside[(e * 6 + o) * 8 + c] <- if within then 1.0 else 0.0
+            let overlaps = Array.init 6 (fun o -> overlap axes[o])
+            let hasCorners o = Array.exists (fun c -> inside[(e * 6 + o) * 8 + c] = 1.0) [| 0 .. 7 |]
+            weights[e * 6 + faceAxis overlaps hasCorners (faceTieTolerance hA hB)] <- 1.0
         let like = pA
         let option (o: int) =
             let k = o % 3

@@ -197,7 +197,8 @@ module internal FastContact =
     /// u . column j of the 3 x 3 block at m[mo..].
     let inline internal dotCol (m: ^T[]) (mo: int) (j: int) (ux: ^T) (uy: ^T) (uz: ^T) = ux * m[mo + j] + uy * m[mo + 3 + j] + uz * m[mo + 6 + j]
 
-    /// Box-box: the face axis of least overlap; the incident box's corners within the reference face are contacts.
+    /// Box-box: the face axis of least overlap (Contact.faceAxis: ties of parallel faces go to the one with incident
+    /// corners within it); the incident box's corners within the reference face are contacts.
     let inline internal boxBox (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: ^T) =
         let ba, bb = m.geomBody[a], m.geomBody[b]
         let gx, gm = w.geomXpos, w.geomXmat
@@ -208,18 +209,26 @@ module internal FastContact =
         let dx, dy, dz = gx[b * 3] - gx[a * 3], gx[b * 3 + 1] - gx[a * 3 + 1], gx[b * 3 + 2] - gx[a * 3 + 2]
         // axis o: column o of R_B for o < 3, column o - 3 of R_A otherwise
         let inline axisMat o = if o < 3 then bm else am
-        let mutable best = 0
-        let mutable bestOverlap = 0.0
+        let overlaps = w.faceOverlaps
         for o in 0 .. 5 do
             let mo, k = axisMat o, o % 3
             let ux, uy, uz = gm[mo + k], gm[mo + 3 + k], gm[mo + 6 + k]
             let radA = lift hA[0] * abs (dotCol gm am 0 ux uy uz) + lift hA[1] * abs (dotCol gm am 1 ux uy uz) + lift hA[2] * abs (dotCol gm am 2 ux uy uz)
             let radB = lift hB[0] * abs (dotCol gm bm 0 ux uy uz) + lift hB[1] * abs (dotCol gm bm 1 ux uy uz) + lift hB[2] * abs (dotCol gm bm 2 ux uy uz)
-            let overlap = value (radA + radB - abs (dx * ux + dy * uy + dz * uz))
-            if o = 0 || overlap < bestOverlap then
-                best <- o
-                bestOverlap <- overlap
-        let o = best
+            overlaps[o] <- value (radA + radB - abs (dx * ux + dy * uy + dz * uz))
+        // an incident corner within reference face o's extents (tangentially)
+        let hasCorners o =
+            let mo, k = axisMat o, o % 3
+            let refO, refH, corners = (if o < 3 then b * 3 else a * 3), (if o < 3 then hB else hA), (if o < 3 then w.cornersA else w.cornersB)
+            let mutable any = false
+            for c in 0 .. 7 do
+                let wx, wy, wz = corners[c * 3] - gx[refO], corners[c * 3 + 1] - gx[refO + 1], corners[c * 3 + 2] - gx[refO + 2]
+                let mutable within = true
+                for j in 0 .. 2 do
+                    if j <> k && not (abs (value (wx * gm[mo + j] + wy * gm[mo + 3 + j] + wz * gm[mo + 6 + j])) <= refH[j] * 1.001 + 1e-9) then within <- false
+                if within then any <- true
+            any
+        let o = Contact.faceAxis overlaps hasCorners (Contact.faceTieTolerance hA hB)
         let mo, k = axisMat o, o % 3
         let ux, uy, uz = gm[mo + k], gm[mo + 3 + k], gm[mo + 6 + k]
         let du = dx * ux + dy * uy + dz * uz

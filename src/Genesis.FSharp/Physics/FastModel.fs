@@ -148,6 +148,8 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     /// Box corners (8 x 3 each) for box-box pairs.
     member val cornersA: 'T[] = Array.zeroCreate 24
     member val cornersB: 'T[] = Array.zeroCreate 24
+    /// The six face axes' overlaps of a box-box pair.
+    member val faceOverlaps: float[] = Array.zeroCreate 6
     /// One env's state and control while it is stepped.
     member val qpos: 'T[] = Array.zeroCreate nq
     member val qvel: 'T[] = Array.zeroCreate nv

@@ -97,6 +97,7 @@ let private contactScenes () =
       "capsule on plane", [| Primitives.plane (); Primitives.capsule (0.05, 0.3, pos = [| 0.0; 0.0; 0.049 |], quat = lying) |]
       "cylinder on plane", [| Primitives.plane (); Primitives.cylinder (0.1, 0.2, pos = [| 0.0; 0.0; 0.0995 |], quat = [| 0.999; 0.03; 0.0; 0.0 |]) |]
       "box stack", [| yield Primitives.plane (); for k in 0 .. 2 -> Primitives.box ([| 0.2; 0.2; 0.2 |], pos = [| 0.01 * float k; 0.0; 0.099 + 0.199 * float k |]) |]
+      "small box resting on a large one (parallel faces)", [| Primitives.plane (); Primitives.box ([| 0.4; 0.4; 0.2 |], pos = [| 0.0; 0.0; 0.099 |]); Primitives.box ([| 0.2; 0.2; 0.1 |], pos = [| 0.03; 0.0; 0.248 |]) |]
       "tilted box on box", [| Primitives.plane (); Primitives.box ([| 0.4; 0.4; 0.2 |], pos = [| 0.0; 0.0; 0.099 |]); box [| 0.2; 0.2; 0.2 |] [| 0.05; 0.0; 0.33 |] |]
       "sphere on box", [| Primitives.plane (); Primitives.box ([| 0.4; 0.4; 0.2 |], pos = [| 0.0; 0.0; 0.1 |]); Primitives.sphere (0.1, pos = [| 0.05; 0.0; 0.298 |]) |]
       "capsule on box", [| Primitives.plane (); Primitives.box ([| 0.4; 0.4; 0.2 |], pos = [| 0.0; 0.0; 0.1 |]); Primitives.capsule (0.05, 0.2, pos = [| 0.0; 0.0; 0.249 |], quat = lying) |]
