@@ -13,7 +13,7 @@ type SimState =
       time: float
       /// Link origins ([nLinks; 3] or [nEnvs; nLinks; 3]).
       linksPos: Tensor
-      /// Link orientations (w, x, y, z) ([nLinks; 4] or [nEnvs; nLinks; 4]); not differentiable.
+      /// Link orientations (w, x, y, z) ([nLinks; 4] or [nEnvs; nLinks; 4]).
       linksQuat: Tensor }
 
 /// A simulation scene (Genesis gs.Scene): entities, build, step, reset, and gradient flow through recorded steps.
@@ -333,7 +333,7 @@ and RigidLink internal (entity: RigidEntity, index: int, name: string) =
     member _.idxGlobal = entity.BodyStart + index
     /// World position of the link origin ([3] or [nEnvs; 3]).
     member l.getPos() = entity.Scene.Out(entity.Scene.Kin.xpos.narrow(1, l.idxGlobal, 1).squeeze(1))
-    /// World orientation (w, x, y, z) of the link ([4] or [nEnvs; 4]); not differentiable.
+    /// World orientation (w, x, y, z) of the link ([4] or [nEnvs; 4]).
     member l.getQuat() = entity.Scene.Out(Spatial.matToQuat (entity.Scene.Kin.xmat.narrow(1, l.idxGlobal, 1).squeeze(1)))
 
 /// A joint of an entity.

@@ -161,33 +161,39 @@ module Spatial =
         let conj = qb * constLike qb [| 4 |] [| 1.0; -1.0; -1.0; -1.0 |]
         quatToRotVec (quatMul conj qa)
 
-    /// Unit quaternions [..., 4] (w, x, y, z; w >= 0 not enforced) from rotation matrices [..., 3, 3] (Shepperd's method).
+    /// Unit quaternions [..., 4] (w, x, y, z; w >= 0) from rotation matrices [..., 3, 3] (Shepperd's method),
+    /// differentiable: the branch (the largest of |w|, |x|, |y|, |z|) and the sign are chosen on values, then
+    /// q = e_big * c + L(r) / (4 c) with c = sqrt(1 + d . diag r) / 2, d and L constant per matrix.
     let matToQuat (r: Tensor) : Tensor =
         let m = r.toFloatArray()
         let n = m.Length / 9
-        let out = Array.zeroCreate (n * 4)
+        let diag = Array.zeroCreate (n * 9) // d on the diagonal entries of each row-major 3x3
+        let big = Array.zeroCreate (n * 4) // +-1 at the branch's component
+        let lin = Array.zeroCreate (n * 9 * 4) // L: entry (i, j) of the matrix into component c
         for k in 0 .. n - 1 do
             let a i j = m[k * 9 + i * 3 + j]
             let tr = a 0 0 + a 1 1 + a 2 2
-            let w, x, y, z =
+            // (branch, diagonal signs, [(component, i, j, coefficient)]); off-diagonal numerators as in Shepperd
+            let b, d, terms =
                 if tr > 0.0 then
-                    let s = sqrt (tr + 1.0) * 2.0
-                    0.25 * s, (a 2 1 - a 1 2) / s, (a 0 2 - a 2 0) / s, (a 1 0 - a 0 1) / s
+                    0, [| 1.0; 1.0; 1.0 |], [ 1, 2, 1, 1.0; 1, 1, 2, -1.0; 2, 0, 2, 1.0; 2, 2, 0, -1.0; 3, 1, 0, 1.0; 3, 0, 1, -1.0 ]
                 elif a 0 0 > a 1 1 && a 0 0 > a 2 2 then
-                    let s = sqrt (1.0 + a 0 0 - a 1 1 - a 2 2) * 2.0
-                    (a 2 1 - a 1 2) / s, 0.25 * s, (a 0 1 + a 1 0) / s, (a 0 2 + a 2 0) / s
+                    1, [| 1.0; -1.0; -1.0 |], [ 0, 2, 1, 1.0; 0, 1, 2, -1.0; 2, 0, 1, 1.0; 2, 1, 0, 1.0; 3, 0, 2, 1.0; 3, 2, 0, 1.0 ]
                 elif a 1 1 > a 2 2 then
-                    let s = sqrt (1.0 + a 1 1 - a 0 0 - a 2 2) * 2.0
-                    (a 0 2 - a 2 0) / s, (a 0 1 + a 1 0) / s, 0.25 * s, (a 1 2 + a 2 1) / s
+                    2, [| -1.0; 1.0; -1.0 |], [ 0, 0, 2, 1.0; 0, 2, 0, -1.0; 1, 0, 1, 1.0; 1, 1, 0, 1.0; 3, 1, 2, 1.0; 3, 2, 1, 1.0 ]
                 else
-                    let s = sqrt (1.0 + a 2 2 - a 0 0 - a 1 1) * 2.0
-                    (a 1 0 - a 0 1) / s, (a 0 2 + a 2 0) / s, (a 1 2 + a 2 1) / s, 0.25 * s
-            let sgn = if w < 0.0 then -1.0 else 1.0
-            out[k * 4] <- sgn * w
-            out[k * 4 + 1] <- sgn * x
-            out[k * 4 + 2] <- sgn * y
-            out[k * 4 + 3] <- sgn * z
-        constLike r (Array.append r.shape[.. r.dim - 3] [| 4 |]) out
+                    3, [| -1.0; -1.0; 1.0 |], [ 0, 1, 0, 1.0; 0, 0, 1, -1.0; 1, 0, 2, 1.0; 1, 2, 0, 1.0; 2, 1, 2, 1.0; 2, 2, 1, 1.0 ]
+            // w's sign: w = c > 0 on branch 0, else w's numerator
+            let wNumerator = terms |> List.sumBy (fun (c, i, j, coef) -> if c = 0 then coef * a i j else 0.0)
+            let sgn = if b <> 0 && wNumerator < 0.0 then -1.0 else 1.0
+            for i in 0 .. 2 do diag[k * 9 + i * 4] <- d[i]
+            big[k * 4 + b] <- sgn
+            for (c, i, j, coef) in terms do lin[(k * 9 + i * 3 + j) * 4 + c] <- sgn * coef
+        let flat = r.reshape([| n; 9 |])
+        let c = ((flat * constLike r [| n; 9 |] diag).sum(1, true) + 1.0).sqrt() * 0.5
+        let offDiagonal = (flat.unsqueeze(2) * constLike r [| n; 9; 4 |] lin).sum(1)
+        let q = constLike r [| n; 4 |] big * c + offDiagonal / (c * 4.0)
+        q.reshape (Array.append r.shape[.. r.dim - 3] [| 4 |])
 
     let private crmMap (like: Tensor) =
         // crm([w; u]) = [[wx, 0], [ux, wx]] as v @ E reshaped to 6x6

@@ -64,4 +64,29 @@ let tests =
             close "cross gradient" (gs.grad (fun a -> (Spatial.cross a b * w).sum()) a0) (gs.grad (fun a -> (a.cross(b, -1) * w).sum()) a0)
             close "cross gradient (second operand)" (gs.grad (fun b -> (Spatial.cross a0 b * w).sum()) b) (gs.grad (fun b -> (a0.cross(b, -1) * w).sum()) b)
         }
+        test "matToQuat inverts quatToMat on all four Shepperd branches (w >= 0), with derivatives in both modes" {
+            GsSetup.ensure64 ()
+            // dominant w, x, y, z (w negative on two of them): q / |q| comes back up to the sign that makes w >= 0
+            let q0 = gs.tensor([ [ 0.9; 0.2; -0.3; 0.1 ]; [ -0.2; 0.9; 0.1; -0.3 ]; [ 0.1; -0.3; 0.9; 0.2 ]; [ -0.3; 0.2; 0.1; 0.9 ] ])
+            let sign = gs.tensor([ [ 1.0 ]; [ -1.0 ]; [ 1.0 ]; [ -1.0 ] ])
+            let unit (q: Tensor) = q / q.norm(2.0, -1, true) * sign
+            let back = Spatial.matToQuat (Spatial.quatToMat q0)
+            Expect.equal back.shape [| 4; 4 |] "shape"
+            Array.iter2 (fun a b -> Expect.floatClose Accuracy.veryHigh a b "q back") ((unit q0).toFloatArray()) (back.toFloatArray())
+            let rnd = Random 8
+            let weights = random rnd [| 4; 4 |]
+            let close what (a: Tensor) (b: Tensor) =
+                let d = Array.map2 (fun x y -> abs (x - y)) (a.toFloatArray()) (b.toFloatArray()) |> Array.max
+                Expect.isLessThan d 1e-12 what
+            close "gradient" (gs.grad (fun q -> (Spatial.matToQuat (Spatial.quatToMat q) * weights).sum()) q0) (gs.grad (fun q -> (unit q * weights).sum()) q0)
+            let v = random rnd [| 4; 4 |]
+            close "JVP" (gs.jvp (fun q -> Spatial.matToQuat (Spatial.quatToMat q)) q0 v) (gs.jvp unit q0 v)
+            // off the rotation manifold too: the gradient w.r.t. the nine entries equals central differences
+            for k in 0 .. 3 do
+                let r0 = (Spatial.quatToMat q0.[k]).toFloatArray()
+                let w = weights.[k]
+                let f (r: float[]) = [| (Spatial.matToQuat (gs.tensor(r).reshape([| 3; 3 |])) * w).sum().item() |]
+                let ad = (gs.grad (fun r -> (Spatial.matToQuat r * w).sum()) (gs.tensor(r0).reshape([| 3; 3 |]))).toFloatArray()
+                Expect.isLessThan (GsSetup.relErr (GsSetup.fdJacobian f r0 1e-6) [| ad |]) 1e-8 (sprintf "branch %d: gradient vs FD" k)
+        }
     ]
