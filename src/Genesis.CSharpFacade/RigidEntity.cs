@@ -125,6 +125,8 @@ public sealed class RigidEntity : IEquatable<RigidEntity>
     public Tensor GetVel() => new(FSharp.getVel());
     /// <summary>Angular velocity of the base link in the world frame ([3] or [nEnvs, 3]).</summary>
     public Tensor GetAng() => new(FSharp.getAng());
+    /// <summary>Net contact force on each link in the world frame ([nLinks, 3] or [nEnvs, nLinks, 3]), at the current state.</summary>
+    public Tensor GetLinksNetContactForce() => new(FSharp.getLinksNetContactForce());
     /// <summary>The Jacobian of a link origin w.r.t. this entity's dofs: [6, nDofs] (rows: linear; angular), or [nEnvs, 6, nDofs].</summary>
     /// <param name="link">A link of this entity.</param>
     public Tensor GetJacobian(RigidLink link) => new(FSharp.getJacobian(link.FSharp));

@@ -159,6 +159,7 @@ public static class SceneTests
         Shape([robot.NLinks, 4], robot.GetLinksQuat(), "GetLinksQuat");
         Shape([3], robot.GetVel(), "GetVel");
         Shape([3], robot.GetAng(), "GetAng");
+        Shape([robot.NLinks, 3], robot.GetLinksNetContactForce(), "GetLinksNetContactForce");
         var jac = robot.GetJacobian(arm2);
         Shape([6, 2], jac, "GetJacobian");
         Close(robot.FSharp.getJacobian(arm2.FSharp).toFloatArray(), jac.ToArray(), Same, "GetJacobian == F#");

@@ -319,6 +319,13 @@ type Scene(?simOptions: SimOptions) =
         let st = s.State
         Physics.forward s.model (opts.ToSimParams()) st.qpos st.qvel { modes = Array.copy modes; values = controls }
 
+    /// Net contact force on every body (world frame) [B; nbody; 3] at the current state; zeros without contact.
+    member internal s.BodyContactForces() =
+        let sp = opts.ToSimParams()
+        let st = s.State
+        if sp.enableContact then Contact.bodyForces s.model sp.contact s.Kin st.qvel
+        else gs.zeros([ st.qvel.shape[0]; s.model.topology.nbody; 3 ], dtype = st.qvel.dtype)
+
     interface IBackwardObserver with
         member _.BeforeBackward() = ()
         member _.AfterBackward() = backwardDone <- true
@@ -519,6 +526,9 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
         scene.Out(v.narrow(-1, 3, 3) + Spatial.cross (v.narrow(-1, 0, 3)) p)
     /// Angular velocity of the base link in the world frame ([3] or [nEnvs; 3]).
     member e.getAng() = e.Built(); scene.Out((e.BodyVelocity(bodyStart + e.BaseIndex)).narrow(-1, 0, 3))
+    /// Net contact force on each link in the world frame ([nLinks; 3] or [nEnvs; nLinks; 3]; Genesis'
+    /// get_links_net_contact_force): the contact law at the current state, before a step's implicit update.
+    member e.getLinksNetContactForce() = e.Built(); scene.Out(scene.BodyContactForces().narrow(1, bodyStart, nBodies))
 
     member private e.BodyVelocity(body: int) : Tensor =
         let kin = scene.Kin

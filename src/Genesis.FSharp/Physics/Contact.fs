@@ -290,15 +290,17 @@ module Contact =
                   if allowed (bi, gi) (bj, gj) then
                       if rank gi > rank gj then yield (bj, gj), (bi, gi) else yield (bi, gi), (bj, gj) ]
 
-    /// Contact forces and their velocity derivative at a state; h is the step (for the implicit spring term).
-    let compute (model: Model) (cp: ContactParams) (kin: Kinematics) (qvel: Tensor) (h: float) : ContactForces =
+    /// One narrow-phase result with its force law evaluated: the world force on body A at each point [B; n; 3]
+    /// (body B receives the opposite), the relative point-velocity Jacobian [B; n; 3; nv] and the velocity
+    /// derivative's normal gain (c + h k while penetrating) and friction slope [B; n].
+    type internal PointForces = { points: Points; jac: Tensor; force: Tensor; normalGain: Tensor; slope: Tensor }
+
+    /// The force law at every contact point of the candidate pairs; h is the step (for the implicit spring term).
+    let internal pointForces (model: Model) (cp: ContactParams) (kin: Kinematics) (qvel: Tensor) (h: float) : PointForces list =
         let topo = model.topology
         let nv = topo.nv
-        let b = qvel.shape[0]
         let pairs = candidatePairs topo kin (20.0 * cp.softness + 1e-3)
-        let zeroF = gs.zeros([ b; nv ], dtype = qvel.dtype)
-        let zeroC = gs.zeros([ b; nv; nv ], dtype = qvel.dtype)
-        if pairs.IsEmpty || nv = 0 then { qfrc = zeroF; damping = zeroC; points = 0 }
+        if pairs.IsEmpty || nv = 0 then []
         else
             let mask = Model.ancestorMask topo
             let pointJac (body: int) (p: Tensor) =
@@ -310,31 +312,53 @@ module Contact =
                 ju - Spatial.skew(p).matmul(jw)
             let stiffness, damping, friction = model.parameters.contactStiffness, model.parameters.contactDamping, model.parameters.friction
             let frictionOverride = friction.item() > 0.0
-            let mutable f = zeroF
-            let mutable c = zeroC
-            let mutable count = 0
-            for (a, bg) in pairs do
-                for pts in pair kin a bg do
-                    count <- count + pts.point.shape[1]
-                    // a body without dofs above it (the ground) contributes a zero Jacobian
-                    let moves (body: int) = Array.exists (fun k -> mask[body * nv + k] <> 0.0) [| 0 .. nv - 1 |]
-                    let jac = if moves pts.bodyB then pointJac pts.bodyA pts.point - pointJac pts.bodyB pts.point else pointJac pts.bodyA pts.point
-                    let vrel = jac.matmul(qvel.unsqueeze(1).unsqueeze(-1)).squeeze(-1)
-                    let n = pts.normal
-                    let vn = (vrel * n).sum(-1)
-                    let s = cp.softness
-                    let act = (pts.depth / s).sigmoid()
-                    let fnMag = ((pts.depth / s).softplus() * (stiffness * s) - act * vn * damping).relu()
-                    let vt = vrel - n * vn.unsqueeze(-1)
-                    let mu = if frictionOverride then friction else Spatial.constLike qvel [||] [| pts.friction |]
-                    let eps = cp.frictionVelocity
-                    let slope = fnMag * mu / ((vt * vt).sum(-1) + eps * eps).sqrt()
-                    let force = n * fnMag.unsqueeze(-1) - vt * slope.unsqueeze(-1)
-                    f <- f + jac.transpose(-1, -2).matmul(force.unsqueeze(-1)).squeeze(-1).sum(1)
-                    // velocity derivative: normal (c + h k) n n^T while penetrating, friction slope (I - n n^T)
-                    let cn = act * (damping + stiffness * h)
-                    let nnT = n.unsqueeze(-1).matmul(n.unsqueeze(-2))
-                    let eye = Spatial.eyeLike qvel 3
-                    let local = nnT * cn.unsqueeze(-1).unsqueeze(-1) + (eye - nnT) * slope.unsqueeze(-1).unsqueeze(-1)
-                    c <- c + jac.transpose(-1, -2).matmul(local).matmul(jac).sum(1)
-            { qfrc = f; damping = c; points = count }
+            // a body without dofs above it (the ground) contributes a zero Jacobian
+            let moves (body: int) = Array.exists (fun k -> mask[body * nv + k] <> 0.0) [| 0 .. nv - 1 |]
+            [ for (a, bg) in pairs do
+                  for pts in pair kin a bg do
+                      let jac = if moves pts.bodyB then pointJac pts.bodyA pts.point - pointJac pts.bodyB pts.point else pointJac pts.bodyA pts.point
+                      let vrel = jac.matmul(qvel.unsqueeze(1).unsqueeze(-1)).squeeze(-1)
+                      let n = pts.normal
+                      let vn = (vrel * n).sum(-1)
+                      let s = cp.softness
+                      let act = (pts.depth / s).sigmoid()
+                      let fnMag = ((pts.depth / s).softplus() * (stiffness * s) - act * vn * damping).relu()
+                      let vt = vrel - n * vn.unsqueeze(-1)
+                      let mu = if frictionOverride then friction else Spatial.constLike qvel [||] [| pts.friction |]
+                      let eps = cp.frictionVelocity
+                      let slope = fnMag * mu / ((vt * vt).sum(-1) + eps * eps).sqrt()
+                      yield { points = pts
+                              jac = jac
+                              force = n * fnMag.unsqueeze(-1) - vt * slope.unsqueeze(-1)
+                              normalGain = act * (damping + stiffness * h)
+                              slope = slope } ]
+
+    /// Contact forces and their velocity derivative at a state; h is the step (for the implicit spring term).
+    let compute (model: Model) (cp: ContactParams) (kin: Kinematics) (qvel: Tensor) (h: float) : ContactForces =
+        let nv = model.topology.nv
+        let b = qvel.shape[0]
+        let mutable f = gs.zeros([ b; nv ], dtype = qvel.dtype)
+        let mutable c = gs.zeros([ b; nv; nv ], dtype = qvel.dtype)
+        let mutable count = 0
+        for pf in pointForces model cp kin qvel h do
+            count <- count + pf.points.point.shape[1]
+            let jacT = pf.jac.transpose(-1, -2)
+            f <- f + jacT.matmul(pf.force.unsqueeze(-1)).squeeze(-1).sum(1)
+            // velocity derivative: normal (c + h k) n n^T while penetrating, friction slope (I - n n^T)
+            let n = pf.points.normal
+            let nnT = n.unsqueeze(-1).matmul(n.unsqueeze(-2))
+            let eye = Spatial.eyeLike qvel 3
+            let local = nnT * pf.normalGain.unsqueeze(-1).unsqueeze(-1) + (eye - nnT) * pf.slope.unsqueeze(-1).unsqueeze(-1)
+            c <- c + jacT.matmul(local).matmul(pf.jac).sum(1)
+        { qfrc = f; damping = c; points = count }
+
+    /// The net contact force on each body in the world frame [B; nbody; 3] at a state: the force law's value
+    /// (before the step's implicit velocity update), each point's force added to body A and subtracted from B.
+    let bodyForces (model: Model) (cp: ContactParams) (kin: Kinematics) (qvel: Tensor) : Tensor =
+        let nbody = model.topology.nbody
+        let b = qvel.shape[0]
+        let place (body: int) = Spatial.constLike qvel [| nbody; 1 |] (Array.init nbody (fun k -> if k = body then 1.0 else 0.0))
+        pointForces model cp kin qvel 0.0
+        |> List.fold (fun (acc: Tensor) pf ->
+            let net = pf.force.sum(1).unsqueeze(1) // [B; 1; 3]
+            acc + net * place pf.points.bodyA - net * place pf.points.bodyB) (gs.zeros([ b; nbody; 3 ], dtype = qvel.dtype))

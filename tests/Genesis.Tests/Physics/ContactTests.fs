@@ -120,4 +120,49 @@ let tests =
             Expect.isGreaterThan fz 100.0 "pushed up through the top face (nearest, 0.05 away)"
             Expect.isLessThan (abs ((f.qfrc.toFloatArray())[0])) (fz * 1e-6) "not sideways"
         }
+        test "net contact force on links: a small box resting on a larger one feels m g up, the lower one its own weight net" {
+            GsSetup.ensure64 ()
+            let scene, boxes = sceneWith 0.01 0.0 level [ Morphs.Box([| 0.3; 0.3; 0.2 |], pos = [| 0.0; 0.0; 0.1 |]); Morphs.Box([| 0.2; 0.2; 0.1 |], pos = [| 0.0; 0.0; 0.25 |]) ]
+            let lower, upper = boxes[0], boxes[1]
+            for _ in 1 .. 300 do scene.step()
+            let g = 9.81
+            let weight (e: RigidEntity) = e.getLinksMass().sum().item() * g
+            // parallel faces tie in the separating-axis test: the small box's corners make the contacts
+            Expect.floatClose { absolute = restTolerance; relative = 0.0 } ((upper.getPos().toFloatArray())[2]) 0.25 "the upper box stays on top"
+            let fLower, fUpper = lower.getLinksNetContactForce(), upper.getLinksNetContactForce()
+            Expect.equal fUpper.shape [| upper.nLinks; 3 |] "shape"
+            Expect.isTrue (obj.ReferenceEquals(fUpper.scene, scene)) "carries the scene"
+            // at rest the law's force balances gravity (contact damping adds nothing without velocity)
+            let close what (expected: float[]) (actual: Tensor) =
+                Array.iteri2 (fun i e a -> Expect.floatClose { absolute = 1e-3 * weight lower; relative = 0.0 } a e (sprintf "%s[%d]" what i)) expected (actual.toFloatArray())
+            close "upper box" [| 0.0; 0.0; weight upper |] fUpper
+            // the ground pushes (m_l + m_u) g up, the upper box m_u g down
+            close "lower box" [| 0.0; 0.0; weight lower |] fLower
+            // in the air: zero
+            let air, es = sceneWith 0.01 0.0 level [ Morphs.Sphere(0.1, pos = [| 0.0; 0.0; 1.0 |]) ]
+            close "sphere in the air" [| 0.0; 0.0; 0.0 |] (es[0].getLinksNetContactForce())
+            ignore air
+        }
+        test "net contact force is differentiable: d force / d initial velocity of a sliding sphere equals FD (through checkpoint segments)" {
+            GsSetup.ensure64 ()
+            let force (grad: bool) (v0: float[]) =
+                let scene = Scene(SimOptions(dt = 0.005, requiresGrad = grad, friction = 0.5))
+                scene.addEntity(Morphs.Plane()) |> ignore
+                let ball = scene.addEntity(Morphs.Sphere(0.1, pos = [| 0.0; 0.0; 0.098 |]))
+                scene.build()
+                let v = if grad then gs.tensor(v0, requiresGrad = true) else gs.tensor(v0)
+                ball.setDofsVelocity(v)
+                for _ in 1 .. 20 do scene.step()
+                let f = (ball.getLinksNetContactForce() * gs.tensor([ [ 0.7; -0.4; 0.2 ] ])).sum()
+                if grad then
+                    f.backward()
+                    f.item(), v.grad.toFloatArray()
+                else f.item(), [||]
+            let v0 = [| 0.8; 0.3; -0.1; 0.5; -1.0; 0.2 |]
+            let _, ad = force true v0
+            let fd = GsSetup.fdJacobian (fun v -> [| fst (force false v) |]) v0 1e-7
+            Expect.isTrue (ad |> Array.forall Double.IsFinite) "finite"
+            Expect.isGreaterThan (ad |> Array.map abs |> Array.max) 1e-3 "non-zero"
+            Expect.isLessThan (GsSetup.relErr fd [| ad |]) 1e-6 "AD vs FD"
+        }
     ]
