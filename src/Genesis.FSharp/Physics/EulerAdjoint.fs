@@ -16,8 +16,8 @@ module internal EulerAdjoint =
     open EulerTrace
 
     /// The parameters whose gradients the Euler adjoint computes, as indices of Rollout.paramsToArray: dofDamping,
-    /// gravity, kp, kv, forceLo, forceHi (the ones a scene sets from tensors, bar masses and contact parameters).
-    let parameters = [| 7; 11; 12; 13; 14; 15 |]
+    /// gravity, kp, kv, forceLo, forceHi, bodyMass (the ones a scene sets from tensors, bar the contact parameters).
+    let parameters = [| 7; 11; 12; 13; 14; 15; 2 |]
 
     /// Whether a ball or free joint of the model has a spring (FastStep.quatSprings, recorded on the tape).
     let hasQuatSprings (fm: FastModel<float>) =
@@ -68,13 +68,14 @@ module internal EulerAdjoint =
         member val gK: float[] = Array.zeroCreate 36
         member val gWrench: float[] = Array.zeroCreate 6
         /// The parameters' adjoints in the order of `parameters`, summed over sub-steps and envs.
-        member val gParams: float[][] = parameters |> Array.map (fun p -> Array.zeroCreate (if p = 11 then 3 else nv))
+        member val gParams: float[][] = parameters |> Array.map (fun p -> Array.zeroCreate (match p with 11 -> 3 | 2 -> nb | _ -> nv))
         member a.gDamping = a.gParams[0]
         member a.gGravity = a.gParams[1]
         member a.gKp = a.gParams[2]
         member a.gKv = a.gParams[3]
         member a.gForceLo = a.gParams[4]
         member a.gForceHi = a.gParams[5]
+        member a.gMass = a.gParams[6]
 
     /// Adjoint arrays no segment is using, per model.
     let private freeAdjoints = ConditionalWeakTable<FastModel<float>, ConcurrentBag<Adjoints>>()
@@ -346,7 +347,7 @@ module internal EulerAdjoint =
         Array.blit a.gic 0 a.gcin 0 (nb * 36)
         StageAdjoints.rneaAdjoint fm scratch s.qvel s.cdof s.cinert s.cvel s.cacc s.cfrc s.cdofDot a.gbias a.gcvel a.gv a.gcdof a.gcin a.gGravity
         Array.Clear a.gxipos
-        StageAdjoints.inertiaAdjoint fm scratch s.xmat s.xipos a.gcin a.gR a.gxipos
+        StageAdjoints.inertiaAdjoint fm scratch s.xmat s.xipos a.gcin a.gR a.gxipos a.gMass
         StageAdjoints.kinematicsAdjoint fm scratch s.qpos s.xpos s.xmat a.gP a.gR a.gxipos a.gcdof a.gq
         Array.blit a.gq 0 aQ 0 nq
         Array.blit a.gv 0 aV 0 nv

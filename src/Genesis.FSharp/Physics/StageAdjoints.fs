@@ -283,9 +283,9 @@ module internal StageAdjoints =
             scatter adj qposIds gq 1.0
 
     /// The adjoint of the spatial inertias (FastStep.spatialInertia) at xmat, xipos: from the adjoint gcin of cinert,
-    /// adds those of xmat and xipos into gxmat and gxipos.
+    /// adds those of xmat and xipos into gxmat and gxipos, and those of the body masses into gMass (empty: skipped).
     let internal inertiaAdjoint (fm: FastModel<float>) (scratch: Arena<float>) (xmat: float[]) (xipos: float[]) (gcin: float[])
-                                (gxmat: float[]) (gxipos: float[]) =
+                                (gxmat: float[]) (gxipos: float[]) (gMass: float[]) =
         let nb = fm.nbody
         let sBar, cBar, ccBar, c = scratch.Take 9, scratch.Take 9, scratch.Take 9, scratch.Take 9
         for b in 0 .. nb - 1 do
@@ -301,6 +301,16 @@ module internal StageAdjoints =
             c[0] <- 0.0; c[1] <- -cz; c[2] <- cy
             c[3] <- cz; c[4] <- 0.0; c[5] <- -cx
             c[6] <- -cy; c[7] <- cx; c[8] <- 0.0
+            if gMass.Length > 0 then
+                // cinert = [S - m C C, m C; -m C, m I]: d/dm = -CC-bar . C C + (top-right - bottom-left) . C + trace
+                let mutable dm = 0.0
+                for i in 0 .. 2 do
+                    dm <- dm + g (3 + i) (3 + i)
+                    for j in 0 .. 2 do
+                        let mutable cc = 0.0
+                        for k in 0 .. 2 do cc <- cc + c[i * 3 + k] * c[k * 3 + j]
+                        dm <- dm - g i j * cc + (g i (3 + j) - g (3 + i) j) * c[i * 3 + j]
+                gMass[b] <- gMass[b] + dm
             // CC = C C: C-bar += CC-bar C^T + C^T CC-bar
             for i in 0 .. 2 do
                 for j in 0 .. 2 do
@@ -331,7 +341,7 @@ module internal StageAdjoints =
             scratch.Reset()
             let gcin, gxmat, gxipos = scratch.Take(nb * 36), scratch.Zeroed(nb * 9), scratch.Zeroed(nb * 3)
             gather adj outIds gcin
-            inertiaAdjoint fm scratch xmat xipos gcin gxmat gxipos
+            inertiaAdjoint fm scratch xmat xipos gcin gxmat gxipos [||]
             scatter adj xmatIds gxmat 1.0
             scatter adj xiposIds gxipos 1.0
 

@@ -65,8 +65,8 @@ let private sameAsRecorded (name: string) build opts steps setup control control
     Expect.isGreaterThan (taped |> Array.map abs |> Array.max) 1e-6 (name + ": non-zero")
     Array.iteri2 (fun i a b -> Expect.floatClose { absolute = 1e-9; relative = 1e-8 } a b (sprintf "%s: gradient %d" name i)) taped recorded
 
-/// Gradients of a rollout loss with respect to kp, kv, damping, the force range (each a leaf of the robot's dofs)
-/// and gravity, with checkpoint segments of k steps (1: fully recorded).
+/// Gradients of a rollout loss with respect to kp, kv, damping, the force range (each a leaf of the robot's dofs),
+/// gravity and the link masses, with checkpoint segments of k steps (1: fully recorded).
 let private parameterGrads (build: Scene -> RigidEntity) (dt: float) (steps: int) (q0: float list) (kp0: float) (kv0: float)
                            (range: float) (control: RigidEntity -> Tensor -> unit) (controls0: float) (k: int) =
     let scene = Scene(SimOptions(dt = dt, requiresGrad = true, checkpointEvery = k))
@@ -80,6 +80,8 @@ let private parameterGrads (build: Scene -> RigidEntity) (dt: float) (steps: int
     let lo = gs.full([ n ], -range, requiresGrad = true)
     let hi = gs.full([ n ], range, requiresGrad = true)
     let gravity = gs.tensor([ 0.3; -0.2; -9.81 ], requiresGrad = true)
+    let mass = gs.tensor(robot.getLinksMass().toFloatArray() |> Array.mapi (fun i m -> m * (1.0 + 0.05 * float (i % 3))), requiresGrad = true)
+    robot.setLinksMass(mass)
     robot.setDofsKp(kp)
     robot.setDofsKv(kv)
     robot.setDofsDamping(damping)
@@ -90,7 +92,7 @@ let private parameterGrads (build: Scene -> RigidEntity) (dt: float) (steps: int
         scene.step()
     let loss = robot.getDofsPosition().pow(2.0).sum() + robot.getDofsVelocity().pow(2.0).sum() * 0.1 + robot.getPos().pow(2.0).sum()
     loss.backward()
-    [ kp; kv; damping; lo; hi; gravity ] |> List.map (fun t -> t.grad.toFloatArray()), scene.recordedSegments
+    [ kp; kv; damping; lo; hi; gravity; mass ] |> List.map (fun t -> t.grad.toFloatArray()), scene.recordedSegments
 
 /// Parameter gradients through checkpoint segments (fast path) against the fully recorded Tensor path (1e-8).
 let private sameParameterGrads (name: string) build dt steps q0 kp0 kv0 range control controls0 =
@@ -98,7 +100,7 @@ let private sameParameterGrads (name: string) build dt steps q0 kp0 kv0 range co
     let taped, segments = parameterGrads build dt steps q0 kp0 kv0 range control controls0 5
     let recorded, _ = parameterGrads build dt steps q0 kp0 kv0 range control controls0 1
     Expect.isGreaterThan segments 1 (name + ": several checkpoint segments")
-    let names = [ "kp"; "kv"; "damping"; "force lower"; "force upper"; "gravity" ]
+    let names = [ "kp"; "kv"; "damping"; "force lower"; "force upper"; "gravity"; "link masses" ]
     List.zip3 names taped recorded |> List.iter (fun (what, a, b) ->
         Expect.isTrue (a |> Array.forall Double.IsFinite) (sprintf "%s: %s finite" name what)
         Array.iteri2 (fun i x y -> Expect.floatClose { absolute = 1e-9; relative = 1e-8 } x y (sprintf "%s: d/d%s[%d]" name what i)) a b)
@@ -259,7 +261,7 @@ let tests =
                 sameAsRecorded "ball spring" build opts 20 ignore control 0.05
             finally IO.File.Delete path
         }
-        test "parameter gradients (kp, kv, damping, force range, gravity) through segments = recorded: iiwa14, PD position control" {
+        test "parameter gradients (kp, kv, damping, force range, gravity, link masses) through segments = recorded: iiwa14, PD position control" {
             let build (scene: Scene) = scene.addEntity(Morphs.URDF(GsSetup.asset "kuka_iiwa/iiwa14_spheres_collision.urdf", fixedBase = true))
             let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsPosition(c)
             let g = sameParameterGrads "iiwa14" build 0.01 20 [ 0.1; 0.5; -0.2; -1.0; 0.0; 0.2; 0.1 ] 200.0 5.0 40.0 control 0.6
