@@ -103,6 +103,12 @@ module Reverse =
                     if imperative && not retainGraph then n.Consumed <- true
         | _ -> ()
 
+    /// Whether t was computed by ops whose graph a backward() pass has used up (leaves never are).
+    let internal isConsumed (t: Tensor) =
+        match t.Node with
+        | TRev(_, n, _) -> n.Consumed
+        | _ -> false
+
     /// The adjoint a functional reverse pass left on a leaf created by reverseDiff (zeros when unreached).
     let internal leafAdjoint (leaf: Tensor) =
         match leaf.Node with

@@ -307,6 +307,10 @@ type Scene(?simOptions: SimOptions) =
                         contactDamping = damping |> Option.map (check "damping") |> Option.defaultValue p.contactDamping
                         friction = friction |> Option.map (check "friction") |> Option.defaultValue p.friction } }
 
+    /// A parameter tensor to update entries of: its values when a backward pass has used up its graph (it was set
+    /// from a leaf before that pass), so that setting parameters every epoch after reset() starts a fresh graph.
+    static member internal Unconsumed(t: Tensor) = if Reverse.isConsumed t then t.detach() else t
+
     /// The differentiable model parameters (masses, inertias, damping, gains, gravity, contact).
     member s.parameters = s.model.parameters
 
@@ -474,7 +478,7 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
             raise (GenesisException(sprintf "%s: expected shape [%d], got %s" what cols.Length (Shape.format values.shape)))
         scene.State |> ignore // close the open checkpoint segment: it was simulated with the old parameters
         let p = scene.model.parameters
-        let full = get p
+        let full = Scene.Unconsumed(get p)
         let updated = scene.Scatter(full.unsqueeze(0), values.cast(full.dtype).unsqueeze(0), cols, None).squeeze(0)
         scene.SetModel { scene.model with parameters = update p updated }
 
@@ -488,7 +492,8 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
             if i < 0 || i >= nBodies then raise (GenesisException(sprintf "setLinksMass: link index %d out of range for entity '%s' with %d links" i spec.name nBodies))
         scene.State |> ignore
         let p = scene.model.parameters
-        let updated = scene.Scatter(p.bodyMass.unsqueeze(0), mass.cast(p.bodyMass.dtype).unsqueeze(0), idx |> Array.map (fun i -> bodyStart + i), None).squeeze(0)
+        let full = Scene.Unconsumed p.bodyMass
+        let updated = scene.Scatter(full.unsqueeze(0), mass.cast(full.dtype).unsqueeze(0), idx |> Array.map (fun i -> bodyStart + i), None).squeeze(0)
         scene.SetModel { scene.model with parameters = { p with bodyMass = updated } }
     /// Link masses ([nLinks]).
     member e.getLinksMass() = e.Built(); scene.model.parameters.bodyMass.narrow(0, bodyStart, nBodies)

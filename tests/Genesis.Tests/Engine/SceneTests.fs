@@ -119,6 +119,36 @@ let tests =
             scene.step()
             Expect.equal scene.stepsTaken 1 "stepping works after reset"
         }
+        test "parameters set from new leaves every epoch after reset start a fresh graph; one set once raises on the second backward" {
+            GsSetup.ensure64 ()
+            // the robot's links are some of the model's bodies (the plane's come first): setting its masses keeps the
+            // other entries of the parameter tensor, which the first backward used up
+            let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true))
+            scene.addEntity(Morphs.Plane()) |> ignore
+            let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+            scene.build()
+            let m0 = robot.getLinksMass().toFloatArray()
+            let epoch (setDamping: bool) =
+                scene.reset()
+                let mass = gs.tensor(m0, requiresGrad = true)
+                let kp = gs.full([ 2 ], 50.0, requiresGrad = true)
+                robot.setLinksMass(mass)
+                robot.setDofsKp(kp)
+                if setDamping then robot.setDofsDamping(gs.full([ 2 ], 0.1, requiresGrad = true))
+                for _ in 1 .. 10 do
+                    robot.controlDofsPosition(gs.tensor([ 0.5; -0.3 ]))
+                    scene.step()
+                (robot.getDofsPosition() - gs.tensor([ 0.2; 0.1 ])).pow(2.0).sum().backward()
+                Array.append (mass.grad.toFloatArray()) (kp.grad.toFloatArray())
+            let first = epoch true
+            for _ in 1 .. 2 do
+                Expect.sequenceEqual (epoch true) first "the same gradients every epoch"
+            Expect.isTrue (first |> Array.exists (fun g -> abs g > 1e-9)) "non-zero"
+            // a parameter set once from a leaf, before the loop, is part of a graph the first backward used up
+            robot.setDofsDamping(gs.full([ 2 ], 0.1, requiresGrad = true))
+            epoch false |> ignore
+            throwsWith<GenesisException> [ "Multiple backward calls not allowed" ] (fun () -> epoch false |> ignore)
+        }
         test "tensors of two scenes cannot be mixed" {
             GsSetup.ensure64 ()
             let _, a = armScene true 0
