@@ -10,6 +10,10 @@ module internal ContactAdjoint =
     [<Literal>]
     let Inputs = 20
 
+    /// The adjoint array's length: the inputs', then those of the law's stiffness k and damping c.
+    [<Literal>]
+    let Adjoints = 22
+
     /// The law's constants: softness s, stiffness k, damping c, friction velocity eps, step h.
     type Constants = { s: float; k: float; c: float; eps: float; h: float }
 
@@ -35,10 +39,11 @@ module internal ContactAdjoint =
         /// (see gWrench)
         member val gK: float[] = Array.zeroCreate 36
         /// (see gWrench)
-        member val gx: float[] = Array.zeroCreate Inputs
+        member val gx: float[] = Array.zeroCreate Adjoints
 
     /// The adjoint of one point's law at inputs x (Inputs values, in order): from the adjoints gWrench (6) of the
-    /// wrench and gK (36, or empty when the law computed no K) of K, writes those of the inputs into gx.
+    /// wrench and gK (36, or empty when the law computed no K) of K, writes those of the inputs into gx (Adjoints
+    /// long: then those of the stiffness k and the damping c).
     let pointAdjoint (cs: Constants) (x: float[]) (gWrench: float[]) (gK: float[]) (gx: float[]) =
         let sc = Scratch.Get()
         let n, p, w, v, t, f = sc.v3[0], sc.v3[1], sc.v3[2], sc.v3[3], sc.v3[4], sc.v3[5]
@@ -66,7 +71,7 @@ module internal ContactAdjoint =
         let mu = x[7]
         let slope = fnMag * mu / r
         for i in 0 .. 2 do f[i] <- n[i] * fnMag - t[i] * slope
-        let mutable gslope, gact = 0.0, 0.0
+        let mutable gslope, gact, gkc, gc = 0.0, 0.0, 0.0, 0.0
         // K = [[P^T A, A^T], [A, L]] with A = L P, L = cn n n^T + slope (I - n n^T), P = -[p]x
         if gK.Length > 0 then
             let cn = act * (cs.c + cs.k * cs.h)
@@ -108,7 +113,10 @@ module internal ContactAdjoint =
                     nLn <- nLn + n[i] * gl[i * 3 + j] * n[j]
                     gn[i] <- gn[i] + (cn - slope) * (gl[i * 3 + j] + gl[j * 3 + i]) * n[j]
             gslope <- gslope + trace - nLn
+            // cn = act (c + k h): its adjoint is n^T L-bar n
             gact <- gact + nLn * (cs.c + cs.k * cs.h)
+            gkc <- gkc + nLn * act * cs.h
+            gc <- gc + nLn * act
         // wrench [p x f; f]
         for i in 0 .. 2 do
             gm[i] <- gWrench[i]
@@ -141,6 +149,8 @@ module internal ContactAdjoint =
         // fn = relu(softplus(xs) k s - act vn c)
         let gpre = if pre > 0.0 || System.Double.IsNaN pre then gfn else 0.0
         let gsp = gpre * cs.k * cs.s
+        gkc <- gkc + gpre * RealOps.Softplus xs * cs.s
+        gc <- gc - gpre * act * vn
         gact <- gact - gpre * vn * cs.c
         gvn <- gvn - gpre * act * cs.c
         let gxs = gsp * act + gact * act * (1.0 - act)
@@ -164,8 +174,11 @@ module internal ContactAdjoint =
             gx[17 + i] <- -gv[i]
         gx[6] <- gxs / cs.s
         gx[7] <- gmu
+        gx[Inputs] <- gkc
+        gx[Inputs + 1] <- gc
 
-    /// The block of one point: inputs x with their tape ids, outputs the wrench (6 ids) and K (36 ids, or none).
+    /// The block of one point: inputs x with their tape ids (then those of k and c), outputs the wrench (6 ids) and
+    /// K (36 ids, or none).
     [<Sealed>]
     type PointBlock(cs: Constants, x: float[], xIds: int[], wrenchIds: int[], kIds: int[]) =
         inherit TapeBlock()
@@ -176,7 +189,7 @@ module internal ContactAdjoint =
             let gK = if kIds.Length > 0 then sc.gK else Array.Empty<float>()
             for i in 0 .. kIds.Length - 1 do gK[i] <- bar kIds[i]
             pointAdjoint cs x sc.gWrench gK sc.gx
-            for i in 0 .. Inputs - 1 do
+            for i in 0 .. Adjoints - 1 do
                 let id = xIds[i]
                 if id > 0 then adj[id - 1] <- adj[id - 1] + sc.gx[i]
 
@@ -237,11 +250,13 @@ type ContactLaw =
 
     /// On the scalar tape: the law's values as the leaves of one ContactAdjoint.PointBlock (constants when no input
     /// is on the tape).
-    static member Point(s: float, kc: float, c: float, eps: float, h: float, withK: bool,
+    static member Point(s: float, kc: TapeReal, c: TapeReal, eps: float, h: float, withK: bool,
                         px: TapeReal, py: TapeReal, pz: TapeReal, nx: TapeReal, ny: TapeReal, nz: TapeReal, depth: TapeReal, mu: TapeReal,
                         a0: TapeReal, a1: TapeReal, a2: TapeReal, a3: TapeReal, a4: TapeReal, a5: TapeReal,
                         b0: TapeReal, b1: TapeReal, b2: TapeReal, b3: TapeReal, b4: TapeReal, b5: TapeReal, wrench: TapeReal[], k: TapeReal[]) =
-        let x, ids = Array.zeroCreate ContactAdjoint.Inputs, Array.zeroCreate ContactAdjoint.Inputs
+        let x, ids = Array.zeroCreate ContactAdjoint.Inputs, Array.zeroCreate ContactAdjoint.Adjoints
+        ids[ContactAdjoint.Inputs] <- kc.id
+        ids[ContactAdjoint.Inputs + 1] <- c.id
         let inline put (i: int) (r: TapeReal) =
             x[i] <- r.v
             ids[i] <- r.id
@@ -250,7 +265,7 @@ type ContactLaw =
         put 14 b0; put 15 b1; put 16 b2; put 17 b3; put 18 b4; put 19 b5
         let sc = ContactAdjoint.Scratch.Get()
         let wv, kv, nk = sc.wrench, sc.k, (if withK then 36 else 0)
-        ContactLaw.Point(s, kc, c, eps, h, withK, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7],
+        ContactLaw.Point(s, kc.v, c.v, eps, h, withK, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7],
                          x[8], x[9], x[10], x[11], x[12], x[13], x[14], x[15], x[16], x[17], x[18], x[19], wv, kv)
         if Array.forall (fun id -> id = 0) ids then
             for i in 0 .. 5 do wrench[i] <- TapeReal.Const wv[i]
@@ -258,7 +273,7 @@ type ContactLaw =
         else
             let tape = ScalarTape.Current
             let wIds, kIds = Array.zeroCreate 6, Array.zeroCreate nk
-            let cs: ContactAdjoint.Constants = { s = s; k = kc; c = c; eps = eps; h = h }
+            let cs: ContactAdjoint.Constants = { s = s; k = kc.v; c = c.v; eps = eps; h = h }
             tape.Block(ContactAdjoint.PointBlock(cs, x, ids, wIds, kIds))
             for i in 0 .. 5 do
                 wIds[i] <- tape.Leaf()

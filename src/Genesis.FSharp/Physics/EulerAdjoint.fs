@@ -16,8 +16,9 @@ module internal EulerAdjoint =
     open EulerTrace
 
     /// The parameters whose gradients the Euler adjoint computes, as indices of Rollout.paramsToArray: dofDamping,
-    /// gravity, kp, kv, forceLo, forceHi, bodyMass (the ones a scene sets from tensors, bar the contact parameters).
-    let parameters = [| 7; 11; 12; 13; 14; 15; 2 |]
+    /// gravity, kp, kv, forceLo, forceHi, bodyMass, contactStiffness, contactDamping, friction (every parameter a
+    /// scene sets from tensors).
+    let parameters = [| 7; 11; 12; 13; 14; 15; 2; 16; 17; 18 |]
 
     /// Whether a ball or free joint of the model has a spring (FastStep.quatSprings, recorded on the tape).
     let hasQuatSprings (fm: FastModel<float>) =
@@ -64,11 +65,11 @@ module internal EulerAdjoint =
         member val gGm: float[] = Array.zeroCreate (ng * 9)
         /// One point's law inputs, their adjoints and its output adjoints (wrench, K).
         member val x: float[] = Array.zeroCreate ContactAdjoint.Inputs
-        member val gx: float[] = Array.zeroCreate ContactAdjoint.Inputs
+        member val gx: float[] = Array.zeroCreate ContactAdjoint.Adjoints
         member val gK: float[] = Array.zeroCreate 36
         member val gWrench: float[] = Array.zeroCreate 6
         /// The parameters' adjoints in the order of `parameters`, summed over sub-steps and envs.
-        member val gParams: float[][] = parameters |> Array.map (fun p -> Array.zeroCreate (match p with 11 -> 3 | 2 -> nb | _ -> nv))
+        member val gParams: float[][] = parameters |> Array.map (fun p -> Array.zeroCreate (match p with 11 -> 3 | 2 -> nb | 16 | 17 | 18 -> 1 | _ -> nv))
         member a.gDamping = a.gParams[0]
         member a.gGravity = a.gParams[1]
         member a.gKp = a.gParams[2]
@@ -76,6 +77,9 @@ module internal EulerAdjoint =
         member a.gForceLo = a.gParams[4]
         member a.gForceHi = a.gParams[5]
         member a.gMass = a.gParams[6]
+        member a.gStiffness = a.gParams[7]
+        member a.gContactDamping = a.gParams[8]
+        member a.gFriction = a.gParams[9]
 
     /// Adjoint arrays no segment is using, per model.
     let private freeAdjoints = ConditionalWeakTable<FastModel<float>, ConcurrentBag<Adjoints>>()
@@ -160,6 +164,9 @@ module internal EulerAdjoint =
                 for i in 0 .. 35 do a.gK[i] <- h * a.gic[ba * 36 + i]
                 Array.blit a.gwbody (ba * 6) a.gWrench 0 6
                 ContactAdjoint.pointAdjoint cs x a.gWrench a.gK gIn
+                a.gStiffness[0] <- a.gStiffness[0] + gIn[ContactAdjoint.Inputs]
+                a.gContactDamping[0] <- a.gContactDamping[0] + gIn[ContactAdjoint.Inputs + 1]
+                if fm.friction > 0.0 then a.gFriction[0] <- a.gFriction[0] + gIn[7]
                 for i in 0 .. 5 do a.gcvel[ba * 6 + i] <- a.gcvel[ba * 6 + i] + gIn[8 + i]
                 // p = w - n r, depth = r - (w - x_plane) . n, w = x_a + R_a l
                 let hBar = -gIn[6]
@@ -331,7 +338,10 @@ module internal EulerAdjoint =
                 leaves tape s.cdof w.cdof (nv * 6)
                 leaves tape s.cvel w.cvel (nb * 6)
                 FastContact.clear w true
-                FastStep.contactPairsTape m w sp h a.handPair
+                // the contact parameters as leaves too (their gradients)
+                let mc = { m with contactStiffness = TapeReal.Variable fm.contactStiffness; contactDamping = TapeReal.Variable fm.contactDamping
+                                  friction = TapeReal.Variable fm.friction }
+                FastStep.contactPairsTape mc w sp h a.handPair
                 tape.ResetAdjoints()
                 for i in 0 .. nb * 6 - 1 do tape.Seed(w.wbody[i].id, a.gwbody[i])
                 for i in 0 .. nb * 36 - 1 do tape.Seed(w.kbody[i].id, h * a.gic[i])
@@ -342,6 +352,9 @@ module internal EulerAdjoint =
                 read tape w.geomXmat a.gGm (ng * 9) true
                 read tape w.cdof a.gcdof (nv * 6) true
                 read tape w.cvel a.gcvel (nb * 6) true
+                a.gStiffness[0] <- a.gStiffness[0] + tape.Adjoint mc.contactStiffness.id
+                a.gContactDamping[0] <- a.gContactDamping[0] + tape.Adjoint mc.contactDamping.id
+                a.gFriction[0] <- a.gFriction[0] + tape.Adjoint mc.friction.id
             geomFramesAdjoint fm a
         // bias and cvel by RNEA, cinert (and kbody, above) into the composites, kinematics
         Array.blit a.gic 0 a.gcin 0 (nb * 36)

@@ -53,9 +53,9 @@ module internal FastContact =
         w.denseC <- true
 
     /// ContactLaw.Point for the scalar type ^T, with the two bodies' velocities read from cv at ao and bo.
-    let inline private lawWith (_: ^W) (s: float) (kc: float) (c: float) (eps: float) (h: float) (withK: bool)
+    let inline private lawWith (_: ^W) (s: float) (kc: ^T) (c: ^T) (eps: float) (h: float) (withK: bool)
                                (px: ^T) (py: ^T) (pz: ^T) (nx: ^T) (ny: ^T) (nz: ^T) (depth: ^T) (mu: ^T) (cv: ^T[]) (ao: int) (bo: int) (wrench: ^T[]) (k: ^T[]) =
-        ((^W or ^T): (static member Point: float * float * float * float * float * bool * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T[] * ^T[] -> unit)
+        ((^W or ^T): (static member Point: float * ^T * ^T * float * float * bool * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T[] * ^T[] -> unit)
             (s, kc, c, eps, h, withK, px, py, pz, nx, ny, nz, depth, mu, cv[ao], cv[ao + 1], cv[ao + 2], cv[ao + 3], cv[ao + 4], cv[ao + 5],
              cv[bo], cv[bo + 1], cv[bo + 2], cv[bo + 3], cv[bo + 4], cv[bo + 5], wrench, k))
 
@@ -70,7 +70,7 @@ module internal FastContact =
             let ao, bo = ba * 6, bb * 6
             // the force law (ContactLaw: inlined on floats, one tape block per point on TapeReal)
             let wr = w.pointWrench
-            lawWith Unchecked.defaultof<ContactLaw> cp.softness (value m.contactStiffness) (value m.contactDamping) cp.frictionVelocity h needC
+            lawWith Unchecked.defaultof<ContactLaw> cp.softness m.contactStiffness m.contactDamping cp.frictionVelocity h needC
                     px py pz nx ny nz depth mu w.cvel ao bo wr w.kpoint
             let wb = w.wbody
             if movingA then

@@ -66,7 +66,7 @@ let private sameAsRecorded (name: string) build opts steps setup control control
     Array.iteri2 (fun i a b -> Expect.floatClose { absolute = 1e-9; relative = 1e-8 } a b (sprintf "%s: gradient %d" name i)) taped recorded
 
 /// Gradients of a rollout loss with respect to kp, kv, damping, the force range (each a leaf of the robot's dofs),
-/// gravity and the link masses, with checkpoint segments of k steps (1: fully recorded).
+/// gravity, the link masses and the contact parameters, with checkpoint segments of k steps (1: fully recorded).
 let private parameterGrads (build: Scene -> RigidEntity) (dt: float) (steps: int) (q0: float list) (kp0: float) (kv0: float)
                            (range: float) (control: RigidEntity -> Tensor -> unit) (controls0: float) (k: int) =
     let scene = Scene(SimOptions(dt = dt, requiresGrad = true, checkpointEvery = k))
@@ -82,6 +82,8 @@ let private parameterGrads (build: Scene -> RigidEntity) (dt: float) (steps: int
     let gravity = gs.tensor([ 0.3; -0.2; -9.81 ], requiresGrad = true)
     let mass = gs.tensor(robot.getLinksMass().toFloatArray() |> Array.mapi (fun i m -> m * (1.0 + 0.05 * float (i % 3))), requiresGrad = true)
     robot.setLinksMass(mass)
+    let stiffness, contactDamping, friction = gs.tensor(2.5e4, requiresGrad = true), gs.tensor(250.0, requiresGrad = true), gs.tensor(0.8, requiresGrad = true)
+    scene.setContactParams(stiffness = stiffness, damping = contactDamping, friction = friction)
     robot.setDofsKp(kp)
     robot.setDofsKv(kv)
     robot.setDofsDamping(damping)
@@ -92,7 +94,9 @@ let private parameterGrads (build: Scene -> RigidEntity) (dt: float) (steps: int
         scene.step()
     let loss = robot.getDofsPosition().pow(2.0).sum() + robot.getDofsVelocity().pow(2.0).sum() * 0.1 + robot.getPos().pow(2.0).sum()
     loss.backward()
-    [ kp; kv; damping; lo; hi; gravity; mass ] |> List.map (fun t -> t.grad.toFloatArray()), scene.recordedSegments
+    // a leaf the loss does not reach (contact parameters without contact) has no grad: zeros
+    [ kp; kv; damping; lo; hi; gravity; mass; stiffness; contactDamping; friction ]
+    |> List.map (fun t -> if isNull (box t.grad) then Array.zeroCreate t.numel else t.grad.toFloatArray()), scene.recordedSegments
 
 /// Parameter gradients through checkpoint segments (fast path) against the fully recorded Tensor path (1e-8).
 let private sameParameterGrads (name: string) build dt steps q0 kp0 kv0 range control controls0 =
@@ -100,7 +104,7 @@ let private sameParameterGrads (name: string) build dt steps q0 kp0 kv0 range co
     let taped, segments = parameterGrads build dt steps q0 kp0 kv0 range control controls0 5
     let recorded, _ = parameterGrads build dt steps q0 kp0 kv0 range control controls0 1
     Expect.isGreaterThan segments 1 (name + ": several checkpoint segments")
-    let names = [ "kp"; "kv"; "damping"; "force lower"; "force upper"; "gravity"; "link masses" ]
+    let names = [ "kp"; "kv"; "damping"; "force lower"; "force upper"; "gravity"; "link masses"; "contact stiffness"; "contact damping"; "friction" ]
     List.zip3 names taped recorded |> List.iter (fun (what, a, b) ->
         Expect.isTrue (a |> Array.forall Double.IsFinite) (sprintf "%s: %s finite" name what)
         Array.iteri2 (fun i x y -> Expect.floatClose { absolute = 1e-9; relative = 1e-8 } x y (sprintf "%s: d/d%s[%d]" name what i)) a b)
@@ -274,7 +278,19 @@ let tests =
                 scene.addEntity(Morphs.Plane()) |> ignore
                 scene.addEntity(Morphs.URDF(GsSetup.asset "go2/go2.urdf", pos = [| 0.0; 0.0; 0.3 |]))
             let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsVelocity(c)
-            sameParameterGrads "go2" build 0.005 20 [] 20.0 2.0 15.0 control 1.0 |> ignore
+            let g = sameParameterGrads "go2" build 0.005 20 [] 20.0 2.0 15.0 control 1.0
+            for i, what in [ 7, "stiffness"; 8, "damping"; 9, "friction" ] do
+                Expect.isGreaterThan (abs g.[i].[0]) 1e-9 (sprintf "some contact %s gradient" what)
+        }
+        test "contact parameter gradients through segments = recorded: a free box landing on another (pairs on the tape)" {
+            let build (scene: Scene) =
+                scene.addEntity(Morphs.Plane()) |> ignore
+                scene.addEntity(Morphs.Box([| 0.3; 0.3; 0.1 |], pos = [| 0.0; 0.0; 0.05 |])) |> ignore
+                scene.addEntity(Morphs.Box([| 0.1; 0.1; 0.1 |], pos = [| 0.01; 0.0; 0.154 |], euler = [| 3.0; 2.0; 0.0 |]))
+            let control (robot: RigidEntity) (c: Tensor) = robot.controlDofsForce(c)
+            let g = sameParameterGrads "stacked boxes" build 0.005 20 [] 0.0 0.0 1e3 control 0.5
+            for i, what in [ 7, "stiffness"; 8, "damping"; 9, "friction" ] do
+                Expect.isGreaterThan (abs g.[i].[0]) 1e-9 (sprintf "some contact %s gradient" what)
         }
         test "ball joint (one_ball_joint.xml), force control: taped segments = recorded" {
             let build (scene: Scene) = scene.addEntity(Morphs.MJCF(GsSetup.asset "mjcf/one_ball_joint.xml"))
