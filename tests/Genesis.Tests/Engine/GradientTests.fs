@@ -184,6 +184,29 @@ let tests =
             let fd = Array.map2 (fun a b -> (a - b) / (2.0 * h)) fp fm
             Expect.isLessThan (GsSetup.relErr [| fd |] [| jv |]) gradTol "jvp"
         }
+        test "forward mode through a scene rollout: jvp w.r.t. the controls and the initial position equals FD" {
+            GsSetup.ensure64 ()
+            let nSteps = 12
+            // final dof positions and velocities of the arm as a function of [initial position (2) | controls (T x 2)]
+            let final (x: Tensor) =
+                let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true))
+                let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+                scene.build()
+                robot.setDofsPosition(x.narrow(0, 0, 2))
+                let controls = x.narrow(0, 2, nSteps * 2).reshape([| nSteps; 2 |])
+                for t in 0 .. nSteps - 1 do
+                    robot.controlDofsForce(controls.[t])
+                    scene.step()
+                gs.cat([| robot.getDofsPosition(); robot.getDofsVelocity() |], 0).sceneless()
+            let x0 = Array.append [| 0.3; -0.2 |] (Array.init (nSteps * 2) (fun i -> 0.4 * sin (float i)))
+            let v = Array.init x0.Length (fun i -> cos (0.7 * float i))
+            let jv = (gs.jvp final (gs.tensor x0) (gs.tensor v)).toFloatArray()
+            let h = 1e-6
+            let at (s: float) = (final (gs.tensor (Array.map2 (fun a b -> a + s * h * b) x0 v))).toFloatArray()
+            let fd = Array.map2 (fun a b -> (a - b) / (2.0 * h)) (at 1.0) (at -1.0)
+            Expect.isLessThan (GsSetup.relErr [| fd |] [| jv |]) gradTol "jvp through the scene"
+            Expect.isGreaterThan (jv |> Array.map abs |> Array.max) 1e-3 "non-zero"
+        }
         test "forward over reverse through a checkpointed scene rollout: hvp equals FD of the gradient" {
             GsSetup.ensure64 ()
             let loss (x: Tensor) = armLoss 0 15 x (gs.full([ 15; 2 ], 0.1))
