@@ -216,32 +216,33 @@ module internal FastContact =
             let radA = lift hA[0] * abs (dotCol gm am 0 ux uy uz) + lift hA[1] * abs (dotCol gm am 1 ux uy uz) + lift hA[2] * abs (dotCol gm am 2 ux uy uz)
             let radB = lift hB[0] * abs (dotCol gm bm 0 ux uy uz) + lift hB[1] * abs (dotCol gm bm 1 ux uy uz) + lift hB[2] * abs (dotCol gm bm 2 ux uy uz)
             overlaps[o] <- value (radA + radB - abs (dx * ux + dy * uy + dz * uz))
-        // an incident corner within reference face o's extents (tangentially)
-        let hasCorners o =
+        // reference face o: its box's centre offset and half-extents, and the incident box's corners
+        let reference o = (if o < 3 then b * 3 else a * 3), (if o < 3 then hB else hA), (if o < 3 then w.cornersA else w.cornersB)
+        // whether incident corner c lies within reference face o's extents (tangentially)
+        let within o c =
             let mo, k = axisMat o, o % 3
-            let refO, refH, corners = (if o < 3 then b * 3 else a * 3), (if o < 3 then hB else hA), (if o < 3 then w.cornersA else w.cornersB)
+            let refO, refH, corners = reference o
+            let wx, wy, wz = corners[c * 3] - gx[refO], corners[c * 3 + 1] - gx[refO + 1], corners[c * 3 + 2] - gx[refO + 2]
+            let mutable inside = true
+            for j in 0 .. 2 do
+                if j <> k && not (abs (value (wx * gm[mo + j] + wy * gm[mo + 3 + j] + wz * gm[mo + 6 + j])) <= refH[j] * 1.001 + 1e-9) then inside <- false
+            inside
+        let hasCorners o =
             let mutable any = false
             for c in 0 .. 7 do
-                let wx, wy, wz = corners[c * 3] - gx[refO], corners[c * 3 + 1] - gx[refO + 1], corners[c * 3 + 2] - gx[refO + 2]
-                let mutable within = true
-                for j in 0 .. 2 do
-                    if j <> k && not (abs (value (wx * gm[mo + j] + wy * gm[mo + 3 + j] + wz * gm[mo + 6 + j])) <= refH[j] * 1.001 + 1e-9) then within <- false
-                if within then any <- true
+                if within o c then any <- true
             any
         let o = Contact.faceAxis overlaps hasCorners (Contact.faceTieTolerance hA hB)
         let mo, k = axisMat o, o % 3
         let ux, uy, uz = gm[mo + k], gm[mo + 3 + k], gm[mo + 6 + k]
         let du = dx * ux + dy * uy + dz * uz
         let sgn = lift (if o < 3 then (if value du <= 0.0 then 1.0 else -1.0) else (if value du >= 0.0 then 1.0 else -1.0))
-        let refO, refH, corners = (if o < 3 then b * 3 else a * 3), (if o < 3 then hB else hA), (if o < 3 then w.cornersA else w.cornersB)
+        let refO, refH, corners = reference o
         let nx, ny, nz = ux * sgn, uy * sgn, uz * sgn
         let flip = lift (if o < 3 then 1.0 else -1.0)
         for c in 0 .. 7 do
-            let wx, wy, wz = corners[c * 3] - gx[refO], corners[c * 3 + 1] - gx[refO + 1], corners[c * 3 + 2] - gx[refO + 2]
-            let mutable within = true
-            for j in 0 .. 2 do
-                if j <> k && not (abs (value (wx * gm[mo + j] + wy * gm[mo + 3 + j] + wz * gm[mo + 6 + j])) <= refH[j] * 1.001 + 1e-9) then within <- false
-            if within then
+            if within o c then
+                let wx, wy, wz = corners[c * 3] - gx[refO], corners[c * 3 + 1] - gx[refO + 1], corners[c * 3 + 2] - gx[refO + 2]
                 let depth = lift refH[k] - (wx * nx + wy * ny + wz * nz)
                 addPoint m w cp h needC ba bb corners[c * 3] corners[c * 3 + 1] corners[c * 3 + 2] (flip * nx) (flip * ny) (flip * nz) depth mu
 
