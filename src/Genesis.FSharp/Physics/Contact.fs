@@ -34,8 +34,8 @@ module Contact =
     let private frame (kin: Kinematics) (body: int) (g: GeomSpec) =
         let r = kin.xmat.narrow(1, body, 1).squeeze(1)
         let p = kin.xpos.narrow(1, body, 1).squeeze(1)
-        let gr = r.matmul(Constants.get g 0 p (fun () -> Spatial.quatToMat (Spatial.constLike p [| 4 |] g.quat)))
-        let gp = p + Spatial.rotate r (Constants.ofValues g 1 p [| 3 |] (fun () -> g.pos))
+        let gr = r.matmul(Constants.get g Constants.GeomRotation p (fun () -> Spatial.quatToMat (Spatial.constLike p [| 4 |] g.quat)))
+        let gp = p + Spatial.rotate r (Constants.ofValues g Constants.GeomPosition p [| 3 |] (fun () -> g.pos))
         gp, gr
 
     let internal boxCorners (h: float[]) =
@@ -74,19 +74,32 @@ module Contact =
         let axis = gr.narrow(2, 2, 1).squeeze(2)
         gp + axis * half, gp - axis * half, g.size[0]
 
+    /// Added to a segment's squared length before dividing by it, so a degenerate segment (a sphere) is safe.
+    [<Literal>]
+    let internal SegmentFloorSq = 1e-12
+
     let private closestOnSegment (a: Tensor) (b: Tensor) (c: Tensor) =
         let ab = b - a
-        let t = (((c - a) * ab).sum(-1, true) / ((ab * ab).sum(-1, true) + 1e-12)).clamp(0.0, 1.0)
+        let t = (((c - a) * ab).sum(-1, true) / ((ab * ab).sum(-1, true) + SegmentFloorSq)).clamp(0.0, 1.0)
         a + ab * t
 
+    /// The squared-length floor of the gradient-safe normalisation of a closest-point offset (its length is at least 1e-9).
+    [<Literal>]
+    let internal NormFloorSq = 1e-18
+
+    /// A point whose floored distance to a box is at most this is inside it (the floor is 1e-9; twice that leaves room
+    /// for rounding). Both the Tensor path and the fast path (FastContact.segmentBox) decide "inside" by it.
+    [<Literal>]
+    let internal InsideDistance = 2e-9
+
     let private safeNormalize (v: Tensor) =
-        let n = ((v * v).sum(-1, true) + 1e-18).sqrt()
+        let n = ((v * v).sum(-1, true) + NormFloorSq).sqrt()
         v / n, n
 
     /// Spheres (centres [B; n; 3], radius ra) on body A against box B: closest-point contacts.
     let private spheresVsBox (kin: Kinematics) (ba: int) (centres: Tensor) (ra: float) (bb: int, gb: GeomSpec) (mu: float) =
         let bp, br = frame kin bb gb
-        let h = Constants.ofValues gb 2 bp [| 3 |] (fun () -> gb.size)
+        let h = Constants.ofValues gb Constants.BoxHalfExtents bp [| 3 |] (fun () -> gb.size)
         let local = br.transpose(1, 2).unsqueeze(1).matmul((centres - bp.unsqueeze(1)).unsqueeze(-1)).squeeze(-1)
         let clamped = local.maximum(-h).minimum(h)
         let outside = local - clamped
@@ -98,8 +111,8 @@ module Contact =
         let sgn = Tensor.where(local.ge(0.0), gs.onesLike local, -gs.onesLike local)
         let dirIn = onehot * sgn
         let depthIn = (gap * onehot).sum(-1, true)
-        // safeNormalize floors the distance at 1e-9 (sqrt of its 1e-18), so "inside" is a distance at that floor
-        let isInside = distOut.le(2e-9)
+        // safeNormalize floors the distance at 1e-9, so "inside" is a distance at that floor
+        let isInside = distOut.le(InsideDistance)
         let nLocal = Tensor.where(isInside, dirIn, dirOut)
         let depth = Tensor.where(isInside, depthIn + ra, ra - distOut).squeeze(-1)
         let n = br.unsqueeze(1).matmul(nLocal.unsqueeze(-1)).squeeze(-1)
@@ -130,7 +143,7 @@ module Contact =
         let pA, rA = frame kin ba ga
         let pB, rB = frame kin bb gb
         let hA, hB = ga.size, gb.size
-        let cornersOf (p: Tensor) (r: Tensor) (g: GeomSpec) = toWorld p r (Constants.ofValues g 3 p [| 8; 3 |] (fun () -> Array.concat (boxCorners g.size)))
+        let cornersOf (p: Tensor) (r: Tensor) (g: GeomSpec) = toWorld p r (Constants.ofValues g Constants.BoxCorners p [| 8; 3 |] (fun () -> Array.concat (boxCorners g.size)))
         let cA, cB = cornersOf pA rA ga, cornersOf pB rB gb
         // host: the axis of least overlap per env, its orientation, and which corners lie within the face
         let nEnv = pA.shape[0]
@@ -186,18 +199,18 @@ module Contact =
     /// Contacts of one geom pair (A gets +force along the normal); planes and boxes come second.
     let internal pair (kin: Kinematics) (ba: int, ga: GeomSpec) (bb: int, gb: GeomSpec) : Points list =
         let mu = sqrt (ga.friction[0] * gb.friction[0])
-        match ga.gtype, gb.gtype with
-        | Plane, _ -> []
-        | _, Plane ->
+        match PairDispatch.kindOf ga.gtype gb.gtype with
+        | PairKind.NoContact -> []
+        | PairKind.ProbePlane ->
             let pp, pr = frame kin bb gb
             let n = pr.narrow(2, 2, 1).squeeze(2).unsqueeze(1)
             let probes, radius = planeProbe ga
             let gp, gr = frame kin ba ga
-            let world = toWorld gp gr (Constants.ofValues ga 4 gp [| probes.Length; 3 |] (fun () -> Array.concat probes))
+            let world = toWorld gp gr (Constants.ofValues ga Constants.PlaneProbes gp [| probes.Length; 3 |] (fun () -> Array.concat probes))
             let height = ((world - pp.unsqueeze(1)) * n).sum(-1)
             let point = world - n * radius
             [ { bodyA = ba; bodyB = bb; point = point; normal = n.expandAs point; depth = radius - height; friction = mu } ]
-        | (Sphere | Capsule), (Sphere | Capsule) ->
+        | PairKind.SegmentSegment ->
             let a0, a1, ra = segment kin ba ga
             let b0, b1, rb = segment kin bb gb
             let pb = closestOnSegment b0 b1 ((a0 + a1) / 2.0)
@@ -206,15 +219,15 @@ module Contact =
             let n, dist = safeNormalize (pa - pb)
             let depth = (ra + rb - dist).squeeze(-1)
             [ { bodyA = ba; bodyB = bb; point = (pa - n * ra).unsqueeze(1); normal = n.unsqueeze(1); depth = depth.unsqueeze(1); friction = mu } ]
-        | (Sphere | Capsule), Box ->
+        | PairKind.SegmentBox ->
             let a0, a1, ra = segment kin ba ga
             let centres = if ga.gtype = Sphere then a0.unsqueeze(1) else gs.stack([| a0; a1 |], 1)
             [ spheresVsBox kin ba centres ra (bb, gb) mu ]
-        | Box, Box -> [ boxBox kin (ba, ga) (bb, gb) mu ]
-        | _ -> raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: plane with any, sphere/capsule pairs, box with sphere/capsule/box)" ga.gtype gb.gtype))
+        | PairKind.BoxBox -> [ boxBox kin (ba, ga) (bb, gb) mu ]
+        | _ -> PairDispatch.unsupported ga gb
 
     /// Order of geom types in a pair: planes last, then boxes, so that `pair` sees (other, plane/box).
-    let internal rank (g: GeomSpec) = match g.gtype with Plane -> 3 | Box -> 2 | _ -> 1
+    let internal rank (g: GeomSpec) = PairDispatch.rankOf g.gtype
 
     /// A conservative world-space radius of a geom around its centre.
     let private boundRadiusOf (g: GeomSpec) =
@@ -305,7 +318,7 @@ module Contact =
             let mask = Model.ancestorMask topo
             let pointJac (body: int) (p: Tensor) =
                 // [B; n; 3; nv]: d(velocity of the point fixed to body) / d qvel = J_u - [p]x J_w
-                let row = Constants.ofValues topo (2000000 + body) qvel [| nv |] (fun () -> mask[body * nv .. (body + 1) * nv - 1])
+                let row = Constants.ofValues topo (Constants.AncestorRow body) qvel [| nv |] (fun () -> mask[body * nv .. (body + 1) * nv - 1])
                 let cd = kin.cdof * row.unsqueeze(-1)
                 let jw = cd.narrow(-1, 0, 3).transpose(1, 2).unsqueeze(1)
                 let ju = cd.narrow(-1, 3, 3).transpose(1, 2).unsqueeze(1)

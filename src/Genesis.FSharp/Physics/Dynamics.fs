@@ -25,7 +25,7 @@ module Dynamics =
         let like = qvel
         let inertiaWorld = kin.xmat.matmul(p.bodyInertia).matmul(kin.xmat.transpose(-1, -2))
         let cinert = Spatial.spatialInertia (p.bodyMass.expand([ b; nb ])) kin.xipos inertiaWorld
-        let mask = Constants.ofValues topo 0 like [| nb; nv |] (fun () -> Model.ancestorMask topo)
+        let mask = Constants.ofValues topo Constants.AncestorMask like [| nb; nv |] (fun () -> Model.ancestorMask topo)
         // J [B; nb; 6; nv]: body i's Jacobian is the cdof of its ancestor dofs
         let jac = kin.cdof.transpose(1, 2).unsqueeze(1) * mask.unsqueeze(1)
         let jt = jac.transpose(-1, -2)
@@ -34,11 +34,11 @@ module Dynamics =
         let cvel = jac.matmul(qvel.unsqueeze(1).unsqueeze(-1)).squeeze(-1)
         // cdof_k moves with the frame that carries its axis: the parent body plus the joints of its own body up to
         // and including its joint (MuJoCo mj_comVel), not with later joints of the same body
-        let frameMask = Constants.ofValues topo 1 like [| nv; nv |] (fun () -> Model.dofFrameMask topo)
+        let frameMask = Constants.ofValues topo Constants.DofFrameMask like [| nv; nv |] (fun () -> Model.dofFrameMask topo)
         let vdof = frameMask.matmul(kin.cdof * qvel.unsqueeze(-1))
-        let bodyFixed = Constants.ofValues topo 2 like [| nv; 1 |] (fun () -> topo.dofWorldFixed |> Array.map (fun w -> if w then 0.0 else 1.0))
+        let bodyFixed = Constants.ofValues topo Constants.DofMovingMask like [| nv; 1 |] (fun () -> topo.dofWorldFixed |> Array.map (fun w -> if w then 0.0 else 1.0))
         let cdofDot = Spatial.crossMotionMatrix(vdof).matmul(kin.cdof.unsqueeze(-1)).squeeze(-1) * bodyFixed
-        let grav = gs.cat([| Constants.ofValues Constants.shared 3 like [| 3 |] (fun () -> Array.zeroCreate 3); -p.gravity |])
+        let grav = gs.cat([| Constants.ofValues Constants.shared Constants.GravityHead like [| 3 |] (fun () -> Array.zeroCreate 3); -p.gravity |])
         let acc = mask.matmul(cdofDot * qvel.unsqueeze(-1)) + grav
         let iv = cinert.matmul(cvel.unsqueeze(-1)).squeeze(-1)
         let ia = cinert.matmul(acc.unsqueeze(-1)).squeeze(-1)

@@ -15,10 +15,11 @@ open Genesis
 module internal EulerAdjoint =
     open EulerTrace
 
-    /// The parameters whose gradients the Euler adjoint computes, as indices of Rollout.paramsToArray: dofDamping,
-    /// gravity, kp, kv, forceLo, forceHi, bodyMass, contactStiffness, contactDamping, friction (every parameter a
-    /// scene sets from tensors).
-    let parameters = [| 7; 11; 12; 13; 14; 15; 2; 16; 17; 18 |]
+    /// The parameters whose gradients the Euler adjoint computes (every parameter a scene sets from tensors), in the
+    /// order of Adjoints.gParams.
+    let parameters =
+        [| Param.DofDamping; Param.Gravity; Param.Kp; Param.Kv; Param.ForceLo; Param.ForceHi; Param.BodyMass
+           Param.ContactStiffness; Param.ContactDamping; Param.Friction |]
 
     /// Whether a ball or free joint of the model has a spring (FastStep.quatSprings, recorded on the tape).
     let hasQuatSprings (fm: FastModel<float>) =
@@ -27,8 +28,8 @@ module internal EulerAdjoint =
             let jt = fm.jntType[j]
             (jt = Ball || jt = Free) && Array.exists (fun i -> fm.dofStiffness[fm.jntDofAdr[j] + i] <> 0.0) [| 0 .. JointSpec.nvOf jt - 1 |])
 
-    /// Whether the Euler adjoint gives the gradient of parameter p (an index of Rollout.paramsToArray).
-    let differentiates (p: int) = Array.contains p parameters
+    /// Whether the Euler adjoint gives the gradient of parameter p.
+    let differentiates (p: Param) = Array.contains p parameters
 
     /// The adjoint arrays of one sub-step's backward (reused by every sub-step of a segment).
     [<Sealed>]
@@ -36,13 +37,13 @@ module internal EulerAdjoint =
         let nb, nq, nv, ng = fm.nbody, fm.nq, fm.nv, fm.geomBody.Length
         let hand =
             Array.init fm.pairA.Length (fun pr ->
-                fm.pairKind[pr] = FastPairKind.ProbePlane && fm.bodyDofs[fm.geomBody[fm.pairB[pr]]].Length = 0)
+                fm.pairKind[pr] = PairKind.ProbePlane && fm.bodyDofs[fm.geomBody[fm.pairB[pr]]].Length = 0)
         /// Pairs differentiated by hand: probes against a plane on a body without dofs.
         member _.handPair = hand
         /// Whether a ball or free joint has a spring (FastStep.quatSprings, recorded on the tape).
         member val quatSprings = hasQuatSprings fm
         /// Whether some pair is recorded on the tape instead.
-        member val anyTapePair = hand |> Array.indexed |> Array.exists (fun (pr, hand) -> not hand && fm.pairKind[pr] <> FastPairKind.NoContact)
+        member val anyTapePair = hand |> Array.indexed |> Array.exists (fun (pr, hand) -> not hand && fm.pairKind[pr] <> PairKind.NoContact)
         member val scratch = StageAdjoints.Arena<float>()
         member val gq: float[] = Array.zeroCreate nq
         member val gv: float[] = Array.zeroCreate nv
@@ -69,7 +70,7 @@ module internal EulerAdjoint =
         member val gK: float[] = Array.zeroCreate 36
         member val gWrench: float[] = Array.zeroCreate 6
         /// The parameters' adjoints in the order of `parameters`, summed over sub-steps and envs.
-        member val gParams: float[][] = parameters |> Array.map (fun p -> Array.zeroCreate (match p with 11 -> 3 | 2 -> nb | 16 | 17 | 18 -> 1 | _ -> nv))
+        member val gParams: float[][] = parameters |> Array.map (fun p -> Array.zeroCreate (ParamTable.lengthIn nb fm.jntType.Length nv p))
         member a.gDamping = a.gParams[0]
         member a.gGravity = a.gParams[1]
         member a.gKp = a.gParams[2]
@@ -212,7 +213,7 @@ module internal EulerAdjoint =
     /// of the implicit diagonal (h A-bar_kk), adds those of qpos, qvel and ctrl into a.gq, a.gv and gCtrl, those of
     /// damping, kp, kv and the force range into a.gParams, and writes those of bias and qfrcContact into a.gbias and
     /// a.gqfrc.
-    let private forcesAdjoint (fm: FastModel<float>) (sp: SimParams) (h: float) (modes: int[]) (s: Slot) (ctrl: float[]) (a: Adjoints) (gCtrl: float[]) =
+    let private forcesAdjoint (fm: FastModel<float>) (sp: SimParams) (h: float) (modes: DriveCode[]) (s: Slot) (ctrl: float[]) (a: Adjoints) (gCtrl: float[]) =
         let nv = fm.nv
         let limits = sp.enableJointLimits && fm.hasLimits
         for k in 0 .. nv - 1 do
@@ -227,8 +228,8 @@ module internal EulerAdjoint =
             // actuation, passed through where not clamped to [lo, hi]
             let tau0 =
                 match mode with
-                | 0 -> v
-                | 1 -> fm.kp[k] * (v - q) - fm.kv[k] * qv
+                | DriveCode.Force -> v
+                | DriveCode.Position -> fm.kp[k] * (v - q) - fm.kv[k] * qv
                 | _ -> fm.kv[k] * (v - qv)
             let lo, hi = fm.forceLo[k], fm.forceHi[k]
             let fromLo = not (Double.IsNaN tau0) && tau0 < lo
@@ -239,8 +240,8 @@ module internal EulerAdjoint =
             elif fromLo then a.gForceLo[k] <- a.gForceLo[k] + g
             else
                 match mode with
-                | 0 -> gCtrl[k] <- gCtrl[k] + g
-                | 1 ->
+                | DriveCode.Force -> gCtrl[k] <- gCtrl[k] + g
+                | DriveCode.Position ->
                     gCtrl[k] <- gCtrl[k] + fm.kp[k] * g
                     gq <- gq - fm.kp[k] * g
                     gqv <- gqv - fm.kv[k] * g
@@ -251,9 +252,9 @@ module internal EulerAdjoint =
                     gqv <- gqv - fm.kv[k] * g
                     a.gKv[k] <- a.gKv[k] + g * (v - qv)
             // the PD diagonal kv + h kp (position) or kv (velocity) where the force is not saturated
-            if mode <> 0 && tau > lo && tau < hi then
+            if mode <> DriveCode.Force && tau > lo && tau < hi then
                 a.gKv[k] <- a.gKv[k] + gDiag
-                if mode = 1 then a.gKp[k] <- a.gKp[k] + gDiag * h
+                if mode = DriveCode.Position then a.gKp[k] <- a.gKp[k] + gDiag * h
             // passive: -stiffness (q - springref) - damping qvel; damping also on A's diagonal (h damping)
             gq <- gq - fm.dofStiffness[k] * g
             gqv <- gqv - fm.dofDamping[k] * g
@@ -279,7 +280,7 @@ module internal EulerAdjoint =
     /// The adjoint of one sub-step at slot s under ctrl: from those of its end state in aQ, aV, writes those of its
     /// start state into aQ, aV and adds that of the control into gCtrl. m, w: the model and a work buffer on TapeReal.
     let private subStepAdjoint (a: Adjoints) (tape: ScalarTape) (fm: FastModel<float>) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams)
-                               (h: float) (modes: int[]) (s: Slot) (ctrl: float[]) (aQ: float[]) (aV: float[]) (gCtrl: float[]) =
+                               (h: float) (modes: DriveCode[]) (s: Slot) (ctrl: float[]) (aQ: float[]) (aV: float[]) (gCtrl: float[]) =
         let nb, nq, nv = fm.nbody, fm.nq, fm.nv
         let scratch = a.scratch
         scratch.Reset()
@@ -368,7 +369,7 @@ module internal EulerAdjoint =
     /// FastAdjoint.segmentVjp for the Euler integrator: per env, the segment is re-run on floats saving every
     /// sub-step (O(k) slots), then each sub-step's adjoint runs from the last. Also returns the gradients of the
     /// `parameters` (summed over envs).
-    let segmentVjp (fm: FastModel<float>) (m: FastModel<TapeReal>) (sp: SimParams) (codes: int[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
+    let segmentVjp (fm: FastModel<float>) (m: FastModel<TapeReal>) (sp: SimParams) (codes: DriveCode[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
                    (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
         let nq, nv, k, subs = fm.nq, fm.nv, ctrls.Length, sp.substeps
         let h = sp.dt / float subs

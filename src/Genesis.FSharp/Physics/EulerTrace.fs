@@ -84,7 +84,7 @@ module internal EulerTrace =
         for s in slots do bag.Add s
 
     /// One Euler sub-step of fw.qpos, fw.qvel under fw.ctrl (FastStep.eulerStepWith on floats), saving into slot.
-    let internal subStepSaving (fm: FastModel<float>) (fw: FastWork<float>) (sp: SimParams) (h: float) (modes: int[]) (slot: Slot) =
+    let internal subStepSaving (fm: FastModel<float>) (fw: FastWork<float>) (sp: SimParams) (h: float) (modes: DriveCode[]) (slot: Slot) =
         Array.blit fw.qpos 0 slot.qpos 0 fm.nq
         Array.blit fw.qvel 0 slot.qvel 0 fm.nv
         slot.probeLog.Clear()

@@ -17,7 +17,7 @@ module internal FastAdjoint =
     /// segment is first re-run on floats to recover the state before every step; then each step, from the last, is
     /// recorded on the tape alone and swept with the adjoint of its end state, giving the adjoint of its start state
     /// and control. One step's tape (~1,200 entries for the iiwa14) stays in cache however long the segment.
-    let private tapedSegmentVjp (fm: FastModel<float>) (m: FastModel<TapeReal>) (sp: SimParams) (codes: int[][]) (nEnvs: int) (qpos: float[])
+    let internal tapedSegmentVjp (fm: FastModel<float>) (m: FastModel<TapeReal>) (sp: SimParams) (codes: DriveCode[][]) (nEnvs: int) (qpos: float[])
                                 (qvel: float[]) (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
         let nq, nv, k = m.nq, m.nv, ctrls.Length
         let h = sp.dt / float sp.substeps
@@ -85,9 +85,9 @@ module internal FastAdjoint =
             let gq, gv, gc = tapedSegmentVjp fm m sp codes nEnvs qpos qvel ctrls adjQpos adjQvel
             gq, gv, gc, Array.empty
 
-    /// Whether segmentVjp also gives the gradient of parameter p (an index of Rollout.paramsToArray): Euler only, for
+    /// Whether segmentVjp also gives the gradient of parameter p: Euler only, for
     /// the parameters of EulerAdjoint.parameters (damping, gravity, kp, kv, force range).
-    let differentiatesParameter (sp: SimParams) (p: int) = sp.integrator = Integrator.Euler && EulerAdjoint.differentiates p
+    let differentiatesParameter (sp: SimParams) (p: Param) = sp.integrator = Integrator.Euler && EulerAdjoint.differentiates p
 
     /// The index of parameter p in segmentVjp's parameter gradients.
-    let parameterSlot (p: int) = Array.IndexOf(EulerAdjoint.parameters, p)
+    let parameterSlot (p: Param) = Array.IndexOf(EulerAdjoint.parameters, p)

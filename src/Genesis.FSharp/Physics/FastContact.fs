@@ -126,7 +126,7 @@ module internal FastContact =
     let inline internal closestOnSegment (s: ^T[]) (a: int) (b: int) (c: int) (o: int) =
         let abx, aby, abz = s[b] - s[a], s[b + 1] - s[a + 1], s[b + 2] - s[a + 2]
         let num = (s[c] - s[a]) * abx + (s[c + 1] - s[a + 1]) * aby + (s[c + 2] - s[a + 2]) * abz
-        let t = tmin (tmax (num / ((abx * abx + aby * aby + abz * abz) + lift 1e-12)) (lift 0.0)) (lift 1.0)
+        let t = tmin (tmax (num / ((abx * abx + aby * aby + abz * abz) + lift Contact.SegmentFloorSq)) (lift 0.0)) (lift 1.0)
         s[o] <- s[a] + abx * t
         s[o + 1] <- s[a + 1] + aby * t
         s[o + 2] <- s[a + 2] + abz * t
@@ -143,7 +143,7 @@ module internal FastContact =
         closestOnSegment s 0 3 15 18
         closestOnSegment s 6 9 18 15
         let vx, vy, vz = s[18] - s[15], s[19] - s[16], s[20] - s[17]
-        let dist = sqrt ((vx * vx + vy * vy + vz * vz) + lift 1e-18)
+        let dist = sqrt ((vx * vx + vy * vy + vz * vz) + lift Contact.NormFloorSq)
         let nx, ny, nz = vx / dist, vy / dist, vz / dist
         let ra, rb = lift m.geomSpec[a].size[0], lift m.geomSpec[b].size[0]
         addPoint m w cp h needC ba bb (s[18] - nx * ra) (s[19] - ny * ra) (s[20] - nz * ra) nx ny nz (ra + rb - dist) mu
@@ -168,11 +168,11 @@ module internal FastContact =
                 s[15 + i] <- l - tmin (tmax l (lift (-hb[i]))) (lift hb[i])
                 s[18 + i] <- lift hb[i] - abs l
             let ox, oy, oz = s[15], s[16], s[17]
-            let distOut = sqrt ((ox * ox + oy * oy + oz * oz) + lift 1e-18)
+            let distOut = sqrt ((ox * ox + oy * oy + oz * oz) + lift Contact.NormFloorSq)
             let mutable axis = 0
             for i in 1 .. 2 do
                 if not (Double.IsNaN(value s[18 + axis])) && (Double.IsNaN(value s[18 + i]) || value s[18 + i] < value s[18 + axis]) then axis <- i
-            let isInside = value distOut <= 1e-12
+            let isInside = value distOut <= Contact.InsideDistance
             let depth = if isInside then s[18 + axis] + ra else ra - distOut
             for i in 0 .. 2 do
                 s[21 + i] <-
@@ -246,11 +246,6 @@ module internal FastContact =
                 let depth = lift refH[k] - (wx * nx + wy * ny + wz * nz)
                 addPoint m w cp h needC ba bb corners[c * 3] corners[c * 3 + 1] corners[c * 3 + 2] (flip * nx) (flip * ny) (flip * nz) depth mu
 
-    /// Raises as Contact.pair does for a geom-type pair it has no narrow phase for.
-    let internal unsupported (ga: GeomSpec) (gb: GeomSpec) =
-        let supported = "plane with any, sphere/capsule pairs, box with sphere/capsule/box"
-        raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: %s)" ga.gtype gb.gtype supported))
-
     /// Zeroes the contact outputs: qfrcContact, the per-body wrenches and (when needC) stiffnesses and C's entries.
     let inline internal clear (w: FastWork< ^T>) (needC: bool) =
         Array.Clear w.qfrcContact
@@ -270,12 +265,12 @@ module internal FastContact =
             if (skip.Length = 0 || not skip[pr]) && isCandidate m w a b margin then
                 let mu = if overrideMu then m.friction else m.pairMu[pr]
                 match m.pairKind[pr] with
-                | FastPairKind.ProbePlane -> probePlane m w cp h needC pr a b mu
-                | FastPairKind.SegmentSegment -> segmentSegment m w cp h needC a b mu
-                | FastPairKind.SegmentBox -> segmentBox m w cp h needC a b mu
-                | FastPairKind.BoxBox -> boxBox m w cp h needC a b mu
-                | FastPairKind.NoContact -> ()
-                | _ -> unsupported m.geomSpec[a] m.geomSpec[b]
+                | PairKind.ProbePlane -> probePlane m w cp h needC pr a b mu
+                | PairKind.SegmentSegment -> segmentSegment m w cp h needC a b mu
+                | PairKind.SegmentBox -> segmentBox m w cp h needC a b mu
+                | PairKind.BoxBox -> boxBox m w cp h needC a b mu
+                | PairKind.NoContact -> ()
+                | _ -> PairDispatch.unsupported m.geomSpec[a] m.geomSpec[b]
 
     /// qfrc_k = cdof_k . (contact wrenches summed over the subtree of dof k's body); the sums replace w.wbody.
     let inline internal generalised (m: FastModel< ^T>) (w: FastWork< ^T>) =

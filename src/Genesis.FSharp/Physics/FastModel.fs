@@ -4,21 +4,6 @@ open System
 open System.Collections.Concurrent
 open Genesis
 
-/// How the fast path evaluates one geom pair: Contact.pair's dispatch on the (GeomType, GeomType) pair, decided once.
-type internal FastPairKind =
-    /// A's probe points (Contact.planeProbe) against plane B.
-    | ProbePlane = 0
-    /// Sphere/capsule A against sphere/capsule B (closest segment points).
-    | SegmentSegment = 1
-    /// Sphere/capsule A against box B (closest point per end sphere).
-    | SegmentBox = 2
-    /// Box against box (face axes of the separating-axis test).
-    | BoxBox = 3
-    /// A is a plane: no contact.
-    | NoContact = 4
-    /// A pair Contact.pair rejects (raised when the pair becomes a candidate).
-    | Unsupported = 5
-
 /// The constants of the array fast path (MuJoCo's mjModel): the topology flattened to int arrays and the parameter
 /// tensors' values, read once per Model. Arrays are row-major, one row per element (e.g. bodyR: nbody x 9).
 type internal FastModel<'T> =
@@ -89,7 +74,7 @@ type internal FastModel<'T> =
       /// Pairs passing the static filters (different trees, not parent-child, contype/conaffinity), A before B by Contact.rank.
       pairA: int[]
       pairB: int[]
-      pairKind: FastPairKind[]
+      pairKind: PairKind[]
       /// sqrt(friction A * friction B).
       pairMu: 'T[]
       /// The parameter raw tensors the values were read from (identity checked before each use).
@@ -207,15 +192,6 @@ module internal FastModelBuild =
         Array.init 9 (fun k ->
             let i, j = k / 3, k % 3
             a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j])
-
-    let private pairKindOf (ga: GeomSpec) (gb: GeomSpec) =
-        match ga.gtype, gb.gtype with
-        | Plane, _ -> FastPairKind.NoContact
-        | _, Plane -> FastPairKind.ProbePlane
-        | (Sphere | Capsule), (Sphere | Capsule) -> FastPairKind.SegmentSegment
-        | (Sphere | Capsule), Box -> FastPairKind.SegmentBox
-        | Box, Box -> FastPairKind.BoxBox
-        | _ -> FastPairKind.Unsupported
 
     /// The static candidate pairs of Contact.candidatePairs (its filters without the distance test), ordered by rank.
     let private staticPairs (topo: Topology) (geoms: (int * GeomSpec)[]) =
@@ -336,7 +312,7 @@ module internal FastModelBuild =
           geomProbeReach = probes |> Array.map reach
           pairA = pairs |> Array.map fst
           pairB = pairs |> Array.map snd
-          pairKind = pairs |> Array.map (fun (a, b) -> pairKindOf (snd geoms[a]) (snd geoms[b]))
+          pairKind = pairs |> Array.map (fun (a, b) -> PairDispatch.kindOf (snd geoms[a]).gtype (snd geoms[b]).gtype)
           pairMu = pairs |> Array.map (fun (a, b) -> sqrt ((snd geoms[a]).friction[0] * (snd geoms[b]).friction[0]))
           source = sources p
           pool = pool }

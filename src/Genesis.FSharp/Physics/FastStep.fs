@@ -225,8 +225,12 @@ module FastStep =
         for k in 0 .. nv - 1 do
             w.bias[k] <- dot6 cdof (k * 6) cfrc (m.dofBody[k] * 6)
 
-    /// Control modes as codes (0 force, 1 position, 2 velocity).
-    let internal modeCode (c: ControlMode) = match c with ControlMode.Force -> 0 | ControlMode.Position -> 1 | ControlMode.Velocity -> 2
+    /// A control mode as the kernels' DriveCode.
+    let internal modeCode (c: ControlMode) =
+        match c with
+        | ControlMode.Force -> DriveCode.Force
+        | ControlMode.Position -> DriveCode.Position
+        | ControlMode.Velocity -> DriveCode.Velocity
 
     /// JointLimits.compute for dof k: the limit torque, with its velocity derivative (c + h k while violated) in w.limitDiag.
     let inline internal limitTorque (m: FastModel< ^T>) (w: FastWork< ^T>) (k: int) (q: ^T) (qv: ^T) (h: float) : ^T =
@@ -281,26 +285,26 @@ module FastStep =
                     w.rhs[ang + 2] <- w.rhs[ang + 2] - m.dofStiffness[ang + 2] * (pz * f)
 
     /// w.rhs = actuation + passive + contact (+ joint limits) - bias (the contact forces already in w.qfrcContact).
-    let inline internal forces (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (modes: int[]) (qpos: ^T[]) (qvel: ^T[]) (ctrl: ^T[]) =
+    let inline internal forces (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (modes: DriveCode[]) (qpos: ^T[]) (qvel: ^T[]) (ctrl: ^T[]) =
         let limits = sp.enableJointLimits && m.hasLimits
         let h = sp.dt / float sp.substeps
-        let anyPos = Array.contains 1 modes
-        let anyVel = Array.contains 2 modes
+        let anyPos = Array.contains DriveCode.Position modes
+        let anyVel = Array.contains DriveCode.Velocity modes
         let zero = lift 0.0
         for k in 0 .. m.nv - 1 do
             let qa = m.dofQposAdr[k]
             let q = if qa >= 0 then qpos[qa] else zero
             let v, qv, mode = ctrl[k], qvel[k], modes[k]
-            let mutable tau = v * lift (if mode = 0 then 1.0 else 0.0)
-            if anyPos then tau <- tau + (m.kp[k] * (v - q) - m.kv[k] * qv) * lift (if mode = 1 then 1.0 else 0.0)
-            if anyVel then tau <- tau + m.kv[k] * (v - qv) * lift (if mode = 2 then 1.0 else 0.0)
+            let mutable tau = v * lift (if mode = DriveCode.Force then 1.0 else 0.0)
+            if anyPos then tau <- tau + (m.kp[k] * (v - q) - m.kv[k] * qv) * lift (if mode = DriveCode.Position then 1.0 else 0.0)
+            if anyVel then tau <- tau + m.kv[k] * (v - qv) * lift (if mode = DriveCode.Velocity then 1.0 else 0.0)
             let lo, hi = m.forceLo[k], m.forceHi[k]
             tau <- if Double.IsNaN(value tau) || value tau >= value lo then tau else lo
             tau <- if Double.IsNaN(value tau) || value tau <= value hi then tau else hi
             // Actuation.computeWithDamping: kv + h kp (position) or kv (velocity) where the force is not saturated
             let pdDiag =
-                if mode = 0 || not (value tau > value lo && value tau < value hi) then zero
-                elif mode = 1 then m.kv[k] + m.kp[k] * lift h
+                if mode = DriveCode.Force || not (value tau > value lo && value tau < value hi) then zero
+                elif mode = DriveCode.Position then m.kv[k] + m.kp[k] * lift h
                 else m.kv[k]
             w.limitDiag[k] <- zero
             let passive = -(m.dofStiffness[k] * (q - m.dofSpringref[k])) - m.dofDamping[k] * qv
@@ -344,7 +348,7 @@ module FastStep =
         ldlSolveFactored n parent a x
 
     /// Kinematics, dynamics and forces at (qpos, qvel): w.qM (M, or M + h C when needC), w.rhs = f - bias.
-    let inline internal evaluate (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: ^T[]) (qvel: ^T[]) (ctrl: ^T[]) =
+    let inline internal evaluate (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (needC: bool) (modes: DriveCode[]) (qpos: ^T[]) (qvel: ^T[]) (ctrl: ^T[]) =
         kinematicsInto m w qpos
         for b in 0 .. m.nbody - 1 do spatialInertia m w b
         rnea m w qvel
@@ -385,7 +389,7 @@ module FastStep =
     /// Semi-implicit Euler with implicit joint and contact damping: (M + h D + h C) qacc = f - bias (w.qpos, w.qvel in
     /// place); `ev` is `evaluate` instantiated for the scalar type (one method, so that the steps stay small) and `solve`
     /// is ldlSolve or a replacement with the same result.
-    let inline internal eulerStepWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) =
+    let inline internal eulerStepWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: DriveCode[]) =
         let nv = m.nv
         let withC = sp.enableContact
         ev m w sp h withC modes w.qpos w.qvel w.ctrl
@@ -406,13 +410,13 @@ module FastStep =
         integratePos m w.qpos w.qvel h w.qpos
 
     /// qacc = M^-1 (f - bias) at (qpos, qvel) into acc (explicit damping, for RK4).
-    let inline internal accelerationWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) (qpos: ^T[]) (qvel: ^T[]) (acc: ^T[]) =
+    let inline internal accelerationWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: DriveCode[]) (qpos: ^T[]) (qvel: ^T[]) (acc: ^T[]) =
         ev m w sp h false modes qpos qvel w.ctrl
         solve m.nv m.dofParent w.qM w.rhs
         Array.blit w.rhs 0 acc 0 m.nv
 
     /// Classic RK4 (Physics.step's scheme) on w.qpos, w.qvel in place.
-    let inline internal rk4StepWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: int[]) =
+    let inline internal rk4StepWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: DriveCode[]) =
         let nv = m.nv
         let v, a, qv, q = w.v, w.a, w.qvel, w.qposTmp
         let half, whole, two, six = lift (h / 2.0), lift h, lift 2.0, lift 6.0
@@ -433,8 +437,26 @@ module FastStep =
         integratePos m w.qpos v[0] h w.qpos
 
     /// evaluate on float64.
-    let internal evaluateFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (needC: bool) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+    let internal evaluateFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (needC: bool) (modes: DriveCode[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         evaluate m w sp h needC modes qpos qvel ctrl
+
+    /// The generic stage kernels instantiated on float64 and on the scalar tape, for callers outside this assembly's
+    /// inlining (the stage contract tests): each forwards to the one kernel above.
+    module internal Instances =
+        /// kinematicsInto on the tape.
+        let kinematicsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (qpos: TapeReal[]) = kinematicsInto m w qpos
+        /// spatialInertia of every body on the tape.
+        let spatialInertiaTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) = for b in 0 .. m.nbody - 1 do spatialInertia m w b
+        /// rnea on the tape.
+        let rneaTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (qvel: TapeReal[]) = rnea m w qvel
+        /// crba on the tape.
+        let crbaTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (hK: float) = crba m w hK
+        /// ldlSolve on the tape.
+        let ldlSolveTape (n: int) (parent: int[]) (a: TapeReal[]) (x: TapeReal[]) = ldlSolve n parent a x
+        /// ldlSolve on float64.
+        let ldlSolveFloat (n: int) (parent: int[]) (a: float[]) (x: float[]) = ldlSolve n parent a x
+        /// integratePos on float64.
+        let integratePosFloat (m: FastModel<float>) (qpos: float[]) (qvel: float[]) (dt: float) (out: float[]) = integratePos m qpos qvel dt out
 
     /// Contact forces (and their stiffness) on the scalar tape.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
@@ -448,24 +470,24 @@ module FastStep =
     let internal quatSpringsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (qpos: TapeReal[]) = quatSprings m w qpos
     /// Actuation, passive forces, limits and quaternion springs on the scalar tape.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
-    let internal forcesTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (modes: int[]) (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
+    let internal forcesTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (modes: DriveCode[]) (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
         forces m w sp modes qpos qvel ctrl
         quatSprings m w qpos
 
     /// One sub-step of w.qpos, w.qvel under w.ctrl on float64.
-    let private subStepFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (modes: int[]) =
+    let private subStepFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (modes: DriveCode[]) =
         match sp.integrator with
         | Integrator.Euler -> eulerStepWith evaluateFloat (fun n p a x -> ldlSolve n p a x) m w sp h modes
         | Integrator.RK4 -> rk4StepWith evaluateFloat (fun n p a x -> ldlSolve n p a x) m w sp h modes
 
     /// One step of w.qpos, w.qvel under w.ctrl on float64, in place, in sp.substeps sub-steps.
-    let internal stepWork (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (modes: int[]) =
+    let internal stepWork (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (modes: DriveCode[]) =
         let h = sp.dt / float sp.substeps
         for _ in 1 .. sp.substeps do
             subStepFloat m w sp h modes
 
     /// Steps envs [e0, e1) of the batch in place, in sp.substeps sub-steps.
-    let private stepRange (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (modes: int[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) (e0: int) (e1: int) =
+    let private stepRange (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (modes: DriveCode[]) (qpos: float[]) (qvel: float[]) (ctrl: float[]) (e0: int) (e1: int) =
         let nq, nv = m.nq, m.nv
         for e in e0 .. e1 - 1 do
             Array.blit qpos (e * nq) w.qpos 0 nq

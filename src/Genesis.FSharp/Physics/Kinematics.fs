@@ -24,10 +24,10 @@ module Kinematics =
         let dtype = qpos.dtype
         // constant parameters give constant rotations: computed once per raw tensor
         let bodyR =
-            if p.bodyQuat.isConstant then (Constants.get p.bodyQuat.raw 0 p.bodyQuat (fun () -> Spatial.quatToMat p.bodyQuat)).WithScene p.bodyQuat.scene
+            if p.bodyQuat.isConstant then (Constants.get p.bodyQuat.raw Constants.BodyRotation p.bodyQuat (fun () -> Spatial.quatToMat p.bodyQuat)).WithScene p.bodyQuat.scene
             else Spatial.quatToMat p.bodyQuat
-        let zeros3 = Constants.ofValues Constants.shared (3000000 + b) qpos [| b; 3 |] (fun () -> Array.zeroCreate (3 * b))
-        let eye3 = Constants.get Constants.shared (4000000 + b) qpos (fun () -> (Spatial.eyeLike qpos 3).expand([ b; 3; 3 ]))
+        let zeros3 = Constants.ofValues Constants.shared (Constants.ZeroPositions b) qpos [| b; 3 |] (fun () -> Array.zeroCreate (3 * b))
+        let eye3 = Constants.get Constants.shared (Constants.Identities3 b) qpos (fun () -> (Spatial.eyeLike qpos 3).expand([ b; 3; 3 ]))
         let xpos = Array.zeroCreate<Tensor> topo.nbody
         let xmat = Array.zeroCreate<Tensor> topo.nbody
         let cdof = Array.zeroCreate<Tensor> topo.nv
@@ -63,7 +63,7 @@ module Kinematics =
                     r <- Spatial.quatToMat (qpos.narrow(1, adr + 3, 4))
                     for k in 0 .. 2 do
                         cdof[dof + k] <-
-                            Constants.get Constants.shared (5000000 + 3 * b + k) qpos (fun () ->
+                            Constants.get Constants.shared (Constants.FreeLinearAxis(b, k)) qpos (fun () ->
                                 Spatial.constLike qpos [| 6 |] (Array.init 6 (fun m -> if m = 3 + k then 1.0 else 0.0)) |> fun c -> c.expand([ b; 6 ]))
                     pending.Add((dof + 3, pos))
             // ball and free rotations: the body's final axes about the joint anchor

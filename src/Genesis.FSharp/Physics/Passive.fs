@@ -9,10 +9,10 @@ module Passive =
     let dofPositions (topo: Topology) (qpos: Tensor) =
         let b = qpos.shape[0]
         let index =
-            Constants.get topo (1000000 + b) qpos (fun () ->
+            Constants.get topo (Constants.DofQposIndex b) qpos (fun () ->
                 let idx = topo.dofQposAdr |> Array.map (fun a -> max a 0)
                 gs.tensor(idx, dtype = DType.Int64).unsqueeze(0).expand([ b; topo.nv ]))
-        let mask = Constants.ofValues topo 3 qpos [| topo.nv |] (fun () -> topo.dofQposAdr |> Array.map (fun a -> if a >= 0 then 1.0 else 0.0))
+        let mask = Constants.ofValues topo Constants.DofHasPosition qpos [| topo.nv |] (fun () -> topo.dofQposAdr |> Array.map (fun a -> if a >= 0 then 1.0 else 0.0))
         qpos.gather(1, index) * mask
 
     /// Springs of ball and free joints [B; nv] (MuJoCo mj_passive): free translations -k (x - x0); rotations

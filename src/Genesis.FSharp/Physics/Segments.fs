@@ -44,7 +44,7 @@ module Segments =
         member private _.TapeApplies(inputs: Tensor[], adjoint: Tensor) =
             adjoint.isConstant
             && inputs |> Array.forall (fun t -> t.isConstant)
-            && varying |> Array.indexed |> Array.forall (fun (j, v) -> not v || j < 2 + k || FastAdjoint.differentiatesParameter sp (j - 2 - k))
+            && varying |> Array.indexed |> Array.forall (fun (j, v) -> not v || j < 2 + k || FastAdjoint.differentiatesParameter sp (enum<Param> (j - 2 - k)))
 
         /// The derivative on the fast path, recorded on the scalar tape per env (FastAdjoint.segmentVjp).
         member private _.TapeVjp(inputs: Tensor[], adjoint: Tensor) =
@@ -61,8 +61,8 @@ module Segments =
                 if j = 0 then asTensor t gq [ b; nq ]
                 elif j = 1 then asTensor t gv [ b; nv ]
                 elif j < 2 + k then asTensor t gc[j - 2] [ b; nv ] |> Apply.sumToShape t.shape
-                elif varying[j] && FastAdjoint.differentiatesParameter sp (j - 2 - k) then
-                    asTensor t gp[FastAdjoint.parameterSlot (j - 2 - k)] (List.ofArray t.shape)
+                elif varying[j] && FastAdjoint.differentiatesParameter sp (enum<Param> (j - 2 - k)) then
+                    asTensor t gp[FastAdjoint.parameterSlot (enum<Param> (j - 2 - k))] (List.ofArray t.shape)
                 else Apply.zerosLike t)
 
         /// The derivative by recording the segment on the Tensor path (parameters, nested derivatives).

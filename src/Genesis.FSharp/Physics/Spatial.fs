@@ -8,18 +8,47 @@ open Genesis
 /// object (a Topology, a GeomSpec, a raw parameter tensor, a static key), slot, backend and dtype, then shared:
 /// constants are immutable, so every use sees exactly the values the stage would have built itself.
 module internal Constants =
-    let private table = ConditionalWeakTable<obj, ConcurrentDictionary<struct (obj * DType * int), Tensor>>()
+    /// Which constant of its owner a cached tensor is (one case per use, so two uses never share a key by accident).
+    type Key =
+        // owner: Constants.shared
+        | Identity of n: int
+        | SkewMap
+        | CrossMap
+        | QuatMap
+        | QuatIdentity
+        | SpatialCrossMap
+        | GravityHead
+        | ZeroPositions of batch: int
+        | Identities3 of batch: int
+        | FreeLinearAxis of batch: int * axis: int
+        // owner: a parameter tensor's raw storage
+        | BodyRotation
+        // owner: a Topology
+        | AncestorMask
+        | DofFrameMask
+        | DofMovingMask
+        | DofHasPosition
+        | DofQposIndex of batch: int
+        | AncestorRow of body: int
+        // owner: a GeomSpec
+        | GeomRotation
+        | GeomPosition
+        | BoxHalfExtents
+        | BoxCorners
+        | PlaneProbes
+
+    let private table = ConditionalWeakTable<obj, ConcurrentDictionary<struct (obj * DType * Key), Tensor>>()
 
     /// The constant `slot` of `owner` in like's backend and dtype, made by `make` on first use.
-    let get (owner: obj) (slot: int) (like: Tensor) (make: unit -> Tensor) : Tensor =
-        let d = table.GetValue(owner, fun _ -> ConcurrentDictionary<struct (obj * DType * int), Tensor>())
+    let get (owner: obj) (slot: Key) (like: Tensor) (make: unit -> Tensor) : Tensor =
+        let d = table.GetValue(owner, fun _ -> ConcurrentDictionary<struct (obj * DType * Key), Tensor>())
         let key = struct (like.raw.Backend :> obj, like.dtype, slot)
         match d.TryGetValue key with
         | true, t -> t
         | _ -> d.GetOrAdd(key, make ())
 
     /// The constant `slot` of `owner` from row-major values (made on first use) in like's backend and dtype.
-    let ofValues (owner: obj) (slot: int) (like: Tensor) (shape: int[]) (values: unit -> float[]) : Tensor =
+    let ofValues (owner: obj) (slot: Key) (like: Tensor) (shape: int[]) (values: unit -> float[]) : Tensor =
         get owner slot like (fun () -> Tensor.Constant(like, values (), shape))
 
     /// Owner of the constants that depend on nothing but backend and dtype.
@@ -34,11 +63,11 @@ module Spatial =
 
     /// eye(n) in like's dtype (cached).
     let internal eyeLike (like: Tensor) (n: int) =
-        Constants.ofValues Constants.shared (1000 + n) like [| n; n |] (fun () -> Array.init (n * n) (fun k -> if k / n = k % n then 1.0 else 0.0))
+        Constants.ofValues Constants.shared (Constants.Identity n) like [| n; n |] (fun () -> Array.init (n * n) (fun k -> if k / n = k % n then 1.0 else 0.0))
 
     let private skewMap (like: Tensor) =
         // skew(v) = v @ E reshaped to 3x3: [[0,-z,y],[z,0,-x],[-y,x,0]]
-        Constants.ofValues Constants.shared 1 like [| 3; 9 |] (fun () ->
+        Constants.ofValues Constants.shared Constants.SkewMap like [| 3; 9 |] (fun () ->
             let e = Array.zeroCreate 27
             let set (row: int) (col: int) v = e[row * 9 + col] <- v
             set 2 1 -1.0
@@ -59,7 +88,7 @@ module Spatial =
 
     /// (a outer b) flattened to 9 -> a x b: x = a1 b2 - a2 b1, y = a2 b0 - a0 b2, z = a0 b1 - a1 b0.
     let private crossMap (like: Tensor) =
-        Constants.ofValues Constants.shared 4 like [| 9; 3 |] (fun () ->
+        Constants.ofValues Constants.shared Constants.CrossMap like [| 9; 3 |] (fun () ->
             let e = Array.zeroCreate 27
             let set (i: int) (j: int) (col: int) v = e[(3 * i + j) * 3 + col] <- v
             set 1 2 0 1.0
@@ -82,7 +111,7 @@ module Spatial =
 
     /// (q outer q) flattened to 16 -> the 9 entries of R minus the identity: R00 = 1 - 2 (yy + zz), R01 = 2 (xy - zw), ...
     let private quatMap (like: Tensor) =
-        Constants.ofValues Constants.shared 5 like [| 16; 9 |] (fun () ->
+        Constants.ofValues Constants.shared Constants.QuatMap like [| 16; 9 |] (fun () ->
             let e = Array.zeroCreate 144
             // components w = 0, x = 1, y = 2, z = 3
             let set (i: int) (j: int) (entry: int) v = e[(4 * i + j) * 9 + entry] <- v
@@ -110,7 +139,7 @@ module Spatial =
     /// whose entries are the textbook 1 - 2 (y y + z z), 2 (x y - z w), ... to the last bit (finite inputs), in 9 ops.
     let quatToMat (q: Tensor) =
         let q = q / q.norm(2.0, -1, true)
-        let eye = Constants.ofValues Constants.shared 6 q [| 9 |] (fun () -> [| 1.0; 0.0; 0.0; 0.0; 1.0; 0.0; 0.0; 0.0; 1.0 |])
+        let eye = Constants.ofValues Constants.shared Constants.QuatIdentity q [| 9 |] (fun () -> [| 1.0; 0.0; 0.0; 0.0; 1.0; 0.0; 0.0; 0.0; 1.0 |])
         (eye + bilinear q q (quatMap q)).reshape (Array.append q.shape[.. q.dim - 2] [| 3; 3 |])
 
     /// Rotation by angle (rad, [...]) about a unit axis ([3] or [..., 3]) by Rodrigues' formula.
@@ -212,7 +241,7 @@ module Spatial =
             skewInto 0 3 3
             skewInto 3 3 0
             e
-        Constants.ofValues Constants.shared 2 like [| 6; 36 |] build
+        Constants.ofValues Constants.shared Constants.SpatialCrossMap like [| 6; 36 |] build
 
     /// The motion cross-product matrix crm(v) [..., 6, 6] of spatial motions [..., 6]: crm(v) m = v x m.
     let crossMotionMatrix (v: Tensor) =

@@ -669,7 +669,7 @@ module internal StageAdjoints =
         member _.Release() = FastModelBuild.giveBack fm fw
 
     /// FastStep.evaluate on the tape with the block stages.
-    let private evaluate (st: Stages) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) (modes: int[])
+    let private evaluate (st: Stages) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) (modes: DriveCode[])
                          (qpos: TapeReal[]) (qvel: TapeReal[]) (ctrl: TapeReal[]) =
         st.Kinematics(m, w, qpos)
         st.Inertia(m, w)
@@ -679,7 +679,7 @@ module internal StageAdjoints =
         FastStep.forcesTape m w sp modes qpos qvel ctrl
 
     /// One sub-step of w.qpos, w.qvel under w.ctrl, recorded on the thread's scalar tape with the block stages.
-    let subStep (st: Stages) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (modes: int[]) =
+    let subStep (st: Stages) (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (modes: DriveCode[]) =
         match sp.integrator with
         | Integrator.Euler ->
             FastStep.eulerStepWith (fun m w sp h needC modes qpos qvel ctrl -> evaluate st m w sp h needC modes qpos qvel ctrl)

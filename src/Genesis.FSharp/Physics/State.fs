@@ -21,6 +21,12 @@ type ControlMode =
     /// values are velocity targets of a P controller on velocity (kv).
     | Velocity
 
+/// ControlMode as the kernels read it: an enum, so a per-dof branch is an integer compare (ModeCode.ofMode maps them).
+type internal DriveCode =
+    | Force = 0
+    | Position = 1
+    | Velocity = 2
+
 /// The control applied during a step: a mode per dof and values [B; nv].
 type Control =
     { /// The control mode of each dof.

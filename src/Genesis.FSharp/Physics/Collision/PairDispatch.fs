@@ -1,0 +1,52 @@
+namespace Genesis.Physics
+
+open Genesis
+
+/// The narrow phase of a geom pair, by the (GeomType, GeomType) pair in rank order (Contact.rank: planes last, then
+/// boxes). Every path (the Tensor path's Contact.pair, the fast path's FastModel.pairKind, the Euler adjoint) reads
+/// it from PairDispatch.kindOf, so adding a pair means one row there plus its forms (see StageForms).
+type PairKind =
+    /// A's probe points (Contact.planeProbe) against plane B.
+    | ProbePlane = 0
+    /// Sphere/capsule A against sphere/capsule B (closest segment points).
+    | SegmentSegment = 1
+    /// Sphere/capsule A against box B (closest point per end sphere).
+    | SegmentBox = 2
+    /// Box against box (face axes of the separating-axis test).
+    | BoxBox = 3
+    /// A is a plane (so is B, by rank order): no contact.
+    | NoContact = 4
+    /// A pair with no narrow phase (raised when the pair becomes a candidate).
+    | Unsupported = 5
+
+/// The one contact-pair dispatch table.
+module PairDispatch =
+    /// Order of geom types in a pair: planes last, then boxes, so that a pair is (other, plane/box).
+    let rankOf (t: GeomType) = match t with Plane -> 3 | Box -> 2 | _ -> 1
+
+    /// The narrow phase of the pair (a, b), a ranked no higher than b (planes last, then boxes).
+    let kindOf (a: GeomType) (b: GeomType) : PairKind =
+        match a, b with
+        | Plane, _ -> PairKind.NoContact
+        | _, Plane -> PairKind.ProbePlane
+        | (Sphere | Capsule), (Sphere | Capsule) -> PairKind.SegmentSegment
+        | (Sphere | Capsule), Box -> PairKind.SegmentBox
+        | Box, Box -> PairKind.BoxBox
+        | _ -> PairKind.Unsupported
+
+    /// Every geom type.
+    let geomTypes = [ Plane; Sphere; Capsule; Box; Cylinder; Ellipsoid; Mesh ]
+
+    /// Every ranked type pair (a, b) with its narrow phase: the dispatch table written out.
+    let table : ((GeomType * GeomType) * PairKind) list =
+        [ for a in geomTypes do
+              for b in geomTypes do
+                  if rankOf a < rankOf b || (rankOf a = rankOf b && compare a b <= 0) then
+                      yield (a, b), kindOf a b ]
+
+    /// The supported pairs, in words (for error messages and docs).
+    let supportedText = "plane with any, sphere/capsule pairs, box with sphere/capsule/box"
+
+    /// Raises GenesisNotSupportedException for a pair without a narrow phase.
+    let unsupported (ga: GeomSpec) (gb: GeomSpec) : 'a =
+        raise (GenesisNotSupportedException(sprintf "contact between %A and %A geoms is not implemented yet (supported: %s)" ga.gtype gb.gtype supportedText))
