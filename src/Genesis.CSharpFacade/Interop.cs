@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.FSharp.Core;
 using FsTensor = Genesis.Tensor;
 
@@ -28,73 +27,58 @@ internal static class Fs
 }
 
 /// <summary>
-/// The Tensor members that the engine declares as F# type extensions in other files than the type
-/// (Autodiff/TensorMembers.fs, Autodiff/Reverse.fs). F# compiles such "optional extension" members to
-/// static methods named <c>Tensor.member</c>, which C# cannot name, so they are bound here once, by
-/// exact name and signature, to delegates. A missing or changed member fails the first use of
-/// <see cref="Tensor"/> with the member named; the facade tests call every binding.
+/// The Tensor members that the engine declares as F# type extensions (Autodiff/TensorMembers.fs,
+/// Autodiff/Reverse.fs), as delegates over the engine's <c>TensorCalls</c> static methods: every
+/// binding is a compile-time checked method group (a changed member fails the build, not a run).
 /// </summary>
 internal static class TensorExt
 {
-    private static readonly Type Members = typeof(TensorMembers);
-    private static readonly Type Backward = typeof(TensorBackward);
-
-    private static T Bind<T>(Type owner, string member) where T : Delegate
-    {
-        var parameters = typeof(T).GetMethod("Invoke")!.GetParameters().Select(p => p.ParameterType).ToArray();
-        var method = owner.GetMethod("Tensor." + member, BindingFlags.Public | BindingFlags.Static, parameters);
-        if (method is null)
-            throw new MissingMethodException(
-                $"Genesis.CSharpFacade: the engine has no member Tensor.{member}({string.Join(", ", parameters.Skip(1).Select(p => p.Name))}) in {owner.FullName}; the facade and engine versions differ");
-        return method.CreateDelegate<T>();
-    }
-
     // Reverse.fs
-    public static readonly Action<FsTensor, FSharpOption<FsTensor>?, FSharpOption<bool>?> backward = Bind<Action<FsTensor, FSharpOption<FsTensor>?, FSharpOption<bool>?>>(Backward, "backward");
+    public static readonly Action<FsTensor, FSharpOption<FsTensor>?, FSharpOption<bool>?> backward = TensorCalls.backward;
 
     // TensorMembers.fs: shape
-    public static readonly Func<FsTensor, IEnumerable<int>, FsTensor> reshape = Bind<Func<FsTensor, IEnumerable<int>, FsTensor>>(Members, "reshape");
-    public static readonly Func<FsTensor, IEnumerable<int>, FsTensor> view = Bind<Func<FsTensor, IEnumerable<int>, FsTensor>>(Members, "view");
-    public static readonly Func<FsTensor, FsTensor> flatten = Bind<Func<FsTensor, FsTensor>>(Members, "flatten");
-    public static readonly Func<FsTensor, IEnumerable<int>, FsTensor> permute = Bind<Func<FsTensor, IEnumerable<int>, FsTensor>>(Members, "permute");
-    public static readonly Func<FsTensor, int, int, FsTensor> transpose = Bind<Func<FsTensor, int, int, FsTensor>>(Members, "transpose");
-    public static readonly Func<FsTensor, FsTensor> T = Bind<Func<FsTensor, FsTensor>>(Members, "get_T");
-    public static readonly Func<FsTensor, FSharpOption<int>?, FsTensor> squeeze = Bind<Func<FsTensor, FSharpOption<int>?, FsTensor>>(Members, "squeeze");
-    public static readonly Func<FsTensor, int, FsTensor> unsqueeze = Bind<Func<FsTensor, int, FsTensor>>(Members, "unsqueeze");
-    public static readonly Func<FsTensor, IEnumerable<int>, FsTensor> expand = Bind<Func<FsTensor, IEnumerable<int>, FsTensor>>(Members, "expand");
-    public static readonly Func<FsTensor, FsTensor, FsTensor> expandAs = Bind<Func<FsTensor, FsTensor, FsTensor>>(Members, "expandAs");
-    public static readonly Func<FsTensor, IEnumerable<int>, FSharpOption<int>?, FsTensor[]> split = Bind<Func<FsTensor, IEnumerable<int>, FSharpOption<int>?, FsTensor[]>>(Members, "split");
-    public static readonly Func<FsTensor, IEnumerable<int>, FsTensor> flip = Bind<Func<FsTensor, IEnumerable<int>, FsTensor>>(Members, "flip");
-    public static readonly Func<FsTensor, int, FsTensor, FsTensor> gather = Bind<Func<FsTensor, int, FsTensor, FsTensor>>(Members, "gather");
-    public static readonly Func<FsTensor, int, FsTensor, FsTensor, FsTensor> scatterAdd = Bind<Func<FsTensor, int, FsTensor, FsTensor, FsTensor>>(Members, "scatterAdd");
-    public static readonly Func<FsTensor, int, int, int, FsTensor> narrow = Bind<Func<FsTensor, int, int, int, FsTensor>>(Members, "narrow");
+    public static readonly Func<FsTensor, IEnumerable<int>, FsTensor> reshape = TensorCalls.reshape;
+    public static readonly Func<FsTensor, IEnumerable<int>, FsTensor> view = TensorCalls.view;
+    public static readonly Func<FsTensor, FsTensor> flatten = TensorCalls.flatten;
+    public static readonly Func<FsTensor, IEnumerable<int>, FsTensor> permute = TensorCalls.permute;
+    public static readonly Func<FsTensor, int, int, FsTensor> transpose = TensorCalls.transpose;
+    public static readonly Func<FsTensor, FsTensor> T = TensorCalls.T;
+    public static readonly Func<FsTensor, FSharpOption<int>?, FsTensor> squeeze = TensorCalls.squeeze;
+    public static readonly Func<FsTensor, int, FsTensor> unsqueeze = TensorCalls.unsqueeze;
+    public static readonly Func<FsTensor, IEnumerable<int>, FsTensor> expand = TensorCalls.expand;
+    public static readonly Func<FsTensor, FsTensor, FsTensor> expandAs = TensorCalls.expandAs;
+    public static readonly Func<FsTensor, IEnumerable<int>, FSharpOption<int>?, FsTensor[]> split = TensorCalls.split;
+    public static readonly Func<FsTensor, IEnumerable<int>, FsTensor> flip = TensorCalls.flip;
+    public static readonly Func<FsTensor, int, FsTensor, FsTensor> gather = TensorCalls.gather;
+    public static readonly Func<FsTensor, int, FsTensor, FsTensor, FsTensor> scatterAdd = TensorCalls.scatterAdd;
+    public static readonly Func<FsTensor, int, int, int, FsTensor> narrow = TensorCalls.narrow;
 
     // TensorMembers.fs: reductions
-    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> sum = Bind<Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor>>(Members, "sum");
-    public static readonly Func<FsTensor, int[], FSharpOption<bool>?, FsTensor> sumDims = Bind<Func<FsTensor, int[], FSharpOption<bool>?, FsTensor>>(Members, "sum");
-    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> mean = Bind<Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor>>(Members, "mean");
-    public static readonly Func<FsTensor, int[], FSharpOption<bool>?, FsTensor> meanDims = Bind<Func<FsTensor, int[], FSharpOption<bool>?, FsTensor>>(Members, "mean");
-    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> max = Bind<Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor>>(Members, "max");
-    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> min = Bind<Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor>>(Members, "min");
-    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> argmax = Bind<Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor>>(Members, "argmax");
-    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> argmin = Bind<Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor>>(Members, "argmin");
-    public static readonly Func<FsTensor, int, FsTensor> cumsum = Bind<Func<FsTensor, int, FsTensor>>(Members, "cumsum");
-    public static readonly Func<FsTensor, FSharpOption<double>?, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> norm = Bind<Func<FsTensor, FSharpOption<double>?, FSharpOption<int>?, FSharpOption<bool>?, FsTensor>>(Members, "norm");
+    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> sum = TensorCalls.sum;
+    public static readonly Func<FsTensor, int[], FSharpOption<bool>?, FsTensor> sumDims = TensorCalls.sumDims;
+    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> mean = TensorCalls.mean;
+    public static readonly Func<FsTensor, int[], FSharpOption<bool>?, FsTensor> meanDims = TensorCalls.meanDims;
+    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> max = TensorCalls.max;
+    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> min = TensorCalls.min;
+    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> argmax = TensorCalls.argmax;
+    public static readonly Func<FsTensor, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> argmin = TensorCalls.argmin;
+    public static readonly Func<FsTensor, int, FsTensor> cumsum = TensorCalls.cumsum;
+    public static readonly Func<FsTensor, FSharpOption<double>?, FSharpOption<int>?, FSharpOption<bool>?, FsTensor> norm = TensorCalls.norm;
 
     // TensorMembers.fs: linear algebra
-    public static readonly Func<FsTensor, FsTensor, FsTensor> matmul = Bind<Func<FsTensor, FsTensor, FsTensor>>(Members, "matmul");
-    public static readonly Func<FsTensor, FsTensor, FsTensor> dot = Bind<Func<FsTensor, FsTensor, FsTensor>>(Members, "dot");
-    public static readonly Func<FsTensor, FsTensor, FsTensor> outer = Bind<Func<FsTensor, FsTensor, FsTensor>>(Members, "outer");
-    public static readonly Func<FsTensor, FsTensor, FSharpOption<int>?, FsTensor> cross = Bind<Func<FsTensor, FsTensor, FSharpOption<int>?, FsTensor>>(Members, "cross");
+    public static readonly Func<FsTensor, FsTensor, FsTensor> matmul = TensorCalls.matmul;
+    public static readonly Func<FsTensor, FsTensor, FsTensor> dot = TensorCalls.dot;
+    public static readonly Func<FsTensor, FsTensor, FsTensor> outer = TensorCalls.outer;
+    public static readonly Func<FsTensor, FsTensor, FSharpOption<int>?, FsTensor> cross = TensorCalls.cross;
 
     // TensorMembers.fs: casts, indexing, export
-    public static readonly Func<FsTensor, FsTensor> float32 = Bind<Func<FsTensor, FsTensor>>(Members, "float32");
-    public static readonly Func<FsTensor, FsTensor> float64 = Bind<Func<FsTensor, FsTensor>>(Members, "float64");
-    public static readonly Func<FsTensor, FsTensor> int32 = Bind<Func<FsTensor, FsTensor>>(Members, "int32");
-    public static readonly Func<FsTensor, FsTensor> int64 = Bind<Func<FsTensor, FsTensor>>(Members, "int64");
-    public static readonly Func<FsTensor, FsTensor> @bool = Bind<Func<FsTensor, FsTensor>>(Members, "bool");
-    public static readonly Func<FsTensor, int, FsTensor> item1 = Bind<Func<FsTensor, int, FsTensor>>(Members, "get_Item");
-    public static readonly Func<FsTensor, int, int, FsTensor> item2 = Bind<Func<FsTensor, int, int, FsTensor>>(Members, "get_Item");
-    public static readonly Func<FsTensor, int, int, int, FsTensor> item3 = Bind<Func<FsTensor, int, int, int, FsTensor>>(Members, "get_Item");
-    public static readonly Func<FsTensor, Array> toArray = Bind<Func<FsTensor, Array>>(Members, "toArray");
+    public static readonly Func<FsTensor, FsTensor> float32 = TensorCalls.float32;
+    public static readonly Func<FsTensor, FsTensor> float64 = TensorCalls.float64;
+    public static readonly Func<FsTensor, FsTensor> int32 = TensorCalls.int32;
+    public static readonly Func<FsTensor, FsTensor> int64 = TensorCalls.int64;
+    public static readonly Func<FsTensor, FsTensor> @bool = TensorCalls.@bool;
+    public static readonly Func<FsTensor, int, FsTensor> item1 = TensorCalls.item1;
+    public static readonly Func<FsTensor, int, int, FsTensor> item2 = TensorCalls.item2;
+    public static readonly Func<FsTensor, int, int, int, FsTensor> item3 = TensorCalls.item3;
+    public static readonly Func<FsTensor, Array> toArray = TensorCalls.toArray;
 }
