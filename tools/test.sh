@@ -11,6 +11,8 @@ build=1
 if [ "${1:-}" = "--no-build" ]; then build=0; shift; fi
 
 bash tools/install-deps.sh || { echo "installing system packages failed"; echo "0 passed, 1 failed"; exit 1; }
+# every dependency is installed now: a skipped test (e.g. the MuJoCo oracle suite) counts as a failure
+export GENESIS_SKIP_IS_FAILURE=1
 if [ $build -eq 1 ]; then
     dotnet restore Genesis.sln --locked-mode || { echo "0 passed, 1 failed"; exit 1; }
     dotnet build Genesis.sln -c Release --no-restore || { echo "0 passed, 1 failed"; exit 1; }
