@@ -193,18 +193,48 @@ module internal ContactAdjoint =
                 let id = xIds[i]
                 if id > 0 then adj[id - 1] <- adj[id - 1] + sc.gx[i]
 
+/// The law's settings that are not differentiated: softness s, friction velocity eps, step h, and whether K is wanted.
+[<Struct>]
+type LawSettings =
+    { /// Softness (m) of the penetration softplus.
+      softness: float
+      /// Velocity scale (m/s) of the smooth Coulomb friction.
+      frictionVelocity: float
+      /// The (sub-)step h the implicit damping is taken over.
+      step: float
+      /// Whether the spatial stiffness K is computed too.
+      withK: bool }
+
+/// One contact point as the law reads it: world point p, unit normal n (from B into A), depth (> 0 penetrating),
+/// friction coefficient mu, and where the two bodies' spatial velocities [w; u] start in a velocity array.
+[<Struct>]
+type LawPoint<'T> =
+    { px: 'T
+      py: 'T
+      pz: 'T
+      nx: 'T
+      ny: 'T
+      nz: 'T
+      depth: 'T
+      mu: 'T
+      /// Offset of body A's spatial velocity in the velocity array.
+      velA: int
+      /// Offset of body B's spatial velocity in the velocity array.
+      velB: int }
+
 /// One contact point's soft force law per scalar type, for the kernels' statically resolved calls (public for that
-/// reason only; FastContact.addPoint is the caller): from the point p, the normal n (from B into A), the depth, the
-/// friction coefficient mu and the bodies' spatial velocities a = [w; u] of A and b of B to the wrench [p x f; f] on A
-/// into wrench[0..5] and, when withK, the spatial stiffness K = X^T L X into k[0..35]; s, kc, c, eps, h: softness,
-/// stiffness, damping, friction velocity, step.
+/// reason only; FastContact.addPoint is the caller): from the point (LawPoint: p, n, depth, mu) and the bodies' spatial
+/// velocities a = [w; u] of A and b of B (read from cv) to the wrench [p x f; f] on A into wrench[0..5] and, when
+/// withK, the spatial stiffness K = X^T L X into k[0..35]; kc, c: the contact stiffness and damping.
 [<AbstractClass; Sealed>]
 type ContactLaw =
     /// On floats: the law, inlined into the kernels.
-    static member inline Point(s: float, kc: float, c: float, eps: float, h: float, withK: bool,
-                               px: float, py: float, pz: float, nx: float, ny: float, nz: float, depth: float, mu: float,
-                               a0: float, a1: float, a2: float, a3: float, a4: float, a5: float,
-                               b0: float, b1: float, b2: float, b3: float, b4: float, b5: float, wrench: float[], k: float[]) =
+    static member inline Point(settings: LawSettings, kc: float, c: float, pt: LawPoint<float>, cv: float[], wrench: float[], k: float[]) =
+        let s, eps, h, withK = settings.softness, settings.frictionVelocity, settings.step, settings.withK
+        let px, py, pz, nx, ny, nz, depth, mu = pt.px, pt.py, pt.pz, pt.nx, pt.ny, pt.nz, pt.depth, pt.mu
+        let ao, bo = pt.velA, pt.velB
+        let a0, a1, a2, a3, a4, a5 = cv[ao], cv[ao + 1], cv[ao + 2], cv[ao + 3], cv[ao + 4], cv[ao + 5]
+        let b0, b1, b2, b3, b4, b5 = cv[bo], cv[bo + 1], cv[bo + 2], cv[bo + 3], cv[bo + 4], cv[bo + 5]
         let x = depth / s
         let wx, wy, wz = a0 - b0, a1 - b1, a2 - b2
         let ux, uy, uz = a3 - b3, a4 - b4, a5 - b5
@@ -248,25 +278,27 @@ type ContactLaw =
             k[27] <- l01; k[28] <- l11; k[29] <- l12
             k[33] <- l02; k[34] <- l12; k[35] <- l22
 
+    /// The point of a law input array x (ContactAdjoint.Inputs values: p, n, depth, mu, then A's and B's velocities).
+    static member PointOf(x: float[]) : LawPoint<float> =
+        { px = x[0]; py = x[1]; pz = x[2]; nx = x[3]; ny = x[4]; nz = x[5]; depth = x[6]; mu = x[7]; velA = 8; velB = 14 }
+
     /// On the scalar tape: the law's values as the leaves of one ContactAdjoint.PointBlock (constants when no input
     /// is on the tape).
-    static member Point(s: float, kc: TapeReal, c: TapeReal, eps: float, h: float, withK: bool,
-                        px: TapeReal, py: TapeReal, pz: TapeReal, nx: TapeReal, ny: TapeReal, nz: TapeReal, depth: TapeReal, mu: TapeReal,
-                        a0: TapeReal, a1: TapeReal, a2: TapeReal, a3: TapeReal, a4: TapeReal, a5: TapeReal,
-                        b0: TapeReal, b1: TapeReal, b2: TapeReal, b3: TapeReal, b4: TapeReal, b5: TapeReal, wrench: TapeReal[], k: TapeReal[]) =
+    static member Point(settings: LawSettings, kc: TapeReal, c: TapeReal, pt: LawPoint<TapeReal>, cv: TapeReal[], wrench: TapeReal[], k: TapeReal[]) =
+        let s, eps, h, withK = settings.softness, settings.frictionVelocity, settings.step, settings.withK
         let x, ids = Array.zeroCreate ContactAdjoint.Inputs, Array.zeroCreate ContactAdjoint.Adjoints
         ids[ContactAdjoint.Inputs] <- kc.id
         ids[ContactAdjoint.Inputs + 1] <- c.id
         let inline put (i: int) (r: TapeReal) =
             x[i] <- r.v
             ids[i] <- r.id
-        put 0 px; put 1 py; put 2 pz; put 3 nx; put 4 ny; put 5 nz; put 6 depth; put 7 mu
-        put 8 a0; put 9 a1; put 10 a2; put 11 a3; put 12 a4; put 13 a5
-        put 14 b0; put 15 b1; put 16 b2; put 17 b3; put 18 b4; put 19 b5
+        put 0 pt.px; put 1 pt.py; put 2 pt.pz; put 3 pt.nx; put 4 pt.ny; put 5 pt.nz; put 6 pt.depth; put 7 pt.mu
+        for i in 0 .. 5 do
+            put (8 + i) cv[pt.velA + i]
+            put (14 + i) cv[pt.velB + i]
         let sc = ContactAdjoint.Scratch.Get()
         let wv, kv, nk = sc.wrench, sc.k, (if withK then 36 else 0)
-        ContactLaw.Point(s, kc.v, c.v, eps, h, withK, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7],
-                         x[8], x[9], x[10], x[11], x[12], x[13], x[14], x[15], x[16], x[17], x[18], x[19], wv, kv)
+        ContactLaw.Point(settings, kc.v, c.v, ContactLaw.PointOf x, x, wv, kv)
         if Array.forall (fun id -> id = 0) ids then
             for i in 0 .. 5 do wrench[i] <- TapeReal.Const wv[i]
             for i in 0 .. nk - 1 do k[i] <- TapeReal.Const kv[i]

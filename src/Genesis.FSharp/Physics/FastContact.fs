@@ -52,12 +52,9 @@ module internal FastContact =
                 cm[k * nv + j] <- cm[k * nv + j] - v
         w.denseC <- true
 
-    /// ContactLaw.Point for the scalar type ^T, with the two bodies' velocities read from cv at ao and bo.
-    let inline private lawWith (_: ^W) (s: float) (kc: ^T) (c: ^T) (eps: float) (h: float) (withK: bool)
-                               (px: ^T) (py: ^T) (pz: ^T) (nx: ^T) (ny: ^T) (nz: ^T) (depth: ^T) (mu: ^T) (cv: ^T[]) (ao: int) (bo: int) (wrench: ^T[]) (k: ^T[]) =
-        ((^W or ^T): (static member Point: float * ^T * ^T * float * float * bool * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T * ^T[] * ^T[] -> unit)
-            (s, kc, c, eps, h, withK, px, py, pz, nx, ny, nz, depth, mu, cv[ao], cv[ao + 1], cv[ao + 2], cv[ao + 3], cv[ao + 4], cv[ao + 5],
-             cv[bo], cv[bo + 1], cv[bo + 2], cv[bo + 3], cv[bo + 4], cv[bo + 5], wrench, k))
+    /// ContactLaw.Point for the scalar type ^T (statically resolved: inlined on floats, a tape block on TapeReal).
+    let inline private lawWith (_: ^W) (settings: LawSettings) (kc: ^T) (c: ^T) (pt: LawPoint< ^T>) (cv: ^T[]) (wrench: ^T[]) (k: ^T[]) =
+        ((^W or ^T): (static member Point: LawSettings * ^T * ^T * LawPoint< ^T> * ^T[] * ^T[] * ^T[] -> unit) (settings, kc, c, pt, cv, wrench, k))
 
     /// Adds one contact point of pair pr between bodies ba and bb: world point p, unit normal n (from B into A), depth d,
     /// friction mu. The point's velocity Jacobian is J = X (J_A - J_B) with X = [-[p]x, I] acting on spatial velocities,
@@ -70,8 +67,9 @@ module internal FastContact =
             let ao, bo = ba * 6, bb * 6
             // the force law (ContactLaw: inlined on floats, one tape block per point on TapeReal)
             let wr = w.pointWrench
-            lawWith Unchecked.defaultof<ContactLaw> cp.softness m.contactStiffness m.contactDamping cp.frictionVelocity h needC
-                    px py pz nx ny nz depth mu w.cvel ao bo wr w.kpoint
+            let settings = { softness = cp.softness; frictionVelocity = cp.frictionVelocity; step = h; withK = needC }
+            let pt = { px = px; py = py; pz = pz; nx = nx; ny = ny; nz = nz; depth = depth; mu = mu; velA = ao; velB = bo }
+            lawWith Unchecked.defaultof<ContactLaw> settings m.contactStiffness m.contactDamping pt w.cvel wr w.kpoint
             let wb = w.wbody
             if movingA then
                 for i in 0 .. 5 do wb[ao + i] <- wb[ao + i] + wr[i]

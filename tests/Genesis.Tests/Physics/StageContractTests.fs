@@ -417,8 +417,8 @@ let private handAdjointOfLaw () =
     let cs: ContactAdjoint.Constants = { s = 1e-3; k = 2e4; c = 200.0; eps = 1e-2; h = 0.01 }
     let law (x: float[]) (k: float) (c: float) =
         let wr, kk = Array.zeroCreate 6, Array.zeroCreate 36
-        ContactLaw.Point(cs.s, k, c, cs.eps, cs.h, true, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11],
-                         x[12], x[13], x[14], x[15], x[16], x[17], x[18], x[19], wr, kk)
+        let settings = { softness = cs.s; frictionVelocity = cs.eps; step = cs.h; withK = true }
+        ContactLaw.Point(settings, k, c, ContactLaw.PointOf x, x, wr, kk)
         Array.append wr kk
     for depth in [ -5e-3; -1e-3; 0.0; 1e-3; 5e-3 ] do
         for speed in [ 0.0; 0.005; 0.5 ] do
