@@ -134,6 +134,16 @@ public static class Gs
     public static Tensor Tensor(double[][] rows, DType? dtype = null, bool requiresGrad = false, Scene? scene = null, Backend? device = null) =>
         new(gs.tensor(rows, FsOpt(dtype), Some(requiresGrad), Scene.Opt(scene), FsOpt(device)));
 
+    /// <summary>A tensor from any other array of double, float, int, long or bool: jagged of any depth (long[][],
+    /// double[][][]) or multidimensional (int[,]); ragged rows raise one GenesisException naming the row.</summary>
+    /// <param name="values">The array.</param>
+    /// <param name="dtype">Element type (null: Float for floating arrays, Int for integral ones).</param>
+    /// <param name="requiresGrad">Make a requiresGrad leaf.</param>
+    /// <param name="scene">The owning scene.</param>
+    /// <param name="device">Must be the backend of Init.</param>
+    public static Tensor Tensor(Array values, DType? dtype = null, bool requiresGrad = false, Scene? scene = null, Backend? device = null) =>
+        new(gs.tensor(values, FsOpt(dtype), Some(requiresGrad), Scene.Opt(scene), FsOpt(device)));
+
     /// <summary>A 1-D tensor from a span of doubles.</summary>
     /// <param name="values">The values.</param>
     /// <param name="dtype">Element type (null: Float).</param>

@@ -97,6 +97,15 @@ public sealed partial class Tensor : IEquatable<Tensor>
     /// <typeparam name="T">The element type: float, double, int, long or bool.</typeparam>
     public T[] ToArray<T>() => (T[])FSharp.cast(DTypeOf<T>()).toFlatArray();
 
+    /// <summary>The elements of a 1-D tensor as T[] (double, float, int, long or bool; cast from the dtype).</summary>
+    public T[] ToArray1D<T>() => TensorCalls.toArray1D<T>(FSharp);
+
+    /// <summary>The elements of a 2-D tensor as T[rows, columns] (double, float, int, long or bool).</summary>
+    public T[,] ToArray2D<T>() => TensorCalls.toArray2D<T>(FSharp);
+
+    /// <summary>The elements of a 3-D tensor as T[,,] (double, float, int, long or bool).</summary>
+    public T[,,] ToArray3D<T>() => TensorCalls.toArray3D<T>(FSharp);
+
     /// <summary>The elements of a 2-D tensor as double[rows, columns].</summary>
     public double[,] ToArray2D() =>
         TensorExt.toArray(TensorExt.float64(FSharp)) as double[,]

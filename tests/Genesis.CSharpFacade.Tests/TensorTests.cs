@@ -211,6 +211,13 @@ public static class TensorTests
         Assert.True(m2.GetLength(0) == 2 && m2[1, 2] == 6, "ToArray2D");
         Assert.True(m.Float32().ToArray2D()[0, 1] == 2, "ToArray2D converts");
         Assert.Throws<GenesisException>(() => V(1, 2).ToArray2D(), "not 2");
+        Assert.True(m.ToArray2D<int>()[1, 2] == 6, "ToArray2D<int>");
+        Assert.Throws<GenesisException>(() => m.ToArray1D<double>(), "not 1");
+        Assert.True(V(1, 2).ToArray1D<long>() is [1L, 2L], "ToArray1D<long>");
+        var cube = Gs.Tensor(new long[][][] { [[1, 2], [3, 4]], [[5, 6], [7, 8]] });
+        Assert.True(cube.Shape is [2, 2, 2] && cube.ToArray3D<long>()[1, 0, 1] == 6, "jagged long[][][] and ToArray3D<long>");
+        Assert.True(Gs.Tensor(new long[][] { [1, 2, 3], [4, 5, 6] }).Shape is [2, 3], "jagged long[][]");
+        Assert.Throws<GenesisException>(() => Gs.Tensor(new long[][] { [1, 2, 3], [4, 5] }), "ragged");
         Assert.True(m.Float32().ToShapedArray() is float[,] f && f[1, 0] == 4f, "ToShapedArray keeps rank and element type");
         Assert.True(Gs.Tensor(2.5).Item() == 2.5, "Item");
         SameError(() => m.FSharp.item(), () => m.Item(), "item() needs exactly one element");

@@ -4,6 +4,42 @@ open System
 open Genesis.Cpu
 
 /// The entry point (Genesis' `gs` module): initialisation, tensor creation and functional differentiation.
+/// .NET arrays given to gs.tensor / gs.fromArray, flattened row-major with their shape.
+module internal ArrayInput =
+    let private supported = [ typeof<float>; typeof<float32>; typeof<int>; typeof<int64>; typeof<bool> ]
+
+    /// The elements (row-major, in an array of the leaf element type) and the shape of a multidimensional or jagged
+    /// array; raises for ragged rows or an unsupported element type.
+    let flatten (values: Array) : Array * int[] =
+        let rec elementType (t: Type) = if t.IsArray then elementType (t.GetElementType()) else t
+        let leaf = elementType (values.GetType())
+        if not (List.contains leaf supported) then
+            raise (GenesisException(sprintf "gs.tensor: arrays of %s are not supported (float, float32, int, int64 or bool; any rank, jagged or multidimensional)" leaf.Name))
+        let items = ResizeArray<obj>()
+        // the shape of the first element at each depth; every other element must match it
+        let rec walk (a: Array) (path: string) : int[] =
+            let dims = Array.init a.Rank a.GetLength
+            if a.GetType().GetElementType().IsArray then
+                let mutable inner: int[] option = None
+                let mutable k = 0
+                for x in a do
+                    let sub = match x with :? Array as sub -> sub | _ -> raise (GenesisException(sprintf "gs.tensor: element %s[%d] is null" path k))
+                    let d = walk sub (sprintf "%s[%d]" path k)
+                    match inner with
+                    | None -> inner <- Some d
+                    | Some first when first <> d ->
+                        raise (GenesisException(sprintf "gs.tensor: ragged array: element %s[%d] has shape %s, element %s[0] has %s" path k (Shape.format d) path (Shape.format first)))
+                    | Some _ -> ()
+                    k <- k + 1
+                Array.append dims (defaultArg inner [| 0 |])
+            else
+                for x in a do items.Add x
+                dims
+        let shape = walk values "values"
+        let flat = Array.CreateInstance(leaf, items.Count)
+        for i in 0 .. items.Count - 1 do flat.SetValue(items[i], i)
+        flat, shape
+
 [<AbstractClass; Sealed>]
 type gs =
     /// Initialises Genesis: backend (Cpu default, or Gpu), precision "32" (default) or "64", and the random seed.
@@ -110,18 +146,19 @@ type gs =
     /// A 1-D tensor from memory of floats.
     static member tensor(values: ReadOnlyMemory<float>, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
         gs.floats(values.ToArray(), [| values.Length |], dtype, requiresGrad, scene, device)
+    /// A tensor from any other .NET array of float32/float/int/int64/bool (jagged of any depth, e.g. int64[][], or
+    /// multidimensional): as gs.fromArray.
+    static member tensor(values: Array, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
+        gs.fromArray(values, ?dtype = dtype, ?requiresGrad = requiresGrad, ?scene = scene, ?device = device)
     /// A copy of an existing tensor (detached; see fromTensor to keep the graph).
     static member tensor(value: Tensor, ?dtype: DType, ?requiresGrad: bool, ?scene: obj) =
         gs.fromTensor(value, detach = true, ?dtype = dtype, ?requiresGrad = requiresGrad, ?scene = scene)
 
-    /// A tensor from any .NET array of float32/float/int/int64/bool, of any rank (shape taken from the array unless given).
+    /// A tensor from any .NET array of float32/float/int/int64/bool: multidimensional (float[,]) or jagged (int64[][],
+    /// float[][][]; rows of equal length, else one GenesisException naming the ragged row), shape taken from the
+    /// array unless given.
     static member fromArray(values: Array, ?shape: seq<int>, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
-        let dims = Array.init values.Rank values.GetLength
-        let flat = Array.CreateInstance(values.GetType().GetElementType(), values.Length)
-        let mutable k = 0
-        for v in values do
-            flat.SetValue(v, k)
-            k <- k + 1
+        let flat, dims = ArrayInput.flatten values
         let shape = match shape with Some s -> gs.shapeOf s | None -> dims
         if Shape.numel shape <> flat.Length then
             raise (GenesisException(sprintf "fromArray: %d elements do not fill shape %s" flat.Length (Shape.format shape)))

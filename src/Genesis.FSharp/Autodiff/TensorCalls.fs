@@ -85,3 +85,9 @@ type TensorCalls =
     static member item3(t: Tensor, i: int, j: int, k: int) = t[i, j, k]
     /// t.toArray().
     static member toArray(t: Tensor) : Array = t.toArray()
+    /// t.toArray1D<'T>().
+    static member toArray1D<'T>(t: Tensor) : 'T[] = t.toArray1D<'T>()
+    /// t.toArray2D<'T>().
+    static member toArray2D<'T>(t: Tensor) : 'T[,] = t.toArray2D<'T>()
+    /// t.toArray3D<'T>().
+    static member toArray3D<'T>(t: Tensor) : 'T[,,] = t.toArray3D<'T>()

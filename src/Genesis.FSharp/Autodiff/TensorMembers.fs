@@ -3,6 +3,21 @@ namespace Genesis
 open System
 
 /// Shape, reduction, linear-algebra and indexing members of Tensor (PyTorch names).
+/// Typed host copies of a tensor's elements.
+module internal TypedArrays =
+    /// The dtype whose elements are 'T.
+    let dtypeOf<'T> (what: string) =
+        let t = typeof<'T>
+        if t = typeof<float> then DType.Float64
+        elif t = typeof<float32> then DType.Float32
+        elif t = typeof<int> then DType.Int32
+        elif t = typeof<int64> then DType.Int64
+        elif t = typeof<bool> then DType.Bool
+        else raise (GenesisException(sprintf "%s<%s>: the element type must be float, float32, int, int64 or bool" what t.Name))
+
+    /// The elements, cast to 'T's dtype, row-major.
+    let flat<'T> (what: string) (t: Tensor) : 'T[] = t.cast(dtypeOf<'T> what).toFlatArray() :?> 'T[]
+
 [<AutoOpen>]
 module TensorMembers =
     let private dimOpt (dim: int option) = match dim with Some d -> [| d |] | None -> [||]
@@ -127,6 +142,23 @@ module TensorMembers =
             t |> ShapeOps.narrowInclusive 0 a b |> ShapeOps.select 2 k |> ShapeOps.select 1 j
         /// F# from-the-end indexing t.[^k].
         member t.GetReverseIndex(dim: int, offset: int) = t.shape[dim] - 1 - offset
+
+        /// The elements as a 'T[] (float, float32, int, int64 or bool; cast from the tensor's dtype) of a 1-D tensor.
+        member t.toArray1D<'T>() : 'T[] =
+            if t.dim <> 1 then raise (GenesisException(sprintf "toArray1D: the tensor has shape %s (%d dimensions), not 1" (Shape.format t.shape) t.dim))
+            TypedArrays.flat<'T> "toArray1D" t
+        /// The elements as a 'T[,] (float, float32, int, int64 or bool; cast from the tensor's dtype) of a 2-D tensor.
+        member t.toArray2D<'T>() : 'T[,] =
+            if t.dim <> 2 then raise (GenesisException(sprintf "toArray2D: the tensor has shape %s (%d dimensions), not 2" (Shape.format t.shape) t.dim))
+            let flat = TypedArrays.flat<'T> "toArray2D" t
+            let n1 = t.shape[1]
+            Array2D.init t.shape[0] n1 (fun i j -> flat[i * n1 + j])
+        /// The elements as a 'T[,,] (float, float32, int, int64 or bool; cast from the tensor's dtype) of a 3-D tensor.
+        member t.toArray3D<'T>() : 'T[,,] =
+            if t.dim <> 3 then raise (GenesisException(sprintf "toArray3D: the tensor has shape %s (%d dimensions), not 3" (Shape.format t.shape) t.dim))
+            let flat = TypedArrays.flat<'T> "toArray3D" t
+            let n1, n2 = t.shape[1], t.shape[2]
+            Array3D.init t.shape[0] n1 n2 (fun i j k -> flat[(i * n1 + j) * n2 + k])
 
         /// The elements as a System.Array of the tensor's rank (float32[,], float[], int64[,,]...; a scalar gives a 1-element 1-D array).
         member t.toArray() : Array =
