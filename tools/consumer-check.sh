@@ -1,27 +1,17 @@
 #!/usr/bin/env bash
-# Packs Genesis.FSharp and Genesis.CSharpFacade (and Genesis.Gpu.Kernels, a package the engine depends
-# on) into artifacts/packages (git-ignored) and uses them the way a user would: a brand-new C# console project in a temporary folder outside the repository adds
-# both packages, restores them from that folder (the machine's configured feeds supply their
-# dependencies), and runs a small gradient program (Gs.Init, Gs.Tensor, Backward, Grad) whose printed
-# gradient is checked. Prints `consumer check: ok` and exits 0 on success.
+# Packs the packages (tools/pack.sh) into artifacts/packages (git-ignored) and uses them the way a user would,
+# from a temporary folder outside the repository, with that folder as a package source (the machine's
+# configured feeds supply their dependencies): a brand-new C# console project (Genesis.CSharpFacade), a
+# brand-new F# console project (Genesis.FSharp) and an F# script (`#r "nuget: Genesis.FSharp"`) each run a
+# small gradient program whose printed gradient is checked. Prints `consumer check: ok` and exits 0 on success.
 # Usage: bash tools/consumer-check.sh [--no-build]    (--no-build: pack the existing Release builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-build=1
-if [ "${1:-}" = "--no-build" ]; then build=0; fi
-
 packages="$PWD/artifacts/packages"
-rm -rf "$packages"
-mkdir -p "$packages"
-if [ $build -eq 1 ]; then
-    dotnet build src/Genesis.CSharpFacade -c Release -v quiet -nologo    # builds the engine too
-fi
-for project in src/Genesis.Gpu.Kernels src/Genesis.FSharp src/Genesis.CSharpFacade; do
-    dotnet pack "$project" -c Release --no-build -o "$packages" -v quiet -nologo
-done
-version=$(basename "$packages"/Genesis.CSharpFacade.*.nupkg .nupkg | sed 's/^Genesis\.CSharpFacade\.//')
+bash tools/pack.sh "$@"
+version=$(basename "$packages"/Genesis.CSharpFacade.*.nupkg .nupkg | sed 's/^Genesis\.CSharpFacade\.//' | grep -v symbols)
 echo "packed version $version:" "$packages"/*.nupkg
 
 # Sources: the local folder plus every enabled feed configured on this machine (read here, named nowhere).
@@ -53,10 +43,51 @@ y.Backward();
 Console.WriteLine($"grad: {string.Join(" ", x.Grad!.ToArray())}");
 CS
 
-output=$(dotnet run --project "$app" --no-restore -c Release)
-echo "$output"
+output=$(dotnet run --project "$app" --no-restore -c Release | grep '^grad:' || true)
+echo "C# project: $output"
 if [ "$output" != "grad: 2 4 6" ]; then
-    echo "consumer check: expected 'grad: 2 4 6'"
+    echo "consumer check: the C# project printed '$output', expected 'grad: 2 4 6'"
+    exit 1
+fi
+
+fsapp="$tmp/GradientCheckFs"
+dotnet new console -lang "F#" -o "$fsapp" --no-restore >/dev/null
+dotnet add "$fsapp" package Genesis.FSharp --version "$version" --no-restore >/dev/null
+# the engine is built against FSharp.Core 10.1.404, newer than the SDK's implicit one: raise the implicit version
+sed -i 's|<TargetFramework>|<FSharpCoreImplicitPackageVersion>10.1.404</FSharpCoreImplicitPackageVersion>\n    <TargetFramework>|' "$fsapp/GradientCheckFs.fsproj"
+dotnet restore "$fsapp" "${sources[@]}" -p:RestoreFallbackFolders="$global" -v quiet
+cat > "$fsapp/Program.fs" <<'FS'
+open Genesis
+
+gs.init(precision = "64")
+let x = gs.tensor([ 1.0; 2.0; 3.0 ], requiresGrad = true)
+let y = (x * x).sum()
+y.backward()
+printfn "grad: %s" (x.grad.toArray1D<float>() |> Array.map string |> String.concat " ")
+FS
+output=$(dotnet run --project "$fsapp" --no-restore -c Release | grep '^grad:' || true)
+echo "F# project: $output"
+if [ "$output" != "grad: 2 4 6" ]; then
+    echo "consumer check: the F# project printed '$output', expected 'grad: 2 4 6'"
+    exit 1
+fi
+
+# an F# script referencing the package by name, with the local folder as an extra source (#i)
+script="$tmp/gradient.fsx"
+cat > "$script" <<FSX
+#i "nuget: $packages"
+#r "nuget: Genesis.FSharp, $version"
+open Genesis
+
+gs.init(precision = "64")
+let x = gs.tensor([ 1.0; 2.0; 3.0 ], requiresGrad = true)
+(x * x).sum().backward()
+printfn "grad: %s" (x.grad.toArray1D<float>() |> Array.map string |> String.concat " ")
+FSX
+output=$(cd "$tmp" && dotnet fsi --quiet "$script" 2>&1 | grep '^grad:' || true)
+echo "F# script: $output"
+if [ "$output" != "grad: 2 4 6" ]; then
+    echo "consumer check: the F# script printed '$output', expected 'grad: 2 4 6'"
     exit 1
 fi
 echo "consumer check: ok"
