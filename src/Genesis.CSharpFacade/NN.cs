@@ -175,6 +175,14 @@ public static class SceneRolloutExtensions
         return result.Item1 is null ? null : new Tensor(result.Item1);
     }
 
+    /// <summary>Resets some envs to qpos/qvel (null: the initial qpos, zero velocity); the other envs keep their state and graph.</summary>
+    /// <param name="scene">The scene.</param>
+    /// <param name="envsIdx">The envs to reset.</param>
+    /// <param name="qpos">[envsIdx.Length, nq] or [nq], or null.</param>
+    /// <param name="qvel">[envsIdx.Length, nv] or [nv], or null.</param>
+    public static void ResetEnvs(this Scene scene, int[] envsIdx, Tensor? qpos = null, Tensor? qvel = null) =>
+        Genesis.NN.ClosedLoop.resetEnvs(scene.FSharp, envsIdx, Ref(qpos?.FSharp), Ref(qvel?.FSharp));
+
     /// <summary>Cuts the scene's current state from the graph (a truncation point of an imperative loop).</summary>
     /// <param name="scene">The scene.</param>
     public static void DetachState(this Scene scene) => Genesis.NN.ClosedLoop.detachState(scene.FSharp);

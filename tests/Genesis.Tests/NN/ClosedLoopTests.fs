@@ -157,4 +157,22 @@ let tests =
             Expect.sequenceEqual (robot.getDofsPosition().toFloatArray()) qs "the start state is kept"
             Expect.equal scene.stepsTaken 0 "no step counted"
         }
+        test "resetEnvs sets the chosen envs' state (given or initial), keeps the others and their gradient; bad indices raise" {
+            GsSetup.ensure64 ()
+            let scene, robot = cartpole 3 Physics.Integrator.Euler
+            let qs, vs = starts 3
+            let q0 = gs.fromArray(qs, shape = [ 3; 2 ], requiresGrad = true)
+            robot.setDofsPosition(q0)
+            robot.setDofsVelocity(gs.fromArray(vs, shape = [ 3; 2 ]))
+            scene.resetEnvs([| 2 |], qpos = gs.tensor([| 0.3; -0.4 |]))
+            scene.resetEnvs([| 0 |])
+            let q = robot.getDofsPosition()
+            Expect.sequenceEqual (q.toFloatArray()) [| 0.0; 0.0; qs[2]; qs[3]; 0.3; -0.4 |] "positions"
+            Expect.sequenceEqual (robot.getDofsVelocity().toFloatArray()) [| 0.0; 0.0; vs[2]; vs[3]; 0.0; 0.0 |] "velocities (zero after a reset)"
+            q.sum().backward()
+            Expect.sequenceEqual (q0.grad.toFloatArray()) [| 0.0; 0.0; 1.0; 1.0; 0.0; 0.0 |] "gradient only through the env kept"
+            scene.reset()
+            throwsWith<GenesisException> [ "env index 3 out of range" ] (fun () -> scene.resetEnvs([| 3 |]))
+            throwsWith<GenesisException> [ "resetEnvs qpos"; "[1; 2]"; "got [3]" ] (fun () -> scene.resetEnvs([| 1 |], qpos = gs.zeros([ 3 ])))
+        }
     ]
