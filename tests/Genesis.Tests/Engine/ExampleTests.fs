@@ -26,4 +26,12 @@ let tests =
             Expect.isLessThan untrained 50 "the metric fails for an untrained policy"
             Expect.isGreaterThanOrEqual r.balanced 95 (sprintf "balanced %d/100 after %d epochs (%.1f s)" r.balanced r.losses.Length r.trainSeconds)
         }
+        test "system identification recovers the two-link arm's link masses and joint damping within 1% from an observed trajectory" {
+            GsSetup.ensure64 ()
+            let r = Genesis.Examples.SystemId.run 200 None
+            let truth = Array.append r.truth.masses r.truth.damping
+            let rel (p: Genesis.Examples.SystemId.Parameters) = Array.map2 (fun f t -> abs (f - t) / t) (Array.append p.masses p.damping) truth
+            Expect.isGreaterThan (Array.max (rel r.guess)) 0.2 "the guess is far off"
+            Expect.isLessThan (Array.max (rel r.found)) 0.01 (sprintf "found %A %A, true %A %A" r.found.masses r.found.damping r.truth.masses r.truth.damping)
+        }
     ]
