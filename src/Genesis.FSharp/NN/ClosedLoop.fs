@@ -187,6 +187,9 @@ module ClosedLoop =
         let model = scene.model
         let sp = scene.simOptions.ToSimParams()
         checkModel sp model
+        // a tensor listed twice is swapped once (swapping it twice would restore it to the first swap's leaf)
+        let seen = Collections.Generic.HashSet<Tensor>(HashIdentity.Reference)
+        let parameters = parameters |> Array.filter (fun p -> not (isNull p) && seen.Add p)
         let body = { scene = scene; policy = policy; cost = cost; parameters = parameters }
         let segLen = defaultArg segmentLength (max 1 (int (ceil (sqrt (float steps)))))
         if segLen < 1 then raise (ArgumentException(sprintf "rollout: segmentLength must be >= 1, got %d" segLen, "segmentLength"))

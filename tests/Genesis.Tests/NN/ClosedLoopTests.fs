@@ -156,6 +156,12 @@ let tests =
             throwsWith<GenesisException> [ "non-finite"; "env 1"; "slider" ] (fun () -> scene.rollout(10, nanAt1, [ w ]) |> ignore)
             Expect.sequenceEqual (robot.getDofsPosition().toFloatArray()) qs "the start state is kept"
             Expect.equal scene.stepsTaken 0 "no step counted"
+            // a parameter listed twice gets one gradient and stays a requiresGrad leaf
+            let push () = robot.controlDofsForce(gs.ones([ 3; 1 ]) * w.sum(), dofsIdx = [| 0 |])
+            scene.rollout(4, push, [ w; w ], cost = costOf robot).sum().backward()
+            Expect.isTrue (w.isLeaf && w.requiresGrad) "still a leaf"
+            let g = w.grad.toFloatArray()
+            Expect.isTrue (g[0] <> 0.0 && g[0] = g[1] && g[1] = g[2]) (sprintf "one gradient per entry, equal (w enters through its sum): %A" g)
         }
         test "resetEnvs sets the chosen envs' state (given or initial), keeps the others and their gradient; bad indices raise" {
             GsSetup.ensure64 ()
