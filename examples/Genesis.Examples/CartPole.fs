@@ -95,15 +95,6 @@ let run (epochs: int) (nEnvs: int) (pngPath: string option) =
             printfn "epoch %3d/%d  loss %.4f  (%.1f s)" (epoch + 1) epochs (loss.item()) clock.Elapsed.TotalSeconds
     let trainSeconds = clock.Elapsed.TotalSeconds
     let balanced = evaluate net (Random(12345)) 100 5.0
-    match pngPath with
-    | Some file ->
-        use plot = new ScottPlot.Plot()
-        plot.Add.Scatter(Array.init losses.Count float, losses |> Seq.map Math.Log10 |> Seq.toArray) |> ignore
-        plot.Title(sprintf "Cart-pole APG, %d envs: %d/100 balanced" nEnvs balanced)
-        plot.XLabel("epoch")
-        plot.YLabel("log10 mean running cost")
-        IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath file)) |> ignore
-        plot.SavePng(file, 640, 400) |> ignore
-        printfn "learning curve written to %s" file
-    | None -> ()
+    pngPath |> Option.iter (fun file ->
+        Plots.saveLogCurve file (sprintf "Cart-pole APG, %d envs: %d/100 balanced" nEnvs balanced) "log10 mean running cost" losses)
     { losses = losses.ToArray(); balanced = balanced; trainSeconds = trainSeconds; policy = net }

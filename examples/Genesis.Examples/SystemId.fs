@@ -63,15 +63,6 @@ let run (epochs: int) (pngPath: string option) =
             printfn "epoch %3d/%d  loss %.3e  masses %A  damping %A" (epoch + 1) epochs (loss.item())
                 (logMass.exp().toFloatArray() |> Array.map (fun x -> Math.Round(x, 4))) (logDamping.exp().toFloatArray() |> Array.map (fun x -> Math.Round(x, 4)))
     let found = { masses = logMass.exp().toFloatArray(); damping = logDamping.exp().toFloatArray() }
-    match pngPath with
-    | Some file ->
-        use plot = new ScottPlot.Plot()
-        plot.Add.Scatter(Array.init losses.Count float, losses |> Seq.map (fun l -> Math.Log10(max l 1e-300)) |> Seq.toArray) |> ignore
-        plot.Title("System identification (two-link arm masses, damping)")
-        plot.XLabel("epoch")
-        plot.YLabel("log10 trajectory MSE")
-        IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath file)) |> ignore
-        plot.SavePng(file, 640, 400) |> ignore
-        printfn "loss curve written to %s" file
-    | None -> ()
+    pngPath |> Option.iter (fun file ->
+        Plots.saveLogCurve file "System identification (two-link arm masses, damping)" "log10 trajectory MSE" losses)
     { losses = losses.ToArray(); truth = truth; guess = guess; found = found }

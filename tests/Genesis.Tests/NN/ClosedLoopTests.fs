@@ -6,6 +6,7 @@ open Genesis
 open Genesis.NN
 open Genesis.Tests
 open Genesis.Tests.TestUtil
+open Genesis.Tests.NN.NNTestUtil
 
 /// The functional rollout and the imperative loop run the same arithmetic in another order.
 let private sameTol = 1e-10
@@ -51,11 +52,6 @@ let private imperative (scene: Scene) (robot: RigidEntity) (net: Module) (steps:
         total <- if isNull total then c else total + c
     total
 
-let private grads (ts: Tensor[]) = ts |> Array.collect (fun t -> t.grad.toFloatArray())
-let private maxRel (e: float[]) (a: float[]) =
-    let scale = max 1e-8 (e |> Array.map abs |> Array.max)
-    Array.map2 (fun x y -> abs (x - y)) e a |> Array.max |> fun d -> d / scale
-
 [<Tests>]
 let tests =
     testList "NN.ClosedLoop" [
@@ -96,22 +92,7 @@ let tests =
             net.zeroGrad()
             (lossOnce ()).backward()
             let g = grads ps
-            let x0 = ps |> Array.collect (fun p -> p.toFloatArray())
-            let setFlat (v: float[]) =
-                let mutable o = 0
-                for p in ps do
-                    p.copy_(gs.tensor(v[o .. o + p.numel - 1]).reshape(p.shape)) |> ignore
-                    o <- o + p.numel
-            let h = 1e-6
-            let fd =
-                Array.init x0.Length (fun j ->
-                    let at (d: float) =
-                        let x = Array.copy x0
-                        x[j] <- x[j] + d
-                        setFlat x
-                        (lossOnce ()).item()
-                    (at h - at -h) / (2.0 * h))
-            setFlat x0
+            let fd = fdGradient ps (fun () -> (lossOnce ()).item()) 1e-6
             Expect.isLessThan (maxRel fd g) fdTol "backward vs central FD"
             Expect.isGreaterThan (g |> Array.map abs |> Array.max) 1e-3 "non-zero"
         }

@@ -6,20 +6,9 @@ open Genesis
 open Genesis.NN
 open Genesis.Tests
 open Genesis.Tests.TestUtil
+open Genesis.Tests.NN.NNTestUtil
 
 let private fdTol = 1e-7
-
-/// Central-difference gradient of a scalar function of a host vector.
-let private fdGrad (f: float[] -> float) (x: float[]) (h: float) =
-    Array.init x.Length (fun j ->
-        let xp, xm = Array.copy x, Array.copy x
-        xp[j] <- xp[j] + h
-        xm[j] <- xm[j] - h
-        (f xp - f xm) / (2.0 * h))
-
-let private maxRel (e: float[]) (a: float[]) =
-    let scale = max 1e-8 (e |> Array.map abs |> Array.max)
-    Array.map2 (fun x y -> abs (x - y)) e a |> Array.max |> fun d -> d / scale
 
 [<Tests>]
 let tests =
@@ -47,19 +36,11 @@ let tests =
                 Expect.equal net.numParameters (3 * 5 + 5 + 5 * 2 + 2) "count"
                 let x = gs.tensor([| 0.3; -0.7; 1.1; -0.2; 0.9; 0.4 |]).reshape([ 2; 3 ])
                 let ps = net.parameters()
-                let flat () = ps |> Array.collect (fun p -> p.toFloatArray())
-                let setFlat (v: float[]) =
-                    let mutable o = 0
-                    for p in ps do
-                        p.copy_(gs.tensor(v[o .. o + p.numel - 1]).reshape(p.shape)) |> ignore
-                        o <- o + p.numel
                 let loss () = (net.forward(x).pow(2.0).sum() + net.forward(x).sin().sum())
                 net.zeroGrad()
                 (loss ()).backward()
-                let g = ps |> Array.collect (fun p -> p.grad.toFloatArray())
-                let x0 = flat ()
-                let fd = fdGrad (fun v -> setFlat v; (gs.noGrad loss).item()) x0 1e-6
-                setFlat x0
+                let g = grads ps
+                let fd = fdGradient ps (fun () -> (gs.noGrad loss).item()) 1e-6
                 Expect.isLessThan (maxRel fd g) fdTol (sprintf "%A: backward vs FD" kind)
                 Expect.isGreaterThan (g |> Array.map abs |> Array.max) 1e-3 "non-zero gradient"
         }
