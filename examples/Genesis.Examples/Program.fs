@@ -1,4 +1,4 @@
-/// Runs an example: `trajectory` (default; the README's main example) or `quickstart`.
+/// Runs an example: `trajectory` (default; the README's main example), `quickstart`, `cartpole [epochs]` or `sysid [epochs]`.
 module Genesis.Examples.Program
 
 open Genesis
@@ -15,6 +15,19 @@ let main argv =
         let losses = TrajectoryOptimization.run epochs (Some(Assets.path "../docs/images/trajectory-loss.png"))
         printfn "loss: %.3e -> %.3e (%.0fx lower)" losses[0] losses[losses.Length - 1] (losses[0] / losses[losses.Length - 1])
         0
+    | "cartpole" ->
+        let epochs = if argv.Length > 1 then int argv[1] else 200
+        let r = CartPole.run epochs 64 (Some(Assets.path "../docs/images/cartpole-learning.png"))
+        printfn "cart-pole: %d/100 random starts balanced for 5 s (pole within +-%.1f rad, cart within +-%.1f m); trained %d epochs in %.1f s"
+            r.balanced CartPole.angleLimit CartPole.railLimit epochs r.trainSeconds
+        if r.balanced >= 95 then 0 else 1
+    | "sysid" ->
+        let epochs = if argv.Length > 1 then int argv[1] else 300
+        let r = SystemId.run epochs (Some(Assets.path "../docs/images/sysid-loss.png"))
+        let relErr = Array.map2 (fun f t -> abs (f - t) / t) (Array.append r.found.masses r.found.damping) (Array.append r.truth.masses r.truth.damping) |> Array.max
+        printfn "system identification: masses %A (true %A), damping %A (true %A); largest relative error %.2e"
+            r.found.masses r.truth.masses r.found.damping r.truth.damping relErr
+        if relErr < 0.01 then 0 else 1
     | other ->
-        eprintfn "unknown example '%s' (use trajectory or quickstart)" other
+        eprintfn "unknown example '%s' (use trajectory, quickstart, cartpole or sysid)" other
         2

@@ -29,17 +29,6 @@ let run (epochs: int) (pngPath: string option) =
         let width = 30
         let filled = (epoch + 1) * width / epochs
         printfn "[%s%s] epoch %3d/%d  loss %.3e" (String('#', filled)) (String('.', width - filled)) (epoch + 1) epochs (loss.item())
-    match pngPath with
-    | Some file ->
-        use plot = new ScottPlot.Plot()
-        let xs = Array.init losses.Count float
-        let ys = losses |> Seq.map (fun l -> Math.Log10 l) |> Seq.toArray
-        plot.Add.Scatter(xs, ys) |> ignore
-        plot.Title("Trajectory optimisation (two-link arm, Adam lr 0.01)")
-        plot.XLabel("epoch")
-        plot.YLabel("log10 loss")
-        IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath file)) |> ignore
-        plot.SavePng(file, 640, 400) |> ignore
-        printfn "loss curve written to %s" file
-    | None -> ()
+    pngPath |> Option.iter (fun file ->
+        Plots.saveLogCurve file "Trajectory optimisation (two-link arm, Adam lr 0.01)" "log10 loss" losses)
     losses.ToArray()

@@ -24,6 +24,13 @@ public static class Gs
     /// <summary>Releases the runtime so that <see cref="Init"/> can be called again.</summary>
     public static void Destroy() => gs.destroy();
 
+    /// <summary>Opens a no-grad scope on this thread (torch.no_grad): until disposed, operations record no graph.
+    /// Use as <c>using (Gs.NoGrad()) { ... }</c>.</summary>
+    public static IDisposable NoGrad() => gs.noGradScope();
+
+    /// <summary>True inside a <see cref="NoGrad"/> scope on this thread.</summary>
+    public static bool IsNoGrad => gs.isNoGrad;
+
     /// <summary>True after <see cref="Init"/> and before <see cref="Destroy"/>.</summary>
     public static bool IsInitialized => gs.isInitialized;
 

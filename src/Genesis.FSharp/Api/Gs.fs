@@ -67,6 +67,21 @@ type gs =
 
     /// Releases the runtime so that gs.init can be called again.
     static member destroy() = Runtime.state <- None
+    /// Runs f without recording a requiresGrad graph (torch.no_grad): ops inside give constants; this thread only.
+    static member noGrad(f: unit -> 'a) : 'a =
+        Apply.NoGradDepth <- Apply.NoGradDepth + 1
+        try f () finally Apply.NoGradDepth <- Apply.NoGradDepth - 1
+    /// Opens a no-grad scope on this thread until the result is disposed (C# `using`; F# gs.noGrad(fun () -> ...)).
+    static member noGradScope() : IDisposable =
+        Apply.NoGradDepth <- Apply.NoGradDepth + 1
+        let mutable closed = false
+        { new IDisposable with
+            member _.Dispose() =
+                if not closed then
+                    closed <- true
+                    Apply.NoGradDepth <- Apply.NoGradDepth - 1 }
+    /// True inside gs.noGrad / gs.noGradScope on this thread.
+    static member isNoGrad = Apply.NoGradDepth > 0
     /// True after gs.init and before gs.destroy.
     static member isInitialized = Runtime.state.IsSome
     /// The active backend.

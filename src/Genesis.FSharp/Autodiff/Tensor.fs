@@ -284,6 +284,15 @@ and [<AbstractClass; Sealed>] Apply =
     /// Primal kernels run so far (a diagnostic for profiling op counts; not synchronised across threads).
     static member val OpsRun = 0L with get, set
 
+    /// Depth of gs.noGrad scopes open on this thread: while > 0, ops record no imperative (requiresGrad) graph.
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private noGradDepth: int
+
+    /// Open gs.noGrad scopes on this thread (ops on requiresGrad tensors give constants while > 0).
+    static member NoGradDepth
+        with get () = Apply.noGradDepth
+        and set (v: int) = Apply.noGradDepth <- v
+
     static member private sceneError () : unit =
         raise (GenesisException "Tensors not derived from the same Scene object: combining tensors of two different scenes is not allowed")
 
@@ -306,6 +315,9 @@ and [<AbstractClass; Sealed>] Apply =
             Apply.OpsRun <- Apply.OpsRun + 1L
             let raws = inputs |> Array.map (fun x -> x.raw)
             Tensor(TConst(op.Forward raws), scene)
+        elif maxTag = Tags.imperative && Apply.noGradDepth > 0 then
+            // inside gs.noGrad: the imperative level is dropped, nothing is recorded
+            (Apply.applyWith fixTangent op (inputs |> Array.map (fun x -> if x.TagValue = maxTag then x.primal else x))).WithScene scene
         else
             let isActive (x: Tensor) = x.TagValue = maxTag
             let mutable anyF = false

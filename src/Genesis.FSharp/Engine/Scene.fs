@@ -148,7 +148,7 @@ type Scene(?simOptions: SimOptions) =
         kinCache <- None
         stepCount <- stepCount + 1
 
-    member private s.CheckFinite(next: State) =
+    member internal s.CheckFinite(next: State) =
         let check (name: string) (t: Tensor) (width: int) (label: int -> string) =
             let v = t.toFloatArray()
             match v |> Array.tryFindIndex (fun x -> Double.IsNaN x || Double.IsInfinity x) with
@@ -285,6 +285,33 @@ type Scene(?simOptions: SimOptions) =
         controls <- s.Scatter(controls, values, cols, envs)
 
     member internal s.Controls = controls
+
+    /// Closed-loop rollouts (NN.ClosedLoop): the current state, settable without recording (the loop records its own
+    /// segments); reading closes an open checkpoint segment.
+    member internal s.LoopState
+        with get () = s.State
+        and set (st: State) =
+            pending.Clear()
+            state <- Some st
+            values <- Some(detachState st)
+            kinCache <- None
+
+    /// Closed-loop rollouts: the control values [B; nv] and modes, settable to restore them.
+    member internal _.LoopControls
+        with get () = controls, Array.copy modes
+        and set ((c: Tensor), (m: ControlMode[])) =
+            controls <- c
+            modes <- Array.copy m
+
+    /// Closed-loop rollouts: counts steps and segments the loop took; raises after backward like step().
+    member internal _.LoopAdvance(steps: int, segments: int) =
+        stepCount <- stepCount + steps
+        segmentCount <- segmentCount + segments
+
+    /// Closed-loop rollouts: raises the error step() raises after a backward pass without reset.
+    member internal _.LoopCheckForward() =
+        if backwardDone then
+            raise (GenesisException "Forward simulation not allowed after backward pass. Please reset scene state.")
 
     /// Sets gravity ([3]); a tensor that requires grad receives d loss / d gravity through backward.
     member s.setGravity(gravity: Tensor) =

@@ -19,4 +19,19 @@ let tests =
             let best = Array.min losses
             Expect.isGreaterThan (losses[0] / losses[losses.Length - 1]) 100.0 (sprintf "first %g, last %g, best %g" losses[0] losses[losses.Length - 1] best)
         }
+        test "cart-pole: analytic policy gradients balance >= 95 of 100 random starts for 5 s (an untrained policy balances few)" {
+            GsSetup.ensure64 ()
+            let untrained = Genesis.Examples.CartPole.evaluate (Genesis.NN.NN.mlp([ 4; 32; 1 ])) (System.Random(12345)) 100 5.0
+            let r = Genesis.Examples.CartPole.run 200 64 None
+            Expect.isLessThan untrained 50 "the metric fails for an untrained policy"
+            Expect.isGreaterThanOrEqual r.balanced 95 (sprintf "balanced %d/100 after %d epochs (%.1f s)" r.balanced r.losses.Length r.trainSeconds)
+        }
+        test "system identification recovers the two-link arm's link masses and joint damping within 1% from an observed trajectory" {
+            GsSetup.ensure64 ()
+            let r = Genesis.Examples.SystemId.run 200 None
+            let truth = Array.append r.truth.masses r.truth.damping
+            let rel (p: Genesis.Examples.SystemId.Parameters) = Array.map2 (fun f t -> abs (f - t) / t) (Array.append p.masses p.damping) truth
+            Expect.isGreaterThan (Array.max (rel r.guess)) 0.2 "the guess is far off"
+            Expect.isLessThan (Array.max (rel r.found)) 0.01 (sprintf "found %A %A, true %A %A" r.found.masses r.found.damping r.truth.masses r.truth.damping)
+        }
     ]

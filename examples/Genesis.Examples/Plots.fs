@@ -1,0 +1,16 @@
+/// Learning curves written as PNG (ScottPlot).
+module Genesis.Examples.Plots
+
+open System
+
+/// Writes log10 of one value per epoch to a 640 x 400 PNG (creating its folder) and prints where.
+let saveLogCurve (file: string) (title: string) (yLabel: string) (values: seq<float>) =
+    use plot = new ScottPlot.Plot()
+    let ys = values |> Seq.map (fun v -> Math.Log10(max v 1e-300)) |> Seq.toArray
+    plot.Add.Scatter(Array.init ys.Length float, ys) |> ignore
+    plot.Title(title)
+    plot.XLabel("epoch")
+    plot.YLabel(yLabel)
+    IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath file)) |> ignore
+    plot.SavePng(file, 640, 400) |> ignore
+    printfn "curve written to %s" file

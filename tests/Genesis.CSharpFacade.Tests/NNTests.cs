@@ -1,0 +1,102 @@
+using Genesis.CSharp.NN;
+using static Genesis.CSharp.Tests.Fx;
+
+namespace Genesis.CSharp.Tests;
+
+/// <summary>Genesis.CSharp.NN: the adapters give the engine's results.</summary>
+public static class NNTests
+{
+    /// <summary>Mlp's forward equals the engine's on the same parameters; Linear exposes its weight and bias.</summary>
+    [Test]
+    public static void MlpForwardAndParameters()
+    {
+        Init();
+        var net = Nn.Mlp([3, 4, 2], Activation.ReLU);
+        Assert.True(net.NamedParameters().Select(p => p.Key).SequenceEqual(["0.weight", "0.bias", "2.weight", "2.bias"]), "PyTorch names");
+        Assert.True(net.NumParameters == 3 * 4 + 4 + 4 * 2 + 2, "count");
+        var x = Gs.FromArray(new[] { 0.3, -0.2, 0.9, 1.0, 0.5, -0.7 }, [2, 3]);
+        var y = net.Forward(x).ToArray();
+        var fy = net.FSharp.forward(x.FSharp).toFloatArray();
+        for (int i = 0; i < y.Length; i++) Assert.Close(fy[i], y[i], Same, "forward");
+        var lin = new Linear(2, 3, weightInit: Genesis.CSharp.NN.Init.Orthogonal(), biasInit: Genesis.CSharp.NN.Init.Uniform(1.0, 2.0));
+        Assert.True(lin.Weight.Shape.SequenceEqual([3, 2]) && lin.Bias!.ToArray().All(b => b >= 1.0 && b < 2.0), "weight and bias");
+    }
+
+    /// <summary>NoGrad records nothing; ClipGradNorm returns the total norm and scales the grads.</summary>
+    [Test]
+    public static void NoGradAndClipGradNorm()
+    {
+        Init();
+        var p = Gs.Tensor([3.0, 4.0], requiresGrad: true);
+        using (Gs.NoGrad())
+        {
+            Assert.True(!(p * 2.0).RequiresGrad && Gs.IsNoGrad, "no graph inside NoGrad");
+        }
+        Assert.True(!Gs.IsNoGrad, "scope closed");
+        (p * p).Sum().Backward(); // grad (6, 8), norm 10
+        double norm = Nn.ClipGradNorm([p], 5.0);
+        Assert.Close(10.0, norm, Same, "total norm");
+        Assert.Close(6.0 * 5.0 / (10.0 + 1e-6), p.Grad!.ToArray()[0], Same, "clipped grad");
+    }
+
+    /// <summary>Save then Load restores the parameters exactly; a corrupt file raises and leaves them unchanged.</summary>
+    [Test]
+    public static void SafetensorsRoundTrip()
+    {
+        Init();
+        var a = Nn.Mlp([2, 3, 1]);
+        var b = Nn.Mlp([2, 3, 1]);
+        var path = Path.Combine(Path.GetTempPath(), $"genesis-cs-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            a.Save(path);
+            b.Load(path);
+            var pa = a.Parameters().SelectMany(t => t.ToArray()).ToArray();
+            Assert.True(pa.SequenceEqual(b.Parameters().SelectMany(t => t.ToArray())), "bitwise round trip");
+            File.WriteAllBytes(path, File.ReadAllBytes(path)[..20]);
+            var before = b.Parameters().SelectMany(t => t.ToArray()).ToArray();
+            Assert.Throws<Genesis.GenesisException>(() => b.Load(path), "safetensors");
+            Assert.True(before.SequenceEqual(b.Parameters().SelectMany(t => t.ToArray())), "unchanged after a corrupt file");
+        }
+        finally { File.Delete(path); }
+    }
+
+    /// <summary>Scene.Rollout's gradient equals the imperative loop's (read state, set controls, step).</summary>
+    [Test]
+    public static void RolloutMatchesImperativeLoop()
+    {
+        Init();
+        var scene = new Scene(new SimOptions { Dt = 0.02, RequiresGrad = true, EnableContact = false });
+        var robot = scene.AddEntity(Morphs.Mjcf(Asset("cartpole/cartpole_classic.xml")));
+        scene.Build(nEnvs: 2);
+        var net = Nn.Mlp([4, 5, 1]);
+        void Policy() => robot.ControlDofsForce(net.Forward(Gs.Cat([robot.GetDofsPosition(), robot.GetDofsVelocity()], 1)) * 5.0, dofsIdx: [0]);
+        Tensor Cost() => robot.GetDofsPosition().Pow(2).Sum(1);
+        double[] Run(bool functional)
+        {
+            scene.Reset();
+            robot.SetDofsPosition(Gs.FromArray(new[] { 0.1, 0.05, -0.2, -0.1 }, [2, 2]));
+            net.ZeroGrad();
+            Tensor total;
+            if (functional) total = scene.Rollout(12, Policy, net.Parameters(), Cost, truncateEvery: 5)!;
+            else
+            {
+                total = null!;
+                for (int t = 0; t < 12; t++)
+                {
+                    if (t > 0 && t % 5 == 0) scene.DetachState();
+                    Policy();
+                    scene.Step();
+                    total = total is null ? Cost() : total + Cost();
+                }
+            }
+            total.Sum().Backward();
+            return net.Parameters().SelectMany(p => p.Grad!.ToArray()).ToArray();
+        }
+        var gf = Run(true);
+        var gi = Run(false);
+        double scale = gi.Max(Math.Abs);
+        Assert.True(scale > 1e-4, "non-zero gradient");
+        for (int i = 0; i < gf.Length; i++) Assert.Close(gi[i], gf[i], 1e-10 * scale, "gradient");
+    }
+}
