@@ -14,7 +14,7 @@ module internal ArrayInput =
         let rec elementType (t: Type) = if t.IsArray then elementType (t.GetElementType()) else t
         let leaf = elementType (values.GetType())
         if not (List.contains leaf supported) then
-            raise (GenesisException(sprintf "gs.tensor: arrays of %s are not supported (float, float32, int, int64 or bool; any rank, jagged or multidimensional)" leaf.Name))
+            raise (GenesisException(sprintf "gs.tensor: unsupported element type %s (float, float32, int, int64 or bool; any rank, jagged or multidimensional)" leaf.Name))
         let items = ResizeArray<obj>()
         // the shape of the first element at each depth; every other element must match it
         let rec walk (a: Array) (path: string) : int[] =

@@ -145,7 +145,7 @@ module ClosedLoop =
                     let pq, pv, pc, pp = FastAdjoint.segmentVjp fm sp [| modes[t] |] bsz (flatF st.qpos) (flatF st.qvel) [| flatF (ctrls[t].expand([ bsz; nv ])) |] gq gv
                     for j in 0 .. nModel - 1 do
                         if varying[2 + np + j] then
-                            let g = pp[FastAdjoint.parameterSlot j]
+                            let g = pp[FastAdjoint.parameterSlot (enum<Param> j)]
                             gModel[j] <- if isNull gModel[j] then Array.copy g else Array.map2 (+) gModel[j] g
                     // the policy at step t: its controls as a function of the state and the parameters
                     let seed = Tensor.Constant(inputs[0], pc[0], [| bsz; nv |])
@@ -170,8 +170,9 @@ module ClosedLoop =
     /// Model parameters the closed loop differentiates (others must not require grad).
     let private checkModel (sp: SimParams) (model: Model) =
         Rollout.paramsToArray model.parameters |> Array.iteri (fun j p ->
-            if not p.isConstant && not (FastAdjoint.differentiatesParameter sp j) then
-                raise (GenesisNotSupportedException(sprintf "closed-loop rollout: model parameter %d requires grad but the %A integrator's adjoint does not differentiate it (use Integrator.Euler, or the imperative loop)" j sp.integrator)))
+            let param = enum<Param> j
+            if not p.isConstant && not (FastAdjoint.differentiatesParameter sp param) then
+                raise (GenesisNotSupportedException(sprintf "closed-loop rollout: model parameter %s requires grad but the %A integrator's adjoint does not differentiate it (use Integrator.Euler, or the imperative loop)" (ParamTable.descriptor param).name sp.integrator)))
 
     /// Runs `steps` closed-loop steps from the scene's current state: before each step `policy` reads the scene and sets
     /// controls, after it `cost` (if any) reads the new state; returns the sum of the costs (null without cost). The
