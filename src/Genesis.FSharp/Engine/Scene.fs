@@ -88,6 +88,7 @@ type Scene(?simOptions: SimOptions) =
         let dtype = Runtime.resolve DType.Float
         let specs = entityList |> Seq.map (fun e -> { e.Spec with options = { e.Spec.options with gravity = opts.gravity } }) |> Seq.toArray
         let m0 = Model.build specs dtype
+        if opts.enableContact then Contact.checkSupportedPairs m0.topology
         let scalar (v: float) = gs.tensor(v, dtype = dtype)
         let m =
             { m0 with

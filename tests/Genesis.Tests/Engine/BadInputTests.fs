@@ -94,4 +94,20 @@ let tests =
                 // bounds may be infinite: an unbounded effort loads
                 loadUrdf dir (urdfWith sphere ""))
         }
+
+        test "item 7: unsupported contact pairs are rejected at build naming both geoms and bodies" {
+            GsSetup.ensure64 ()
+            let scene = Scene()
+            scene.addEntity(Morphs.Plane()) |> ignore
+            scene.addEntity(Morphs.Capsule(0.1, 0.4, pos = [| 0.0; 0.0; 1.0 |])) |> ignore
+            scene.addEntity(Morphs.Cylinder(0.1, 0.4, pos = [| 5.0; 0.0; 1.0 |])) |> ignore
+            throwsWith<GenesisNotSupportedException> [ "contact between the Capsule geom"; "of body 'capsule'"; "Cylinder geom"; "of body 'cylinder'"; "enableContact = false" ] (fun () ->
+                scene.build())
+            Expect.isFalse scene.isBuilt "the scene is not built"
+            let off = Scene(SimOptions(enableContact = false))
+            off.addEntity(Morphs.Capsule(0.1, 0.4, pos = [| 0.0; 0.0; 1.0 |])) |> ignore
+            off.addEntity(Morphs.Cylinder(0.1, 0.4, pos = [| 5.0; 0.0; 1.0 |])) |> ignore
+            off.build()
+            Expect.isTrue off.isBuilt "without contact the pair needs no narrow phase"
+        }
     ]
