@@ -39,6 +39,47 @@ let private ball = """<body name="b" pos="0 0 1"><joint name="h" type="hinge"/><
 [<Tests>]
 let tests =
     testList "Engine.BadInput" [
+        test "item 1: a non-finite entry never spills into other dofs or envs" {
+            GsSetup.ensure64 ()
+            let scene = Scene(SimOptions(dt = 0.01))
+            let iiwa = scene.addEntity(Morphs.URDF(GsSetup.asset "kuka_iiwa/iiwa14_spheres_collision.urdf", fixedBase = true))
+            scene.build()
+            let lo0 = scene.parameters.forceLo.toFloatArray()
+            iiwa.setDofsForceRange(gs.tensor [ -infinity; -infinity ], gs.tensor [ infinity; infinity ], dofsIdx = [| 0; 1 |])
+            let lo = scene.parameters.forceLo.toFloatArray()
+            Expect.equal lo[0..1] [| -infinity; -infinity |] "the addressed bounds are unbounded"
+            Expect.equal (bits lo[2..]) (bits lo0[2..]) "the other dofs' bounds are unchanged (no NaN)"
+            let scene, robot = arm 8
+            let before = scene.getState().qpos.toFloatArray()
+            robot.setDofsPosition(gs.fromArray([| nan; 1.0; 2.0; 2.0 |], shape = [ 2; 2 ]), envsIdx = [| 5; 6 |])
+            let q = scene.getState().qpos.toFloatArray()
+            Expect.isTrue (Double.IsNaN q[10]) "env 5 dof 0 holds the NaN it was given"
+            Expect.equal q[11] 1.0 "env 5 dof 1"
+            Expect.equal q[12..13] [| 2.0; 2.0 |] "env 6 is not touched by env 5's NaN"
+            for e in [ 0; 1; 2; 3; 4; 7 ] do
+                Expect.equal (bits q[2 * e .. 2 * e + 1]) (bits before[2 * e .. 2 * e + 1]) (sprintf "env %d unchanged" e)
+            let _, robot = arm 0
+            robot.controlDofsForce(gs.tensor [ infinity; 1.0 ], dofsIdx = [| 1; 0 |])
+            Expect.equal (robot.getDofsForce().toFloatArray()) [| 1.0; infinity |] "out-of-order dofsIdx: each value lands on its dof"
+        }
+
+        test "item 2: repeated indices are rejected and change nothing" {
+            GsSetup.ensure64 ()
+            let scene, robot = arm 4
+            let q0 = scene.getState().qpos.toFloatArray()
+            throwsWith<GenesisException> [ "setDofsPosition"; "index 0 appears more than once in dofsIdx" ] (fun () ->
+                robot.setDofsPosition(gs.tensor [ 1.0; 2.0 ], dofsIdx = [| 0; 0 |]))
+            throwsWith<GenesisException> [ "setDofsVelocity"; "index 3 appears more than once in envsIdx" ] (fun () ->
+                robot.setDofsVelocity(gs.fromArray([| 1.0; 2.0; 3.0; 4.0 |], shape = [ 2; 2 ]), envsIdx = [| 3; 3 |]))
+            throwsWith<GenesisException> [ "controlDofsForce"; "dofsIdx" ] (fun () -> robot.controlDofsForce(gs.tensor [ 1.0; 2.0 ], dofsIdx = [| 1; 1 |]))
+            throwsWith<GenesisException> [ "setLinksMass"; "linksIdx" ] (fun () -> robot.setLinksMass(gs.tensor [ 1.0; 2.0 ], linksIdx = [| 1; 1 |]))
+            throwsWith<GenesisException> [ "setDofsKp"; "dofsIdx" ] (fun () -> robot.setDofsKp(gs.tensor [ 1.0; 2.0 ], dofsIdx = [| 0; 0 |]))
+            Expect.equal (scene.getState().qpos.toFloatArray()) q0 "state unchanged"
+            Expect.equal (robot.getDofsForce().toFloatArray()) (Array.zeroCreate 8) "controls unchanged"
+            robot.setDofsPosition(gs.tensor [ 1.0; 2.0 ], dofsIdx = [| 1; 0 |])
+            Expect.equal ((scene.getState().qpos.toFloatArray())[0..1]) [| 2.0; 1.0 |] "distinct indices in any order still work"
+        }
+
         test "item 3: MJCF <equality> and <tendon> are rejected naming element and line, or ignored on request with a warning" {
             withTempDir (fun dir ->
                 let two = """<body name="a" pos="0 0 1"><joint name="ja" type="hinge"/><geom type="sphere" size="0.1"/></body><body name="c" pos="1 0 1"><joint name="jc" type="hinge"/><geom type="sphere" size="0.1"/></body>"""
@@ -109,5 +150,66 @@ let tests =
             off.addEntity(Morphs.Cylinder(0.1, 0.4, pos = [| 5.0; 0.0; 1.0 |])) |> ignore
             off.build()
             Expect.isTrue off.isBuilt "without contact the pair needs no narrow phase"
+        }
+
+        test "item 8: a step whose state exceeds maxStateMagnitude raises, keeps the state and suggests a smaller dt" {
+            GsSetup.ensure64 ()
+            let scene, robot = arm 0
+            robot.controlDofsForce(gs.tensor [ 1e300; 0.0 ])
+            let q0, v0 = scene.getState().qpos.toFloatArray(), scene.getState().qvel.toFloatArray()
+            throwsWith<GenesisException> [ "huge velocity"; "maxStateMagnitude = 1e+08"; "smaller dt (now 0.01)"; "previous state is kept" ] (fun () -> scene.step())
+            Expect.equal (scene.getState().qpos.toFloatArray()) q0 "qpos kept"
+            Expect.equal (scene.getState().qvel.toFloatArray()) v0 "qvel kept"
+            Expect.equal scene.stepsTaken 0 "no step counted"
+            let loose = Scene(SimOptions(dt = 0.01, maxStateMagnitude = infinity))
+            let r = loose.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+            loose.build()
+            r.controlDofsForce(gs.tensor [ 1e300; 0.0 ])
+            loose.step()
+            Expect.isGreaterThan (abs (loose.getState().qvel.toFloatArray()[0])) 1e200 "infinity disables the bound"
+            throwsWith<GenesisException> [ "maxStateMagnitude"; "must be > 0" ] (fun () -> SimOptions(maxStateMagnitude = 0.0) |> ignore)
+        }
+
+        test "item 9: invalid options and bool controls are rejected naming the option" {
+            GsSetup.ensure64 ()
+            throwsWith<GenesisException> [ "SimOptions: dt"; "finite" ] (fun () -> SimOptions(dt = infinity) |> ignore)
+            throwsWith<GenesisException> [ "SimOptions: dt" ] (fun () -> SimOptions(dt = nan) |> ignore)
+            throwsWith<GenesisException> [ "SimOptions: checkpointEvery"; "-5" ] (fun () -> SimOptions(checkpointEvery = -5) |> ignore)
+            throwsWith<GenesisException> [ "SimOptions: contactStiffness"; "-1" ] (fun () -> SimOptions(contactStiffness = -1.0) |> ignore)
+            throwsWith<GenesisException> [ "SimOptions: contactDamping"; "-1" ] (fun () -> SimOptions(contactDamping = -1.0) |> ignore)
+            throwsWith<GenesisException> [ "SimOptions: friction" ] (fun () -> SimOptions(friction = nan) |> ignore)
+            throwsWith<GenesisException> [ "SimOptions: gravity"; "finite" ] (fun () -> SimOptions(gravity = [| 0.0; 0.0; infinity |]) |> ignore)
+            let scene, robot = arm 0
+            throwsWith<GenesisException> [ "controlDofsForce"; "expected a float tensor"; "bool tensor" ] (fun () -> robot.controlDofsForce(gs.tensor [| true; false |]))
+            throwsWith<GenesisException> [ "setContactParams"; "stiffness"; "must be finite and >= 0" ] (fun () -> scene.setContactParams(stiffness = gs.tensor(-1.0)))
+            throwsWith<GenesisException> [ "setLinksMass"; "finite and >= 0" ] (fun () -> robot.setLinksMass(gs.tensor [ -1.0 ], linksIdx = [| 1 |]))
+            Expect.equal (robot.getDofsForce().toFloatArray()) [| 0.0; 0.0 |] "controls unchanged"
+        }
+
+        test "item 10: messages name the file, line, link and rule; MJCF timestep used unless dt is given" {
+            GsSetup.ensure64 ()
+            withTempDir (fun dir ->
+                let empty = writeFile dir "empty.urdf" ""
+                throwsWith<GenesisException> [ "URDF file"; "empty.urdf is empty" ] (fun () -> Urdf.load empty |> ignore)
+                let message = try Urdf.load (writeFile dir "blank.urdf" "  ") |> ignore; "" with :? GenesisException as e -> e.Message
+                Expect.stringContains message "blank.urdf is empty" "a blank file is empty"
+                Expect.isFalse (message.Contains "(line 0)") "no line 0"
+                writeFile dir "broken.obj" "v 1 2\n" |> ignore
+                let meshLink = urdfLink "c" """<mesh filename="broken.obj"/>"""
+                throwsWith<GenesisException> [ "bad.urdf (line 1)"; "link 'c'"; "mesh 'broken.obj'"; "malformed vertex line" ] (fun () -> loadUrdf dir (urdfWith meshLink ""))
+                let light = (urdfLink "c" """<sphere radius="0.1"/>""").Replace("mass value=\"1\"", "mass value=\"1e-300\"")
+                throwsWith<GenesisException> [ "mass is 1e-300"; "needs mass > 1e-15" ] (fun () -> loadUrdf dir (urdfWith light ""))
+                let f = writeFile dir "ts.xml" ("""<mujoco><option timestep="0.004"/><worldbody>""" + ball + "</worldbody></mujoco>")
+                let fromFile = Scene()
+                fromFile.addEntity(Morphs.MJCF f) |> ignore
+                fromFile.build()
+                Expect.equal fromFile.dt 0.004 "the file's timestep when SimOptions gives no dt"
+                let given = Scene(SimOptions(dt = 0.01))
+                given.addEntity(Morphs.MJCF f) |> ignore
+                given.build()
+                Expect.equal given.dt 0.01 "SimOptions' dt wins")
+            let scene, robot = arm 0
+            scene.step()
+            throwsWith<GenesisException> [ "backward"; "SimOptions(requiresGrad = true)" ] (fun () -> robot.getPos().sum().backward())
         }
     ]
