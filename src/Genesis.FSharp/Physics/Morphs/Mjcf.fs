@@ -204,6 +204,8 @@ module internal MjcfReader =
             | Capsule | Cylinder -> 2
             | Box | Ellipsoid -> 3
             | Plane | Mesh -> 0
+        if size |> Array.exists (fun s -> s < 0.0) then
+            failAt ctx.file e "%s: size values must be >= 0, got %g %g %g" what size.[0] size.[1] size.[2]
         if size |> Array.take needed |> Array.exists (fun s -> not (s > 0.0)) then
             failAt ctx.file e "%s: %A needs %d positive size values, got %g %g %g" what gt needed size.[0] size.[1] size.[2]
         let int1 n d = floatsOf ctx get e n 1 |> Option.map (fun v -> int v.[0]) |> Option.defaultValue d
