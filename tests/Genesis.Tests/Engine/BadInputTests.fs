@@ -95,13 +95,17 @@ let tests =
 
         test "item 4: an MJCF nested 50,000 bodies deep raises instead of overflowing the stack" {
             withTempDir (fun dir ->
-                let depth = 50000
-                let sb = StringBuilder("<mujoco><worldbody>\n")
-                for i in 1 .. depth do sb.Append(sprintf "<body name=\"b%d\"><joint type=\"hinge\"/><geom size=\"0.1\"/>\n" i) |> ignore
-                for _ in 1 .. depth do sb.Append("</body>") |> ignore
-                sb.Append("</worldbody></mujoco>") |> ignore
-                let f = writeFile dir "deep.xml" (sb.ToString())
-                throwsWith<GenesisException> [ "deep.xml (line 1002)"; "body 'b1001' is nested 1001 bodies deep; at most 1000" ] (fun () -> Mjcf.load f |> ignore)
+                let nested (depth: int) =
+                    let sb = StringBuilder("<mujoco><worldbody>\n")
+                    for i in 1 .. depth do sb.Append(sprintf "<body name=\"b%d\"><joint type=\"hinge\"/><geom size=\"0.1\"/>\n" i) |> ignore
+                    for _ in 1 .. depth do sb.Append("</body>") |> ignore
+                    sb.Append("</worldbody></mujoco>").ToString()
+                let sw = Diagnostics.Stopwatch.StartNew()
+                let f = writeFile dir "deep.xml" (nested 50000)
+                throwsWith<GenesisException> [ "deep.xml (line 2048)"; "nested more than 2048 levels deep" ] (fun () -> Mjcf.load f |> ignore)
+                Expect.isLessThan sw.Elapsed.TotalSeconds 20.0 "refused without building the whole document"
+                let f = writeFile dir "deeper.xml" (nested 1100)
+                throwsWith<GenesisException> [ "deeper.xml (line 1002)"; "body 'b1001' is nested 1001 bodies deep; at most 1000" ] (fun () -> Mjcf.load f |> ignore)
                 let links = StringBuilder("<robot name=\"deep\">")
                 for i in 0 .. 5000 do links.Append(urdfLink (sprintf "l%d" i) "<sphere radius=\"0.1\"/>") |> ignore
                 for i in 1 .. 5000 do

@@ -28,6 +28,10 @@ module internal MorphXml =
     let notSupportedAt (file: string) (x: XObject) fmt =
         Printf.kprintf (fun msg -> raise (GenesisNotSupportedException(sprintf "%s: %s" (location file (lineOf x)) msg))) fmt
 
+    /// Deepest element nesting a model file may have (bodies are limited to 1000 levels by the loaders).
+    [<Literal>]
+    let MaxXmlDepth = 2048
+
     /// Largest magnitude a finite number in a model file may have (larger ones overflow the dynamics).
     [<Literal>]
     let MaxMagnitude = 1e12
@@ -42,6 +46,13 @@ module internal MorphXml =
         // some URDFs (pybullet's plane) declare version="0.0", which .NET rejects and MuJoCo accepts
         let text = Regex.Replace(File.ReadAllText file, "^(\\s*<\\?xml[^>]*?version\\s*=\\s*[\"'])[^\"']*", "${1}1.0")
         if String.IsNullOrWhiteSpace text then Errors.fail "%s file %s is empty" kind file
+        // a streaming pass bounds the nesting first: building an XDocument takes time quadratic in the depth
+        try
+            use r = XmlReader.Create(new StringReader(text), XmlReaderSettings(DtdProcessing = DtdProcessing.Ignore))
+            while r.Read() do
+                if r.Depth > MaxXmlDepth then
+                    Errors.fail "%s: elements are nested more than %d levels deep; a model may nest at most 1000 bodies" (location file (box r :?> IXmlLineInfo).LineNumber) MaxXmlDepth
+        with :? XmlException -> () // reported with its line by the parse below
         try
             XDocument.Parse(text, LoadOptions.SetLineInfo)
         with :? XmlException as e ->
