@@ -80,6 +80,33 @@ let tests =
             Expect.equal ((scene.getState().qpos.toFloatArray())[0..1]) [| 2.0; 1.0 |] "distinct indices in any order still work"
         }
 
+        test "item 2: gradients follow the index rule: each written value's gradient comes from its one entry" {
+            GsSetup.ensure64 ()
+            let weights = gs.tensor [ 1.0; 10.0 ]
+            let run (values: float[]) (dofsIdx: int[] option) =
+                let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true))
+                let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+                scene.build()
+                let x = gs.tensor(values, requiresGrad = true)
+                robot.setDofsPosition(x, ?dofsIdx = dofsIdx)
+                for _ in 1 .. 5 do scene.step()
+                (robot.getDofsPosition() * weights).sum().backward()
+                x.grad.toFloatArray()
+            let permuted = run [| 0.3; -0.2 |] (Some [| 1; 0 |])
+            let natural = run [| -0.2; 0.3 |] None
+            Expect.isGreaterThan (abs natural[0] + abs natural[1]) 1e-3 "non-zero gradient"
+            Expect.floatClose Accuracy.veryHigh permuted[0] natural[1] "value 0 went to dof 1 and takes dof 1's gradient"
+            Expect.floatClose Accuracy.veryHigh permuted[1] natural[0] "value 1 went to dof 0 and takes dof 0's gradient"
+            // batched: rows of values go to envs 2 and 0; env 1 keeps its state and sends no gradient to them
+            let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true))
+            let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+            scene.build(nEnvs = 3)
+            let x = gs.fromArray([| 0.1; 0.2; 0.3; 0.4 |], shape = [ 2; 2 ], requiresGrad = true)
+            robot.setDofsPosition(x, envsIdx = [| 2; 0 |])
+            (robot.getDofsPosition() * gs.fromArray([| 1.0; 10.0; 100.0; 1000.0; 1e4; 1e5 |], shape = [ 3; 2 ])).sum().backward()
+            Expect.equal (x.grad.toFloatArray()) [| 1e4; 1e5; 1.0; 10.0 |] "row 0 takes env 2's weights, row 1 env 0's"
+        }
+
         test "item 3: MJCF <equality> and <tendon> are rejected naming element and line, or ignored on request with a warning" {
             withTempDir (fun dir ->
                 let two = """<body name="a" pos="0 0 1"><joint name="ja" type="hinge"/><geom type="sphere" size="0.1"/></body><body name="c" pos="1 0 1"><joint name="jc" type="hinge"/><geom type="sphere" size="0.1"/></body>"""
