@@ -1,6 +1,6 @@
-/// Fuzzing the runtime API (issue 18): FsCheck generates random call sequences on a tiny scene (the two-link arm,
-/// batched or not, with or without requiresGrad): setters and controls with random index sets (repeats and out of
-/// range included), values of random shapes, dtypes and entries (NaN, infinities, 1e300), and steps, resets,
+/// Fuzzing the runtime API (issue 18): FsCheck generates random call sequences on a tiny scene (the two-link arm and
+/// a free sphere, batched or not, with or without requiresGrad): setters and controls with random index sets (repeats
+/// and out of range included), values of random shapes, dtypes and entries (NaN, infinities, 1e300), and steps, resets,
 /// backward passes and reads in any order. Properties: every call succeeds or raises a GenesisException; a failed
 /// call leaves state, parameters and controls bitwise unchanged; a successful setter writes exactly the addressed
 /// entries and leaves every other one bitwise unchanged.
@@ -19,8 +19,11 @@ let Cases = 1000
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = Cases }
 
-/// Dofs of the two-link arm (hinges: qpos column = dof).
+/// Dofs of the two-link arm (hinges: qpos column = dof); the scene also holds a free sphere (qpos 2-8, qvel 2-7).
 let private Nv = 2
+
+/// The scene's qpos and qvel widths (the arm's 2 + the sphere's 7 and 6).
+let private Nq, NvAll = 9, 8
 
 /// Envs of the batched scenes.
 let private NEnvs = 3
@@ -35,6 +38,7 @@ type Call =
     | Control of mode: int * Values * int[] option * int[] option
     | SetParam of which: int * Values * int[] option
     | SetMass of Values * int[] option
+    | SetBase of quat: bool * Values * int[] option
     | Step
     | Reset
     | Backward
@@ -69,6 +73,8 @@ let private genCall (batched: bool) = gen {
     let! which = Gen.choose (0, 3)
     let! links = genIdx 3
     let! mv = genValues (match links with Some l -> l.Length | None -> 3) 1
+    let! quat = Gen.elements [ false; true ]
+    let! bv = genValues (if quat then 4 else 3) rows
     return!
         Gen.frequency
             [ 3, Gen.constant (SetPosition(v, dofs, envs))
@@ -76,6 +82,7 @@ let private genCall (batched: bool) = gen {
               3, Gen.constant (Control(which % 3, v, dofs, envs))
               2, Gen.constant (SetParam(which, { v with shape = [| k |]; entries = Array.truncate k (Array.append v.entries (Array.create k 1.0)) }, dofs))
               1, Gen.constant (SetMass(mv, links))
+              2, Gen.constant (SetBase(quat, bv, envs))
               4, Gen.constant Step
               1, Gen.constant Reset
               1, Gen.constant Backward
@@ -113,15 +120,15 @@ let private distinctIn (hi: int) (idx: int[] option) =
     | None -> true
     | Some i -> i.Length > 0 && i |> Array.forall (fun x -> x >= 0 && x < hi) && (Array.distinct i).Length = i.Length
 
-/// After a successful state setter: addressed entries hold the values, the others are bitwise unchanged.
-let private checkWrite (what: string) (before: float[]) (after: float[]) (v: Values) (dofs: int[] option) (envs: int[] option) (b: int) =
-    let cols = defaultArg dofs (Array.init Nv id)
+/// After a successful setter: the entries of columns cols (in the order of the values' columns) in the addressed
+/// rows hold the values, every other entry of the [b; width] array is bitwise unchanged.
+let private checkWrite (what: string) (before: float[]) (after: float[]) (v: Values) (cols: int[]) (envs: int[] option) (b: int) (width: int) =
     let rowsSel = defaultArg envs (Array.init b id)
     let k = cols.Length
     for r in 0 .. b - 1 do
-        for c in 0 .. Nv - 1 do
-            let old = before[r * Nv + c]
-            let now = after[r * Nv + c]
+        for c in 0 .. width - 1 do
+            let old = before[r * width + c]
+            let now = after[r * width + c]
             match Array.tryFindIndex ((=) r) rowsSel, Array.tryFindIndex ((=) c) cols with
             | Some ri, Some ci ->
                 let src = if v.shape.Length = 1 then v.entries[ci] else v.entries[ri * k + ci]
@@ -136,6 +143,7 @@ let private run (batched: bool, requiresGrad: bool, calls: Call list) =
     GsSetup.ensure64 ()
     let scene = Scene(SimOptions(dt = 0.01, requiresGrad = requiresGrad))
     let robot = scene.addEntity(MorphSpec armSpec.Value)
+    let ball = scene.addEntity(Morphs.Sphere(0.1, pos = [| 5.0; 0.0; 1.0 |]))
     scene.build(nEnvs = (if batched then NEnvs else 0))
     let b = if batched then NEnvs else 1
     for call in calls do
@@ -155,6 +163,8 @@ let private run (batched: bool, requiresGrad: bool, calls: Call list) =
                 | SetParam(2, v, d) -> robot.setDofsDamping(tensorOf v, ?dofsIdx = d)
                 | SetParam(_, v, d) -> robot.setDofsForceRange(tensorOf v, tensorOf v, ?dofsIdx = d)
                 | SetMass(v, l) -> robot.setLinksMass(tensorOf v, ?linksIdx = l)
+                | SetBase(false, v, e) -> ball.setPos(tensorOf v, ?envsIdx = e)
+                | SetBase(true, v, e) -> ball.setQuat(tensorOf v, ?envsIdx = e)
                 | Step -> scene.step()
                 | Reset -> scene.reset()
                 | Backward -> robot.getPos().sum().backward()
@@ -171,13 +181,17 @@ let private run (batched: bool, requiresGrad: bool, calls: Call list) =
             | SetPosition(v, d, e) | SetVelocity(v, d, e) ->
                 if not (distinctIn Nv d && distinctIn NEnvs e) then failtestf "%A succeeded with bad indices" call
                 let st = scene.getState()
-                let before, after = match call with SetPosition _ -> q0, st.qpos.toFloatArray() | _ -> v0, st.qvel.toFloatArray()
-                checkWrite (sprintf "%A" call) before after v d e b
+                let before, after, width = match call with SetPosition _ -> q0, st.qpos.toFloatArray(), Nq | _ -> v0, st.qvel.toFloatArray(), NvAll
+                checkWrite (sprintf "%A" call) before after v (defaultArg d (Array.init Nv id)) e b width
+            | SetBase(quat, v, e) ->
+                if not (distinctIn NEnvs e) then failtestf "%A succeeded with bad indices" call
+                let cols = if quat then [| 5; 6; 7; 8 |] else [| 2; 3; 4 |]
+                checkWrite (sprintf "%A" call) q0 (scene.getState().qpos.toFloatArray()) v cols e b Nq
             | Control(_, _, d, e) -> if not (distinctIn Nv d && distinctIn NEnvs e) then failtestf "%A succeeded with bad indices" call
             | SetParam(which, v, d) ->
                 if not (distinctIn Nv d) then failtestf "%A succeeded with bad indices" call
                 let get (p: Params) = match which with 0 -> p.kp | 1 -> p.kv | 2 -> p.dofDamping | _ -> p.forceHi
-                checkWrite (sprintf "%A" call) ((get p0).toFloatArray()) ((get scene.parameters).toFloatArray()) v d None 1
+                checkWrite (sprintf "%A" call) ((get p0).toFloatArray()) ((get scene.parameters).toFloatArray()) v (defaultArg d (Array.init Nv id)) None 1 NvAll
             | SetMass(_, l) -> if not (distinctIn 3 l) then failtestf "%A succeeded with bad indices" call
             | _ -> ()
 
