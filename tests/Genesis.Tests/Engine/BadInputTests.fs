@@ -165,6 +165,12 @@ let tests =
                 throwsWith<GenesisException> [ "bad.xml (line 1)"; "<body> attribute 'pos': 'NaN' is not a number" ] (fun () -> Mjcf.load f |> ignore)
                 // bounds may be infinite: an unbounded effort loads
                 loadUrdf dir (urdfWith sphere ""))
+            // the arguments of morphs are values, not files: ArgumentException naming the argument
+            throwsWith<ArgumentException> [ "pos must be finite" ] (fun () -> Morphs.Box([| 1.0; 1.0; 1.0 |], pos = [| nan; 0.0; 0.0 |]) |> ignore)
+            throwsWith<ArgumentException> [ "radius must be finite and > 0" ] (fun () -> Morphs.Sphere(infinity) |> ignore)
+            throwsWith<ArgumentException> [ "quat must be finite" ] (fun () -> Morphs.Box([| 1.0; 1.0; 1.0 |], euler = [| 0.0; nan; 0.0 |]) |> ignore)
+            throwsWith<ArgumentException> [ "pos and quat must be finite" ] (fun () ->
+                Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", pos = [| 0.0; 0.0; infinity |]) |> ignore)
         }
 
         test "item 7: unsupported contact pairs are rejected at build naming both geoms and bodies" {

@@ -259,5 +259,6 @@ type Urdf =
         let scale = defaultArg scale 1.0
         if pos.Length <> 3 then invalidArg "pos" (sprintf "pos needs 3 values, got %d" pos.Length)
         if quat.Length <> 4 || SpecMath.norm quat < 1e-12 then invalidArg "quat" "quat needs 4 values [w; x; y; z], not all zero"
-        if not (scale > 0.0) then invalidArg "scale" (sprintf "scale must be > 0, got %g" scale)
+        if not (scale > 0.0 && Double.IsFinite scale) then invalidArg "scale" (sprintf "scale must be finite and > 0, got %g" scale)
+        if not (Array.forall Double.IsFinite pos && Array.forall Double.IsFinite quat) then invalidArg "pos" "pos and quat must be finite"
         UrdfReader.load file pos quat (defaultArg fixedBase false) scale (defaultArg inertiaFromGeom false)
