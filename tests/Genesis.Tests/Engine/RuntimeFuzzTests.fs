@@ -14,10 +14,8 @@ open Genesis
 open Genesis.Physics
 open Genesis.Tests
 
-/// Cases (call sequences) per property (the issue asks for >= 1,000).
-let Cases = 1000
-
-let private config = { FsCheckConfig.defaultConfig with maxTest = Cases }
+/// FuzzTests.Cases call sequences per property (the issue asks for >= 1,000).
+let private config = Genesis.Tests.Physics.FuzzTests.config
 
 /// Dofs of the two-link arm (hinges: qpos column = dof); the scene also holds a free sphere (qpos 2-8, qvel 2-7).
 let private Nv = 2

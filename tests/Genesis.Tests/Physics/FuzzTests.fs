@@ -19,7 +19,8 @@ open Genesis.Tests
 /// Cases per generator (the issue asks for >= 1,000).
 let Cases = 1000
 
-let private config = { FsCheckConfig.defaultConfig with maxTest = Cases }
+/// The FsCheck configuration of the fuzz properties (this file's and Engine/RuntimeFuzzTests.fs').
+let config = { FsCheckConfig.defaultConfig with maxTest = Cases }
 
 /// Shortest round-tripping text of a float.
 let private num (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
