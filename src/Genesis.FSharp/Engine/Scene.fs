@@ -216,8 +216,9 @@ type Scene(?simOptions: SimOptions) =
     /// Replaces the current state (qpos/qvel shaped [nq] or [nEnvs; nq]).
     member s.setState(simState: SimState) =
         let m = s.model
+        let next = { qpos = s.Batched(simState.qpos, m.topology.nq, "qpos"); qvel = s.Batched(simState.qvel, m.topology.nv, "qvel"); time = simState.time }
         pending.Clear()
-        state <- Some { qpos = s.Batched(simState.qpos, m.topology.nq, "qpos"); qvel = s.Batched(simState.qvel, m.topology.nv, "qvel"); time = simState.time }
+        state <- Some next
         values <- state |> Option.map detachState
         kinCache <- None
 

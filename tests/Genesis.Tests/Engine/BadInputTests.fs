@@ -107,6 +107,25 @@ let tests =
             Expect.equal (x.grad.toFloatArray()) [| 1e4; 1e5; 1.0; 10.0 |] "row 0 takes env 2's weights, row 1 env 0's"
         }
 
+        test "a refused setState keeps the steps of the open checkpoint segment" {
+            GsSetup.ensure64 ()
+            let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true, checkpointEvery = 10))
+            let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+            scene.build()
+            robot.setDofsVelocity(gs.tensor [ 1.0; -2.0 ])
+            let twin = Scene(SimOptions(dt = 0.01))
+            let r2 = twin.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
+            twin.build()
+            r2.setDofsVelocity(gs.tensor [ 1.0; -2.0 ])
+            for _ in 1 .. 3 do
+                scene.step()
+                twin.step()
+            let bad = { twin.getState() with qpos = gs.tensor [ 1.0; 2.0; 3.0 ] }
+            throwsWith<GenesisException> [ "qpos: expected shape [2]"; "got [3]" ] (fun () -> scene.setState bad)
+            Expect.equal (scene.getState().qpos.toFloatArray()) (twin.getState().qpos.toFloatArray()) "the three steps are kept"
+            Expect.equal scene.stepsTaken 3 "steps taken"
+        }
+
         test "item 3: MJCF <equality> and <tendon> are rejected naming element and line, or ignored on request with a warning" {
             withTempDir (fun dir ->
                 let two = """<body name="a" pos="0 0 1"><joint name="ja" type="hinge"/><geom type="sphere" size="0.1"/></body><body name="c" pos="1 0 1"><joint name="jc" type="hinge"/><geom type="sphere" size="0.1"/></body>"""

@@ -37,6 +37,7 @@ type Call =
     | SetParam of which: int * Values * int[] option
     | SetMass of Values * int[] option
     | SetBase of quat: bool * Values * int[] option
+    | SetState of Values
     | Step
     | Reset
     | Backward
@@ -73,6 +74,7 @@ let private genCall (batched: bool) = gen {
     let! mv = genValues (match links with Some l -> l.Length | None -> 3) 1
     let! quat = Gen.elements [ false; true ]
     let! bv = genValues (if quat then 4 else 3) rows
+    let! sv = genValues Nq (if batched then NEnvs else 1)
     return!
         Gen.frequency
             [ 3, Gen.constant (SetPosition(v, dofs, envs))
@@ -81,6 +83,7 @@ let private genCall (batched: bool) = gen {
               2, Gen.constant (SetParam(which, { v with shape = [| k |]; entries = Array.truncate k (Array.append v.entries (Array.create k 1.0)) }, dofs))
               1, Gen.constant (SetMass(mv, links))
               2, Gen.constant (SetBase(quat, bv, envs))
+              1, Gen.constant (SetState sv)
               4, Gen.constant Step
               1, Gen.constant Reset
               1, Gen.constant Backward
@@ -163,6 +166,7 @@ let private run (batched: bool, requiresGrad: bool, calls: Call list) =
                 | SetMass(v, l) -> robot.setLinksMass(tensorOf v, ?linksIdx = l)
                 | SetBase(false, v, e) -> ball.setPos(tensorOf v, ?envsIdx = e)
                 | SetBase(true, v, e) -> ball.setQuat(tensorOf v, ?envsIdx = e)
+                | SetState v -> scene.setState { scene.getState() with qpos = tensorOf v }
                 | Step -> scene.step()
                 | Reset -> scene.reset()
                 | Backward -> robot.getPos().sum().backward()
@@ -185,6 +189,7 @@ let private run (batched: bool, requiresGrad: bool, calls: Call list) =
                 if not (distinctIn NEnvs e) then failtestf "%A succeeded with bad indices" call
                 let cols = if quat then [| 5; 6; 7; 8 |] else [| 2; 3; 4 |]
                 checkWrite (sprintf "%A" call) q0 (scene.getState().qpos.toFloatArray()) v cols e b Nq
+            | SetState v -> checkWrite (sprintf "%A" call) q0 (scene.getState().qpos.toFloatArray()) v (Array.init Nq id) None b Nq
             | Control(_, _, d, e) -> if not (distinctIn Nv d && distinctIn NEnvs e) then failtestf "%A succeeded with bad indices" call
             | SetParam(which, v, d) ->
                 if not (distinctIn Nv d) then failtestf "%A succeeded with bad indices" call
