@@ -90,10 +90,10 @@ type Scene(?simOptions: SimOptions) =
     member s.build(?nEnvs: int) =
         if builtModel.IsSome then raise (GenesisException "build: the scene is already built")
         let n = defaultArg nEnvs 0
-        if n < 0 then raise (ArgumentException(sprintf "build: nEnvs must be >= 0, got %d" n, "nEnvs"))
+        if n < 0 then raise (GenesisException(sprintf "build: nEnvs must be >= 0, got %d" n))
         let dtype = Runtime.resolve DType.Float
         let specs = entityList |> Seq.map (fun e -> { e.Spec with options = { e.Spec.options with gravity = opts.gravity } }) |> Seq.toArray
-        simParams <- { opts.ToSimParams() with dt = Scene.TimeStep(opts, entityList |> Seq.map (fun e -> e.Spec)) }
+        let sp = { opts.ToSimParams() with dt = Scene.TimeStep(opts, entityList |> Seq.map (fun e -> e.Spec)) }
         let m0 = Model.build specs dtype
         if opts.enableContact then Contact.checkSupportedPairs m0.topology
         let scalar (v: float) = gs.tensor(v, dtype = dtype)
@@ -116,6 +116,7 @@ type Scene(?simOptions: SimOptions) =
             dof <- dof + nd
             qp <- qp + nqq
         builtModel <- Some m
+        simParams <- sp
         s.SetEnvs n
         let b = max 1 n
         let qpos = gs.fromArray(m.topology.qpos0, shape = [ 1; m.topology.nq ], dtype = dtype).expand([ b; m.topology.nq ])

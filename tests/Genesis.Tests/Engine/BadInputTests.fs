@@ -240,6 +240,11 @@ let tests =
             throwsWith<GenesisException> [ "setContactParams"; "stiffness"; "must be finite and >= 0" ] (fun () -> scene.setContactParams(stiffness = gs.tensor(-1.0)))
             throwsWith<GenesisException> [ "setLinksMass"; "finite and >= 0" ] (fun () -> robot.setLinksMass(gs.tensor [ -1.0 ], linksIdx = [| 1 |]))
             Expect.equal (robot.getDofsForce().toFloatArray()) [| 0.0; 0.0 |] "controls unchanged"
+            let later = Scene()
+            later.addEntity(Morphs.Sphere(0.1)) |> ignore
+            throwsWith<GenesisException> [ "build: nEnvs must be >= 0, got -1" ] (fun () -> later.build(nEnvs = -1))
+            later.build(nEnvs = 2)
+            Expect.equal later.nEnvs 2 "a refused build leaves the scene buildable"
         }
 
         test "item 10: messages name the file, line, link and rule; MJCF timestep used unless dt is given" {
