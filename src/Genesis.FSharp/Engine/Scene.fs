@@ -266,18 +266,8 @@ type Scene(?simOptions: SimOptions) =
         if envs.IsNone && cols = Array.init n id then values.expand(full.shape)
         else
             let b, k = full.shape[0], cols.Length
-            let rowOn = match envs with None -> Array.create b true | Some e -> Array.init b (fun r -> Array.contains r e)
-            let src = Array.init n (fun c -> Array.IndexOf(cols, c))
-            let idx = Array.init (b * n) (fun i -> let r, c = i / n, i % n in if rowOn[r] && src[c] >= 0 then int64 src[c] else int64 (k + c))
-            let index = gs.fromArray(idx, shape = [ b; n ], dtype = DType.Int64)
+            let index = gs.fromArray(SetterIndex.scatter b n cols envs, shape = [ b; n ], dtype = DType.Int64)
             gs.cat([ values.expand([ b; k ]); full ], 1).gather(1, index)
-
-    /// Raises when an index appears twice in idx (each dof, link or env may be addressed once per call).
-    static member internal Distinct(idx: int[], what: string, name: string) =
-        let seen = Collections.Generic.HashSet<int>()
-        for i in idx do
-            if not (seen.Add i) then
-                raise (GenesisException(sprintf "%s: index %d appears more than once in %s; each index may be given once" what i name))
 
     /// A value given for some envs ([len envsIdx; k] or [k]) as [B; k] rows (rows of envs not in envsIdx are
     /// placeholders that Scatter leaves unused).
@@ -288,8 +278,7 @@ type Scene(?simOptions: SimOptions) =
             if envCount = 0 then raise (GenesisException(sprintf "%s: envsIdx given but the scene is not batched (build(nEnvs = N))" what))
             for i in e do
                 if i < 0 || i >= envCount then raise (GenesisException(sprintf "%s: env index %d out of range for %d envs" what i envCount))
-            Scene.Distinct(e, what, "envsIdx")
-            if e.Length = 0 then raise (GenesisException(sprintf "%s: envsIdx is empty" what))
+            SetterIndex.check e what "envsIdx"
             let b = envCount
             let v = s.AsFloat(values, what)
             let rows =
@@ -297,8 +286,7 @@ type Scene(?simOptions: SimOptions) =
                 elif v.shape = [| e.Length; k |] then v
                 else raise (GenesisException(sprintf "%s: expected shape [%d; %d] for %d envs, got %s" what e.Length k e.Length (Shape.format values.shape)))
             // row r of the result is row (position of r in envsIdx) of `rows`, a selection (gather), never a sum
-            let idx = Array.init (b * k) (fun i -> int64 (max 0 (Array.IndexOf(e, i / k))))
-            rows.gather(0, gs.fromArray(idx, shape = [ b; k ], dtype = DType.Int64))
+            rows.gather(0, gs.fromArray(SetterIndex.rows b k e, shape = [ b; k ], dtype = DType.Int64))
 
     member internal s.SetQpos(v: Tensor, cols: int[], envs: int[] option) =
         let st = s.State
@@ -455,8 +443,7 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
         let idx = defaultArg dofsIdx allDofs
         for i in idx do
             if i < 0 || i >= nv then raise (GenesisException(sprintf "%s: dof index %d out of range for entity '%s' with %d dofs" what i spec.name nv))
-        if idx.Length = 0 then raise (GenesisException(sprintf "%s: dofsIdx is empty" what))
-        Scene.Distinct(idx, what, "dofsIdx")
+        SetterIndex.check idx what "dofsIdx"
         idx |> Array.map (fun i -> dofStart + i)
 
     member private e.FreeJointAdr(what: string) =
@@ -543,8 +530,7 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
             raise (GenesisException(sprintf "setLinksMass: expected shape [%d], got %s" idx.Length (Shape.format mass.shape)))
         for i in idx do
             if i < 0 || i >= nBodies then raise (GenesisException(sprintf "setLinksMass: link index %d out of range for entity '%s' with %d links" i spec.name nBodies))
-        if idx.Length = 0 then raise (GenesisException "setLinksMass: linksIdx is empty")
-        Scene.Distinct(idx, "setLinksMass", "linksIdx")
+        SetterIndex.check idx "setLinksMass" "linksIdx"
         let mass = scene.AsFloat(mass, "setLinksMass")
         match mass.toFloatArray() |> Array.tryFindIndex (fun x -> not (x >= 0.0 && x < infinity)) with
         | Some i -> raise (GenesisException(sprintf "setLinksMass: mass must be finite and >= 0, got %g for link %d" (mass.toFloatArray()[i]) idx[i]))
