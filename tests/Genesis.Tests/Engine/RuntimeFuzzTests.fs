@@ -38,6 +38,7 @@ type Call =
     | SetMass of Values * int[] option
     | SetBase of quat: bool * Values * int[] option
     | SetState of Values
+    | Build
     | Step
     | Reset
     | Backward
@@ -84,18 +85,22 @@ let private genCall (batched: bool) = gen {
               1, Gen.constant (SetMass(mv, links))
               2, Gen.constant (SetBase(quat, bv, envs))
               1, Gen.constant (SetState sv)
+              1, Gen.constant Build
               4, Gen.constant Step
               1, Gen.constant Reset
               1, Gen.constant Backward
               1, Gen.constant Read ] }
 
 /// A scene configuration and a call sequence.
+/// A scene configuration (batched, requiresGrad, built before the calls) and a call sequence; an unbuilt scene is
+/// built by the first Build call (calls before it must raise).
 let private genCase = gen {
     let! batched = Gen.elements [ false; true ]
     let! requiresGrad = Gen.elements [ false; true ]
+    let! builtFirst = Gen.frequency [ 4, Gen.constant true; 1, Gen.constant false ]
     let! n = Gen.choose (1, 8)
     let! calls = Gen.listOfLength n (genCall batched)
-    return batched, requiresGrad, calls }
+    return batched, requiresGrad, builtFirst, calls }
 
 let private armSpec = lazy (Urdf.load (GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
 
@@ -110,11 +115,13 @@ let private bits (t: Tensor) = t.detach().toFloatArray() |> Array.map BitConvert
 
 /// Everything a failed call must leave as it was: state, parameters, and the forces the controls produce.
 let private snapshot (scene: Scene) (robot: RigidEntity) =
-    let st = scene.getState()
-    [| yield bits st.qpos
-       yield bits st.qvel
-       for p in Rollout.paramsToArray scene.parameters do yield bits p
-       yield (try bits (robot.getDofsForce()) with :? GenesisException -> [||]) |]
+    if not scene.isBuilt then [| [| int64 scene.entities.Length |] |]
+    else
+        let st = scene.getState()
+        [| yield bits st.qpos
+           yield bits st.qvel
+           for p in Rollout.paramsToArray scene.parameters do yield bits p
+           yield (try bits (robot.getDofsForce()) with :? GenesisException -> [||]) |]
 
 let private distinctIn (hi: int) (idx: int[] option) =
     match idx with
@@ -140,17 +147,19 @@ let private checkWrite (what: string) (before: float[]) (after: float[]) (v: Val
                 if BitConverter.DoubleToInt64Bits now <> BitConverter.DoubleToInt64Bits old then
                     failtestf "%s: env %d col %d was not addressed but changed from %g to %g" what r c old now
 
-let private run (batched: bool, requiresGrad: bool, calls: Call list) =
+let private run (batched: bool, requiresGrad: bool, builtFirst: bool, calls: Call list) =
     GsSetup.ensure64 ()
     let scene = Scene(SimOptions(dt = 0.01, requiresGrad = requiresGrad))
     let robot = scene.addEntity(MorphSpec armSpec.Value)
     let ball = scene.addEntity(Morphs.Sphere(0.1, pos = [| 5.0; 0.0; 1.0 |]))
-    scene.build(nEnvs = (if batched then NEnvs else 0))
+    let build () = scene.build(nEnvs = (if batched then NEnvs else 0))
+    if builtFirst then build ()
     let b = if batched then NEnvs else 1
     for call in calls do
+        let wasBuilt = scene.isBuilt
         let before = snapshot scene robot
-        let q0, v0 = scene.getState().qpos.toFloatArray(), scene.getState().qvel.toFloatArray()
-        let p0 = scene.parameters
+        let q0, v0 = if wasBuilt then scene.getState().qpos.toFloatArray(), scene.getState().qvel.toFloatArray() else [||], [||]
+        let p0 = if wasBuilt then Some scene.parameters else None
         let ok =
             try
                 match call with
@@ -167,6 +176,7 @@ let private run (batched: bool, requiresGrad: bool, calls: Call list) =
                 | SetBase(false, v, e) -> ball.setPos(tensorOf v, ?envsIdx = e)
                 | SetBase(true, v, e) -> ball.setQuat(tensorOf v, ?envsIdx = e)
                 | SetState v -> scene.setState { scene.getState() with qpos = tensorOf v }
+                | Build -> build ()
                 | Step -> scene.step()
                 | Reset -> scene.reset()
                 | Backward -> robot.getPos().sum().backward()
@@ -178,6 +188,9 @@ let private run (batched: bool, requiresGrad: bool, calls: Call list) =
         if not ok then
             let after = snapshot scene robot
             if after <> before then failtestf "%A failed but changed the scene's state, parameters or controls" call
+        elif not wasBuilt && call <> Build then failtestf "%A succeeded on a scene that is not built" call
+        elif wasBuilt && call = Build then failtestf "a second build succeeded"
+        elif call = Build then ()
         else
             match call with
             | SetPosition(v, d, e) | SetVelocity(v, d, e) ->
@@ -194,7 +207,7 @@ let private run (batched: bool, requiresGrad: bool, calls: Call list) =
             | SetParam(which, v, d) ->
                 if not (distinctIn Nv d) then failtestf "%A succeeded with bad indices" call
                 let get (p: Params) = match which with 0 -> p.kp | 1 -> p.kv | 2 -> p.dofDamping | _ -> p.forceHi
-                checkWrite (sprintf "%A" call) ((get p0).toFloatArray()) ((get scene.parameters).toFloatArray()) v (defaultArg d (Array.init Nv id)) None 1 NvAll
+                checkWrite (sprintf "%A" call) ((get p0.Value).toFloatArray()) ((get scene.parameters).toFloatArray()) v (defaultArg d (Array.init Nv id)) None 1 NvAll
             | SetMass(_, l) -> if not (distinctIn 3 l) then failtestf "%A succeeded with bad indices" call
             | _ -> ()
 

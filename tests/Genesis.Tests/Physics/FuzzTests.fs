@@ -209,6 +209,13 @@ let private genesisOrSuccess (dir: string) (name: string) (text: string) (f: str
 
 let private scratch = lazy (let d = Path.Combine(Path.GetTempPath(), "genesis-fuzz-" + Guid.NewGuid().ToString("N")) in Directory.CreateDirectory d |> ignore; d)
 
+/// Loads mutated model text: a spec of finite values that builds and steps, or a GenesisException.
+let private loadsFiniteOrRaises (isMjcf: bool) (text: string) =
+    genesisOrSuccess scratch.Value (if isMjcf then "mutated.xml" else "mutated.urdf") text (fun path ->
+        let e = if isMjcf then Mjcf.load path else Urdf.load (path, fixedBase = true)
+        if not (finiteSpec e) then failtestf "a non-finite value loaded silently from:\n%s" text
+        buildAndStep e 1 |> ignore)
+
 let private urdfJoints = [ "revolute"; "continuous"; "prismatic"; "fixed" ]
 let private mjcfJoints = [ "hinge"; "slide"; "ball"; "weld" ]
 
@@ -243,18 +250,29 @@ let tests =
         testPropertyWithConfig config "mutated URDF files load a finite spec or raise a GenesisException" (
             Prop.forAll (Arb.fromGen (Gen.zip (genTree urdfJoints) genMutation)) (fun (parts, m) ->
                 GsSetup.ensure64 ()
-                let text = mutate false (urdfText parts) m
-                genesisOrSuccess scratch.Value "mutated.urdf" text (fun path ->
-                    let e = Urdf.load (path, fixedBase = true)
-                    if not (finiteSpec e) then failtestf "a non-finite value loaded silently from:\n%s" text
-                    buildAndStep e 1 |> ignore)))
+                loadsFiniteOrRaises false (mutate false (urdfText parts) m)))
 
         testPropertyWithConfig config "mutated MJCF files load a finite spec or raise a GenesisException" (
             Prop.forAll (Arb.fromGen (Gen.zip (genTree mjcfJoints) genMutation)) (fun (parts, m) ->
                 GsSetup.ensure64 ()
-                let text = mutate true (mjcfText parts false) m
-                genesisOrSuccess scratch.Value "mutated.xml" text (fun path ->
-                    let e = Mjcf.load path
-                    if not (finiteSpec e) then failtestf "a non-finite value loaded silently from:\n%s" text
-                    buildAndStep e 1 |> ignore)))
+                loadsFiniteOrRaises true (mutate true (mjcfText parts false) m)))
+
+        test "every attribute of a sample URDF and MJCF set to every bad value, every element removed or duplicated" {
+            GsSetup.ensure64 ()
+            let part parent joint geom =
+                { parent = parent; joint = joint; geom = geom; mass = 1.5; inertia = [| 0.1; 0.12; 0.11 |]
+                  xyz = [| 0.1; -0.2; 0.3 |]; rpy = [| 0.4; 0.0; -0.3 |]; axis = [| 0.3; -0.2; 0.9 |] }
+            for isMjcf, text in
+                [ false, urdfText [| part -1 "fixed" ("box", [| 0.1; 0.2; 0.3 |]); part 0 "revolute" ("capsule", [| 0.05; 0.2; 0.0 |]); part 1 "prismatic" ("sphere", [| 0.1; 0.0; 0.0 |]) |]
+                  true, mjcfText [| part -1 "hinge" ("box", [| 0.1; 0.2; 0.3 |]); part 0 "ball" ("capsule", [| 0.05; 0.2; 0.0 |]); part 1 "slide" ("cylinder", [| 0.1; 0.1; 0.0 |]) |] true ] do
+                let root = XDocument.Parse(text).Root
+                let nAttrs = root.DescendantsAndSelf() |> Seq.sumBy (fun e -> Seq.length (e.Attributes()))
+                let nElems = root.Descendants() |> Seq.length
+                for k in 0 .. nAttrs - 1 do
+                    for v in badValues do loadsFiniteOrRaises isMjcf (mutate isMjcf text (SetAttribute(k, v)))
+                    loadsFiniteOrRaises isMjcf (mutate isMjcf text (RemoveAttribute k))
+                for k in 0 .. nElems - 1 do
+                    loadsFiniteOrRaises isMjcf (mutate isMjcf text (RemoveElement k))
+                    loadsFiniteOrRaises isMjcf (mutate isMjcf text (DuplicateElement k))
+        }
     ]
