@@ -193,6 +193,7 @@ type Scene(?simOptions: SimOptions) =
         let m = s.model
         match simState with
         | Some ss ->
+            if not (Double.IsFinite ss.time) then raise (GenesisException(sprintf "reset: time must be finite, got %g" ss.time))
             state <- Some { qpos = s.Batched(ss.qpos, m.topology.nq, "qpos"); qvel = s.Batched(ss.qvel, m.topology.nv, "qvel"); time = ss.time }
         | None -> state <- initial
         pending.Clear()
@@ -217,6 +218,7 @@ type Scene(?simOptions: SimOptions) =
     /// Replaces the current state (qpos/qvel shaped [nq] or [nEnvs; nq]).
     member s.setState(simState: SimState) =
         let m = s.model
+        if not (Double.IsFinite simState.time) then raise (GenesisException(sprintf "setState: time must be finite, got %g" simState.time))
         let next = { qpos = s.Batched(simState.qpos, m.topology.nq, "qpos"); qvel = s.Batched(simState.qvel, m.topology.nv, "qvel"); time = simState.time }
         pending.Clear()
         state <- Some next

@@ -124,6 +124,9 @@ let tests =
             throwsWith<GenesisException> [ "qpos: expected shape [2]"; "got [3]" ] (fun () -> scene.setState bad)
             Expect.equal (scene.getState().qpos.toFloatArray()) (twin.getState().qpos.toFloatArray()) "the three steps are kept"
             Expect.equal scene.stepsTaken 3 "steps taken"
+            throwsWith<GenesisException> [ "setState: time must be finite" ] (fun () -> scene.setState { twin.getState() with time = nan })
+            throwsWith<GenesisException> [ "reset: time must be finite" ] (fun () -> scene.reset { twin.getState() with time = infinity })
+            Expect.equal (scene.getState().qpos.toFloatArray()) (twin.getState().qpos.toFloatArray()) "still kept"
         }
 
         test "item 3: MJCF <equality> and <tendon> are rejected naming element and line, or ignored on request with a warning" {
