@@ -7,7 +7,7 @@
 // Exits 1 unless the loss went down.
 #r "../src/Genesis.FSharp/bin/Release/net10.0/Genesis.FSharp.dll"
 #r "Genesis.Examples/bin/Release/net10.0/ScottPlot.dll"
-#load "Genesis.Examples/Assets.fs" "Genesis.Examples/TrajectoryOptimization.fs"
+#load "Genesis.Examples/Assets.fs" "Genesis.Examples/Plots.fs" "Genesis.Examples/TrajectoryOptimization.fs"
 
 open Genesis
 open Genesis.Examples

@@ -27,9 +27,11 @@ public static class Morphs
     public static Morph Urdf(string file, double[]? pos = null, double[]? quat = null, double[]? euler = null, bool fixedBase = false, double? scale = null) =>
         new(Genesis.Morphs.URDF(file, Ref(pos), Ref(quat), Ref(euler), Some(fixedBase), Opt(scale)));
 
-    /// <summary>An MJCF (MuJoCo XML) model.</summary>
+    /// <summary>An MJCF (MuJoCo XML) model; &lt;tendon&gt;/&lt;equality&gt; raise unless ignored explicitly.</summary>
     /// <param name="file">The .xml file.</param>
-    public static Morph Mjcf(string file) => new(Genesis.Morphs.MJCF(file));
+    /// <param name="ignoreTendonsAndEqualities">Skip &lt;tendon&gt; and &lt;equality&gt; (not modelled) with a warning instead of raising.</param>
+    public static Morph Mjcf(string file, bool ignoreTendonsAndEqualities = false) =>
+        new(Genesis.Morphs.MJCF(file, Some(ignoreTendonsAndEqualities)));
 
     /// <summary>A static ground plane at z = 0 (or at pos/quat).</summary>
     /// <param name="pos">Position (3 values).</param>

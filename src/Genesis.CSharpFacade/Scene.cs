@@ -44,6 +44,9 @@ public sealed class Scene
     /// <summary>Number of parallel environments (0 = not batched).</summary>
     public int NEnvs => FSharp.nEnvs;
 
+    /// <summary>The time step in use (s): SimOptions' Dt when set, else the timestep a loaded MJCF states, else 0.01.</summary>
+    public double Dt => FSharp.dt;
+
     /// <summary>Steps taken since build or the last reset.</summary>
     public int StepsTaken => FSharp.stepsTaken;
 

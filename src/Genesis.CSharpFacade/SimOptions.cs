@@ -10,10 +10,13 @@ namespace Genesis.CSharp;
 /// </summary>
 public sealed record SimOptions
 {
-    private static readonly Genesis.SimOptions Defaults = new(null, null, null, null, null, null, null, null, null, null, null, null);
+    private static readonly Genesis.SimOptions Defaults = new(null, null, null, null, null, null, null, null, null, null, null, null, null);
 
-    /// <summary>Time step in seconds (engine default 0.01).</summary>
-    public double Dt { get; init; } = Defaults.dt;
+    private readonly double _dt = Defaults.dt;
+    private readonly bool _dtGiven;
+
+    /// <summary>Time step in seconds (engine default 0.01, or the timestep a loaded MJCF file states when Dt is not set).</summary>
+    public double Dt { get => _dt; init { _dt = value; _dtGiven = true; } }
 
     /// <summary>Sub-steps per step (engine default 1).</summary>
     public int Substeps { get; init; } = Defaults.substeps;
@@ -48,27 +51,34 @@ public sealed record SimOptions
     /// <summary>Joint position limits (from the model files) enforced (default true).</summary>
     public bool EnableJointLimits { get; init; } = Defaults.enableJointLimits;
 
+    /// <summary>Largest |qpos| or |qvel| entry a step may produce before it raises as an explosion, keeping the previous state (default 1e8; infinity disables).</summary>
+    public double MaxStateMagnitude { get; init; } = Defaults.maxStateMagnitude;
+
     /// <summary>The engine's options with these values (the engine validates them).</summary>
     public Genesis.SimOptions ToFSharp() => new(
-        Some(Dt), Some(Substeps), Some(Gravity.ToArray()), Some(RequiresGrad), Some(Integrator.ToFs()),
+        _dtGiven ? Some(Dt) : null, Some(Substeps), Some(Gravity.ToArray()), Some(RequiresGrad), Some(Integrator.ToFs()),
         Some(EnableContact), Some(ContactStiffness), Some(ContactDamping), Some(Friction),
-        Some(CheckpointEvery), Some(CheckNonFinite), Some(EnableJointLimits));
+        Some(CheckpointEvery), Some(CheckNonFinite), Some(EnableJointLimits), Some(MaxStateMagnitude));
 
     /// <summary>The facade view of the engine's options.</summary>
     /// <param name="options">Engine options.</param>
-    public static SimOptions FromFSharp(Genesis.SimOptions options) => new()
+    public static SimOptions FromFSharp(Genesis.SimOptions options)
     {
-        Dt = options.dt,
-        Substeps = options.substeps,
-        Gravity = options.gravity,
-        RequiresGrad = options.requiresGrad,
-        Integrator = options.integrator.ToCs(),
-        EnableContact = options.enableContact,
-        ContactStiffness = options.contactStiffness,
-        ContactDamping = options.contactDamping,
-        Friction = options.friction,
-        CheckpointEvery = options.checkpointEvery,
-        CheckNonFinite = options.checkNonFinite,
-        EnableJointLimits = options.enableJointLimits,
-    };
+        var o = new SimOptions
+        {
+            Substeps = options.substeps,
+            Gravity = options.gravity,
+            RequiresGrad = options.requiresGrad,
+            Integrator = options.integrator.ToCs(),
+            EnableContact = options.enableContact,
+            ContactStiffness = options.contactStiffness,
+            ContactDamping = options.contactDamping,
+            Friction = options.friction,
+            CheckpointEvery = options.checkpointEvery,
+            CheckNonFinite = options.checkNonFinite,
+            EnableJointLimits = options.enableJointLimits,
+            MaxStateMagnitude = options.maxStateMagnitude,
+        };
+        return options.dtGiven ? o with { Dt = options.dt } : o;
+    }
 }

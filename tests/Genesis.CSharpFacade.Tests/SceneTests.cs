@@ -10,7 +10,7 @@ public static class SceneTests
     private static string Arm => Asset("two_link_arm/two_link_arm.urdf");
 
     private static Genesis.SimOptions FsOptions(double dt, bool requiresGrad) =>
-        new(Some(dt), null, null, Some(requiresGrad), null, null, null, null, null, null, null, null);
+        new(Some(dt), null, null, Some(requiresGrad), null, null, null, null, null, null, null, null, null);
 
     /// <summary>The Genesis quick start (set an initial position, controlled steps, MSE loss, backward) through the
     /// facade and through the F# API: same loss, same gradients for the initial position and every control.</summary>
@@ -66,28 +66,31 @@ public static class SceneTests
     [Test]
     public static void SimOptionsConvert()
     {
-        var fsDefaults = new Genesis.SimOptions(null, null, null, null, null, null, null, null, null, null, null, null);
+        var fsDefaults = new Genesis.SimOptions(null, null, null, null, null, null, null, null, null, null, null, null, null);
         var d = new SimOptions();
         Assert.True(d.Dt == fsDefaults.dt && d.Substeps == fsDefaults.substeps && d.Gravity.SequenceEqual(fsDefaults.gravity)
                     && d.RequiresGrad == fsDefaults.requiresGrad && d.Integrator == Integrator.Euler
                     && d.EnableContact == fsDefaults.enableContact && d.ContactStiffness == fsDefaults.contactStiffness
                     && d.ContactDamping == fsDefaults.contactDamping && d.Friction == fsDefaults.friction
                     && d.CheckpointEvery == fsDefaults.checkpointEvery && d.CheckNonFinite == fsDefaults.checkNonFinite
-                    && d.EnableJointLimits == fsDefaults.enableJointLimits, "defaults are the engine's");
+                    && d.EnableJointLimits == fsDefaults.enableJointLimits && d.MaxStateMagnitude == fsDefaults.maxStateMagnitude,
+                    "defaults are the engine's");
+        Assert.True(!d.ToFSharp().dtGiven && (d with { Dt = 0.01 }).ToFSharp().dtGiven, "Dt reaches the engine only when set (else a model file's timestep may apply)");
         var o = new SimOptions
         {
             Dt = 0.005, Substeps = 2, Gravity = [0, 0, -1.62], RequiresGrad = true, Integrator = Integrator.RK4, EnableContact = false,
             ContactStiffness = 1e4, ContactDamping = 50, Friction = 0.8, CheckpointEvery = 5, CheckNonFinite = false, EnableJointLimits = false,
+            MaxStateMagnitude = 1e6,
         };
         var f = o.ToFSharp();
         Assert.True(f.dt == 0.005 && f.substeps == 2 && f.gravity[2] == -1.62 && f.requiresGrad && f.integrator.IsRK4 && !f.enableContact
                     && f.contactStiffness == 1e4 && f.contactDamping == 50 && f.friction == 0.8 && f.checkpointEvery == 5 && !f.checkNonFinite
-                    && !f.enableJointLimits,
+                    && !f.enableJointLimits && f.maxStateMagnitude == 1e6,
                     "ToFSharp carries every property");
         Assert.True(SimOptions.FromFSharp(f) is { Dt: 0.005, Integrator: Integrator.RK4, CheckpointEvery: 5 }, "FromFSharp");
         Assert.True((o with { Dt = 0.02 }).Dt == 0.02, "with-expressions");
         Assert.True(new Scene(o).SimOptions.Substeps == 2, "Scene.SimOptions");
-        SameError(() => FsOptions(-1, false), () => new Scene(new SimOptions { Dt = -1 }), "dt must be > 0", argumentError: true);
+        SameError(() => FsOptions(-1, false), () => new Scene(new SimOptions { Dt = -1 }), "dt must be finite and > 0");
     }
 
     /// <summary>Scene members, SimState, GetState/SetState/Reset(state), tensor.Scene and scene mixing.</summary>
@@ -217,7 +220,13 @@ public static class SceneTests
             """);
         try
         {
-            var scene = new Scene(new SimOptions { Dt = 0.01 });
+            // the fixed cylinder may meet the free box or capsule, a pair without a narrow phase: refused at build
+            // with contact on (naming both geoms), so this scene runs without contact
+            var refused = new Scene(new SimOptions { Dt = 0.01 });
+            refused.AddEntity(Morphs.Cylinder(0.1, 0.3, pos: [4, 0, 0.15], fixedBase: true));
+            refused.AddEntity(Morphs.Box([0.2, 0.2, 0.2], pos: [0, 0, 3], mass: 1.0));
+            Assert.Throws<GenesisNotSupportedException>(() => refused.Build(), "contact between the Cylinder geom 'cylinder' of body 'cylinder' and the Box geom 'box'");
+            var scene = new Scene(new SimOptions { Dt = 0.01, EnableContact = false });
             scene.AddEntity(Morphs.Plane());
             var box = scene.AddEntity(Morphs.Box([0.2, 0.2, 0.2], pos: [0, 0, 3], mass: 1.0));
             var ball = scene.AddEntity(Morphs.Sphere(0.1, pos: [2, 0, 0.1], density: 500));

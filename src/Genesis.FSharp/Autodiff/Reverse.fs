@@ -141,4 +141,6 @@ module TensorBackward =
                 Reverse.run t seed true (defaultArg retainGraph false)
                 observer |> Option.iter (fun o -> o.AfterBackward())
             | TRev _ -> raise (GenesisException "backward() is for requiresGrad graphs; inside gs.grad/gs.vjp use the functional API")
+            | _ when not (isNull t.scene) ->
+                raise (GenesisException "backward: tensor does not require grad; it comes from a scene, whose steps are differentiated only when the scene is built with SimOptions(requiresGrad = true) (and inputs given as requiresGrad leaves)")
             | _ -> raise (GenesisException "backward: tensor does not require grad (create a leaf with requiresGrad = true first)")

@@ -1,23 +1,39 @@
 namespace Genesis
 
+open System
 open Genesis.Physics
 
 /// Simulation options of a Scene (Genesis SimOptions + rigid options).
 type SimOptions(?dt: float, ?substeps: int, ?gravity: float[], ?requiresGrad: bool, ?integrator: Integrator,
                 ?enableContact: bool, ?contactStiffness: float, ?contactDamping: float, ?friction: float,
-                ?checkpointEvery: int, ?checkNonFinite: bool, ?enableJointLimits: bool) =
+                ?checkpointEvery: int, ?checkNonFinite: bool, ?enableJointLimits: bool, ?maxStateMagnitude: float) =
+    let bad (name: string) fmt = Printf.kprintf (fun msg -> raise (GenesisException(sprintf "SimOptions: %s %s" name msg))) fmt
+    let finite (x: float) = not (Double.IsNaN x || Double.IsInfinity x)
     do
         match dt with
-        | Some d when not (d > 0.0) -> raise (System.ArgumentException(sprintf "SimOptions: dt must be > 0, got %g" d, "dt"))
+        | Some d when not (d > 0.0 && finite d) -> bad "dt" "must be finite and > 0, got %g" d
         | _ -> ()
         match substeps with
-        | Some s when s < 1 -> raise (System.ArgumentException(sprintf "SimOptions: substeps must be >= 1, got %d" s, "substeps"))
+        | Some s when s < 1 -> bad "substeps" "must be >= 1, got %d" s
         | _ -> ()
         match gravity with
-        | Some g when g.Length <> 3 -> raise (System.ArgumentException(sprintf "SimOptions: gravity needs 3 values, got %d" g.Length, "gravity"))
+        | Some g when isNull g || g.Length <> 3 -> bad "gravity" "needs 3 values, got %d" (if isNull g then 0 else g.Length)
+        | Some g when not (Array.forall finite g) -> bad "gravity" "must be finite, got %s" (String.Join(", ", g))
         | _ -> ()
-    /// Time step (s); default 0.01.
+        for name, v in [ "contactStiffness", contactStiffness; "contactDamping", contactDamping; "friction", friction ] do
+            match v with
+            | Some x when not (x >= 0.0 && finite x) -> bad name "must be finite and >= 0, got %g" x
+            | _ -> ()
+        match checkpointEvery with
+        | Some c when c < 0 -> bad "checkpointEvery" "must be >= 0 (0 = automatic), got %d" c
+        | _ -> ()
+        match maxStateMagnitude with
+        | Some b when not (b > 0.0) -> bad "maxStateMagnitude" "must be > 0 (infinity disables the bound), got %g" b
+        | _ -> ()
+    /// Time step (s); default 0.01, or the timestep a loaded MJCF file states when dt is not given.
     member _.dt = defaultArg dt 0.01
+    /// True when the user gave dt (it then wins over a model file's timestep).
+    member _.dtGiven = dt.IsSome
     /// Sub-steps per step; default 1.
     member _.substeps = defaultArg substeps 1
     /// Gravity (m/s^2); default (0, 0, -9.81).
@@ -40,6 +56,9 @@ type SimOptions(?dt: float, ?substeps: int, ?gravity: float[], ?requiresGrad: bo
     member _.checkpointEvery = defaultArg checkpointEvery 0
     /// Raise (naming env and dof) when a step produces a non-finite state; default true.
     member _.checkNonFinite = defaultArg checkNonFinite true
+    /// Largest |qpos| or |qvel| entry a step may produce before it counts as an explosion and raises, keeping the
+    /// previous state (default 1e8; infinity disables; checked with checkNonFinite).
+    member _.maxStateMagnitude = defaultArg maxStateMagnitude 1e8
 
     /// The pure step function's parameters.
     member o.ToSimParams() : SimParams =
@@ -62,8 +81,10 @@ type Morphs =
     static member URDF(file: string, ?pos: float[], ?quat: float[], ?euler: float[], ?fixedBase: bool, ?scale: float) =
         let quat = Morphs.Orientation(quat, euler)
         MorphSpec(Urdf.load (file, ?pos = pos, quat = quat, ?fixedBase = fixedBase, ?scale = scale))
-    /// An MJCF (MuJoCo XML) model.
-    static member MJCF(file: string) = MorphSpec(Mjcf.load file)
+    /// An MJCF (MuJoCo XML) model; <tendon>/<equality> raise GenesisNotSupportedException unless
+    /// ignoreTendonsAndEqualities = true, which skips them with a warning (EntitySpec.options.warnings).
+    static member MJCF(file: string, ?ignoreTendonsAndEqualities: bool) =
+        MorphSpec(Mjcf.load (file, ?ignoreTendonsAndEqualities = ignoreTendonsAndEqualities))
     /// A static ground plane at z = 0 (or pos/quat).
     static member Plane(?pos: float[], ?quat: float[]) = MorphSpec(Primitives.plane (?pos = pos, ?quat = quat))
     /// A box of full side lengths size.

@@ -33,10 +33,16 @@ type Scene(?simOptions: SimOptions) =
     // checkpointing: the values after the last step, and the controls taken since `state` (a segment)
     let mutable values: State option = None
     let pending = ResizeArray<Control>()
+    // the step's parameters: SimOptions', with the time step the scene uses (SimOptions' dt, else a model file's)
+    let mutable simParams = opts.ToSimParams()
     let detachState (st: State) = { st with qpos = st.qpos.detach(); qvel = st.qvel.detach() }
 
     /// The options this scene was created with.
     member _.simOptions = opts
+    /// The time step in use (s): SimOptions' dt when given, else the timestep a loaded MJCF states, else 0.01.
+    member _.dt = simParams.dt
+    /// The pure step's parameters (SimOptions' with the time step in use).
+    member internal _.SimParams: SimParams = simParams
     /// True after build().
     member _.isBuilt = builtModel.IsSome
     /// Number of parallel environments (0 = not batched).
@@ -60,7 +66,7 @@ type Scene(?simOptions: SimOptions) =
             if pending.Count = 0 then st
             else
                 let m = s.model
-                let closed = Segments.segment m (opts.ToSimParams()) st (pending.ToArray()) values.Value
+                let closed = Segments.segment m s.SimParams st (pending.ToArray()) values.Value
                 pending.Clear()
                 segmentCount <- segmentCount + 1
                 state <- Some closed
@@ -84,10 +90,12 @@ type Scene(?simOptions: SimOptions) =
     member s.build(?nEnvs: int) =
         if builtModel.IsSome then raise (GenesisException "build: the scene is already built")
         let n = defaultArg nEnvs 0
-        if n < 0 then raise (ArgumentException(sprintf "build: nEnvs must be >= 0, got %d" n, "nEnvs"))
+        if n < 0 then raise (GenesisException(sprintf "build: nEnvs must be >= 0, got %d" n))
         let dtype = Runtime.resolve DType.Float
         let specs = entityList |> Seq.map (fun e -> { e.Spec with options = { e.Spec.options with gravity = opts.gravity } }) |> Seq.toArray
+        let sp = { opts.ToSimParams() with dt = Scene.TimeStep(opts, entityList |> Seq.map (fun e -> e.Spec)) }
         let m0 = Model.build specs dtype
+        if opts.enableContact then Contact.checkSupportedPairs m0.topology
         let scalar (v: float) = gs.tensor(v, dtype = dtype)
         let m =
             { m0 with
@@ -108,6 +116,7 @@ type Scene(?simOptions: SimOptions) =
             dof <- dof + nd
             qp <- qp + nqq
         builtModel <- Some m
+        simParams <- sp
         s.SetEnvs n
         let b = max 1 n
         let qpos = gs.fromArray(m.topology.qpos0, shape = [ 1; m.topology.nq ], dtype = dtype).expand([ b; m.topology.nq ])
@@ -120,13 +129,24 @@ type Scene(?simOptions: SimOptions) =
 
     member private _.SetEnvs(n: int) = envCount <- n
 
+    /// The time step: SimOptions' dt when the user gave one, else the timestep the entities' files state (they must
+    /// agree), else SimOptions' default.
+    static member private TimeStep(o: SimOptions, specs: seq<EntitySpec>) =
+        if o.dtGiven then o.dt
+        else
+            match specs |> Seq.filter (fun e -> e.options.timestepGiven) |> Seq.map (fun e -> e.name, e.options.timestep) |> Seq.distinctBy snd |> Seq.toList with
+            | [] -> o.dt
+            | [ _, t ] -> t
+            | (a, ta) :: (b, tb) :: _ ->
+                raise (GenesisException(sprintf "build: entity '%s' states timestep %g and entity '%s' states %g; give SimOptions(dt = ...) to choose" a ta b tb))
+
     /// Advances the simulation by dt under the current controls.
     member s.step() =
         let m = s.model
         if backwardDone then
             raise (GenesisException "Forward simulation not allowed after backward pass. Please reset scene state.")
         let control = { modes = Array.copy modes; values = controls }
-        let sp = opts.ToSimParams()
+        let sp = s.SimParams
         if opts.requiresGrad && opts.checkpointEvery <> 1 then
             // take the step on values only (the array fast path, whose kernels also differentiate the segment) and
             // record it in the open checkpoint segment
@@ -149,11 +169,16 @@ type Scene(?simOptions: SimOptions) =
         stepCount <- stepCount + 1
 
     member internal s.CheckFinite(next: State) =
+        let bound = opts.maxStateMagnitude
         let check (name: string) (t: Tensor) (width: int) (label: int -> string) =
             let v = t.toFloatArray()
             match v |> Array.tryFindIndex (fun x -> Double.IsNaN x || Double.IsInfinity x) with
             | Some k ->
                 raise (GenesisException(sprintf "step produced a non-finite %s (%g) in env %d at %s; the previous state is kept (SimOptions(checkNonFinite = false) disables this check)" name v[k] (k / width) (label (k % width))))
+            | None -> ()
+            match v |> Array.tryFindIndex (fun x -> abs x > bound) with
+            | Some k ->
+                raise (GenesisException(sprintf "step produced a huge %s (%g, above SimOptions.maxStateMagnitude = %g) in env %d at %s: the simulation has exploded; try a smaller dt (now %g) or more substeps; the previous state is kept" name v[k] bound (k / width) (label (k % width)) simParams.dt))
             | None -> ()
         let topo = s.model.topology
         let dofLabel (d: int) = sprintf "dof %d (joint '%s')" d topo.jntName[topo.dofJoint[d]]
@@ -168,6 +193,7 @@ type Scene(?simOptions: SimOptions) =
         let m = s.model
         match simState with
         | Some ss ->
+            if not (Double.IsFinite ss.time) then raise (GenesisException(sprintf "reset: time must be finite, got %g" ss.time))
             state <- Some { qpos = s.Batched(ss.qpos, m.topology.nq, "qpos"); qvel = s.Batched(ss.qvel, m.topology.nv, "qvel"); time = ss.time }
         | None -> state <- initial
         pending.Clear()
@@ -192,8 +218,10 @@ type Scene(?simOptions: SimOptions) =
     /// Replaces the current state (qpos/qvel shaped [nq] or [nEnvs; nq]).
     member s.setState(simState: SimState) =
         let m = s.model
+        if not (Double.IsFinite simState.time) then raise (GenesisException(sprintf "setState: time must be finite, got %g" simState.time))
+        let next = { qpos = s.Batched(simState.qpos, m.topology.nq, "qpos"); qvel = s.Batched(simState.qvel, m.topology.nv, "qvel"); time = simState.time }
         pending.Clear()
-        state <- Some { qpos = s.Batched(simState.qpos, m.topology.nq, "qpos"); qvel = s.Batched(simState.qvel, m.topology.nv, "qvel"); time = simState.time }
+        state <- Some next
         values <- state |> Option.map detachState
         kinCache <- None
 
@@ -221,35 +249,30 @@ type Scene(?simOptions: SimOptions) =
     /// A value given as [k] or [nEnvs; k] as [B; k]; raises naming expected and actual shapes.
     member internal s.Batched(values: Tensor, k: int, what: string) : Tensor =
         let b = max 1 envCount
-        let v = values.cast s.FloatType
+        let v = s.AsFloat(values, what)
         if v.shape = [| k |] then v.unsqueeze(0).expand([ b; k ])
         elif v.shape = [| b; k |] && envCount > 0 then v
         else
             let expected = if envCount = 0 then sprintf "[%d]" k else sprintf "[%d] or [%d; %d]" k envCount k
             raise (GenesisException(sprintf "%s: expected shape %s, got %s" what expected (Shape.format values.shape)))
 
-    /// Writes values [B; k] into columns cols of full [B; n] (rows envs only), differentiably.
+    /// A value tensor in the scene's float type; a bool tensor is refused (it is no number).
+    member internal s.AsFloat(values: Tensor, what: string) : Tensor =
+        if values.dtype = DType.Bool then raise (GenesisException(sprintf "%s: expected a float tensor, got a %O tensor" what values.dtype))
+        values.cast s.FloatType
+
+    /// Writes values [B; k] into columns cols of full [B; n] (rows envs only; None = all), differentiably: every entry
+    /// is selected from values or full (a gather), never mixed, so a non-finite entry stays where it was written.
     member internal s.Scatter(full: Tensor, values: Tensor, cols: int[], envs: int[] option) : Tensor =
         let n = full.shape[1]
-        if envs.IsNone && cols = Array.init n id then values.expand(full.shape) else s.ScatterSome(full, values, cols, envs)
+        if envs.IsNone && cols = Array.init n id then values.expand(full.shape)
+        else
+            let b, k = full.shape[0], cols.Length
+            let index = gs.fromArray(SetterIndex.scatter b n cols envs, shape = [ b; n ], dtype = DType.Int64)
+            gs.cat([ values.expand([ b; k ]); full ], 1).gather(1, index)
 
-    member private s.ScatterSome(full: Tensor, values: Tensor, cols: int[], envs: int[] option) : Tensor =
-        let n = full.shape[1]
-        let k = cols.Length
-        let b = full.shape[0]
-        let sel = Array.zeroCreate (k * n)
-        cols |> Array.iteri (fun i c -> sel[i * n + c] <- 1.0)
-        let selT = Spatial.constLike full [| k; n |] sel
-        let colMask = Spatial.constLike full [| n |] (Array.init n (fun c -> if Array.contains c cols then 1.0 else 0.0))
-        let rowMask =
-            match envs with
-            | None -> Spatial.constLike full [| b; 1 |] (Array.create b 1.0)
-            | Some e -> Spatial.constLike full [| b; 1 |] (Array.init b (fun r -> if Array.contains r e then 1.0 else 0.0))
-        // select rather than blend, so that infinite entries (e.g. an unbounded force range) never meet a 0 factor
-        let m = (rowMask * colMask).gt(0.0)
-        Tensor.where(m, values.matmul(selT), full)
-
-    /// A value given for some envs ([len envsIdx; k] or [k]) as [B; k] rows.
+    /// A value given for some envs ([len envsIdx; k] or [k]) as [B; k] rows (rows of envs not in envsIdx are
+    /// placeholders that Scatter leaves unused).
     member internal s.ForEnvs(values: Tensor, k: int, envsIdx: int[] option, what: string) : Tensor =
         match envsIdx with
         | None -> s.Batched(values, k, what)
@@ -257,16 +280,15 @@ type Scene(?simOptions: SimOptions) =
             if envCount = 0 then raise (GenesisException(sprintf "%s: envsIdx given but the scene is not batched (build(nEnvs = N))" what))
             for i in e do
                 if i < 0 || i >= envCount then raise (GenesisException(sprintf "%s: env index %d out of range for %d envs" what i envCount))
+            SetterIndex.check e what "envsIdx"
             let b = envCount
-            let v = values.cast s.FloatType
+            let v = s.AsFloat(values, what)
             let rows =
                 if v.shape = [| k |] then v.unsqueeze(0).expand([ e.Length; k ])
                 elif v.shape = [| e.Length; k |] then v
                 else raise (GenesisException(sprintf "%s: expected shape [%d; %d] for %d envs, got %s" what e.Length k e.Length (Shape.format values.shape)))
-            // place row r of `rows` at env e[r]
-            let place = Array.zeroCreate (b * e.Length)
-            e |> Array.iteri (fun r env -> place[env * e.Length + r] <- 1.0)
-            (Spatial.constLike v [| b; e.Length |] place).matmul(rows)
+            // row r of the result is row (position of r in envsIdx) of `rows`, a selection (gather), never a sum
+            rows.gather(0, gs.fromArray(SetterIndex.rows b k e, shape = [ b; k ], dtype = DType.Int64))
 
     member internal s.SetQpos(v: Tensor, cols: int[], envs: int[] option) =
         let st = s.State
@@ -281,8 +303,9 @@ type Scene(?simOptions: SimOptions) =
         kinCache <- None
 
     member internal s.SetControl(mode: ControlMode, values: Tensor, cols: int[], envs: int[] option) =
+        let next = s.Scatter(controls, values, cols, envs)
         for c in cols do modes[c] <- mode
-        controls <- s.Scatter(controls, values, cols, envs)
+        controls <- next
 
     member internal s.Controls = controls
 
@@ -316,15 +339,21 @@ type Scene(?simOptions: SimOptions) =
     /// Sets gravity ([3]); a tensor that requires grad receives d loss / d gravity through backward.
     member s.setGravity(gravity: Tensor) =
         if gravity.shape <> [| 3 |] then raise (GenesisException(sprintf "setGravity: expected shape [3], got %s" (Shape.format gravity.shape)))
+        let g = s.AsFloat(gravity, "setGravity")
+        if g.toFloatArray() |> Array.exists (fun x -> Double.IsNaN x || Double.IsInfinity x) then
+            raise (GenesisException(sprintf "setGravity: gravity must be finite, got %s" (String.Join(", ", g.toFloatArray()))))
         s.State |> ignore
-        s.SetModel { s.model with parameters = { s.model.parameters with gravity = gravity.cast s.FloatType } }
+        s.SetModel { s.model with parameters = { s.model.parameters with gravity = g } }
 
     /// Sets contact stiffness, damping and friction (scalar tensors; any may require grad).
     member s.setContactParams(?stiffness: Tensor, ?damping: Tensor, ?friction: Tensor) =
         let p = s.model.parameters
         let check (name: string) (t: Tensor) =
             if t.numel <> 1 then raise (GenesisException(sprintf "setContactParams: %s must be a scalar, got shape %s" name (Shape.format t.shape)))
-            t.reshape([||]).cast s.FloatType
+            let v = s.AsFloat(t, "setContactParams " + name)
+            let x = v.toFloatArray()[0]
+            if not (x >= 0.0 && x < infinity) then raise (GenesisException(sprintf "setContactParams: %s must be finite and >= 0, got %g" name x))
+            v.reshape([||])
         s.State |> ignore
         s.SetModel
             { s.model with
@@ -348,11 +377,11 @@ type Scene(?simOptions: SimOptions) =
     /// The forward data (forces, accelerations) of the current state under the current controls.
     member internal s.ForwardData() =
         let st = s.State
-        Physics.forward s.model (opts.ToSimParams()) st.qpos st.qvel { modes = Array.copy modes; values = controls }
+        Physics.forward s.model s.SimParams st.qpos st.qvel { modes = Array.copy modes; values = controls }
 
     /// Net contact force on every body (world frame) [B; nbody; 3] at the current state; zeros without contact.
     member internal s.BodyContactForces() =
-        let sp = opts.ToSimParams()
+        let sp = s.SimParams
         let st = s.State
         if sp.enableContact then Contact.bodyForces s.model sp.contact s.Kin st.qvel
         else gs.zeros([ st.qvel.shape[0]; s.model.topology.nbody; 3 ], dtype = st.qvel.dtype)
@@ -443,6 +472,7 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
         let idx = defaultArg dofsIdx allDofs
         for i in idx do
             if i < 0 || i >= nv then raise (GenesisException(sprintf "%s: dof index %d out of range for entity '%s' with %d dofs" what i spec.name nv))
+        SetterIndex.check idx what "dofsIdx"
         idx |> Array.map (fun i -> dofStart + i)
 
     member private e.FreeJointAdr(what: string) =
@@ -494,20 +524,32 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
     member e.setDofsKv(kv: Tensor, ?dofsIdx: int[]) = e.SetParam((fun p v -> { p with kv = v }), (fun p -> p.kv), kv, dofsIdx, "setDofsKv")
     /// Sets joint damping ([k]).
     member e.setDofsDamping(damping: Tensor, ?dofsIdx: int[]) = e.SetParam((fun p v -> { p with dofDamping = v }), (fun p -> p.dofDamping), damping, dofsIdx, "setDofsDamping")
-    /// Sets the force range ([k] lower, [k] upper).
+    /// Sets the force range ([k] lower, [k] upper); infinite bounds leave a side unbounded.
     member e.setDofsForceRange(lower: Tensor, upper: Tensor, ?dofsIdx: int[]) =
-        e.SetParam((fun p v -> { p with forceLo = v }), (fun p -> p.forceLo), lower, dofsIdx, "setDofsForceRange")
-        e.SetParam((fun p v -> { p with forceHi = v }), (fun p -> p.forceHi), upper, dofsIdx, "setDofsForceRange")
+        let lo = e.ParamValues(lower, dofsIdx, "setDofsForceRange")
+        let hi = e.ParamValues(upper, dofsIdx, "setDofsForceRange")
+        let p = scene.model.parameters
+        let p = { p with forceLo = e.Updated(p.forceLo, lo, dofsIdx, "setDofsForceRange") }
+        scene.SetModel { scene.model with parameters = { p with forceHi = e.Updated(p.forceHi, hi, dofsIdx, "setDofsForceRange") } }
 
-    member private e.SetParam(update: Params -> Tensor -> Params, get: Params -> Tensor, values: Tensor, dofsIdx: int[] option, what: string) =
+    /// Checks a parameter setter's values ([k] for dofsIdx) and casts them; raises before anything changes.
+    member private e.ParamValues(values: Tensor, dofsIdx: int[] option, what: string) =
         let cols = e.DofCols(dofsIdx, what)
         if values.shape <> [| cols.Length |] then
             raise (GenesisException(sprintf "%s: expected shape [%d], got %s" what cols.Length (Shape.format values.shape)))
+        scene.AsFloat(values, what)
+
+    /// A parameter vector with the dofsIdx entries replaced by values (checked by ParamValues).
+    member private e.Updated(current: Tensor, values: Tensor, dofsIdx: int[] option, what: string) =
+        let cols = e.DofCols(dofsIdx, what)
         scene.State |> ignore // close the open checkpoint segment: it was simulated with the old parameters
+        let full = Scene.Unconsumed current
+        scene.Scatter(full.unsqueeze(0), values.cast(full.dtype).unsqueeze(0), cols, None).squeeze(0)
+
+    member private e.SetParam(update: Params -> Tensor -> Params, get: Params -> Tensor, values: Tensor, dofsIdx: int[] option, what: string) =
+        let v = e.ParamValues(values, dofsIdx, what)
         let p = scene.model.parameters
-        let full = Scene.Unconsumed(get p)
-        let updated = scene.Scatter(full.unsqueeze(0), values.cast(full.dtype).unsqueeze(0), cols, None).squeeze(0)
-        scene.SetModel { scene.model with parameters = update p updated }
+        scene.SetModel { scene.model with parameters = update p (e.Updated(get p, v, dofsIdx, what)) }
 
     /// Sets link masses ([k] for linksIdx, default all links); differentiable in the values.
     member e.setLinksMass(mass: Tensor, ?linksIdx: int[]) =
@@ -517,6 +559,11 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
             raise (GenesisException(sprintf "setLinksMass: expected shape [%d], got %s" idx.Length (Shape.format mass.shape)))
         for i in idx do
             if i < 0 || i >= nBodies then raise (GenesisException(sprintf "setLinksMass: link index %d out of range for entity '%s' with %d links" i spec.name nBodies))
+        SetterIndex.check idx "setLinksMass" "linksIdx"
+        let mass = scene.AsFloat(mass, "setLinksMass")
+        match mass.toFloatArray() |> Array.tryFindIndex (fun x -> not (x >= 0.0 && x < infinity)) with
+        | Some i -> raise (GenesisException(sprintf "setLinksMass: mass must be finite and >= 0, got %g for link %d" (mass.toFloatArray()[i]) idx[i]))
+        | None -> ()
         scene.State |> ignore
         let p = scene.model.parameters
         let full = Scene.Unconsumed p.bodyMass

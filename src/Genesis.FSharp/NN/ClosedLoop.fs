@@ -186,7 +186,7 @@ module ClosedLoop =
         | _ -> ()
         scene.LoopCheckForward()
         let model = scene.model
-        let sp = scene.simOptions.ToSimParams()
+        let sp = scene.SimParams
         checkModel sp model
         // a tensor listed twice is swapped once (swapping it twice would restore it to the first swap's leaf)
         let seen = Collections.Generic.HashSet<Tensor>(HashIdentity.Reference)

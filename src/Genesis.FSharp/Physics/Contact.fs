@@ -226,6 +226,9 @@ module Contact =
         | PairKind.BoxBox -> [ boxBox kin (ba, ga) (bb, gb) mu ]
         | _ -> PairDispatch.unsupported ga gb
 
+    /// True when `pair` has a narrow phase for the geom types (in rank order): the dispatch table's answer.
+    let internal supportedPair (a: GeomType) (b: GeomType) = PairDispatch.kindOf a b <> PairKind.Unsupported
+
     /// Order of geom types in a pair: planes last, then boxes, so that `pair` sees (other, plane/box).
     let internal rank (g: GeomSpec) = PairDispatch.rankOf g.gtype
 
@@ -266,6 +269,21 @@ module Contact =
                 || childOfNonWorld bi bj || childOfNonWorld bj bi
                 || ((gi.contype &&& gj.conaffinity) = 0 && (gj.contype &&& gi.conaffinity) = 0)
                 || (gi.gtype = Plane && gj.gtype = Plane))
+
+    /// Raises at build, naming both geoms and bodies, when a pair that may collide (the static pair filter) has no
+    /// narrow phase, rather than at the step where the geoms first come close.
+    let checkSupportedPairs (topo: Topology) =
+        let allowed = pairFilter topo
+        let geoms = [| for b in 0 .. topo.nbody - 1 do for g in topo.bodyGeoms[b] do if g.contype <> 0 || g.conaffinity <> 0 then b, g |]
+        let label (b: int, g: GeomSpec) =
+            let k = Array.IndexOf(topo.bodyGeoms[b], g)
+            sprintf "%A geom %s of body '%s'" g.gtype (if g.name = "" then sprintf "#%d" k else sprintf "'%s'" g.name) topo.bodyName[b]
+        for i in 0 .. geoms.Length - 1 do
+            for j in i + 1 .. geoms.Length - 1 do
+                let (bi, gi), (bj, gj) = geoms[i], geoms[j]
+                let a, b = if rank gi > rank gj then (bj, gj), (bi, gi) else (bi, gi), (bj, gj)
+                if allowed (bi, gi) (bj, gj) && not (supportedPair (snd a).gtype (snd b).gtype) then
+                    raise (GenesisNotSupportedException(sprintf "contact between the %s and the %s is not implemented yet (supported: %s); exclude the pair (contype/conaffinity = 0 on one geom) or build with SimOptions(enableContact = false)" (label a) (label b) PairDispatch.supportedText))
 
     /// Candidate pairs: sweep and prune on x over bounding spheres of every env, then filters.
     let candidatePairs (topo: Topology) (kin: Kinematics) (margin: float) =

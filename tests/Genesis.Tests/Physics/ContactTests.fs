@@ -35,10 +35,13 @@ let tests =
         test "a capsule and a cylinder come to rest on the plane" {
             GsSetup.ensure64 ()
             let lying = [| cos (Math.PI / 4.0); sin (Math.PI / 4.0); 0.0; 0.0 |]
-            let scene, es = sceneWith 0.01 0.0 level [ Morphs.Capsule(0.05, 0.3, pos = [| 0.0; 0.0; 0.3 |], quat = lying); Morphs.Cylinder(0.1, 0.2, pos = [| 1.0; 0.0; 0.3 |]) ]
-            for _ in 1 .. 300 do scene.step()
-            Expect.floatClose { absolute = restTolerance; relative = 0.0 } ((es[0].getPos().toFloatArray())[2]) 0.05 "capsule lies on its side"
-            Expect.floatClose { absolute = restTolerance; relative = 0.0 } ((es[1].getPos().toFloatArray())[2]) 0.1 "cylinder stands"
+            // one scene each: a scene holding both is refused at build (capsule-cylinder has no narrow phase)
+            for morph, height, what in
+                [ Morphs.Capsule(0.05, 0.3, pos = [| 0.0; 0.0; 0.3 |], quat = lying), 0.05, "capsule lies on its side"
+                  Morphs.Cylinder(0.1, 0.2, pos = [| 1.0; 0.0; 0.3 |]), 0.1, "cylinder stands" ] do
+                let scene, es = sceneWith 0.01 0.0 level [ morph ]
+                for _ in 1 .. 300 do scene.step()
+                Expect.floatClose { absolute = restTolerance; relative = 0.0 } ((es[0].getPos().toFloatArray())[2]) height what
         }
         test "a stack of three boxes stays stacked for 5 s" {
             GsSetup.ensure64 ()

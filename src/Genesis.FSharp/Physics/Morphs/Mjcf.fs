@@ -204,6 +204,8 @@ module internal MjcfReader =
             | Capsule | Cylinder -> 2
             | Box | Ellipsoid -> 3
             | Plane | Mesh -> 0
+        if size |> Array.exists (fun s -> s < 0.0) then
+            failAt ctx.file e "%s: size values must be >= 0, got %g %g %g" what size.[0] size.[1] size.[2]
         if size |> Array.take needed |> Array.exists (fun s -> not (s > 0.0)) then
             failAt ctx.file e "%s: %A needs %d positive size values, got %g %g %g" what gt needed size.[0] size.[1] size.[2]
         let int1 n d = floatsOf ctx get e n 1 |> Option.map (fun v -> int v.[0]) |> Option.defaultValue d
@@ -240,8 +242,10 @@ module internal MjcfReader =
         node.IPos <- pos
         node.Inertia <- SpecMath.rotateInertia quat inertia
 
-    let rec private parseBody (ctx: Ctx) (parent: BodyNode) (childclass: string) (e: XElement) =
+    let rec private parseBody (ctx: Ctx) (depth: int) (parent: BodyNode) (childclass: string) (e: XElement) =
         let name = attr "name" e |> Option.defaultValue ""
+        if depth > TreeBuilder.MaxDepth then
+            failAt ctx.file e "body '%s' is nested %d bodies deep; at most %d are supported" name depth TreeBuilder.MaxDepth
         register ctx ctx.bodyNames "body" e name
         let node = BodyNode(name, lineOf e)
         node.Pos <- floatsN ctx.file e "pos" 3 |> Option.defaultValue [| 0.0; 0.0; 0.0 |]
@@ -265,7 +269,7 @@ module internal MjcfReader =
                 node.Joints.Add(JointSpec.create jn Free)
                 node.JointLines.Add(lineOf c)
             | "geom" -> geoms.Add(parseGeom ctx (classOf ctx cc c) name c)
-            | "body" -> parseBody ctx node cc c
+            | "body" -> parseBody ctx (depth + 1) node cc c
             | "site" | "camera" | "light" | "plugin" -> ()
             | other -> notSupportedAt ctx.file c "body '%s': element <%s> is not supported" name other
         for g, _ in geoms do node.Geoms.Add g
@@ -325,8 +329,19 @@ module internal MjcfReader =
                    yield { name = name; joint = joint; gear = (overlay ctx cls "actuator" a "gear" [| 1.0; 0.0; 0.0; 0.0; 0.0; 0.0 |]).[0]; ctrlrange = ctrl }
                | other -> notSupportedAt ctx.file a "actuator <%s> is not supported (only <motor>)" other |]
 
+    /// The <tendon> and <equality> entries of a model (not modelled: they change the motion), as "file (line n):
+    /// <equality><connect name='a'>"; raises naming the first unless ignore, which returns them all.
+    let private unmodelled (file: string) (ignore: bool) (root: XElement) =
+        [| for n in [ "tendon"; "equality" ] do
+               for sec in children n root do
+                   for c in sec.Elements() do
+                       let name = attr "name" c |> Option.map (sprintf " name='%s'") |> Option.defaultValue ""
+                       if not ignore then
+                           notSupportedAt file c "<%s><%s%s> is not supported (%ss are not modelled, so the motion would be wrong); Morphs.MJCF(file, ignoreTendonsAndEqualities = true) loads the model without them" n c.Name.LocalName name n
+                       yield sprintf "%s: <%s><%s%s> ignored (ignoreTendonsAndEqualities = true)" (location file (lineOf c)) n c.Name.LocalName name |]
+
     /// Loads an MJCF file into an entity spec (see Mjcf.load).
-    let load (file: string) : EntitySpec =
+    let load (file: string) (ignoreUnmodelled: bool) : EntitySpec =
         let doc = MorphXml.load "MJCF" file
         let root = doc.Root
         if root.Name.LocalName <> "mujoco" then failAt file root "the root element is <%s>, expected <mujoco>" root.Name.LocalName
@@ -343,10 +358,13 @@ module internal MjcfReader =
             | "option" ->
                 float1 file e "timestep" |> Option.iter (fun t ->
                     if not (t > 0.0) then failAt file e "option timestep must be > 0"
-                    options <- { options with timestep = t })
+                    options <- { options with timestep = t; timestepGiven = true })
                 floatsN file e "gravity" 3 |> Option.iter (fun g -> options <- { options with gravity = g })
             | "include" -> notSupportedAt file e "<include> is not supported"
             | _ -> ()
+        let warnings = unmodelled file ignoreUnmodelled root
+        for w in warnings do eprintfn "Genesis warning: %s" w
+        options <- { options with warnings = warnings }
         match children "default" root with
         | [||] -> ctx.classes.["main"] <- ClassDefaults()
         | [| d |] -> parseDefault ctx None d
@@ -358,7 +376,7 @@ module internal MjcfReader =
             for c in wb.Elements() do
                 match c.Name.LocalName with
                 | "geom" -> world.Geoms.Add(fst (parseGeom ctx (classOf ctx "main" c) "world" c))
-                | "body" -> parseBody ctx world "main" c
+                | "body" -> parseBody ctx 1 world "main" c
                 | "joint" | "freejoint" -> failAt file c "joints are not allowed in <worldbody>"
                 | "site" | "camera" | "light" | "plugin" -> ()
                 | other -> notSupportedAt file c "element <%s> in <worldbody> is not supported" other
@@ -382,4 +400,7 @@ module internal MjcfReader =
 type Mjcf =
     /// Loads an MJCF file: bodies[0] is MuJoCo's world body (static, holding the worldbody geoms), so
     /// body indices equal MuJoCo's body ids; inertias come from geoms where MuJoCo computes them.
-    static member load(file: string) : EntitySpec = MjcfReader.load file
+    /// <tendon> and <equality> raise GenesisNotSupportedException naming element and line, unless
+    /// ignoreTendonsAndEqualities (default false) skips them with a warning each (options.warnings, and stderr).
+    static member load(file: string, ?ignoreTendonsAndEqualities: bool) : EntitySpec =
+        MjcfReader.load file (defaultArg ignoreTendonsAndEqualities false)

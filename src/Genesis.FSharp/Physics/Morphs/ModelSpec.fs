@@ -131,6 +131,11 @@ type ActuatorSpec =
 type OptionSpec =
     { /// Time step (s); MuJoCo default 0.002.
       timestep: float
+      /// True when the file states the timestep (a Scene then uses it unless SimOptions gives dt).
+      timestepGiven: bool
+      /// What the loader skipped on request (e.g. MJCF <tendon>/<equality>), one warning each naming file, line and
+      /// element.
+      warnings: string[]
       /// Gravity vector (m/s^2); default [0; 0; -9.81].
       gravity: float[] }
 
@@ -173,7 +178,7 @@ module GeomSpec =
 /// Defaults for option specs.
 module OptionSpec =
     /// MuJoCo's defaults: timestep 0.002 s, gravity (0, 0, -9.81).
-    let defaults: OptionSpec = { timestep = 0.002; gravity = [| 0.0; 0.0; -9.81 |] }
+    let defaults: OptionSpec = { timestep = 0.002; timestepGiven = false; warnings = [||]; gravity = [| 0.0; 0.0; -9.81 |] }
 
 /// Sizes and addresses of an entity, numbered as MuJoCo numbers them.
 module EntitySpec =

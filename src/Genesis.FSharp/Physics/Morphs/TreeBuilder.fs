@@ -37,6 +37,10 @@ module internal TreeBuilder =
     [<Literal>]
     let MinVal = 1e-15
 
+    /// Deepest body nesting a loader accepts (deeper trees raise instead of exhausting the stack).
+    [<Literal>]
+    let MaxDepth = 1000
+
     /// Combined mass, COM and inertia (about the combined COM) of two rigid parts in one frame.
     let combine (m1: float, c1: float[], i1: float[]) (m2: float, c2: float[], i2: float[]) =
         let m = m1 + m2
@@ -154,10 +158,10 @@ module internal TreeBuilder =
             if b.Joints.Count > 0 then
                 let jn = b.Joints.[0].name
                 if not (b.Mass > MinVal) then
-                    Errors.fail "%s moves (joint '%s') but its mass is %g; a moving body needs mass > 0" (where b) jn b.Mass
+                    Errors.fail "%s moves (joint '%s') but its mass is %g; a moving body needs mass > %g (MuJoCo's mjMINVAL)" (where b) jn b.Mass MinVal
                 let ev = SpecMath.symEigenvalues (SpecMath.symmetrize b.Inertia)
                 if not (ev.[0] > MinVal) then
-                    Errors.fail "%s moves (joint '%s') but its inertia is not positive definite (principal moments %g, %g, %g)" (where b) jn ev.[0] ev.[1] ev.[2]
+                    Errors.fail "%s moves (joint '%s') but its inertia is not positive definite (principal moments %g, %g, %g; each must be > %g)" (where b) jn ev.[0] ev.[1] ev.[2] MinVal
                 let tol = 1e-9 * ev.[2]
                 if ev.[0] + ev.[1] < ev.[2] - tol then
                     Errors.fail "%s: inertia violates the triangle inequality A + B >= C (principal moments %g, %g, %g)" (where b) ev.[0] ev.[1] ev.[2]

@@ -50,13 +50,18 @@ module internal UrdfReader =
             match geometry.Elements() |> Seq.tryHead with
             | Some s -> s
             | None -> failAt file geometry "link '%s': <geometry> is empty" link
-        let need (name: string) = match float1 file shape name with Some v -> v | None -> failAt file shape "link '%s': <%s> needs '%s'" link shape.Name.LocalName name
+        let need (name: string) =
+            match float1 file shape name with
+            | Some v when v > 0.0 -> v
+            | Some v -> failAt file shape "link '%s': <%s> '%s' must be > 0, got %g" link shape.Name.LocalName name v
+            | None -> failAt file shape "link '%s': <%s> needs '%s'" link shape.Name.LocalName name
         let name = attr "name" c |> Option.defaultValue ""
         let pos, quat = origin file scale c
         let g =
             match shape.Name.LocalName with
             | "box" ->
                 let s = match floatsN file shape "size" 3 with Some s -> s | None -> failAt file shape "link '%s': <box> needs 'size'" link
+                if s |> Array.exists (fun v -> not (v > 0.0)) then failAt file shape "link '%s': <box> 'size' values must be > 0, got %g %g %g" link s.[0] s.[1] s.[2]
                 GeomSpec.create name Box (SpecMath.scale (0.5 * scale) s)
             | "sphere" -> GeomSpec.create name Sphere [| scale * need "radius" |]
             | "cylinder" -> GeomSpec.create name Cylinder [| scale * need "radius"; 0.5 * scale * need "length" |]
@@ -69,13 +74,17 @@ module internal UrdfReader =
                     | Some [| s |] -> [| s; s; s |]
                     | Some [| a; b; c |] -> [| a; b; c |]
                     | Some _ -> failAt file shape "link '%s': mesh 'scale' needs 1 or 3 numbers" link
+                if meshScale |> Array.exists (fun v -> v = 0.0) then failAt file shape "link '%s': mesh 'scale' must be nonzero" link
                 let path =
                     match resolveMesh baseDir fn with
                     | Some p -> p
                     | None -> failAt file shape "link '%s': mesh file not found: '%s' (relative to %s)" link fn baseDir
-                let raw = MeshFile.loadVertices path
-                let scaled = raw |> Array.mapi (fun k v -> v * meshScale.[k % 3] * scale)
-                let hull = ConvexHull.vertices scaled
+                let hull =
+                    try
+                        let raw = MeshFile.loadVertices path
+                        if raw |> Array.exists (fun v -> not (abs v <= MaxMagnitude)) then Errors.fail "a vertex coordinate is not finite or too large"
+                        ConvexHull.vertices (raw |> Array.mapi (fun k v -> v * meshScale.[k % 3] * scale))
+                    with :? GenesisException as ex -> failAt file shape "link '%s': mesh '%s': %s" link fn ex.Message
                 let size = Array.init 3 (fun ax -> Seq.init (hull.Length / 3) (fun i -> abs hull.[3 * i + ax]) |> Seq.max)
                 { GeomSpec.create name Mesh size with meshVertices = Some hull; meshFile = Some path }
             | other -> failAt file shape "link '%s': unknown geometry type <%s>" link other
@@ -209,11 +218,15 @@ module internal UrdfReader =
                 c.JointLines.Add(lineOf j.elem)
             | None -> ()
             links.[j.parent].Children.Add c
+        // walk the tree iteratively (a deep chain would exhaust the stack), bounding its depth
         let reached = HashSet<string>()
-        let rec reach (n: BodyNode) =
+        let stack = Stack<BodyNode * int>([ links.[root], 0 ])
+        while stack.Count > 0 do
+            let n, depth = stack.Pop()
+            if depth > TreeBuilder.MaxDepth then
+                failAt file linkElems.[n.Name] "link '%s' is nested %d links deep; at most %d are supported" n.Name depth TreeBuilder.MaxDepth
             reached.Add n.Name |> ignore
-            for c in n.Children do reach c
-        reach links.[root]
+            for c in n.Children do stack.Push((c, depth + 1))
         match order |> Seq.tryFind (fun l -> not (reached.Contains l)) with
         | Some l -> failAt file linkElems.[l] "kinematic loop: link '%s' is not connected to the root link '%s'" l root
         | None -> ()
@@ -246,5 +259,6 @@ type Urdf =
         let scale = defaultArg scale 1.0
         if pos.Length <> 3 then invalidArg "pos" (sprintf "pos needs 3 values, got %d" pos.Length)
         if quat.Length <> 4 || SpecMath.norm quat < 1e-12 then invalidArg "quat" "quat needs 4 values [w; x; y; z], not all zero"
-        if not (scale > 0.0) then invalidArg "scale" (sprintf "scale must be > 0, got %g" scale)
+        if not (scale > 0.0 && Double.IsFinite scale) then invalidArg "scale" (sprintf "scale must be finite and > 0, got %g" scale)
+        if not (Array.forall Double.IsFinite pos && Array.forall Double.IsFinite quat) then invalidArg "pos" "pos and quat must be finite"
         UrdfReader.load file pos quat (defaultArg fixedBase false) scale (defaultArg inertiaFromGeom false)
