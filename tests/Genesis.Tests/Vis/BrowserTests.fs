@@ -1,0 +1,113 @@
+module Genesis.Tests.Vis.BrowserTests
+
+open System
+open System.IO
+open Expecto
+open Genesis
+open Genesis.Vis
+open Genesis.Tests
+open Genesis.Tests.Vis
+
+/// Window size of the headless browser (the canvas is the window minus the 44 px control bar).
+let private windowW, windowH = 800, 600
+
+/// A red ball on a hinge (link "bob", its origin at the ball's centre) swinging above the ground, recorded for 2 epochs.
+let private pendulumRecording (dir: string) =
+    let xml =
+        """<mujoco model="pendulum"><worldbody><geom name="floor" type="plane" size="2 2 0.1" rgba="0.6 0.6 0.6 1"/>
+<body name="arm" pos="0 0 1.2"><joint name="hinge" type="hinge" axis="1 0 0"/>
+<geom type="capsule" fromto="0 0 0 0 0 -0.5" size="0.02" rgba="0.2 0.2 0.2 1"/>
+<body name="bob" pos="0 0 -0.5"><geom type="sphere" size="0.08" rgba="1 0 0 1"/></body></body></worldbody></mujoco>"""
+    let path = Path.Combine(dir, "pendulum.xml")
+    File.WriteAllText(path, xml)
+    let scene = Scene(SimOptions(dt = 0.01))
+    let e = scene.addEntity(Morphs.MJCF path)
+    scene.build()
+    let rec' = scene.record(every = 2, contacts = true)
+    for epoch in 0 .. 1 do
+        scene.reset()
+        e.setDofsPosition(gs.tensor([ 1.2 - 0.4 * float epoch ]))
+        rec'.capture()
+        for _ in 1 .. 60 do
+            scene.step()
+            rec'.capture()
+        rec'.endEpoch(float (2 - epoch))
+    rec'.recording
+
+/// Pixels of the page's canvas: (width, height, RGBA rows top-down).
+let private pixels (b: Chromium.Browser) =
+    let v = b.Eval "window.genesisViewer.pixels()"
+    let w, h = v.GetProperty("width").GetInt32(), v.GetProperty("height").GetInt32()
+    let raw = Convert.FromBase64String(v.GetProperty("rgba").GetString())
+    let flipped = Array.zeroCreate<byte> raw.Length
+    for row in 0 .. h - 1 do
+        Array.blit raw (row * w * 4) flipped ((h - 1 - row) * w * 4) (w * 4)
+    w, h, flipped
+
+/// Pixel (column, row from the top) of a world point under the page's camera (three.js column-major matrices).
+let private project (b: Chromium.Browser) (p: float[]) =
+    let m = b.Eval "window.genesisViewer.cameraMatrices()"
+    let arr (name: string) = m.GetProperty(name).EnumerateArray() |> Seq.map (fun x -> x.GetDouble()) |> Seq.toArray
+    let view, proj = arr "view", arr "proj"
+    let mul (a: float[]) (v: float[]) = Array.init 4 (fun r -> Seq.sum (seq { for c in 0 .. 3 -> a.[c * 4 + r] * v.[c] }))
+    let clip = mul proj (mul view [| p.[0]; p.[1]; p.[2]; 1.0 |])
+    let w, h = m.GetProperty("width").GetDouble(), m.GetProperty("height").GetDouble()
+    (clip.[0] / clip.[3] + 1.0) / 2.0 * w, (1.0 - clip.[1] / clip.[3]) / 2.0 * h
+
+let private isRed (w: int) (px: byte[]) (x: int) (y: int) =
+    let o = (y * w + x) * 4
+    px.[o] > 150uy && px.[o + 1] < 90uy && px.[o + 2] < 90uy
+
+let private withPage (f: Chromium.Browser -> Recording -> string -> unit) =
+    GsSetup.ensure64 ()
+    let dir = Path.Combine(Path.GetTempPath(), "genesis-browser-" + Guid.NewGuid().ToString "N")
+    Directory.CreateDirectory dir |> ignore
+    try
+        let r = pendulumRecording dir
+        let html = Path.Combine(dir, "pendulum.html")
+        r.saveHtml html
+        use b = Chromium.Browser.launch (windowW, windowH)
+        let url = Uri(html).AbsoluteUri
+        b.Open(url, "window.genesisReady === true")
+        b.Eval "window.genesisViewer.pause()" |> ignore
+        f b r url
+    finally
+        try Directory.Delete(dir, true) with _ -> ()
+
+[<Tests>]
+let tests =
+    testList "Vis.Browser" [
+        test "the page loads offline: no console error, no network request, a non-blank WebGL canvas" {
+            withPage (fun b _ url ->
+                Expect.isEmpty (b.Errors()) "console errors"
+                let others = b.Requests() |> List.filter (fun u -> u <> url)
+                Expect.isEmpty others "network requests besides the page itself"
+                let w, h, px = pixels b
+                Expect.isGreaterThan (w * h) 100000 "canvas size"
+                let colours = Array.init (w * h) (fun k -> (int px.[4 * k] <<< 16) ||| (int px.[4 * k + 1] <<< 8) ||| int px.[4 * k + 2]) |> Array.countBy id
+                let background = colours |> Array.maxBy snd |> snd
+                Expect.isGreaterThan (colours.Length) 50 "many colours (shaded geometry, grid)"
+                Expect.isLessThan (float background / float (w * h)) 0.9 "not one flat colour")
+        }
+        test "two animation times differ where the robot moves; the ball is drawn at its projected pixel" {
+            withPage (fun b r _ ->
+                let bob = Recording.linkIndex r "bob"
+                let frames = r.epochs.[r.epochs.Length - 1].frames
+                let check (k: int) =
+                    Expect.equal (b.Eval(sprintf "window.genesisViewer.setFrame(%d)" k).GetInt32()) k "frame set"
+                    let p = Recording.linkPos r frames.[k] 0 bob
+                    let x, y = project b p
+                    let w, h, px = pixels b
+                    let xi, yi = int (round x), int (round y)
+                    Expect.isTrue (xi > 20 && xi < w - 20 && yi > 20 && yi < h - 20) (sprintf "ball in view at frame %d (%d, %d)" k xi yi)
+                    let redNear = [ for dx in -1 .. 1 do for dy in -1 .. 1 -> isRed w px (xi + dx) (yi + dy) ] |> List.exists id
+                    Expect.isTrue redNear (sprintf "red ball at its projected pixel (%d, %d), frame %d" xi yi k)
+                    (x, y), px, w
+                let (x0, y0), px0, w = check 0
+                let (x1, y1), px1, _ = check (frames.Length - 1)
+                Expect.isGreaterThan (sqrt ((x1 - x0) ** 2.0 + (y1 - y0) ** 2.0)) 10.0 "the ball moved on screen"
+                Expect.isFalse (isRed w px1 (int (round x0)) (int (round y0))) "the ball left its first pixel"
+                let differing = Array.init (px0.Length / 4) (fun k -> px0.[4 * k] <> px1.[4 * k] || px0.[4 * k + 1] <> px1.[4 * k + 1]) |> Array.filter id |> Array.length
+                Expect.isGreaterThan differing 200 "screenshots at two times differ")
+        }
+    ]
