@@ -32,9 +32,28 @@ module Render =
     let frames (v: CameraView) (r: Recording) (epoch: int) (env: int) (collision: bool) : Image[] =
         (epochOf r epoch).frames |> Array.map (fun f -> frame v r f env collision)
 
+/// Files of rendered recordings.
+module RenderFiles =
+    /// Writes one PNG per frame of an epoch (-1 = last) into a folder (frame_0000.png, ...); returns the paths.
+    let saveFrames (r: Recording) (folder: string) (res: int * int) (pos: float[]) (lookat: float[]) (fov: float) (epoch: int) (env: int) (collision: bool) =
+        let v = Raster.view res pos lookat [| 0.0; 0.0; 1.0 |] fov
+        Directory.CreateDirectory folder |> ignore
+        Render.frames v r epoch env collision
+        |> Array.mapi (fun i img ->
+            let path = Path.Combine(folder, sprintf "frame_%04d.png" i)
+            ImageFiles.savePng path img.width img.height img.rgb
+            path)
+
+    /// Writes an animated GIF of an epoch (-1 = last), frameMs milliseconds per frame.
+    let saveGif (r: Recording) (path: string) (res: int * int) (pos: float[]) (lookat: float[]) (fov: float) (epoch: int) (env: int) (collision: bool) (frameMs: int) =
+        let v = Raster.view res pos lookat [| 0.0; 0.0; 1.0 |] fov
+        let imgs = Render.frames v r epoch env collision
+        ImageFiles.saveGif path v.width v.height (imgs |> Array.map (fun i -> i.rgb)) frameMs
+
 /// A camera in a scene (Genesis scene.add_camera): render() gives RGB and depth of the current state
-/// from a deterministic software renderer. Rendering is not differentiable.
-type Camera internal (scene: Scene, res: int * int, pos: float[], lookat: float[], up: float[], fov: float) =
+/// from a deterministic software renderer (res = (width, height), up vector, vertical fov in degrees).
+/// Rendering is not differentiable.
+type Camera(scene: Scene, res: int * int, pos: float[], lookat: float[], up: float[], fov: float) =
     let mutable current = Raster.view res pos lookat up fov
 
     /// The view (resolution, pose, fov, focal length in pixels).
@@ -80,17 +99,9 @@ module CameraExtensions =
     type Recording with
         /// Writes one PNG per frame of an epoch (-1 = last) into a folder (frame_0000.png, ...); returns the paths.
         member r.saveFrames(folder: string, res: int * int, pos: float[], lookat: float[], ?fov: float, ?epoch: int, ?env: int, ?collision: bool) =
-            let v = Raster.view res pos lookat [| 0.0; 0.0; 1.0 |] (defaultArg fov 40.0)
-            Directory.CreateDirectory folder |> ignore
-            Render.frames v r (defaultArg epoch -1) (defaultArg env 0) (defaultArg collision false)
-            |> Array.mapi (fun i img ->
-                let path = Path.Combine(folder, sprintf "frame_%04d.png" i)
-                ImageFiles.savePng path img.width img.height img.rgb
-                path)
+            RenderFiles.saveFrames r folder res pos lookat (defaultArg fov 40.0) (defaultArg epoch -1) (defaultArg env 0) (defaultArg collision false)
 
-        /// Writes an animated GIF of an epoch (-1 = last), frameMs per frame (default: the recorded time step).
+        /// Writes an animated GIF of an epoch (-1 = last), frameMs per frame (default: the recorded frame period, at least 20 ms).
         member r.saveGif(path: string, res: int * int, pos: float[], lookat: float[], ?fov: float, ?epoch: int, ?env: int, ?collision: bool, ?frameMs: int) =
-            let v = Raster.view res pos lookat [| 0.0; 0.0; 1.0 |] (defaultArg fov 40.0)
-            let imgs = Render.frames v r (defaultArg epoch -1) (defaultArg env 0) (defaultArg collision false)
             let ms = defaultArg frameMs (max 20 (int (Math.Round(1000.0 * r.dt * float r.every))))
-            ImageFiles.saveGif path v.width v.height (imgs |> Array.map (fun i -> i.rgb)) ms
+            RenderFiles.saveGif r path res pos lookat (defaultArg fov 40.0) (defaultArg epoch -1) (defaultArg env 0) (defaultArg collision false) ms

@@ -37,6 +37,65 @@ let private checkMask (depth: float[]) (w: int) (h: int) (signedPx: int -> int -
             if s < -edgePx && hit then failtestf "pixel (%d, %d) is %.2f px outside the silhouette but covered" i j -s
     covered
 
+
+/// Decodes the frames of a GIF written by ImageFiles (global palette, LZW minimum code size 8):
+/// (width, height, delay in 1/100 s, palette-index frames), by the GIF89a specification.
+let private decodeGif (bytes: byte[]) =
+    let u16 (o: int) = int bytes.[o] ||| (int bytes.[o + 1] <<< 8)
+    Expect.equal (Text.Encoding.ASCII.GetString(bytes, 0, 6)) "GIF89a" "header"
+    let w, h = u16 6, u16 8
+    let mutable o = 13 + 3 * 256
+    let frames = ResizeArray<byte[]>()
+    let mutable delay = -1
+    while bytes.[o] <> 0x3Buy do
+        match bytes.[o] with
+        | 0x21uy ->
+            if bytes.[o + 1] = 0xF9uy then delay <- u16 (o + 4)
+            o <- o + 2
+            while bytes.[o] <> 0uy do o <- o + 1 + int bytes.[o]
+            o <- o + 1
+        | 0x2Cuy ->
+            Expect.equal (u16 (o + 5), u16 (o + 7)) (w, h) "frame covers the screen"
+            let minSize = int bytes.[o + 10]
+            o <- o + 11
+            let data = ResizeArray<byte>()
+            while bytes.[o] <> 0uy do
+                data.AddRange(bytes.[o + 1 .. o + int bytes.[o]])
+                o <- o + 1 + int bytes.[o]
+            o <- o + 1
+            // LZW decode
+            let clear, eoi = 1 <<< minSize, (1 <<< minSize) + 1
+            let table = ResizeArray<byte[]>()
+            let reset () =
+                table.Clear()
+                for k in 0 .. eoi do table.Add(if k < clear then [| byte k |] else [||])
+            reset ()
+            let out = ResizeArray<byte>()
+            let mutable size, bitPos, prev, fin = minSize + 1, 0, -1, false
+            while not fin do
+                let mutable code = 0
+                for b in 0 .. size - 1 do
+                    let p = bitPos + b
+                    if (int data.[p / 8] >>> (p % 8)) &&& 1 = 1 then code <- code ||| (1 <<< b)
+                bitPos <- bitPos + size
+                if code = clear then
+                    reset ()
+                    size <- minSize + 1
+                    prev <- -1
+                elif code = eoi then fin <- true
+                else
+                    let entry =
+                        if code < table.Count then table.[code]
+                        else Array.append table.[prev] [| table.[prev].[0] |]
+                    out.AddRange entry
+                    if prev >= 0 && table.Count < 4096 then table.Add(Array.append table.[prev] [| entry.[0] |])
+                    if table.Count = (1 <<< size) && size < 12 then size <- size + 1
+                    prev <- code
+            Expect.equal out.Count (w * h) "pixels per frame"
+            frames.Add(out.ToArray())
+        | b -> failtestf "unexpected GIF block 0x%02x at %d" b o
+    w, h, delay, frames.ToArray()
+
 [<Tests>]
 let tests =
     testList "Vis.Camera" [
@@ -106,6 +165,35 @@ let tests =
             throwsWith<GenesisException> [ "lookat equals pos" ] (fun () -> scene.addCamera((10, 10), eye, eye) |> ignore)
             throwsWith<GenesisException> [ "parallel" ] (fun () -> scene.addCamera((10, 10), [| 0.0; 0.0; 2.0 |], at) |> ignore)
             throwsWith<GenesisException> [ "env 3" ] (fun () -> scene.addCamera((10, 10), eye, at).renderImage(env = 3) |> ignore)
+        }
+        test "saveGif of a recording: one LZW frame per recorded frame, each the quantised rendering" {
+            GsSetup.ensure64 ()
+            let scene = Scene(SimOptions(dt = 0.01))
+            scene.addEntity(Morphs.Plane()) |> ignore
+            scene.addEntity(Morphs.Sphere(0.2, pos = [| 0.0; 0.0; 0.6 |])) |> ignore
+            scene.build()
+            let rec' = scene.record(every = 5)
+            rec'.capture()
+            for _ in 1 .. 20 do
+                scene.step()
+                rec'.capture()
+            let r = rec'.recording
+            let path = Path.Combine(Path.GetTempPath(), sprintf "genesis-cam-%s.gif" (Guid.NewGuid().ToString "N"))
+            try
+                r.saveGif(path, (40, 30), [| 2.0; -2.0; 1.0 |], [| 0.0; 0.0; 0.4 |], frameMs = 100)
+                let w, h, delay, frames = decodeGif (File.ReadAllBytes path)
+                Expect.equal (w, h) (40, 30) "size"
+                Expect.equal delay 10 "100 ms"
+                Expect.equal frames.Length 5 "steps 0, 5, 10, 15, 20"
+                let v = Raster.view (40, 30) [| 2.0; -2.0; 1.0 |] [| 0.0; 0.0; 0.4 |] [| 0.0; 0.0; 1.0 |] 40.0
+                for k in [ 0; 4 ] do
+                    let img = Render.frame v r r.epochs.[0].frames.[k] 0 false
+                    let expected = Array.init (40 * 30) (fun p -> byte (ImageFiles.paletteIndex img.rgb.[3 * p] img.rgb.[3 * p + 1] img.rgb.[3 * p + 2]))
+                    Expect.equal frames.[k] expected (sprintf "frame %d" k)
+                Expect.notEqual frames.[0] frames.[4] "the sphere fell"
+                let pal = ImageFiles.palette
+                Expect.sequenceEqual pal.[ImageFiles.paletteIndex 255uy 0uy 0uy] [| 255uy; 0uy; 0uy |] "palette: pure red"
+            finally File.Delete path
         }
         test "saveImage writes a PNG whose chunks check and whose pixels are the image" {
             GsSetup.ensure64 ()
