@@ -17,7 +17,7 @@ type Image =
       depth: float[] }
 
 /// PNG and animated GIF writers (no dependency): PNG = zlib-compressed RGB rows with CRC-32 chunks;
-/// GIF = a fixed 6x7x6 colour cube, LZW-compressed frames, looping.
+/// GIF = a fixed palette (6x6x6 colour cube and a grey ramp), LZW-compressed frames, looping.
 module ImageFiles =
     let private crcTable =
         Array.init 256 (fun n ->
@@ -63,18 +63,26 @@ module ImageFiles =
     /// Writes an RGB image as a PNG file.
     let savePng (path: string) (width: int) (height: int) (rgb: byte[]) = File.WriteAllBytes(path, pngBytes width height rgb)
 
-    /// Palette index of a colour in the 6x7x6 cube (r and b 6 levels, g 7).
+    /// Palette index of a colour: the nearest (squared RGB distance) of its 6x6x6 cube colour and
+    /// its grey-ramp colour (ties to the cube).
     let paletteIndex (r: byte) (g: byte) (b: byte) =
-        let q (x: byte) (n: int) = int (Math.Round(float x * float (n - 1) / 255.0))
-        q r 6 * 42 + q g 7 * 6 + q b 6
+        let q (x: byte) = int (Math.Round(float x * 5.0 / 255.0))
+        let lv (i: int) = Math.Round(255.0 * float i / 5.0)
+        let cube = q r * 36 + q g * 6 + q b
+        let d2 (x: byte) (y: float) = (float x - y) * (float x - y)
+        let eCube = d2 r (lv (q r)) + d2 g (lv (q g)) + d2 b (lv (q b))
+        let k = int (Math.Round((float r + float g + float b) / 3.0 * 39.0 / 255.0))
+        let grey = Math.Round(255.0 * float k / 39.0)
+        let eGrey = d2 r grey + d2 g grey + d2 b grey
+        if eGrey < eCube then 216 + k else cube
 
-    /// The 256-entry palette (252 cube colours, then black).
+    /// The 256-entry palette: the 6x6x6 colour cube (216), then a 40-level grey ramp.
     let palette =
         Array.init 256 (fun k ->
-            if k >= 252 then [| 0uy; 0uy; 0uy |]
+            if k >= 216 then Array.create 3 (byte (Math.Round(255.0 * float (k - 216) / 39.0)))
             else
-                let lv (i: int) (n: int) = byte (Math.Round(255.0 * float i / float (n - 1)))
-                [| lv (k / 42) 6; lv ((k / 6) % 7) 7; lv (k % 6) 6 |])
+                let lv (i: int) = byte (Math.Round(255.0 * float i / 5.0))
+                [| lv (k / 36); lv ((k / 6) % 6); lv (k % 6) |])
 
     /// GIF LZW compression of 8-bit palette indices (minimum code size 8), as sub-blocks.
     let private lzw (indices: byte[]) : byte[] =

@@ -58,36 +58,49 @@ let private isRed (w: int) (px: byte[]) (x: int) (y: int) =
     let o = (y * w + x) * 4
     px.[o] > 150uy && px.[o + 1] < 90uy && px.[o + 2] < 90uy
 
-let private withPage (f: Chromium.Browser -> Recording -> string -> unit) =
+/// Opens the page written by `write dir` (returning the page's path) in headless Chromium.
+let private withPageOf (write: string -> string) (f: Chromium.Browser -> string -> unit) =
     GsSetup.ensure64 ()
     let dir = Path.Combine(Path.GetTempPath(), "genesis-browser-" + Guid.NewGuid().ToString "N")
     Directory.CreateDirectory dir |> ignore
     try
-        let r = pendulumRecording dir
-        let html = Path.Combine(dir, "pendulum.html")
-        r.saveHtml html
+        let html = write dir
         use b = Chromium.Browser.launch (windowW, windowH)
         let url = Uri(html).AbsoluteUri
         b.Open(url, "window.genesisReady === true")
         b.Eval "window.genesisViewer.pause()" |> ignore
-        f b r url
+        f b url
     finally
         try Directory.Delete(dir, true) with _ -> ()
+
+let private withPage (f: Chromium.Browser -> Recording -> string -> unit) =
+    let recording = ref None
+    withPageOf
+        (fun dir ->
+            let r = pendulumRecording dir
+            let html = Path.Combine(dir, "pendulum.html")
+            r.saveHtml html
+            recording.Value <- Some r
+            html)
+        (fun b url -> f b recording.Value.Value url)
+
+/// Loaded without console errors or network requests, a non-blank canvas (most common colour under 97 %).
+let private checkClean (b: Chromium.Browser) (url: string) =
+    Expect.isEmpty (b.Errors()) "console errors"
+    let others = b.Requests() |> List.filter (fun u -> u <> url)
+    Expect.isEmpty others "network requests besides the page itself"
+    let w, h, px = pixels b
+    Expect.isGreaterThan (w * h) 100000 "canvas size"
+    let colours = Array.init (w * h) (fun k -> (int px.[4 * k] <<< 16) ||| (int px.[4 * k + 1] <<< 8) ||| int px.[4 * k + 2]) |> Array.countBy id
+    let background = colours |> Array.maxBy snd |> snd
+    Expect.isGreaterThan (colours.Length) 50 "many colours (shaded geometry, grid)"
+    Expect.isLessThan (float background / float (w * h)) 0.97 "not one flat colour (a blank canvas is 100 %)"
 
 [<Tests>]
 let tests =
     testList "Vis.Browser" [
         test "the page loads offline: no console error, no network request, a non-blank WebGL canvas" {
-            withPage (fun b _ url ->
-                Expect.isEmpty (b.Errors()) "console errors"
-                let others = b.Requests() |> List.filter (fun u -> u <> url)
-                Expect.isEmpty others "network requests besides the page itself"
-                let w, h, px = pixels b
-                Expect.isGreaterThan (w * h) 100000 "canvas size"
-                let colours = Array.init (w * h) (fun k -> (int px.[4 * k] <<< 16) ||| (int px.[4 * k + 1] <<< 8) ||| int px.[4 * k + 2]) |> Array.countBy id
-                let background = colours |> Array.maxBy snd |> snd
-                Expect.isGreaterThan (colours.Length) 50 "many colours (shaded geometry, grid)"
-                Expect.isLessThan (float background / float (w * h)) 0.9 "not one flat colour")
+            withPage (fun b _ url -> checkClean b url)
         }
         test "two animation times differ where the robot moves; the ball is drawn at its projected pixel" {
             withPage (fun b r _ ->
@@ -109,5 +122,25 @@ let tests =
                 Expect.isFalse (isRed w px1 (int (round x0)) (int (round y0))) "the ball left its first pixel"
                 let differing = Array.init (px0.Length / 4) (fun k -> px0.[4 * k] <> px1.[4 * k] || px0.[4 * k + 1] <> px1.[4 * k + 1]) |> Array.filter id |> Array.length
                 Expect.isGreaterThan differing 200 "screenshots at two times differ")
+        }
+        test "the trajectory-optimisation example's page: clean load, epochs coloured by loss, the arm moves" {
+            withPageOf
+                (fun dir ->
+                    let prefix = Path.Combine(dir, "trajectory")
+                    Genesis.Examples.TrajectoryOptimization.runWith 12 None (Some prefix) |> ignore
+                    Expect.isTrue (File.Exists(prefix + ".gif")) "GIF written"
+                    prefix + ".html")
+                (fun b url ->
+                    checkClean b url
+                    Expect.equal (b.Eval("window.genesisViewer.recording.epochs.length").GetInt32()) 3 "epochs 0, 10 and 11 recorded"
+                    let colours = b.Eval("Array.from(document.querySelectorAll('#epoch option')).map(o => o.textContent).join('|')").GetString()
+                    Expect.stringContains colours "loss" "epochs listed with their losses"
+                    let n = b.Eval("window.genesisViewer.frameCount()").GetInt32()
+                    b.Eval "window.genesisViewer.setFrame(0)" |> ignore
+                    let _, _, px0 = pixels b
+                    b.Eval(sprintf "window.genesisViewer.setFrame(%d)" (n - 1)) |> ignore
+                    let _, _, px1 = pixels b
+                    let differing = Array.init (px0.Length / 4) (fun k -> px0.[4 * k] <> px1.[4 * k] || px0.[4 * k + 2] <> px1.[4 * k + 2]) |> Array.filter id |> Array.length
+                    Expect.isGreaterThan differing 200 "first and last frames differ")
         }
     ]

@@ -193,6 +193,8 @@ let tests =
                 Expect.notEqual frames.[0] frames.[4] "the sphere fell"
                 let pal = ImageFiles.palette
                 Expect.sequenceEqual pal.[ImageFiles.paletteIndex 255uy 0uy 0uy] [| 255uy; 0uy; 0uy |] "palette: pure red"
+                let grey = pal.[ImageFiles.paletteIndex 120uy 121uy 119uy]
+                Expect.isTrue (grey.[0] = grey.[1] && grey.[1] = grey.[2] && abs (int grey.[0] - 120) <= 4) (sprintf "greys stay grey: %A" grey)
             finally File.Delete path
         }
         test "saveImage writes a PNG whose chunks check and whose pixels are the image" {
