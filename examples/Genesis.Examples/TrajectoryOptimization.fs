@@ -6,7 +6,7 @@ open System
 open Genesis
 
 /// Camera of the pictures: in front of the arm's plane of motion (x-z), z up.
-let cameraPos, cameraLookat = [| 0.7; -3.4; 0.0 |], [| 0.7; 0.0; -0.4 |]
+let cameraPos, cameraLookat = [| 1.0; -2.7; 0.2 |], [| 1.0; 0.0; -0.4 |]
 
 /// Runs the optimisation (gs must be initialised) and returns the loss of each epoch; writes a loss-curve PNG when
 /// given a path, and with visualPrefix Some p also p.html (the viewer: every 10th epoch and the last, coloured by

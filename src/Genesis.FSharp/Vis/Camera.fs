@@ -6,12 +6,14 @@ open Genesis
 
 /// Rendering of recordings (frames, GIF) with the software renderer.
 module Render =
-    /// Placed shapes of recorded env position `env` in a frame (visual or collision geometry).
+    /// Placed shapes of recorded env position `env` in a frame (visual or collision geometry; visual falls back to
+    /// collision for a link without visuals).
     let internal placeFrame (r: Recording) (f: FrameRecord) (env: int) (collision: bool) : Placed[] =
         r.links
         |> Array.mapi (fun li l ->
             let p, q = Recording.linkPos r f env li, Recording.linkQuat r f env li
-            (if collision then l.collisions else l.visuals) |> Array.map (Raster.place p q))
+            // a link without visuals is drawn with its collision shapes
+            (if collision || l.visuals.Length = 0 then l.collisions else l.visuals) |> Array.map (Raster.place p q))
         |> Array.concat
 
     /// Renders one frame of a recording.
@@ -49,6 +51,20 @@ module RenderFiles =
         let v = Raster.view res pos lookat [| 0.0; 0.0; 1.0 |] fov
         let imgs = Render.frames v r epoch env collision
         ImageFiles.saveGif path v.width v.height (imgs |> Array.map (fun i -> i.rgb)) frameMs
+
+    /// PNG bytes of `count` evenly spaced frames of an epoch (-1 = last), side by side (first frame on the left).
+    let filmstripPng (r: Recording) (res: int * int) (pos: float[]) (lookat: float[]) (fov: float) (epoch: int) (env: int) (count: int) =
+        let v = Raster.view res pos lookat [| 0.0; 0.0; 1.0 |] fov
+        let frames = (Render.epochOf r epoch).frames
+        if count < 1 || frames.Length = 0 then raise (GenesisException(sprintf "filmstrip: needs count >= 1 and frames, got count %d and %d frames" count frames.Length))
+        let picks = Array.init count (fun k -> if count = 1 then frames.Length - 1 else k * (frames.Length - 1) / (count - 1))
+        let tiles = picks |> Array.map (fun k -> Render.frame v r frames.[k] env false)
+        let w, h = v.width, v.height
+        let rgb = Array.zeroCreate<byte> (count * w * h * 3)
+        tiles |> Array.iteri (fun t img ->
+            for i in 0 .. h - 1 do
+                Array.blit img.rgb (i * w * 3) rgb ((i * count * w + t * w) * 3) (w * 3))
+        ImageFiles.pngBytes (count * w) h rgb
 
 /// A camera in a scene (Genesis scene.add_camera): render() gives RGB and depth of the current state
 /// from a deterministic software renderer (res = (width, height), up vector, vertical fov in degrees).

@@ -154,6 +154,17 @@ let tests =
             Expect.equal depth.shape [| 40; 48 |] "depth shape"
             Expect.equal (rgb.toFloatArray() |> Array.map byte) a.rgb "rgb tensor values are the bytes"
         }
+        test "a link without visuals is drawn with its collision shapes; collision = true draws collision geometry" {
+            GsSetup.ensure64 ()
+            let scene = Scene(SimOptions(dt = 0.01))
+            let go2 = scene.addEntity(Morphs.URDF(GsSetup.asset "go2/go2.urdf", pos = [| 0.0; 0.0; 0.5 |]))
+            scene.build()
+            let cam = scene.addCamera((40, 30), [| 1.5; -1.5; 1.0 |], [| 0.0; 0.0; 0.4 |])
+            let covered (img: Image) = img.depth |> Array.filter (fun d -> not (Double.IsInfinity d)) |> Array.length
+            Expect.isGreaterThan go2.nLinks 1 "a robot"
+            Expect.isGreaterThan (covered (cam.renderImage())) 30 "the visual-less Go2 is drawn"
+            Expect.equal (cam.renderImage(collision = true)).depth (cam.renderImage()).depth "same shapes either way"
+        }
         test "bad camera input raises clear errors" {
             GsSetup.ensure64 ()
             let scene = sceneWith (Morphs.Sphere(0.1, fixedBase = true))
@@ -191,6 +202,9 @@ let tests =
                     let expected = Array.init (40 * 30) (fun p -> byte (ImageFiles.paletteIndex img.rgb.[3 * p] img.rgb.[3 * p + 1] img.rgb.[3 * p + 2]))
                     Expect.equal frames.[k] expected (sprintf "frame %d" k)
                 Expect.notEqual frames.[0] frames.[4] "the sphere fell"
+                let strip = RenderFiles.filmstripPng r (40, 30) [| 2.0; -2.0; 1.0 |] [| 0.0; 0.0; 0.4 |] 40.0 -1 0 3
+                let w = (int strip.[16] <<< 24) ||| (int strip.[17] <<< 16) ||| (int strip.[18] <<< 8) ||| int strip.[19]
+                Expect.equal w 120 "filmstrip: three tiles side by side"
                 let pal = ImageFiles.palette
                 Expect.sequenceEqual pal.[ImageFiles.paletteIndex 255uy 0uy 0uy] [| 255uy; 0uy; 0uy |] "palette: pure red"
                 let grey = pal.[ImageFiles.paletteIndex 120uy 121uy 119uy]
