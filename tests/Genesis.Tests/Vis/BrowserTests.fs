@@ -123,6 +123,24 @@ let tests =
                 let differing = Array.init (px0.Length / 4) (fun k -> px0.[4 * k] <> px1.[4 * k] || px0.[4 * k + 1] <> px1.[4 * k + 1]) |> Array.filter id |> Array.length
                 Expect.isGreaterThan differing 200 "screenshots at two times differ")
         }
+        test "hovering the ball names its link; the visual toggle hides it, the collision toggle shows its geom" {
+            withPage (fun b r _ ->
+                let bob = Recording.linkIndex r "bob"
+                b.Eval "window.genesisViewer.setFrame(0)" |> ignore
+                let x, y = project b (Recording.linkPos r r.epochs.[r.epochs.Length - 1].frames.[0] 0 bob)
+                let hover (x: float) (y: float) =
+                    b.Eval(sprintf "(() => { const c = document.querySelector('canvas'); c.dispatchEvent(new MouseEvent('mousemove', { clientX: %f, clientY: %f, bubbles: true })); const t = document.getElementById('tip'); return t.style.display === 'none' ? '' : t.textContent; })()" x y).GetString()
+                Expect.equal (hover x y) "pendulum/bob" "link name under the mouse"
+                Expect.equal (hover 5.0 5.0) "" "nothing named over the empty corner"
+                let click (id: string) = b.Eval(sprintf "document.getElementById('%s').click()" id) |> ignore
+                click "visual"
+                let w, _, px = pixels b
+                Expect.isFalse (isRed w px (int (round x)) (int (round y))) "visual geometry hidden"
+                click "collision"
+                let _, _, px2 = pixels b
+                let o = (int (round y) * w + int (round x)) * 4
+                Expect.isTrue (int px2.[o] > int px2.[o + 2] + 60) (sprintf "collision geometry (orange) drawn at the ball: %d %d %d" px2.[o] px2.[o + 1] px2.[o + 2]))
+        }
         test "the trajectory-optimisation example's page: clean load, epochs coloured by loss, the arm moves" {
             withPageOf
                 (fun dir ->
