@@ -62,7 +62,7 @@ type Browser private (proc: Process, profile: string, ws: ClientWebSocket) =
         let args =
             [ "--headless=new"; "--no-sandbox"; "--use-angle=swiftshader"; "--enable-unsafe-swiftshader"
               "--remote-debugging-port=0"; sprintf "--user-data-dir=%s" profile; sprintf "--window-size=%d,%d" width height
-              "--no-first-run"; "--no-default-browser-check"; "--disable-extensions"; "--disable-background-networking"
+              "--no-first-run"; "--no-default-browser-check"; "--disable-extensions"; "--disable-background-networking"; "--disable-dev-shm-usage"
               "--disable-component-update"; "--disable-sync"; "--hide-scrollbars"; "about:blank" ]
         let psi = ProcessStartInfo(exe, args, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false)
         let proc = Process.Start psi
