@@ -137,14 +137,19 @@ module Recording =
         { kind = kindName g.gtype; size = Array.copy g.size; pos = Array.copy g.pos; quat = Array.copy g.quat
           rgba = Array.copy collisionRgba; vertices = verts; faces = faces }
 
-    /// The link records of an entity spec: visuals, and collision geoms that collide (contype or conaffinity non-zero).
-    let linksOf (e: EntitySpec) : LinkRecord[] =
+    let private linkCache = System.Runtime.CompilerServices.ConditionalWeakTable<EntitySpec, LinkRecord[]>()
+
+    let private computeLinks (e: EntitySpec) : LinkRecord[] =
         e.bodies
         |> Array.map (fun b ->
             { entity = e.name
               name = b.name
               visuals = b.visuals |> Array.map ofVisual
               collisions = b.geoms |> Array.filter (fun g -> g.contype <> 0 || g.conaffinity <> 0) |> Array.map ofGeom })
+
+    /// The link records of an entity spec: visuals, and collision geoms that collide (contype or conaffinity
+    /// non-zero); computed once per spec (mesh hulls are not recomputed for every frame or image).
+    let linksOf (e: EntitySpec) : LinkRecord[] = linkCache.GetValue(e, fun e -> computeLinks e)
 
     /// Index of a link by name (first match; "entity/link" selects within an entity); raises listing the names.
     let linkIndex (r: Recording) (name: string) =
