@@ -8,11 +8,7 @@ open Genesis.Vis
 open Genesis.Tests
 open Genesis.Tests.TestUtil
 
-let private armScene (nEnvs: int) =
-    let scene = Scene(SimOptions(dt = 0.01))
-    let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
-    scene.build(nEnvs = nEnvs)
-    scene, robot
+let private armScene (nEnvs: int) = Genesis.Tests.Engine.SceneTests.armScene false nEnvs
 
 [<Tests>]
 let tests =
