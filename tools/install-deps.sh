@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need (MuJoCo, the physics oracle, and gcc, which builds
-# the oracle's C shim in tests/Genesis.Tests/Oracle). Idempotent.
+# Installs the Debian packages the tests need (MuJoCo, the physics oracle, gcc, which builds
+# the oracle's C shim in tests/Genesis.Tests/Oracle, and chromium, which runs the HTML viewer's
+# tests headless with software WebGL in tests/Genesis.Tests/Vis). Idempotent.
 set -euo pipefail
 need=()
-for p in libmujoco-dev libmujoco-samples gcc; do
+for p in libmujoco-dev libmujoco-samples gcc chromium; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

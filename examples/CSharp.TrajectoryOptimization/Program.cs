@@ -2,11 +2,14 @@
 // examples/Genesis.Examples/TrajectoryOptimization.fs): PD position targets for every step are
 // optimised with Adam so that the two-link arm's end link reaches a target at the end of a 1 s
 // horizon; scene.Reset() each epoch.
-// Usage: dotnet run --project examples/CSharp.TrajectoryOptimization -c Release [-- epochs]
+// Usage: dotnet run --project examples/CSharp.TrajectoryOptimization -c Release [-- epochs [prefix]]
+// With a prefix (e.g. docs/images/trajectory-csharp) it also writes prefix.html (the offline viewer of
+// every 10th epoch and the last) and prefix.png (the final pose, software camera).
 // Exits 0 when the loss went down, 1 otherwise.
 using Genesis.CSharp;
 
 int epochs = args.Length > 0 ? int.Parse(args[0]) : 100;
+string? prefix = args.Length > 1 ? args[1] : null;
 
 Gs.Init(Backend.Cpu, precision: "64", seed: 0);
 
@@ -20,22 +23,35 @@ var controls = Gs.Zeros([nSteps, robot.NDofs], requiresGrad: true);
 var adam = new Adam([controls], lr: 0.01);
 
 var losses = new List<double>();
+var recorder = prefix is null ? null : scene.Record(every: 5);
 for (int epoch = 0; epoch < epochs; epoch++)
 {
     scene.Reset();
     adam.ZeroGrad();
+    var recorded = epoch % 10 == 0 || epoch == epochs - 1 ? recorder : null;
+    recorded?.Capture();
     for (int t = 0; t < nSteps; t++)
     {
         robot.ControlDofsPosition(controls[t]);
         scene.Step();
+        recorded?.Capture();
     }
     var loss = (tip.GetPos() - target).Pow(2).Sum();
+    recorded?.EndEpoch(loss.Item());
     loss.Backward();
     adam.Step();
     losses.Add(loss.Item());
     const int width = 30;
     int filled = (epoch + 1) * width / epochs;
     Console.WriteLine($"[{new string('#', filled)}{new string('.', width - filled)}] epoch {epoch + 1,3}/{epochs}  loss {loss.Item():0.000e+00}");
+}
+
+if (prefix is not null && recorder is not null)
+{
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(prefix))!);
+    recorder.Recording.SaveHtml(prefix + ".html", "Trajectory optimisation (C#)");
+    scene.AddCamera(320, 240, [1.0, -2.7, 0.2], [1.0, 0.0, -0.4], fov: 45).SaveImage(prefix + ".png");
+    Console.WriteLine($"viewer written to {prefix}.html, final pose to {prefix}.png");
 }
 
 double first = losses[0], last = losses[^1];

@@ -12,7 +12,8 @@ let main argv =
         0
     | "trajectory" ->
         let epochs = if argv.Length > 1 then int argv[1] else 100
-        let losses = TrajectoryOptimization.run epochs (Some(Assets.path "../docs/images/trajectory-loss.png"))
+        let losses =
+            TrajectoryOptimization.runWith epochs (Some(Assets.path "../docs/images/trajectory-loss.png")) (Some(Assets.path "../docs/images/trajectory"))
         printfn "loss: %.3e -> %.3e (%.0fx lower)" losses[0] losses[losses.Length - 1] (losses[0] / losses[losses.Length - 1])
         0
     | "cartpole" ->

@@ -85,6 +85,23 @@ public sealed class Scene
     public void SetContactParams(Tensor? stiffness = null, Tensor? damping = null, Tensor? friction = null) =>
         FSharp.setContactParams(Ref(stiffness?.FSharp), Ref(damping?.FSharp), Ref(friction?.FSharp));
 
+    /// <summary>A recorder of link poses every <paramref name="every"/> steps (see <see cref="Recorder"/>).</summary>
+    /// <param name="every">Steps between frames.</param>
+    /// <param name="envs">Env indices to record (null: all).</param>
+    /// <param name="contacts">Also record contact points and forces.</param>
+    public Recorder Record(int every = 1, int[]? envs = null, bool contacts = false) =>
+        new(new Genesis.Vis.Recorder(FSharp, Some(every), Ref(envs), Some(contacts)));
+
+    /// <summary>A camera (Genesis scene.add_camera) of the given resolution at <paramref name="pos"/> looking at <paramref name="lookat"/>.</summary>
+    /// <param name="width">Width in pixels.</param>
+    /// <param name="height">Height in pixels.</param>
+    /// <param name="pos">Eye position.</param>
+    /// <param name="lookat">Point looked at.</param>
+    /// <param name="fov">Vertical field of view in degrees, in (0, 180).</param>
+    /// <param name="up">Up direction (null: z).</param>
+    public Camera AddCamera(int width, int height, double[] pos, double[] lookat, double fov = 40, double[]? up = null) =>
+        new(new Genesis.Vis.Camera(FSharp, new Tuple<int, int>(width, height), pos, lookat, up ?? [0.0, 0.0, 1.0], fov));
+
     /// <summary>Replaces the current state.</summary>
     /// <param name="state">A state (qpos/qvel shaped [nq] or [nEnvs, nq]).</param>
     public void SetState(SimState state) => FSharp.setState(state.FSharp);

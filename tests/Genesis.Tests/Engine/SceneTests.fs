@@ -5,7 +5,8 @@ open Genesis
 open Genesis.Tests
 open Genesis.Tests.TestUtil
 
-let private armScene (requiresGrad: bool) (nEnvs: int) =
+/// The two-link arm (fixed base) in a built scene with dt 0.01.
+let armScene (requiresGrad: bool) (nEnvs: int) =
     let scene = Scene(SimOptions(dt = 0.01, requiresGrad = requiresGrad))
     let robot = scene.addEntity(Morphs.URDF(GsSetup.asset "two_link_arm/two_link_arm.urdf", fixedBase = true))
     scene.build(nEnvs = nEnvs)

@@ -68,6 +68,40 @@ module MeshFile =
         if pts.Length < 3 then Errors.fail "mesh %s has no vertices" file
         dedupe pts
 
+    /// OBJ face lines ("f a b c ...", each index "v", "v/t", "v//n" or "v/t/n", 1-based or negative
+    /// relative), fan-triangulated into 0-based vertex-index triples.
+    let private objFaces (file: string) (nVertices: int) =
+        let tris = ResizeArray<int>()
+        let mutable seen = 0
+        for line in File.ReadLines file do
+            let t = line.Trim()
+            if t.StartsWith("v ") || t.StartsWith("v\t") then seen <- seen + 1
+            elif t.StartsWith("f ") || t.StartsWith("f\t") then
+                let idx =
+                    t.Split([| ' '; '\t' |], StringSplitOptions.RemoveEmptyEntries).[1..]
+                    |> Array.map (fun f ->
+                        match Int32.TryParse(f.Split('/').[0], NumberStyles.Integer, CultureInfo.InvariantCulture) with
+                        | true, k when k > 0 && k <= nVertices -> k - 1
+                        | true, k when k < 0 && seen + k >= 0 -> seen + k
+                        | _ -> Errors.fail "mesh %s: face line '%s' names vertex '%s', which does not exist" file t f)
+                if idx.Length < 3 then Errors.fail "mesh %s: face line '%s' needs 3 vertices" file t
+                for k in 1 .. idx.Length - 2 do
+                    tris.Add idx.[0]; tris.Add idx.[k]; tris.Add idx.[k + 1]
+        tris.ToArray()
+
+    /// Vertices and triangles (0-based index triples) of an .obj or .stl file, for drawing; STL
+    /// triangles keep their own three vertices each.
+    let loadTriangles (file: string) : float[] * int[] =
+        if not (File.Exists file) then Errors.fail "mesh file not found: %s" file
+        match Path.GetExtension(file).ToLowerInvariant() with
+        | ".obj" ->
+            let v = objVertices file
+            v, objFaces file (v.Length / 3)
+        | ".stl" ->
+            let v = stlVertices file
+            v, Array.init (v.Length / 3) id
+        | ext -> Errors.notSupported "mesh %s: format '%s' is not supported (use .obj or .stl)" file ext
+
 /// 3-D convex hull (quickhull with a relative tolerance) of a point set.
 module ConvexHull =
     [<AllowNullLiteral>]

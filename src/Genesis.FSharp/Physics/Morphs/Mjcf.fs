@@ -224,6 +224,10 @@ module internal MjcfReader =
         if mass < 0.0 then failAt ctx.file e "%s: negative mass or density" what
         g, mass
 
+    /// The visual of a parsed geom: its shape in its rgba colour (element, else class default, else MuJoCo's grey).
+    let private geomVisual (ctx: Ctx) (cls: string) (e: XElement) (g: GeomSpec) =
+        VisualSpec.ofGeom (floatsOf ctx (lookup ctx cls "geom" e) e "rgba" 4 |> Option.defaultValue VisualSpec.defaultRgba) g
+
     let private parseInertial (ctx: Ctx) (node: BodyNode) (e: XElement) =
         let get name = attr name e
         let pos = match floatsN ctx.file e "pos" 3 with Some p -> p | None -> failAt ctx.file e "body '%s': <inertial> needs 'pos'" node.Name
@@ -268,7 +272,11 @@ module internal MjcfReader =
                 register ctx ctx.jointNames "joint" c jn
                 node.Joints.Add(JointSpec.create jn Free)
                 node.JointLines.Add(lineOf c)
-            | "geom" -> geoms.Add(parseGeom ctx (classOf ctx cc c) name c)
+            | "geom" ->
+                let cls = classOf ctx cc c
+                let g, m = parseGeom ctx cls name c
+                geoms.Add((g, m))
+                node.Visuals.Add(geomVisual ctx cls c g)
             | "body" -> parseBody ctx (depth + 1) node cc c
             | "site" | "camera" | "light" | "plugin" -> ()
             | other -> notSupportedAt ctx.file c "body '%s': element <%s> is not supported" name other
@@ -375,7 +383,10 @@ module internal MjcfReader =
         for wb in children "worldbody" root do
             for c in wb.Elements() do
                 match c.Name.LocalName with
-                | "geom" -> world.Geoms.Add(fst (parseGeom ctx (classOf ctx "main" c) "world" c))
+                | "geom" ->
+                    let g = fst (parseGeom ctx (classOf ctx "main" c) "world" c)
+                    world.Geoms.Add g
+                    world.Visuals.Add(geomVisual ctx (classOf ctx "main" c) c g)
                 | "body" -> parseBody ctx 1 world "main" c
                 | "joint" | "freejoint" -> failAt file c "joints are not allowed in <worldbody>"
                 | "site" | "camera" | "light" | "plugin" -> ()
@@ -393,7 +404,8 @@ module internal MjcfReader =
           bodies = TreeBuilder.toBodies flat
           actuators = actuators
           options = options
-          rootIsWorld = true }
+          rootIsWorld = true
+          visualWarnings = [||] }
 
 /// MJCF (MuJoCo XML) loader.
 [<AbstractClass; Sealed>]

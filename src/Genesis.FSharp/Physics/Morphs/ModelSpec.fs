@@ -95,6 +95,27 @@ type GeomSpec =
       /// Source mesh file of a mesh geom (absolute path), for reference.
       meshFile: string option }
 
+/// A visual geom attached to a body, in the body frame: drawn by the viewer and cameras, never collided.
+type VisualSpec =
+    { /// Visual name ("" if unnamed).
+      name: string
+      /// Shape (GeomSpec's size conventions; a mesh's size is the half-extent box of its vertices).
+      gtype: GeomType
+      /// Size, 3 values, as GeomSpec.size.
+      size: float[]
+      /// Position of the visual frame in the body frame.
+      pos: float[]
+      /// Orientation of the visual frame in the body frame, [w; x; y; z].
+      quat: float[]
+      /// Colour [r; g; b; a] in 0..1 (URDF <material><color rgba>, MJCF rgba).
+      rgba: float[]
+      /// Mesh vertices in the visual frame (scaled), flattened [x0;y0;z0;...]; empty for primitives.
+      meshVertices: float[]
+      /// Mesh triangles as vertex-index triples, flattened; empty for primitives.
+      meshFaces: int[]
+      /// Source mesh file (absolute path), "" for primitives.
+      meshFile: string }
+
 /// One rigid body (link) of the kinematic tree.
 type BodySpec =
     { /// Body (link) name.
@@ -114,7 +135,9 @@ type BodySpec =
       /// Joints connecting the body to its parent (none = welded), in qpos order.
       joints: JointSpec[]
       /// Collision geoms.
-      geoms: GeomSpec[] }
+      geoms: GeomSpec[]
+      /// Visual geoms (drawn, never collided), beside the collision geoms.
+      visuals: VisualSpec[] }
 
 /// A motor actuator: force = gear * ctrl on one joint.
 type ActuatorSpec =
@@ -151,7 +174,9 @@ type EntitySpec =
       options: OptionSpec
       /// True when bodies[0] stands for the world itself (MJCF's worldbody): its geoms collide with every moving tree
       /// of the entity, and each child of the world starts its own collision tree (Topology.bodyTree).
-      rootIsWorld: bool }
+      rootIsWorld: bool
+      /// Visual elements the loader skipped (unsupported shapes), one message each naming file, line and link.
+      visualWarnings: string[] }
 
 /// Sizes and helpers of joint specs.
 module JointSpec =
@@ -174,6 +199,17 @@ module GeomSpec =
         { name = name; gtype = gtype; size = Array.init 3 (fun i -> if i < size.Length then size.[i] else 0.0)
           pos = [| 0.0; 0.0; 0.0 |]; quat = [| 1.0; 0.0; 0.0; 0.0 |]; friction = [| 1.0; 0.005; 0.0001 |]
           contype = 1; conaffinity = 1; condim = 3; meshVertices = None; meshFile = None }
+
+/// Defaults for visual specs.
+module VisualSpec =
+    /// MuJoCo's default geom colour [0.5; 0.5; 0.5; 1].
+    let defaultRgba = [| 0.5; 0.5; 0.5; 1.0 |]
+
+    /// The visual drawing a geom's shape (primitive or mesh hull) in the given colour.
+    let ofGeom (rgba: float[]) (g: GeomSpec) : VisualSpec =
+        { name = g.name; gtype = g.gtype; size = Array.copy g.size; pos = Array.copy g.pos; quat = Array.copy g.quat
+          rgba = Array.copy rgba; meshVertices = defaultArg g.meshVertices [||]; meshFaces = [||]
+          meshFile = defaultArg g.meshFile "" }
 
 /// Defaults for option specs.
 module OptionSpec =

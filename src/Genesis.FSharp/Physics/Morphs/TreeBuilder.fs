@@ -26,6 +26,8 @@ type internal BodyNode(name: string, line: int) =
     member val JointLines = ResizeArray<int>() with get
     /// Geoms, in order.
     member val Geoms = ResizeArray<GeomSpec>() with get
+    /// Visual geoms, in order.
+    member val Visuals = ResizeArray<VisualSpec>() with get
     /// Child bodies, in order.
     member val Children = ResizeArray<BodyNode>() with get
     /// True for MuJoCo's world body (an MJCF worldbody): it never takes mass.
@@ -111,6 +113,9 @@ module internal TreeBuilder =
         for g in b.Geoms do
             let pos, quat = SpecMath.frameAccum b.Pos b.Quat g.pos g.quat
             parent.Geoms.Add { g with pos = pos; quat = quat }
+        for v in b.Visuals do
+            let pos, quat = SpecMath.frameAccum b.Pos b.Quat v.pos v.quat
+            parent.Visuals.Add { v with pos = pos; quat = quat }
         for c in b.Children do
             let pos, quat = SpecMath.frameAccum b.Pos b.Quat c.Pos c.Quat
             c.Pos <- pos
@@ -176,4 +181,4 @@ module internal TreeBuilder =
         |> Array.map (fun (b, p) ->
             { name = b.Name; parent = p; pos = Array.copy b.Pos; quat = SpecMath.normalize b.Quat; mass = b.Mass
               ipos = Array.copy b.IPos; inertia = SpecMath.symmetrize b.Inertia; joints = b.Joints.ToArray()
-              geoms = b.Geoms.ToArray() })
+              geoms = b.Geoms.ToArray(); visuals = b.Visuals.ToArray() })

@@ -90,6 +90,52 @@ module internal UrdfReader =
             | other -> failAt file shape "link '%s': unknown geometry type <%s>" link other
         { g with pos = pos; quat = quat }
 
+    /// The robot's named colours: top-level <material name><color rgba/></material>.
+    let private materials (file: string) (robot: XElement) =
+        let d = Dictionary<string, float[]>()
+        for m in children "material" robot do
+            match attr "name" m, child "color" m |> Option.bind (fun c -> floatsN file c "rgba" 4) with
+            | Some n, Some c -> d.[n] <- c
+            | _ -> ()
+        d
+
+    /// Converts one <visual> element into a visual in the link frame: primitives as collisionGeom
+    /// reads them, meshes with all their triangles, colour from <material> (inline or named); an
+    /// unsupported shape is skipped with a warning (None).
+    let private visualGeom (file: string) (baseDir: string) (scale: float) (mats: Dictionary<string, float[]>) (warnings: ResizeArray<string>) (link: string) (v: XElement) =
+        let rgba =
+            match child "material" v with
+            | None -> VisualSpec.defaultRgba
+            | Some m ->
+                match child "color" m |> Option.bind (fun c -> floatsN file c "rgba" 4), attr "name" m with
+                | Some c, _ -> c
+                | None, Some n when mats.ContainsKey n -> mats.[n]
+                | _ -> VisualSpec.defaultRgba
+        match child "geometry" v |> Option.bind (fun g -> g.Elements() |> Seq.tryHead) with
+        | None -> failAt file v "link '%s': <visual> has no geometry" link
+        | Some shape when shape.Name.LocalName = "mesh" ->
+            let fn = required file shape "filename"
+            let path =
+                match resolveMesh baseDir fn with
+                | Some p -> p
+                | None -> failAt file shape "link '%s': visual mesh file not found: '%s' (relative to %s)" link fn baseDir
+            let s3 =
+                match attr "scale" shape |> Option.map (parseFloats file shape "scale") with
+                | Some [| s |] -> [| s; s; s |]
+                | Some [| a; b; c |] -> [| a; b; c |]
+                | _ -> [| 1.0; 1.0; 1.0 |]
+            let raw, faces = MeshFile.loadTriangles path
+            let verts = raw |> Array.mapi (fun k x -> x * s3.[k % 3] * scale)
+            let size = Array.init 3 (fun ax -> Seq.init (verts.Length / 3) (fun i -> abs verts.[3 * i + ax]) |> Seq.fold max 0.0)
+            let pos, quat = origin file scale v
+            Some { VisualSpec.ofGeom rgba { GeomSpec.create (attr "name" v |> Option.defaultValue "") Mesh size with pos = pos; quat = quat } with
+                     meshVertices = verts; meshFaces = faces; meshFile = path }
+        | Some shape when List.contains shape.Name.LocalName [ "box"; "sphere"; "cylinder"; "capsule" ] ->
+            Some(VisualSpec.ofGeom rgba (collisionGeom file baseDir scale link v))
+        | Some shape ->
+            warnings.Add(sprintf "%s (line %d): link '%s': visual geometry <%s> is not supported; skipped" file (lineOf shape) link shape.Name.LocalName)
+            None
+
     /// Reads <inertial>: mass (scaled by s^3), COM (scaled) and the full inertia (scaled by s^5),
     /// rotated from the inertial frame (origin rpy) into the link frame.
     let private inertial (file: string) (scale: float) (node: BodyNode) (i: XElement) =
@@ -156,6 +202,8 @@ module internal UrdfReader =
         let links = Dictionary<string, BodyNode>()
         let linkElems = Dictionary<string, XElement>()
         let order = ResizeArray<string>()
+        let mats = materials file robot
+        let warnings = ResizeArray<string>()
         for l in children "link" robot do
             let name = required file l "name"
             match linkElems.TryGetValue name with
@@ -166,6 +214,8 @@ module internal UrdfReader =
             inertialElem |> Option.iter (inertial file scale node)
             for c in children "collision" l do
                 node.Geoms.Add(collisionGeom file baseDir scale name c)
+            for v in children "visual" l do
+                visualGeom file baseDir scale mats warnings name v |> Option.iter node.Visuals.Add
             if inertialElem.IsNone && inertiaFromGeom then
                 match node.Geoms |> Seq.tryFind (fun g -> g.gtype = Mesh) with
                 | Some g -> notSupportedAt file l "link '%s' has no <inertial>; inertia from the mesh geom '%s' is not supported" name g.name
@@ -245,7 +295,8 @@ module internal UrdfReader =
           bodies = TreeBuilder.toBodies flat
           actuators = [||]
           options = OptionSpec.defaults
-          rootIsWorld = false }
+          rootIsWorld = false
+          visualWarnings = warnings.ToArray() }
 
 /// URDF loader.
 [<AbstractClass; Sealed>]
