@@ -16,5 +16,5 @@ let folder =
         | Some d -> d
         | None -> failwith "cannot find the assets/ folder: run from inside the repository"
 
-/// The path of a file under assets/.
-let path (relative: string) = Path.Combine(folder, relative)
+/// The full, normalised path of a file under assets/ (relative may climb out with "..").
+let path (relative: string) = Path.GetFullPath(Path.Combine(folder, relative))

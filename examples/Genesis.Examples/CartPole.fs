@@ -63,6 +63,26 @@ let evaluate (net: Module) (rnd: Random) (trials: int) (seconds: float) =
                 if abs p[2 * e] > railLimit || abs p[2 * e + 1] > angleLimit then ok[e] <- false)
     ok |> Array.filter id |> Array.length
 
+/// Runs the policy from `starts` random starts for `seconds` s with a recorder and writes what a person looks at:
+/// prefix.html (the offline viewer, one cart-pole per start in a grid) and prefix.gif (the first start, side view).
+let show (net: Module) (rnd: Random) (starts: int) (seconds: float) (prefix: string) =
+    let scene, robot = makeScene starts false
+    let q, v = sampleStarts rnd starts
+    robot.setDofsPosition(gs.fromArray(q, shape = [ starts; 2 ]))
+    robot.setDofsVelocity(gs.fromArray(v, shape = [ starts; 2 ]))
+    let recorder = Vis.Recorder(scene, every = 2)
+    gs.noGrad (fun () ->
+        recorder.capture()
+        for _ in 1 .. int (round (seconds / 0.02)) do
+            act robot net ()
+            scene.step()
+            recorder.capture())
+    let recording = recorder.recording
+    IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath prefix)) |> ignore
+    Vis.HtmlViewer.save (prefix + ".html") (sprintf "Cart-pole balanced by a policy trained through the simulator (%d starts)" starts) recording
+    Vis.RenderFiles.saveGif recording (prefix + ".gif") (320, 240) [| 0.0; -2.6; 0.6 |] [| 0.0; 0.0; 0.45 |] 45.0 -1 0 false 40
+    printfn "viewer written to %s.html, animation to %s.gif" (IO.Path.GetFullPath prefix) (IO.Path.GetFullPath prefix)
+
 /// Trains for `epochs` epochs (nEnvs random starts each, `horizon` steps in windows of `window`) and evaluates on 100
 /// random starts for 5 s; writes the learning curve when given a PNG path.
 let run (epochs: int) (nEnvs: int) (pngPath: string option) =

@@ -19,12 +19,13 @@ let main argv =
     | "cartpole" ->
         let epochs = if argv.Length > 1 then int argv[1] else 200
         let r = CartPole.run epochs 64 (Some(Assets.path "../docs/images/cartpole-learning.png"))
+        CartPole.show r.policy (System.Random(7)) 9 5.0 (Assets.path "../docs/images/cartpole")
         printfn "cart-pole: %d/100 random starts balanced for 5 s (pole within +-%.1f rad, cart within +-%.1f m); trained %d epochs in %.1f s"
             r.balanced CartPole.angleLimit CartPole.railLimit epochs r.trainSeconds
         if r.balanced >= 95 then 0 else 1
     | "sysid" ->
         let epochs = if argv.Length > 1 then int argv[1] else 300
-        let r = SystemId.run epochs (Some(Assets.path "../docs/images/sysid-loss.png"))
+        let r = SystemId.runWith epochs (Some(Assets.path "../docs/images/sysid-loss.png")) (Some(Assets.path "../docs/images/sysid"))
         let relErr = Array.map2 (fun f t -> abs (f - t) / t) (Array.append r.found.masses r.found.damping) (Array.append r.truth.masses r.truth.damping) |> Array.max
         printfn "system identification: masses %A (true %A), damping %A (true %A); largest relative error %.2e"
             r.found.masses r.truth.masses r.found.damping r.truth.damping relErr

@@ -161,6 +161,36 @@ let tests =
                     let differing = Array.init (px0.Length / 4) (fun k -> px0.[4 * k] <> px1.[4 * k] || px0.[4 * k + 2] <> px1.[4 * k + 2]) |> Array.filter id |> Array.length
                     Expect.isGreaterThan differing 200 "first and last frames differ")
         }
+        test "the cart-pole and system-identification examples' pages: clean load, the robots move" {
+            let moves (b: Chromium.Browser) =
+                let n = b.Eval("window.genesisViewer.frameCount()").GetInt32()
+                b.Eval "window.genesisViewer.setFrame(0)" |> ignore
+                let _, _, px0 = pixels b
+                b.Eval(sprintf "window.genesisViewer.setFrame(%d)" (n - 1)) |> ignore
+                let _, _, px1 = pixels b
+                Array.init (px0.Length / 4) (fun k -> px0.[4 * k] <> px1.[4 * k] || px0.[4 * k + 2] <> px1.[4 * k + 2]) |> Array.filter id |> Array.length
+            withPageOf
+                (fun dir ->
+                    let prefix = Path.Combine(dir, "cartpole")
+                    // an untrained policy: the poles fall, which is movement enough for the page
+                    Genesis.Examples.CartPole.show (Genesis.NN.NN.mlp([ 4; 8; 1 ])) (System.Random(3)) 4 2.0 prefix
+                    Expect.isTrue (File.Exists(prefix + ".gif")) "GIF written"
+                    prefix + ".html")
+                (fun b url ->
+                    checkClean b url
+                    Expect.equal (b.Eval("window.genesisViewer.recording.envs.length").GetInt32()) 4 "one cart-pole per start"
+                    Expect.isGreaterThan (moves b) 200 "first and last frames differ")
+            withPageOf
+                (fun dir ->
+                    let prefix = Path.Combine(dir, "sysid")
+                    Genesis.Examples.SystemId.runWith 2 None (Some prefix) |> ignore
+                    Expect.isTrue (File.Exists(prefix + ".gif")) "GIF written"
+                    prefix + ".html")
+                (fun b url ->
+                    checkClean b url
+                    Expect.equal (b.Eval("window.genesisViewer.recording.epochs.length").GetInt32()) 3 "the observed motion and epochs 0 and 1"
+                    Expect.isGreaterThan (moves b) 200 "first and last frames differ")
+        }
         test "contact forces are arrows at the recorded contact points; trajectories are coloured by loss" {
             withPageOf
                 (fun dir ->
