@@ -475,6 +475,18 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
         SetterIndex.check idx what "dofsIdx"
         idx |> Array.map (fun i -> dofStart + i)
 
+    /// Before a per-dof value of the whole entity (no dofsIdx) is shaped: on a floating-base entity a last dimension
+    /// of nDofs minus the base's dofs is the common mistake of leaving the base out; the error says so and how.
+    member private e.CheckWholeEntity(values: Tensor, dofsIdx: int[] option, what: string) =
+        if dofsIdx.IsNone && values.dim >= 1 then
+            let topo = scene.model.topology
+            let baseDofs = Seq.initInfinite id |> Seq.takeWhile (fun i -> i < nv && topo.dofQposAdr[dofStart + i] < 0) |> Seq.length
+            let last = values.shape[values.dim - 1]
+            if baseDofs > 0 && last = nv - baseDofs then
+                raise (GenesisException(
+                    sprintf "%s: expected shape [%d] (or [nEnvs; %d]), got %s: entity '%s' has %d dofs, the first %d of them its floating base (free/ball joint); to address only the %d joint dofs pass dofsIdx = [| %d .. %d |]"
+                        what nv nv (Shape.format values.shape) spec.name nv baseDofs (nv - baseDofs) baseDofs (nv - 1)))
+
     member private e.FreeJointAdr(what: string) =
         e.Built()
         let topo = scene.model.topology
@@ -495,6 +507,7 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
     /// Sets dof velocities ([k] or [nEnvs; k]).
     member e.setDofsVelocity(velocity: Tensor, ?dofsIdx: int[], ?envsIdx: int[]) =
         let cols = e.DofCols(dofsIdx, "setDofsVelocity")
+        e.CheckWholeEntity(velocity, dofsIdx, "setDofsVelocity")
         scene.SetQvel(scene.ForEnvs(velocity, cols.Length, envsIdx, "setDofsVelocity"), cols, envsIdx)
     /// Sets the base position of a floating entity ([3] or [nEnvs; 3]).
     member e.setPos(pos: Tensor, ?envsIdx: int[]) =
@@ -508,14 +521,17 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
     /// Applies generalised forces to dofs (held until changed).
     member e.controlDofsForce(force: Tensor, ?dofsIdx: int[], ?envsIdx: int[]) =
         let cols = e.DofCols(dofsIdx, "controlDofsForce")
+        e.CheckWholeEntity(force, dofsIdx, "controlDofsForce")
         scene.SetControl(ControlMode.Force, scene.ForEnvs(force, cols.Length, envsIdx, "controlDofsForce"), cols, envsIdx)
     /// Drives dofs to target positions with the PD gains (setDofsKp/Kv).
     member e.controlDofsPosition(position: Tensor, ?dofsIdx: int[], ?envsIdx: int[]) =
         let cols = e.DofCols(dofsIdx, "controlDofsPosition")
+        e.CheckWholeEntity(position, dofsIdx, "controlDofsPosition")
         scene.SetControl(ControlMode.Position, scene.ForEnvs(position, cols.Length, envsIdx, "controlDofsPosition"), cols, envsIdx)
     /// Drives dofs to target velocities with the velocity gain (setDofsKv).
     member e.controlDofsVelocity(velocity: Tensor, ?dofsIdx: int[], ?envsIdx: int[]) =
         let cols = e.DofCols(dofsIdx, "controlDofsVelocity")
+        e.CheckWholeEntity(velocity, dofsIdx, "controlDofsVelocity")
         scene.SetControl(ControlMode.Velocity, scene.ForEnvs(velocity, cols.Length, envsIdx, "controlDofsVelocity"), cols, envsIdx)
 
     /// Sets position gains ([k]).

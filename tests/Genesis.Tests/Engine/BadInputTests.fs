@@ -276,4 +276,19 @@ let tests =
             scene.step()
             throwsWith<GenesisException> [ "backward"; "SimOptions(requiresGrad = true)" ] (fun () -> robot.getPos().sum().backward())
         }
+        test "a per-dof value without the floating base's dofs names them and suggests dofsIdx (issue 22)" {
+            GsSetup.ensure64 ()
+            let scene = Scene(SimOptions(dt = 0.01))
+            let dog = scene.addEntity(Morphs.URDF(asset "go2/go2.urdf", pos = [| 0.0; 0.0; 0.4 |]))
+            scene.build()
+            Expect.equal dog.nDofs 18 "6 base dofs and 12 joints"
+            let before = dog.getDofsForce().toFloatArray()
+            for call in [ (fun (v: Tensor) -> dog.controlDofsPosition v); (fun v -> dog.controlDofsForce v); (fun v -> dog.controlDofsVelocity v); (fun v -> dog.setDofsVelocity v) ] do
+                throwsWith<GenesisException> [ "expected shape [18]"; "got [12]"; "floating base"; "dofsIdx = [| 6 .. 17 |]" ] (fun () -> call (gs.zeros([ 12 ])))
+            Expect.equal (dog.getDofsForce().toFloatArray()) before "nothing changed"
+            // the suggested call works
+            dog.controlDofsPosition(gs.zeros([ 12 ]), dofsIdx = [| 6 .. 17 |])
+            // other wrong shapes keep the plain message
+            throwsWith<GenesisException> [ "expected shape [18]"; "got [5]" ] (fun () -> dog.controlDofsForce(gs.zeros([ 5 ])))
+        }
     ]
