@@ -14,6 +14,15 @@ bash tools/pack.sh "$@"
 version=$(basename "$packages"/Genesis.CSharpFacade.*.nupkg .nupkg | sed 's/^Genesis\.CSharpFacade\.//' | grep -v symbols)
 echo "packed version $version:" "$packages"/*.nupkg
 
+# expect_gradient WHO OUTPUT: the program printed the gradient of sum(x^2) at (1, 2, 3), or the check fails.
+expect_gradient() {
+    echo "$1: $2"
+    if [ "$2" != "grad: 2 4 6" ]; then
+        echo "consumer check: the $1 printed '$2', expected 'grad: 2 4 6'"
+        exit 1
+    fi
+}
+
 # Sources: the local folder plus every enabled feed configured on this machine (read here, named nowhere).
 sources=(--source "$packages")
 while read -r state url; do
@@ -44,11 +53,7 @@ Console.WriteLine($"grad: {string.Join(" ", x.Grad!.ToArray())}");
 CS
 
 output=$(dotnet run --project "$app" --no-restore -c Release | grep '^grad:' || true)
-echo "C# project: $output"
-if [ "$output" != "grad: 2 4 6" ]; then
-    echo "consumer check: the C# project printed '$output', expected 'grad: 2 4 6'"
-    exit 1
-fi
+expect_gradient "C# project" "$output"
 
 fsapp="$tmp/GradientCheckFs"
 dotnet new console -lang "F#" -o "$fsapp" --no-restore >/dev/null
@@ -66,11 +71,7 @@ y.backward()
 printfn "grad: %s" (x.grad.toArray1D<float>() |> Array.map string |> String.concat " ")
 FS
 output=$(dotnet run --project "$fsapp" --no-restore -c Release | grep '^grad:' || true)
-echo "F# project: $output"
-if [ "$output" != "grad: 2 4 6" ]; then
-    echo "consumer check: the F# project printed '$output', expected 'grad: 2 4 6'"
-    exit 1
-fi
+expect_gradient "F# project" "$output"
 
 # an F# script referencing the package by name, with the local folder as an extra source (#i)
 script="$tmp/gradient.fsx"
@@ -85,9 +86,5 @@ let x = gs.tensor([ 1.0; 2.0; 3.0 ], requiresGrad = true)
 printfn "grad: %s" (x.grad.toArray1D<float>() |> Array.map string |> String.concat " ")
 FSX
 output=$(cd "$tmp" && dotnet fsi --quiet "$script" 2>&1 | grep '^grad:' || true)
-echo "F# script: $output"
-if [ "$output" != "grad: 2 4 6" ]; then
-    echo "consumer check: the F# script printed '$output', expected 'grad: 2 4 6'"
-    exit 1
-fi
+expect_gradient "F# script" "$output"
 echo "consumer check: ok"

@@ -77,11 +77,8 @@ let show (net: Module) (rnd: Random) (starts: int) (seconds: float) (prefix: str
             act robot net ()
             scene.step()
             recorder.capture())
-    let recording = recorder.recording
-    IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath prefix)) |> ignore
-    Vis.HtmlViewer.save (prefix + ".html") (sprintf "Cart-pole balanced by a policy trained through the simulator (%d starts)" starts) recording
-    Vis.RenderFiles.saveGif recording (prefix + ".gif") (320, 240) [| 0.0; -2.6; 0.6 |] [| 0.0; 0.0; 0.45 |] 45.0 -1 0 false 40
-    printfn "viewer written to %s.html, animation to %s.gif" (IO.Path.GetFullPath prefix) (IO.Path.GetFullPath prefix)
+    Plots.saveViewerAndGif prefix (sprintf "Cart-pole balanced by a policy trained through the simulator (%d starts)" starts)
+        recorder.recording [| 0.0; -2.6; 0.6 |] [| 0.0; 0.0; 0.45 |] 40
 
 /// Trains for `epochs` epochs (nEnvs random starts each, `horizon` steps in windows of `window`) and evaluates on 100
 /// random starts for 5 s; writes the learning curve when given a PNG path.

@@ -74,11 +74,7 @@ let runWith (epochs: int) (pngPath: string option) (visualPrefix: string option)
         Plots.saveLogCurve file "System identification (two-link arm masses, damping)" "log10 trajectory MSE" losses)
     match visualPrefix, recorder with
     | Some prefix, Some r ->
-        let recording = r.recording
-        IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath prefix)) |> ignore
-        Vis.HtmlViewer.save (prefix + ".html") "System identification: observed motion (epoch 0) and fits" recording
-        Vis.RenderFiles.saveGif recording (prefix + ".gif") (320, 240) [| 1.0; -2.7; 0.2 |] [| 1.0; 0.0; -0.4 |] 45.0 -1 0 false 40
-        printfn "viewer written to %s.html, animation to %s.gif" prefix prefix
+        Plots.saveViewerAndGif prefix "System identification: observed motion (epoch 0) and fits" r.recording [| 1.0; -2.7; 0.2 |] [| 1.0; 0.0; -0.4 |] 40
     | _ -> ()
     { losses = losses.ToArray(); truth = truth; guess = guess; found = found }
 

@@ -42,12 +42,7 @@ let runWith (epochs: int) (pngPath: string option) (visualPrefix: string option)
     pngPath |> Option.iter (fun file ->
         Plots.saveLogCurve file "Trajectory optimisation (two-link arm, Adam lr 0.01)" "log10 loss" losses)
     match visualPrefix, recorder with
-    | Some prefix, Some r ->
-        let recording = r.recording
-        IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath prefix)) |> ignore
-        Vis.HtmlViewer.save (prefix + ".html") "Trajectory optimisation (two-link arm)" recording
-        Vis.RenderFiles.saveGif recording (prefix + ".gif") (320, 240) cameraPos cameraLookat 45.0 -1 0 false 50
-        printfn "viewer written to %s.html, animation to %s.gif" prefix prefix
+    | Some prefix, Some r -> Plots.saveViewerAndGif prefix "Trajectory optimisation (two-link arm)" r.recording cameraPos cameraLookat 50
     | _ -> ()
     losses.ToArray()
 

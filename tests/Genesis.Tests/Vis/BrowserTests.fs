@@ -59,6 +59,15 @@ let private isRed (w: int) (px: byte[]) (x: int) (y: int) =
     px.[o] > 150uy && px.[o + 1] < 90uy && px.[o + 2] < 90uy
 
 /// Opens the page written by `write dir` (returning the page's path) in headless Chromium.
+/// How many pixels differ (red or blue channel) between the page's first and last animation frames.
+let private firstLastDiffer (b: Chromium.Browser) =
+    let n = b.Eval("window.genesisViewer.frameCount()").GetInt32()
+    b.Eval "window.genesisViewer.setFrame(0)" |> ignore
+    let _, _, px0 = pixels b
+    b.Eval(sprintf "window.genesisViewer.setFrame(%d)" (n - 1)) |> ignore
+    let _, _, px1 = pixels b
+    Array.init (px0.Length / 4) (fun k -> px0.[4 * k] <> px1.[4 * k] || px0.[4 * k + 2] <> px1.[4 * k + 2]) |> Array.filter id |> Array.length
+
 let private withPageOf (write: string -> string) (f: Chromium.Browser -> string -> unit) =
     GsSetup.ensure64 ()
     let dir = Path.Combine(Path.GetTempPath(), "genesis-browser-" + Guid.NewGuid().ToString "N")
@@ -153,22 +162,9 @@ let tests =
                     Expect.equal (b.Eval("window.genesisViewer.recording.epochs.length").GetInt32()) 3 "epochs 0, 10 and 11 recorded"
                     let colours = b.Eval("Array.from(document.querySelectorAll('#epoch option')).map(o => o.textContent).join('|')").GetString()
                     Expect.stringContains colours "loss" "epochs listed with their losses"
-                    let n = b.Eval("window.genesisViewer.frameCount()").GetInt32()
-                    b.Eval "window.genesisViewer.setFrame(0)" |> ignore
-                    let _, _, px0 = pixels b
-                    b.Eval(sprintf "window.genesisViewer.setFrame(%d)" (n - 1)) |> ignore
-                    let _, _, px1 = pixels b
-                    let differing = Array.init (px0.Length / 4) (fun k -> px0.[4 * k] <> px1.[4 * k] || px0.[4 * k + 2] <> px1.[4 * k + 2]) |> Array.filter id |> Array.length
-                    Expect.isGreaterThan differing 200 "first and last frames differ")
+                    Expect.isGreaterThan (firstLastDiffer b) 200 "first and last frames differ")
         }
         test "the cart-pole and system-identification examples' pages: clean load, the robots move" {
-            let moves (b: Chromium.Browser) =
-                let n = b.Eval("window.genesisViewer.frameCount()").GetInt32()
-                b.Eval "window.genesisViewer.setFrame(0)" |> ignore
-                let _, _, px0 = pixels b
-                b.Eval(sprintf "window.genesisViewer.setFrame(%d)" (n - 1)) |> ignore
-                let _, _, px1 = pixels b
-                Array.init (px0.Length / 4) (fun k -> px0.[4 * k] <> px1.[4 * k] || px0.[4 * k + 2] <> px1.[4 * k + 2]) |> Array.filter id |> Array.length
             withPageOf
                 (fun dir ->
                     let prefix = Path.Combine(dir, "cartpole")
@@ -179,7 +175,7 @@ let tests =
                 (fun b url ->
                     checkClean b url
                     Expect.equal (b.Eval("window.genesisViewer.recording.envs.length").GetInt32()) 4 "one cart-pole per start"
-                    Expect.isGreaterThan (moves b) 200 "first and last frames differ")
+                    Expect.isGreaterThan (firstLastDiffer b) 200 "first and last frames differ")
             withPageOf
                 (fun dir ->
                     let prefix = Path.Combine(dir, "sysid")
@@ -189,7 +185,7 @@ let tests =
                 (fun b url ->
                     checkClean b url
                     Expect.equal (b.Eval("window.genesisViewer.recording.epochs.length").GetInt32()) 3 "the observed motion and epochs 0 and 1"
-                    Expect.isGreaterThan (moves b) 200 "first and last frames differ")
+                    Expect.isGreaterThan (firstLastDiffer b) 200 "first and last frames differ")
         }
         test "contact forces are arrows at the recorded contact points; trajectories are coloured by loss" {
             withPageOf
