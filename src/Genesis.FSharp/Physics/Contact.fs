@@ -226,9 +226,6 @@ module Contact =
         | PairKind.BoxBox -> [ boxBox kin (ba, ga) (bb, gb) mu ]
         | _ -> PairDispatch.unsupported ga gb
 
-    /// True when `pair` has a narrow phase for the geom types (in rank order): the dispatch table's answer.
-    let internal supportedPair (a: GeomType) (b: GeomType) = PairDispatch.kindOf a b <> PairKind.Unsupported
-
     /// Order of geom types in a pair: planes last, then boxes, so that `pair` sees (other, plane/box).
     let internal rank (g: GeomSpec) = PairDispatch.rankOf g.gtype
 
@@ -282,7 +279,7 @@ module Contact =
             for j in i + 1 .. geoms.Length - 1 do
                 let (bi, gi), (bj, gj) = geoms[i], geoms[j]
                 let a, b = if rank gi > rank gj then (bj, gj), (bi, gi) else (bi, gi), (bj, gj)
-                if allowed (bi, gi) (bj, gj) && not (supportedPair (snd a).gtype (snd b).gtype) then
+                if allowed (bi, gi) (bj, gj) && PairDispatch.kindOf (snd a).gtype (snd b).gtype = PairKind.Unsupported then
                     raise (GenesisNotSupportedException(sprintf "contact between the %s and the %s is not implemented yet (supported: %s); exclude the pair (contype/conaffinity = 0 on one geom) or build with SimOptions(enableContact = false)" (label a) (label b) PairDispatch.supportedText))
 
     /// Candidate pairs: sweep and prune on x over bounding spheres of every env, then filters.

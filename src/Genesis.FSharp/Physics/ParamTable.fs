@@ -79,29 +79,11 @@ module ParamTable =
     /// The descriptor of p.
     let descriptor (p: Param) = all[int p]
 
-    /// Number of rows of p in a model of this topology.
-    let rowCount (topo: Topology) (p: Param) =
-        match (descriptor p).rows with
-        | PerBody -> topo.nbody
-        | PerJoint -> topo.jntType.Length
-        | PerDof -> topo.nv
-        | Global -> 1
-
     /// The number of scalars of p in a model of nbody bodies, njnt joints and nv dofs (rows x row size).
     let lengthIn (nbody: int) (njnt: int) (nv: int) (p: Param) =
         let dsc = descriptor p
         let rows = match dsc.rows with PerBody -> nbody | PerJoint -> njnt | PerDof -> nv | Global -> 1
         rows * Array.fold (*) 1 dsc.rowShape
-
-    /// The number of scalars of p in a model of this topology (rows x row size).
-    let length (topo: Topology) (p: Param) = lengthIn topo.nbody topo.jntType.Length topo.nv p
-
-    /// The full shape of p in a model of this topology (no row dimension for Global).
-    let shape (topo: Topology) (p: Param) =
-        let dsc = descriptor p
-        match dsc.rows with
-        | Global -> dsc.rowShape
-        | _ -> Array.append [| rowCount topo p |] dsc.rowShape
 
     /// The parameter tensors in Param's order.
     let toArray (p: Params) = all |> Array.map (fun dsc -> dsc.get p)
