@@ -14,38 +14,11 @@ open Genesis.Tests.Physics.MorphTestUtil
 /// assemble M + h C and the forces to rounding (1e-16 relative), and the solve amplifies that by the condition number.
 let Tol = 1e-10
 
-let private expectClose (what: string) (expected: float[]) (actual: float[]) =
-    Expect.equal actual.Length expected.Length (what + ": length")
-    let scale = expected |> Array.fold (fun m e -> max m (abs e)) 1.0
-    for i in 0 .. expected.Length - 1 do
-        let e, a = expected[i], actual[i]
-        if not (abs (a - e) <= Tol * scale) then
-            failtestf "%s: element %d is %.17g, the Tensor path gives %.17g (diff %g, scale %g)" what i a e (abs (a - e)) scale
+let private expectClose = PhysicsTestUtil.expectClose Tol
 
-/// A random unit quaternion within about `angle` rad of q.
-let private perturbQuat (rnd: Random) (angle: float) (q: float[]) =
-    let w = Array.init 3 (fun _ -> (rnd.NextDouble() - 0.5) * angle)
-    let d = [| 1.0; w[0] / 2.0; w[1] / 2.0; w[2] / 2.0 |]
-    SpecMath.normalize (SpecMath.quatMul q d)
-
-/// qpos and qvel of b envs: hinge/slide coordinates and quaternions perturbed around qpos0, free positions shifted.
+/// qpos and qvel of b envs around qpos0 (free positions shifted by up to 1 cm).
 let private randomState (m: Model) (rnd: Random) (b: int) (posNoise: float) (velScale: float) =
-    let topo = m.topology
-    let qpos =
-        Array.init b (fun _ ->
-            let q = Array.copy topo.qpos0
-            for j in 0 .. topo.jntType.Length - 1 do
-                let a = topo.jntQposAdr[j]
-                match topo.jntType[j] with
-                | Hinge | Slide -> q[a] <- q[a] + (rnd.NextDouble() - 0.5) * 2.0 * posNoise
-                | Ball -> Array.blit (perturbQuat rnd (4.0 * posNoise) q[a .. a + 3]) 0 q a 4
-                | Free ->
-                    for k in 0 .. 2 do q[a + k] <- q[a + k] + (rnd.NextDouble() - 0.5) * 0.02
-                    Array.blit (perturbQuat rnd (4.0 * posNoise) q[a + 3 .. a + 6]) 0 q (a + 3) 4
-            q)
-        |> Array.concat
-    let qvel = Array.init (b * topo.nv) (fun _ -> (rnd.NextDouble() - 0.5) * 2.0 * velScale)
-    qpos, qvel
+    PhysicsTestUtil.randomStates 0.01 m rnd b posNoise velScale
 
 /// The model with PD gains that are stable at dt = 0.01 (kp = 10 M_kk, kv = 2 M_kk at qpos0).
 let private stableGains (m: Model) =

@@ -23,34 +23,15 @@ let DotTol = 1e-10
 /// Central differences (h = 1e-6) vs the JVP, relative to max(1, |J v|).
 let FdTol = 1e-6
 
-let private expectClose (tol: float) (what: string) (expected: float[]) (actual: float[]) =
-    Expect.equal actual.Length expected.Length (what + ": length")
-    let scale = expected |> Array.fold (fun m e -> max m (abs e)) 1.0
-    for i in 0 .. expected.Length - 1 do
-        if not (abs (actual[i] - expected[i]) <= tol * scale) then
-            failtestf "%s: element %d is %.17g, expected %.17g (diff %g, scale %g)" what i actual[i] expected[i] (abs (actual[i] - expected[i])) scale
+let private expectClose = PhysicsTestUtil.expectClose
 
 // ---------------------------------------------------------------------------------------------------------------
 // Inputs: models, random valid states, edge cases
 // ---------------------------------------------------------------------------------------------------------------
 
-let private quatNear (rnd: Random) (angle: float) (q: float[]) =
-    let w = Array.init 3 (fun _ -> (rnd.NextDouble() - 0.5) * angle)
-    SpecMath.normalize (SpecMath.quatMul q [| 1.0; w[0] / 2.0; w[1] / 2.0; w[2] / 2.0 |])
-
 /// A random valid qpos (unit quaternions; free bodies shifted by up to `shift`) and qvel for one env.
 let private randomStateShifted (shift: float) (m: Model) (rnd: Random) (posNoise: float) (velScale: float) =
-    let topo = m.topology
-    let q = Array.copy topo.qpos0
-    for j in 0 .. topo.jntType.Length - 1 do
-        let a = topo.jntQposAdr[j]
-        match topo.jntType[j] with
-        | Hinge | Slide -> q[a] <- q[a] + (rnd.NextDouble() - 0.5) * 2.0 * posNoise
-        | Ball -> Array.blit (quatNear rnd (4.0 * posNoise) q[a .. a + 3]) 0 q a 4
-        | Free ->
-            for k in 0 .. 2 do q[a + k] <- q[a + k] + (rnd.NextDouble() - 0.5) * 2.0 * shift
-            Array.blit (quatNear rnd (4.0 * posNoise) q[a + 3 .. a + 6]) 0 q (a + 3) 4
-    q, Array.init topo.nv (fun _ -> (rnd.NextDouble() - 0.5) * 2.0 * velScale)
+    PhysicsTestUtil.randomStates shift m rnd 1 posNoise velScale
 
 /// randomStateShifted with free bodies shifted by up to 1 cm.
 let private randomState (m: Model) (rnd: Random) (posNoise: float) (velScale: float) = randomStateShifted 0.01 m rnd posNoise velScale

@@ -105,6 +105,20 @@ let private checkClean (b: Chromium.Browser) (url: string) =
     Expect.isGreaterThan (colours.Length) 10 "several colours (shaded geometry, grid; a blank canvas has one)"
     Expect.isLessThan (float background / float (w * h)) 0.97 "not one flat colour (a blank canvas is 100 %)"
 
+/// An example's page: `write prefix` writes prefix.html and prefix.gif into a fresh folder; the page must load clean
+/// (checkClean), its first and last frames must differ where the robot moves, and `check` adds the example's own.
+let private examplePage (name: string) (write: string -> unit) (check: Chromium.Browser -> unit) =
+    withPageOf
+        (fun dir ->
+            let prefix = Path.Combine(dir, name)
+            write prefix
+            Expect.isTrue (File.Exists(prefix + ".gif")) (name + ": GIF written")
+            prefix + ".html")
+        (fun b url ->
+            checkClean b url
+            check b
+            Expect.isGreaterThan (firstLastDiffer b) 200 (name + ": first and last frames differ"))
+
 [<Tests>]
 let tests =
     testList "Vis.Browser" [
@@ -151,41 +165,17 @@ let tests =
                 Expect.isTrue (int px2.[o] > int px2.[o + 2] + 60) (sprintf "collision geometry (orange) drawn at the ball: %d %d %d" px2.[o] px2.[o + 1] px2.[o + 2]))
         }
         test "the trajectory-optimisation example's page: clean load, epochs coloured by loss, the arm moves" {
-            withPageOf
-                (fun dir ->
-                    let prefix = Path.Combine(dir, "trajectory")
-                    Genesis.Examples.TrajectoryOptimization.runWith 12 None (Some prefix) |> ignore
-                    Expect.isTrue (File.Exists(prefix + ".gif")) "GIF written"
-                    prefix + ".html")
-                (fun b url ->
-                    checkClean b url
-                    Expect.equal (b.Eval("window.genesisViewer.recording.epochs.length").GetInt32()) 3 "epochs 0, 10 and 11 recorded"
-                    let colours = b.Eval("Array.from(document.querySelectorAll('#epoch option')).map(o => o.textContent).join('|')").GetString()
-                    Expect.stringContains colours "loss" "epochs listed with their losses"
-                    Expect.isGreaterThan (firstLastDiffer b) 200 "first and last frames differ")
+            examplePage "trajectory" (fun prefix -> Genesis.Examples.TrajectoryOptimization.runWith 12 None (Some prefix) |> ignore) (fun b ->
+                Expect.equal (b.Eval("window.genesisViewer.recording.epochs.length").GetInt32()) 3 "epochs 0, 10 and 11 recorded"
+                let colours = b.Eval("Array.from(document.querySelectorAll('#epoch option')).map(o => o.textContent).join('|')").GetString()
+                Expect.stringContains colours "loss" "epochs listed with their losses")
         }
         test "the cart-pole and system-identification examples' pages: clean load, the robots move" {
-            withPageOf
-                (fun dir ->
-                    let prefix = Path.Combine(dir, "cartpole")
-                    // an untrained policy: the poles fall, which is movement enough for the page
-                    Genesis.Examples.CartPole.show (Genesis.NN.NN.mlp([ 4; 8; 1 ])) (System.Random(3)) 4 2.0 prefix
-                    Expect.isTrue (File.Exists(prefix + ".gif")) "GIF written"
-                    prefix + ".html")
-                (fun b url ->
-                    checkClean b url
-                    Expect.equal (b.Eval("window.genesisViewer.recording.envs.length").GetInt32()) 4 "one cart-pole per start"
-                    Expect.isGreaterThan (firstLastDiffer b) 200 "first and last frames differ")
-            withPageOf
-                (fun dir ->
-                    let prefix = Path.Combine(dir, "sysid")
-                    Genesis.Examples.SystemId.runWith 2 None (Some prefix) |> ignore
-                    Expect.isTrue (File.Exists(prefix + ".gif")) "GIF written"
-                    prefix + ".html")
-                (fun b url ->
-                    checkClean b url
-                    Expect.equal (b.Eval("window.genesisViewer.recording.epochs.length").GetInt32()) 3 "the observed motion and epochs 0 and 1"
-                    Expect.isGreaterThan (firstLastDiffer b) 200 "first and last frames differ")
+            // an untrained policy: the poles fall, which is movement enough for the page
+            examplePage "cartpole" (fun prefix -> Genesis.Examples.CartPole.show (Genesis.NN.NN.mlp([ 4; 8; 1 ])) (System.Random(3)) 4 2.0 prefix) (fun b ->
+                Expect.equal (b.Eval("window.genesisViewer.recording.envs.length").GetInt32()) 4 "one cart-pole per start")
+            examplePage "sysid" (fun prefix -> Genesis.Examples.SystemId.runWith 2 None (Some prefix) |> ignore) (fun b ->
+                Expect.equal (b.Eval("window.genesisViewer.recording.epochs.length").GetInt32()) 3 "the observed motion and epochs 0 and 1")
         }
         test "contact forces are arrows at the recorded contact points; trajectories are coloured by loss" {
             withPageOf
