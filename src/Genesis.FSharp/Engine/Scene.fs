@@ -95,7 +95,7 @@ type Scene(?simOptions: SimOptions) =
         let specs = entityList |> Seq.map (fun e -> { e.Spec with options = { e.Spec.options with gravity = opts.gravity } }) |> Seq.toArray
         let sp = { opts.ToSimParams() with dt = Scene.TimeStep(opts, entityList |> Seq.map (fun e -> e.Spec)) }
         let m0 = Model.build specs dtype
-        if opts.enableContact then Contact.checkSupportedPairs m0.topology
+        if opts.enableContact then Broadphase.checkSupportedPairs m0.topology
         let scalar (v: float) = gs.tensor(v, dtype = dtype)
         let m =
             { m0 with

@@ -142,10 +142,10 @@ module ClosedLoop =
                     | None -> ()
                     // the physics of step t
                     let st = states[t]
-                    let pq, pv, pc, pp = FastAdjoint.segmentVjp fm sp [| modes[t] |] bsz (flatF st.qpos) (flatF st.qvel) [| flatF (ctrls[t].expand([ bsz; nv ])) |] gq gv
+                    let pq, pv, pc, pp = SegmentVjp.segmentVjp fm sp [| modes[t] |] bsz (flatF st.qpos) (flatF st.qvel) [| flatF (ctrls[t].expand([ bsz; nv ])) |] gq gv
                     for j in 0 .. nModel - 1 do
                         if varying[2 + np + j] then
-                            let g = pp[FastAdjoint.parameterSlot (enum<Param> j)]
+                            let g = pp[SegmentVjp.parameterSlot (enum<Param> j)]
                             gModel[j] <- if isNull gModel[j] then Array.copy g else Array.map2 (+) gModel[j] g
                     // the policy at step t: its controls as a function of the state and the parameters
                     let seed = Tensor.Constant(inputs[0], pc[0], [| bsz; nv |])
@@ -171,7 +171,7 @@ module ClosedLoop =
     let private checkModel (sp: SimParams) (model: Model) =
         Rollout.paramsToArray model.parameters |> Array.iteri (fun j p ->
             let param = enum<Param> j
-            if not p.isConstant && not (FastAdjoint.differentiatesParameter sp param) then
+            if not p.isConstant && not (SegmentVjp.differentiatesParameter sp param) then
                 raise (GenesisNotSupportedException(sprintf "closed-loop rollout: model parameter %s requires grad but the %A integrator's adjoint does not differentiate it (use Integrator.Euler, or the imperative loop)" (ParamTable.descriptor param).name sp.integrator)))
 
     /// Runs `steps` closed-loop steps from the scene's current state: before each step `policy` reads the scene and sets

@@ -1,4 +1,4 @@
-/// Which geom pairs may touch (Topology.bodyTree and Contact.pairFilter): no self-collision inside a tree, MJCF worldbody
+/// Which geom pairs may touch (Topology.bodyTree and Broadphase.pairFilter): no self-collision inside a tree, MJCF worldbody
 /// geoms touch every moving tree of their file, static bodies never touch each other; the same on both paths.
 module Genesis.Tests.Physics.CollisionFilterTests
 
@@ -20,11 +20,11 @@ let private twoSpheres = """<mujoco model="two_spheres">
 /// The body index of a name in a model.
 let private bodyOf (m: Model) (name: string) = Array.findIndex ((=) name) m.topology.bodyName
 
-/// True when Contact.pairFilter lets the first geoms of two bodies touch.
+/// True when Broadphase.pairFilter lets the first geoms of two bodies touch.
 let private touches (m: Model) (a: string) (b: string) =
     let topo = m.topology
     let ia, ib = bodyOf m a, bodyOf m b
-    Contact.pairFilter topo (ia, topo.bodyGeoms[ia][0]) (ib, topo.bodyGeoms[ib][0])
+    Broadphase.pairFilter topo (ia, topo.bodyGeoms[ia][0]) (ib, topo.bodyGeoms[ib][0])
 
 [<Tests>]
 let tests =
@@ -57,7 +57,7 @@ let tests =
             Expect.equal topo.bodyTree[topo.nbody - 1] (topo.nbody - 1) "box"
             let withGeoms = armBodies |> List.filter (fun b -> topo.bodyGeoms[b].Length > 0)
             let baseB, tip = List.head withGeoms, List.last withGeoms
-            let allowed = Contact.pairFilter topo
+            let allowed = Broadphase.pairFilter topo
             let first b = b, topo.bodyGeoms[b][0]
             Expect.isFalse (allowed (first baseB) (first tip)) "fixed base - distal link (one tree)"
             Expect.isFalse (allowed (first 0) (first baseB)) "plane - fixed base (both static)"

@@ -73,7 +73,7 @@ let private fastEvaluate (m: Model) (sp: SimParams) (control: Control) (qpos: fl
     let ctrl = control.values.toFloatArray()
     Array.blit ctrl 0 w.ctrl 0 ctrl.Length
     let h = sp.dt / float sp.substeps
-    FastStep.evaluateFloat fm w sp h needC (control.modes |> Array.map FastStep.modeCode) w.qpos w.qvel w.ctrl
+    FastStep.evaluateFloat fm w sp h needC (control.modes |> Array.map ActuationKernel.modeCode) w.qpos w.qvel w.ctrl
     fm, w
 
 let private row (values: float[]) = gs.tensor(values).unsqueeze(0)
@@ -287,9 +287,9 @@ let private tapeVjp (inputs: float[]) (f: TapeReal[] -> TapeReal[]) (u: float[])
     tape.Clear()
     g
 
-/// A block stage (StageAdjoints.Stages) against the same kernel recorded op by op, over every model.
+/// A block stage (TapeStages.Stages) against the same kernel recorded op by op, over every model.
 let private blockVsTape (what: string) (inputsOf: FastModel<float> -> FastWork<float> -> float[])
-                        (viaBlock: StageAdjoints.Stages -> FastModel<TapeReal> -> FastWork<TapeReal> -> TapeReal[] -> TapeReal[])
+                        (viaBlock: TapeStages.Stages -> FastModel<TapeReal> -> FastWork<TapeReal> -> TapeReal[] -> TapeReal[])
                         (viaTape: FastModel<TapeReal> -> FastWork<TapeReal> -> TapeReal[] -> TapeReal[]) () =
     let rnd = Random 18
     for label, m0 in models () do
@@ -298,7 +298,7 @@ let private blockVsTape (what: string) (inputsOf: FastModel<float> -> FastWork<f
         let fm, w = fastEvaluate m { euler with enableContact = false } (forceControl m) q v false
         let tm = FastModelBuild.toTape fm
         let inputs = inputsOf fm w
-        let stages = StageAdjoints.Stages fm
+        let stages = TapeStages.Stages fm
         try
             let tw = FastModelBuild.rent tm
             let nOut = (viaTape tm tw (inputs |> Array.map TapeReal.Const)).Length
@@ -360,17 +360,17 @@ let private handAdjointOfBlocks =
           (fun st m w x -> let n = m.nv in let b = x[n * n ..] |> Array.copy in st.Solve(n, m.dofParent, x[.. n * n - 1], b); b)
           (fun m w x -> let n = m.nv in let b = x[n * n ..] |> Array.copy in FastStep.Instances.ldlSolveTape n m.dofParent (Array.copy x[.. n * n - 1]) b; b) ]
 
-/// Euler segments differentiated by hand (EulerAdjoint) against the same sub-steps on the tape (FastAdjoint's taped
+/// Euler segments differentiated by hand (EulerAdjoint) against the same sub-steps on the tape (SegmentVjp's taped
 /// path): the gradients of the start state and the controls, for a scene that exercises the stage.
 let private eulerVsTape (label: string) (m: Model) (sp: SimParams) (modes: ControlMode[]) (q: float[]) (v: float[]) (rnd: Random) =
     let fm = FastStep.prepare m
     let tm = FastModelBuild.toTape fm
     let k = 3
-    let codes = Array.init k (fun _ -> modes |> Array.map FastStep.modeCode)
+    let codes = Array.init k (fun _ -> modes |> Array.map ActuationKernel.modeCode)
     let ctrls = Array.init k (fun _ -> Array.init fm.nv (fun _ -> rnd.NextDouble() - 0.5))
     let aQ, aV = Array.init fm.nq (fun _ -> rnd.NextDouble() - 0.5), Array.init fm.nv (fun _ -> rnd.NextDouble() - 0.5)
     let hq, hv, hc, _ = EulerAdjoint.segmentVjp fm tm sp codes 1 q v ctrls aQ aV
-    let tq, tv, tc = FastAdjoint.tapedSegmentVjp fm tm sp codes 1 q v ctrls aQ aV
+    let tq, tv, tc = SegmentVjp.tapedSegmentVjp fm tm sp codes 1 q v ctrls aQ aV
     Expect.isGreaterThan (Array.append hq hv |> Array.map abs |> Array.max) 1e-6 (label + ": adjoint non-zero")
     expectClose StepAdjointTol (label + ": d/dqpos, hand vs tape") tq hq
     expectClose StepAdjointTol (label + ": d/dqvel, hand vs tape") tv hv

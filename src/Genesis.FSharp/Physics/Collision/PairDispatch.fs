@@ -2,23 +2,6 @@ namespace Genesis.Physics
 
 open Genesis
 
-/// The narrow phase of a geom pair, by the (GeomType, GeomType) pair in rank order (Contact.rank: planes last, then
-/// boxes). Every path (the Tensor path's Contact.pair, the fast path's FastModel.pairKind, the Euler adjoint) reads
-/// it from PairDispatch.kindOf, so adding a pair means one row there plus its forms (see StageForms).
-type PairKind =
-    /// A's probe points (Contact.planeProbe) against plane B.
-    | ProbePlane = 0
-    /// Sphere/capsule A against sphere/capsule B (closest segment points).
-    | SegmentSegment = 1
-    /// Sphere/capsule A against box B (closest point per end sphere).
-    | SegmentBox = 2
-    /// Box against box (face axes of the separating-axis test).
-    | BoxBox = 3
-    /// A is a plane (so is B, by rank order): no contact.
-    | NoContact = 4
-    /// A pair with no narrow phase (raised when the pair becomes a candidate).
-    | Unsupported = 5
-
 /// The one contact-pair dispatch table.
 module PairDispatch =
     /// Order of geom types in a pair: planes last, then boxes, so that a pair is (other, plane/box).

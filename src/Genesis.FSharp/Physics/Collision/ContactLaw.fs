@@ -223,7 +223,7 @@ type LawPoint<'T> =
       velB: int }
 
 /// One contact point's soft force law per scalar type, for the kernels' statically resolved calls (public for that
-/// reason only; FastContact.addPoint is the caller): from the point (LawPoint: p, n, depth, mu) and the bodies' spatial
+/// reason only; ContactPointKernel.addPoint is the caller): from the point (LawPoint: p, n, depth, mu) and the bodies' spatial
 /// velocities a = [w; u] of A and b of B (read from cv) to the wrench [p x f; f] on A into wrench[0..5] and, when
 /// withK, the spatial stiffness K = X^T L X into k[0..35]; kc, c: the contact stiffness and damping.
 [<AbstractClass; Sealed>]

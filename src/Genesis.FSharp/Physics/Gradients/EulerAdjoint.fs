@@ -21,7 +21,7 @@ module internal EulerAdjoint =
         [| Param.DofDamping; Param.Gravity; Param.Kp; Param.Kv; Param.ForceLo; Param.ForceHi; Param.BodyMass
            Param.ContactStiffness; Param.ContactDamping; Param.Friction |]
 
-    /// Whether a ball or free joint of the model has a spring (FastStep.quatSprings, recorded on the tape).
+    /// Whether a ball or free joint of the model has a spring (PassiveKernel.quatSprings, recorded on the tape).
     let hasQuatSprings (fm: FastModel<float>) =
         Array.init fm.jntType.Length id
         |> Array.exists (fun j ->
@@ -40,11 +40,11 @@ module internal EulerAdjoint =
                 fm.pairKind[pr] = PairKind.ProbePlane && fm.bodyDofs[fm.geomBody[fm.pairB[pr]]].Length = 0)
         /// Pairs differentiated by hand: probes against a plane on a body without dofs.
         member _.handPair = hand
-        /// Whether a ball or free joint has a spring (FastStep.quatSprings, recorded on the tape).
+        /// Whether a ball or free joint has a spring (PassiveKernel.quatSprings, recorded on the tape).
         member val quatSprings = hasQuatSprings fm
         /// Whether some pair is recorded on the tape instead.
         member val anyTapePair = hand |> Array.indexed |> Array.exists (fun (pr, hand) -> not hand && fm.pairKind[pr] <> PairKind.NoContact)
-        member val scratch = StageAdjoints.Arena<float>()
+        member val scratch = AdjointArrays.Arena<float>()
         member val gq: float[] = Array.zeroCreate nq
         member val gv: float[] = Array.zeroCreate nv
         member val gb: float[] = Array.zeroCreate nv
@@ -116,7 +116,7 @@ module internal EulerAdjoint =
                 a.gA[k * nv + i] <- a.gCmat[k * nv + i] + a.gCmat[i * nv + k]
                 i <- fm.dofParent[i]
 
-    /// qfrc_k = cdof_k . wsub_body(k), wsub the subtree sums of the per-body wrenches (FastContact.generalised): from
+    /// qfrc_k = cdof_k . wsub_body(k), wsub the subtree sums of the per-body wrenches (ContactKernel.generalised): from
     /// qfrc-bar in a.gqfrc, adds cdof's adjoint into a.gcdof and writes the per-body wrenches' into a.gwbody.
     let private generalisedAdjoint (fm: FastModel<float>) (s: Slot) (a: Adjoints) =
         let gw = a.gwbody
@@ -134,7 +134,7 @@ module internal EulerAdjoint =
             if par >= 0 then
                 for i in 0 .. 5 do gw[b * 6 + i] <- gw[b * 6 + i] + gw[par * 6 + i]
 
-    /// The probe-plane points of the hand-differentiated pairs (FastContact.probePlane, ContactLaw.Point, addPoint
+    /// The probe-plane points of the hand-differentiated pairs (PlaneProbeKernel.probePlane, ContactLaw.Point, addPoint
     /// on A): from the adjoints of the body wrenches (a.gwbody) and stiffnesses (h a.gic), adds those of the geom
     /// frames into a.gGx, a.gGm and of the body velocities into a.gcvel.
     let private probePlaneAdjoint (fm: FastModel<float>) (cp: ContactParams) (h: float) (s: Slot) (a: Adjoints) =
@@ -190,7 +190,7 @@ module internal EulerAdjoint =
                     a.gGm[am + 3 + c] <- a.gGm[am + 3 + c] + wby * l
                     a.gGm[am + 6 + c] <- a.gGm[am + 6 + c] + wbz * l
 
-    /// The geom frames R_b R_geom and x_b + R_b pos_geom (FastContact.geomFrames): adds the adjoints of a.gGx, a.gGm
+    /// The geom frames R_b R_geom and x_b + R_b pos_geom (ContactPointKernel.geomFrames): adds the adjoints of a.gGx, a.gGm
     /// into those of the body frames, a.gP and a.gR.
     let private geomFramesAdjoint (fm: FastModel<float>) (a: Adjoints) =
         for g in 0 .. fm.geomBody.Length - 1 do
@@ -288,7 +288,7 @@ module internal EulerAdjoint =
         tape.Clear()
         leaves tape s.qpos w.qpos nq
         leaves tape s.qvelNext w.qvel nv
-        FastStep.integratePos m w.qpos w.qvel h w.qposTmp
+        IntegrateKernel.integratePos m w.qpos w.qvel h w.qposTmp
         tape.ResetAdjoints()
         for i in 0 .. nq - 1 do tape.Seed(w.qposTmp[i].id, aQ[i])
         tape.Sweep()
@@ -300,7 +300,7 @@ module internal EulerAdjoint =
             a.gb[k] <- h * a.gv[k]
         // qacc = A^-1 rhs: gb becomes rhs-bar, gA holds A-bar on M's pattern
         if s.dense then denseSolveAdjoint fm h s a
-        else StageAdjoints.ldlAdjoint nv fm.dofParent s.factor s.qacc a.gb a.gA
+        else SolveAdjoint.ldlAdjoint nv fm.dofParent s.factor s.qacc a.gb a.gA
         // A = M (+ h C) + h diag(damping + limitDiag): M's entries in CRBA's order, composite inertias' adjoint in gic
         let mutable n = 0
         for k in 0 .. nv - 1 do
@@ -308,7 +308,7 @@ module internal EulerAdjoint =
                 a.gPair[n] <- a.gA[k * nv + j]
                 n <- n + 1
         Array.Clear a.gcdof
-        StageAdjoints.crbaAdjoint fm scratch s.cdof s.icomp a.gPair a.gic a.gcdof
+        CrbaAdjoint.crbaAdjoint fm scratch s.cdof s.icomp a.gPair a.gic a.gcdof
         // forces (rhs = actuation + passive + limits + qfrcContact - bias, limitDiag); the springs of ball and free
         // joints recorded
         let contact = sp.enableContact && fm.pairA.Length > 0
@@ -338,7 +338,7 @@ module internal EulerAdjoint =
                 leaves tape s.geomXmat w.geomXmat (ng * 9)
                 leaves tape s.cdof w.cdof (nv * 6)
                 leaves tape s.cvel w.cvel (nb * 6)
-                FastContact.clear w true
+                ContactKernel.clear w true
                 // the contact parameters as leaves too (their gradients)
                 let mc = { m with contactStiffness = TapeReal.Variable fm.contactStiffness; contactDamping = TapeReal.Variable fm.contactDamping
                                   friction = TapeReal.Variable fm.friction }
@@ -359,14 +359,14 @@ module internal EulerAdjoint =
             geomFramesAdjoint fm a
         // bias and cvel by RNEA, cinert (and kbody, above) into the composites, kinematics
         Array.blit a.gic 0 a.gcin 0 (nb * 36)
-        StageAdjoints.rneaAdjoint fm scratch s.qvel s.cdof s.cinert s.cvel s.cacc s.cfrc s.cdofDot a.gbias a.gcvel a.gv a.gcdof a.gcin a.gGravity
+        RneaAdjoint.rneaAdjoint fm scratch s.qvel s.cdof s.cinert s.cvel s.cacc s.cfrc s.cdofDot a.gbias a.gcvel a.gv a.gcdof a.gcin a.gGravity
         Array.Clear a.gxipos
-        StageAdjoints.inertiaAdjoint fm scratch s.xmat s.xipos a.gcin a.gR a.gxipos a.gMass
-        StageAdjoints.kinematicsAdjoint fm scratch s.qpos s.xpos s.xmat a.gP a.gR a.gxipos a.gcdof a.gq
+        InertiaAdjoint.inertiaAdjoint fm scratch s.xmat s.xipos a.gcin a.gR a.gxipos a.gMass
+        KinematicsAdjoint.kinematicsAdjoint fm scratch s.qpos s.xpos s.xmat a.gP a.gR a.gxipos a.gcdof a.gq
         Array.blit a.gq 0 aQ 0 nq
         Array.blit a.gv 0 aV 0 nv
 
-    /// FastAdjoint.segmentVjp for the Euler integrator: per env, the segment is re-run on floats saving every
+    /// SegmentVjp.segmentVjp for the Euler integrator: per env, the segment is re-run on floats saving every
     /// sub-step (O(k) slots), then each sub-step's adjoint runs from the last. Also returns the gradients of the
     /// `parameters` (summed over envs).
     let segmentVjp (fm: FastModel<float>) (m: FastModel<TapeReal>) (sp: SimParams) (codes: DriveCode[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])

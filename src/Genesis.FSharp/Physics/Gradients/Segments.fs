@@ -5,7 +5,7 @@ open Genesis
 
 /// Rollouts over several steps as one differentiable op (checkpointing): the forward pass keeps no intermediates, and
 /// the derivative recomputes the segment. First-order gradients of the start state, the controls and some parameters
-/// (FastAdjoint.differentiatesParameter) run on the fast path's arrays; other parameters and nested derivatives record
+/// (SegmentVjp.differentiatesParameter) run on the fast path's arrays; other parameters and nested derivatives record
 /// it on the Tensor path.
 module Segments =
     /// k steps as one op. Inputs: [qpos; qvel; control values 1..k; the parameter tensors of paramsToArray]. Output: [qpos | qvel]
@@ -39,14 +39,14 @@ module Segments =
                 grads[i]
 
         /// The fast path serves first-order gradients of the start state, the controls and the parameters it
-        /// differentiates (FastAdjoint.differentiatesParameter): every input and the adjoint are constants (no nested
+        /// differentiates (SegmentVjp.differentiatesParameter): every input and the adjoint are constants (no nested
         /// derivative), and no other parameter varies.
         member private _.TapeApplies(inputs: Tensor[], adjoint: Tensor) =
             adjoint.isConstant
             && inputs |> Array.forall (fun t -> t.isConstant)
-            && varying |> Array.indexed |> Array.forall (fun (j, v) -> not v || j < 2 + k || FastAdjoint.differentiatesParameter sp (enum<Param> (j - 2 - k)))
+            && varying |> Array.indexed |> Array.forall (fun (j, v) -> not v || j < 2 + k || SegmentVjp.differentiatesParameter sp (enum<Param> (j - 2 - k)))
 
-        /// The derivative on the fast path, recorded on the scalar tape per env (FastAdjoint.segmentVjp).
+        /// The derivative on the fast path, recorded on the scalar tape per env (SegmentVjp.segmentVjp).
         member private _.TapeVjp(inputs: Tensor[], adjoint: Tensor) =
             let fm = FastStep.prepare model
             let b = inputs[0].shape[0]
@@ -55,14 +55,14 @@ module Segments =
             let adjQpos = Array.init (b * nq) (fun x -> adj[(x / nq) * (nq + nv) + x % nq])
             let adjQvel = Array.init (b * nv) (fun x -> adj[(x / nv) * (nq + nv) + nq + x % nv])
             let ctrls = Array.init k (fun t -> inputs[2 + t].expand([ b; nv ]).toFloatArray())
-            let gq, gv, gc, gp = FastAdjoint.segmentVjp fm sp modes b (inputs[0].toFloatArray()) (inputs[1].toFloatArray()) ctrls adjQpos adjQvel
+            let gq, gv, gc, gp = SegmentVjp.segmentVjp fm sp modes b (inputs[0].toFloatArray()) (inputs[1].toFloatArray()) ctrls adjQpos adjQvel
             let asTensor (like: Tensor) (values: float[]) (shape: int list) = Tensor.Constant(like, values, Array.ofList shape)
             inputs |> Array.mapi (fun j t ->
                 if j = 0 then asTensor t gq [ b; nq ]
                 elif j = 1 then asTensor t gv [ b; nv ]
                 elif j < 2 + k then asTensor t gc[j - 2] [ b; nv ] |> Apply.sumToShape t.shape
-                elif varying[j] && FastAdjoint.differentiatesParameter sp (enum<Param> (j - 2 - k)) then
-                    asTensor t gp[FastAdjoint.parameterSlot (enum<Param> (j - 2 - k))] (List.ofArray t.shape)
+                elif varying[j] && SegmentVjp.differentiatesParameter sp (enum<Param> (j - 2 - k)) then
+                    asTensor t gp[SegmentVjp.parameterSlot (enum<Param> (j - 2 - k))] (List.ofArray t.shape)
                 else Apply.zerosLike t)
 
         /// The derivative by recording the segment on the Tensor path (parameters, nested derivatives).

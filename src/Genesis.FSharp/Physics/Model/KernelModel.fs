@@ -59,19 +59,19 @@ type internal FastModel<'T> =
       contactStiffness: 'T
       contactDamping: 'T
       friction: 'T
-      /// Collidable geoms (contype or conaffinity nonzero), in body order as Contact.candidatePairs lists them.
+      /// Collidable geoms (contype or conaffinity nonzero), in body order as Broadphase.candidatePairs lists them.
       geomBody: int[]
       geomSpec: GeomSpec[]
       geomPos: 'T[]
       /// Geom frame rotations in the body frame, ngeom x 9.
       geomR: 'T[]
-      /// Contact.boundRadius (infinite for planes).
+      /// Broadphase.boundRadius (infinite for planes).
       geomBound: float[]
-      /// Contact.planeProbe points in the geom frame (3 per point), their radius and their largest distance from the origin.
+      /// PlaneProbe.planeProbe points in the geom frame (3 per point), their radius and their largest distance from the origin.
       geomProbe: 'T[][]
       geomProbeRadius: 'T[]
       geomProbeReach: float[]
-      /// Pairs passing the static filters (different trees, not parent-child, contype/conaffinity), A before B by Contact.rank.
+      /// Pairs passing the static filters (different trees, not parent-child, contype/conaffinity), A before B by Broadphase.rank.
       pairA: int[]
       pairB: int[]
       pairKind: PairKind[]
@@ -165,7 +165,14 @@ module internal FastMath =
         for i in 0 .. 5 do
             y[yo + i] <- dot6 x (xo + i * 6) v vo
 
-/// Building FastModels.
+    /// The Hamilton product a * b of quaternions given as (w, x, y, z) components.
+    let inline quatMul (aw: ^T) (ax: ^T) (ay: ^T) (az: ^T) (bw: ^T) (bx: ^T) (by: ^T) (bz: ^T) =
+        struct (aw * bw - ax * bx - ay * by - az * bz,
+                aw * bx + ax * bw + ay * bz - az * by,
+                aw * by - ax * bz + ay * bw + az * bx,
+                aw * bz + ax * by - ay * bx + az * bw)
+
+/// The kernel model's conversions and its pool of work buffers (KernelModelBuild builds one from a Model).
 module internal FastModelBuild =
     open Genesis.HomogeneousArithmetic
 
@@ -184,138 +191,6 @@ module internal FastModelBuild =
         r[ro + 6] <- two * (x * z - y * w)
         r[ro + 7] <- two * (y * z + x * w)
         r[ro + 8] <- one - two * (x * x + y * y)
-
-    let private skewOf (v: float[]) (o: int) =
-        [| 0.0; -v[o + 2]; v[o + 1]; v[o + 2]; 0.0; -v[o]; -v[o + 1]; v[o]; 0.0 |]
-
-    let private mat33 (a: float[]) (b: float[]) =
-        Array.init 9 (fun k ->
-            let i, j = k / 3, k % 3
-            a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j])
-
-    /// The static candidate pairs of Contact.candidatePairs (its filters without the distance test), ordered by rank.
-    let private staticPairs (topo: Topology) (geoms: (int * GeomSpec)[]) =
-        let allowed = Contact.pairFilter topo
-        [| for i in 0 .. geoms.Length - 1 do
-               for j in i + 1 .. geoms.Length - 1 do
-                   let (bi, gi), (bj, gj) = geoms[i], geoms[j]
-                   if allowed (bi, gi) (bj, gj) then
-                       if Contact.rank gi > Contact.rank gj then yield j, i else yield i, j |]
-
-    /// The parameter tensors' raw values in Rollout.paramsToArray order.
-    let sources (p: Params) = Rollout.paramsToArray p |> Array.map (fun t -> t.raw)
-
-    /// True when every parameter tensor still holds the raw tensor of `src` (sources order), without allocating.
-    let readFrom (p: Params) (src: RawTensor[]) =
-        let inline same (t: Tensor) (i: int) = Object.ReferenceEquals(t.raw, src[i])
-        same p.bodyPos 0 && same p.bodyQuat 1 && same p.bodyMass 2 && same p.bodyIpos 3 && same p.bodyInertia 4
-        && same p.jntAxis 5 && same p.jntPos 6 && same p.dofDamping 7 && same p.dofArmature 8 && same p.dofStiffness 9
-        && same p.dofSpringref 10 && same p.gravity 11 && same p.kp 12 && same p.kv 13 && same p.forceLo 14
-        && same p.forceHi 15 && same p.contactStiffness 16 && same p.contactDamping 17 && same p.friction 18
-
-    /// The fast-path constants of a model.
-    let build (model: Model) : FastModel<float> =
-        let limitBound (pick: float * float -> float) =
-            Array.init model.topology.nv (fun d ->
-                let t = model.topology
-                if t.dofQposAdr[d] < 0 then nan
-                else
-                    match t.jntRange[t.dofJoint[d]] with
-                    | Some r -> (let x = pick r in if Double.IsInfinity x then nan else x)
-                    | None -> nan)
-        let limitLo, limitHi = limitBound fst, limitBound snd
-        let topo, p = model.topology, model.parameters
-        let nb, nv = topo.nbody, topo.nv
-        let nj = topo.jntType.Length
-        let v (t: Tensor) = t.toFloatArray()
-        let bodyQuat = v p.bodyQuat
-        let bodyR = Array.zeroCreate (nb * 9)
-        for i in 0 .. nb - 1 do quatToMatInto bodyQuat (i * 4) bodyR (i * 9)
-        let jntAxis = v p.jntAxis
-        let jntK = Array.zeroCreate (nj * 9)
-        let jntKK = Array.zeroCreate (nj * 9)
-        for j in 0 .. nj - 1 do
-            let k = skewOf jntAxis (j * 3)
-            Array.blit k 0 jntK (j * 9) 9
-            Array.blit (mat33 k k) 0 jntKK (j * 9) 9
-        let mask = Model.ancestorDofMask topo
-        let bodyDofs = Array.init nb (fun b -> [| for k in 0 .. nv - 1 do if mask[b * nv + k] <> 0.0 then k |])
-        let bodyJntAdr = Array.init nb (fun b -> if topo.bodyJoints[b].Length > 0 then topo.bodyJoints[b][0] else 0)
-        let bodyDofAdr = Array.init nb (fun b -> if topo.bodyJoints[b].Length > 0 then topo.jntDofAdr[topo.bodyJoints[b][0]] else 0)
-        let bodyDofNum = Array.init nb (fun b -> topo.dofBody |> Array.filter (fun d -> d = b) |> Array.length)
-        let geoms = [| for b in 0 .. nb - 1 do for g in topo.bodyGeoms[b] do if g.contype <> 0 || g.conaffinity <> 0 then b, g |]
-        let geomR = Array.zeroCreate (geoms.Length * 9)
-        geoms |> Array.iteri (fun i (_, g) -> quatToMatInto g.quat 0 geomR (i * 9))
-        let pairs = staticPairs topo geoms
-        let dofParent =
-            Array.init nv (fun k ->
-                let b = topo.dofBody[k]
-                if k > 0 && topo.dofBody[k - 1] = b then k - 1
-                else
-                    let mutable p = topo.bodyParent[b]
-                    while p >= 0 && bodyDofNum[p] = 0 do p <- topo.bodyParent[p]
-                    if p < 0 then -1 else bodyDofAdr[p] + bodyDofNum[p] - 1)
-        let probes = geoms |> Array.map (fun (_, g) -> fst (Contact.planeProbe g) |> Array.concat)
-        let reach (p: float[]) = Array.init (p.Length / 3) (fun i -> sqrt (p[3 * i] ** 2.0 + p[3 * i + 1] ** 2.0 + p[3 * i + 2] ** 2.0)) |> Array.fold max 0.0
-        let scalar (t: Tensor) = (v t)[0]
-        let maxPending = topo.jntType |> Array.sumBy (fun t -> match t with Ball | Free -> 1 | _ -> 0)
-        let pool = ConcurrentBag<FastWork<float>>()
-        { nbody = nb
-          nq = topo.nq
-          nv = nv
-          parent = topo.bodyParent
-          bodyJntAdr = bodyJntAdr
-          bodyJntNum = topo.bodyJoints |> Array.map Array.length
-          bodyDofAdr = bodyDofAdr
-          bodyDofNum = bodyDofNum
-          bodyDofs = bodyDofs
-          jntType = topo.jntType
-          jntQposAdr = topo.jntQposAdr
-          jntDofAdr = topo.jntDofAdr
-          dofBody = topo.dofBody
-          dofQposAdr = topo.dofQposAdr
-          dofMoving = topo.dofWorldFixed |> Array.map (fun f -> if f then 0.0 else 1.0)
-          dofAnc = Array.init nv (fun k -> bodyDofs[topo.dofBody[k]] |> Array.filter (fun j -> j <= k))
-          dofParent = dofParent
-          qpos0 = topo.qpos0
-          bodyPos = v p.bodyPos
-          bodyR = bodyR
-          bodyMass = v p.bodyMass
-          bodyIpos = v p.bodyIpos
-          bodyInertia = v p.bodyInertia
-          jntAxis = jntAxis
-          jntPos = v p.jntPos
-          jntK = jntK
-          jntKK = jntKK
-          dofDamping = v p.dofDamping
-          dofArmature = v p.dofArmature
-          dofStiffness = v p.dofStiffness
-          dofSpringref = v p.dofSpringref
-          gravity = v p.gravity
-          kp = v p.kp
-          kv = v p.kv
-          forceLo = v p.forceLo
-          forceHi = v p.forceHi
-          dofLimitLo = limitLo
-          dofLimitHi = limitHi
-          hasLimits = Array.exists (fun x -> not (Double.IsNaN x)) (Array.append limitLo limitHi)
-          contactStiffness = scalar p.contactStiffness
-          contactDamping = scalar p.contactDamping
-          friction = scalar p.friction
-          geomBody = geoms |> Array.map fst
-          geomSpec = geoms |> Array.map snd
-          geomPos = geoms |> Array.collect (fun (_, g) -> Array.copy g.pos)
-          geomR = geomR
-          geomBound = geoms |> Array.map (fun (_, g) -> Contact.boundRadius g)
-          geomProbe = probes
-          geomProbeRadius = geoms |> Array.map (fun (_, g) -> snd (Contact.planeProbe g))
-          geomProbeReach = probes |> Array.map reach
-          pairA = pairs |> Array.map fst
-          pairB = pairs |> Array.map snd
-          pairKind = pairs |> Array.map (fun (a, b) -> PairDispatch.kindOf (snd geoms[a]).gtype (snd geoms[b]).gtype)
-          pairMu = pairs |> Array.map (fun (a, b) -> sqrt ((snd geoms[a]).friction[0] * (snd geoms[b]).friction[0]))
-          source = sources p
-          pool = pool }
 
     /// The same constants as TapeReal constants, for recording steps on the scalar tape (no gradient reaches them).
     let toTape (m: FastModel<float>) : FastModel<TapeReal> =

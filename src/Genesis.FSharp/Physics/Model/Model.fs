@@ -2,6 +2,23 @@ namespace Genesis.Physics
 
 open Genesis
 
+/// The narrow phase of a geom pair, by the (GeomType, GeomType) pair in rank order (Broadphase.rank: planes last, then
+/// boxes). Every path (the Tensor path's Contact.pair, the fast path's FastModel.pairKind, the Euler adjoint) reads
+/// it from PairDispatch.kindOf, so adding a pair means one row there plus its forms (see StageForms).
+type PairKind =
+    /// A's probe points (PlaneProbe.planeProbe) against plane B.
+    | ProbePlane = 0
+    /// Sphere/capsule A against sphere/capsule B (closest segment points).
+    | SegmentSegment = 1
+    /// Sphere/capsule A against box B (closest point per end sphere).
+    | SegmentBox = 2
+    /// Box against box (face axes of the separating-axis test).
+    | BoxBox = 3
+    /// A is a plane (so is B, by rank order): no contact.
+    | NoContact = 4
+    /// A pair with no narrow phase (raised when the pair becomes a candidate).
+    | Unsupported = 5
+
 /// The fixed structure of a model (ints and unions; never differentiated): the kinematic tree, joint kinds
 /// and addresses. Bodies are numbered parents-first; the world is -1.
 type Topology =

@@ -15,7 +15,7 @@ module internal EulerTrace =
         /// Start state.
         member val qpos: float[] = Array.zeroCreate nq
         member val qvel: float[] = Array.zeroCreate nv
-        /// Kinematics (FastStep.kinematicsInto).
+        /// Kinematics (KinematicsKernel.kinematicsInto).
         member val xpos: float[] = Array.zeroCreate (nb * 3)
         member val xmat: float[] = Array.zeroCreate (nb * 9)
         member val xipos: float[] = Array.zeroCreate (nb * 3)
@@ -93,7 +93,7 @@ module internal EulerTrace =
             FastStep.eulerStepWith (fun m w sp h needC modes qpos qvel ctrl ->
                                         FastStep.evaluateFloat m w sp h needC modes qpos qvel ctrl
                                         slot.SaveEvaluation(w, needC))
-                                   (fun n parent a x -> FastStep.ldlSolve n parent a x) fm fw sp h modes
+                                   (fun n parent a x -> SolveKernel.ldlSolve n parent a x) fm fw sp h modes
         finally fw.probeLog <- null
         if not slot.dense then Array.blit fw.qM 0 slot.factor 0 (fm.nv * fm.nv)
         Array.blit fw.rhs 0 slot.qacc 0 fm.nv

@@ -7,7 +7,7 @@ open Genesis
 /// Vector-Jacobian products of fast-path segments: the k steps are replayed on TapeReal values (the same kernels as
 /// FastStep, recorded on the thread's scalar tape) and swept backwards once per env. This is the derivative of a
 /// checkpoint segment with respect to its start state and controls when no model parameter is differentiated.
-module internal FastAdjoint =
+module internal SegmentVjp =
     let private tapeModels = ConditionalWeakTable<FastModel<float>, FastModel<TapeReal>>()
 
     /// The model's constants as tape constants (built once per fast model).
@@ -26,7 +26,7 @@ module internal FastAdjoint =
         let tape = ScalarTape.Current
         let w = FastModelBuild.rent m
         let fw = FastModelBuild.rent fm
-        let stages = StageAdjoints.Stages fm
+        let stages = TapeStages.Stages fm
         let qposIds, qvelIds, ctrlIds = Array.zeroCreate nq, Array.zeroCreate nv, Array.zeroCreate nv
         let qposAt, qvelAt = Array.zeroCreate (k * nq), Array.zeroCreate (k * nv)
         let aQpos, aQvel = Array.zeroCreate nq, Array.zeroCreate nv
@@ -52,7 +52,7 @@ module internal FastAdjoint =
                         w.ctrl[i] <- TapeReal.Variable(ctrls[t][e * nv + i])
                         ctrlIds[i] <- w.ctrl[i].id
                     for _ in 1 .. sp.substeps do
-                        StageAdjoints.subStep stages m w sp h codes[t]
+                        TapeStages.subStep stages m w sp h codes[t]
                     tape.ResetAdjoints()
                     for i in 0 .. nq - 1 do tape.Seed(w.qpos[i].id, aQpos[i])
                     for i in 0 .. nv - 1 do tape.Seed(w.qvel[i].id, aQvel[i])
@@ -78,7 +78,7 @@ module internal FastAdjoint =
     let segmentVjp (fm: FastModel<float>) (sp: SimParams) (modes: ControlMode[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
                    (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
         let m = tapeModel fm
-        let codes = modes |> Array.map (Array.map FastStep.modeCode)
+        let codes = modes |> Array.map (Array.map ActuationKernel.modeCode)
         match sp.integrator with
         | Integrator.Euler -> EulerAdjoint.segmentVjp fm m sp codes nEnvs qpos qvel ctrls adjQpos adjQvel
         | Integrator.RK4 ->

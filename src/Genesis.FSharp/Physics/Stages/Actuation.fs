@@ -1,0 +1,84 @@
+namespace Genesis.Physics
+
+open System
+open Genesis
+
+/// Actuation (Genesis control_dofs_*): force, PD position and velocity control, clipped to the force range.
+module Actuation =
+    /// Generalised actuator forces [B; nv].
+    let compute (model: Model) (control: Control) (qpos: Tensor) (qvel: Tensor) =
+        let topo, p = model.topology, model.parameters
+        let nv = topo.nv
+        let m (f: ControlMode -> bool) = Spatial.constLike qvel [| nv |] (control.modes |> Array.map (fun c -> if f c then 1.0 else 0.0))
+        let force = control.values * m ((=) ControlMode.Force)
+        let anyPos = control.modes |> Array.exists ((=) ControlMode.Position)
+        let anyVel = control.modes |> Array.exists ((=) ControlMode.Velocity)
+        let mutable tau = force
+        if anyPos then
+            let q = Passive.dofPositions topo qpos
+            tau <- tau + (p.kp * (control.values - q) - p.kv * qvel) * m ((=) ControlMode.Position)
+        if anyVel then
+            tau <- tau + p.kv * (control.values - qvel) * m ((=) ControlMode.Velocity)
+        tau.maximum(p.forceLo.expandAs tau).minimum(p.forceHi.expandAs tau)
+
+    /// Generalised actuator forces [B; nv] and the diagonal of -d tau / d qvel (kv + h kp for position control,
+    /// kv for velocity control, 0 where the force saturates), which the Euler step treats implicitly.
+    let computeWithDamping (model: Model) (control: Control) (qpos: Tensor) (qvel: Tensor) (h: float) =
+        let topo, p = model.topology, model.parameters
+        let tau = compute model control qpos qvel
+        let nv = topo.nv
+        let m (f: ControlMode -> bool) = Spatial.constLike qvel [| nv |] (control.modes |> Array.map (fun c -> if f c then 1.0 else 0.0))
+        if control.modes |> Array.forall ((=) ControlMode.Force) then tau, None
+        else
+            let unsaturated = (tau.gt(p.forceLo.expandAs tau).cast(tau.dtype) * tau.lt(p.forceHi.expandAs tau).cast(tau.dtype)).detach()
+            let diag = ((p.kv + p.kp * h) * m ((=) ControlMode.Position) + p.kv * m ((=) ControlMode.Velocity)) * unsaturated
+            tau, Some diag
+
+    /// Generalised forces [B; nv] of MuJoCo motor actuators (joint transmission: force = gear * ctrl on the
+    /// joint's dof, ctrl clamped to ctrlrange where given) from controls ctrl [B; nu]; hinge and slide joints only.
+    let motorForces (topo: Topology) (actuators: ActuatorSpec[]) (ctrl: Tensor) =
+        let nu, nv = actuators.Length, topo.nv
+        if ctrl.dim <> 2 || ctrl.shape[1] <> nu then
+            invalidArg "ctrl" (sprintf "motorForces: ctrl must be [B; %d] (one column per actuator), got %A" nu ctrl.shape)
+        let gear = Array.zeroCreate (nu * nv)
+        actuators
+        |> Array.iteri (fun a act ->
+            match Array.tryFindIndex ((=) act.joint) topo.jntName with
+            | None -> raise (GenesisException(sprintf "actuator '%s': joint '%s' is not in the model" act.name act.joint))
+            | Some j ->
+                match topo.jntType[j] with
+                | Hinge | Slide -> gear[a * nv + topo.jntDofAdr[j]] <- act.gear
+                | t -> raise (GenesisNotSupportedException(sprintf "actuator '%s': motors on %A joints ('%s') are not supported" act.name t act.joint)))
+        let bound (pick: float * float -> float) (none: float) =
+            Spatial.constLike ctrl [| nu |] (actuators |> Array.map (fun a -> match a.ctrlrange with Some r -> pick r | None -> none))
+        let clamped = if nu = 0 then ctrl else ctrl.maximum((bound fst -infinity).expandAs ctrl).minimum((bound snd infinity).expandAs ctrl)
+        clamped.matmul(Spatial.constLike ctrl [| nu; nv |] gear)
+
+/// Actuation on arrays, generic over the scalar.
+module internal ActuationKernel =
+    open Genesis.Physics.FastMath
+    open Genesis.Real
+    open Genesis.HomogeneousArithmetic
+
+    /// A control mode as the kernels' DriveCode.
+    let internal modeCode (c: ControlMode) =
+        match c with
+        | ControlMode.Force -> DriveCode.Force
+        | ControlMode.Position -> DriveCode.Position
+        | ControlMode.Velocity -> DriveCode.Velocity
+
+    /// The actuator torque of dof k under ctrl value v in the given mode, clamped to the force range, and the
+    /// diagonal -d tau / d qvel the Euler step treats implicitly (kv + h kp, kv, or 0 where saturated).
+    let inline torque (m: FastModel< ^T>) (k: int) (mode: DriveCode) (anyPos: bool) (anyVel: bool) (h: float) (v: ^T) (q: ^T) (qv: ^T) =
+        let zero = lift 0.0
+        let mutable tau = v * lift (if mode = DriveCode.Force then 1.0 else 0.0)
+        if anyPos then tau <- tau + (m.kp[k] * (v - q) - m.kv[k] * qv) * lift (if mode = DriveCode.Position then 1.0 else 0.0)
+        if anyVel then tau <- tau + m.kv[k] * (v - qv) * lift (if mode = DriveCode.Velocity then 1.0 else 0.0)
+        let lo, hi = m.forceLo[k], m.forceHi[k]
+        tau <- if Double.IsNaN(value tau) || value tau >= value lo then tau else lo
+        tau <- if Double.IsNaN(value tau) || value tau <= value hi then tau else hi
+        let pdDiag =
+            if mode = DriveCode.Force || not (value tau > value lo && value tau < value hi) then zero
+            elif mode = DriveCode.Position then m.kv[k] + m.kp[k] * lift h
+            else m.kv[k]
+        struct (tau, pdDiag)
