@@ -33,13 +33,13 @@ type Stage =
 type StageForm =
     /// The Tensor path: the reference, differentiated by nested forward and reverse AD.
     | TensorReference
-    /// The generic array kernel (FastStep, FastContact) on floats (the fast path) and on TapeReal (the taped path).
+    /// The generic array kernel (the XKernel modules) on floats (the fast path) and on TapeReal (the taped path).
     | GenericKernel
-    /// A hand-written adjoint (StageAdjoints, EulerAdjoint, ContactAdjoint).
+    /// A hand-written adjoint (the XAdjoint modules, EulerAdjoint, ContactAdjoint).
     | HandAdjoint
 
 /// The table of stages and their forms: each (stage, form) has a contract test tying it to the reference
-/// (tests/Genesis.Tests/Physics/StageContractTests.fs), which fails when a form is listed without one.
+/// (tests/Genesis.Tests/Physics/Stages/StageContractTests.fs), which fails when a form is listed without one.
 module StageForms =
     let private all3 = [ StageForm.TensorReference; StageForm.GenericKernel; StageForm.HandAdjoint ]
     let private twoForms = [ StageForm.TensorReference; StageForm.GenericKernel ]

@@ -7,7 +7,7 @@ open Genesis
 
 /// The vector-Jacobian product of semi-implicit Euler sub-steps (FastStep.eulerStepWith) written out on floats:
 /// the forward re-run of a segment saves, per sub-step, the values the derivative reads (EulerTrace.Slot), and the
-/// backward goes through each sub-step's stages in reverse with the stage adjoints of StageAdjoints, on arrays,
+/// backward goes through each sub-step's stages in reverse with the stage adjoints (the XAdjoint modules of Stages/), on arrays,
 /// without recording them. Contacts of probes with a static plane (a robot on the ground) are differentiated by
 /// hand too (the law's ContactAdjoint.pointAdjoint and the probe geometry), and so are the actuation, passive and
 /// limit forces; what has no hand-written adjoint is recorded on the scalar tape per sub-step: the other contact
@@ -225,55 +225,9 @@ module internal EulerAdjoint =
             let q = if qa >= 0 then s.qpos[qa] else 0.0
             let v, qv, mode = ctrl[k], s.qvel[k], modes[k]
             let mutable gq, gqv = 0.0, 0.0
-            // actuation, passed through where not clamped to [lo, hi]
-            let tau0 =
-                match mode with
-                | DriveCode.Force -> v
-                | DriveCode.Position -> fm.kp[k] * (v - q) - fm.kv[k] * qv
-                | _ -> fm.kv[k] * (v - qv)
-            let lo, hi = fm.forceLo[k], fm.forceHi[k]
-            let fromLo = not (Double.IsNaN tau0) && tau0 < lo
-            let tau1 = if fromLo then lo else tau0
-            let fromHi = not (Double.IsNaN tau1) && tau1 > hi
-            let tau = if fromHi then hi else tau1
-            if fromHi then a.gForceHi[k] <- a.gForceHi[k] + g
-            elif fromLo then a.gForceLo[k] <- a.gForceLo[k] + g
-            else
-                match mode with
-                | DriveCode.Force -> gCtrl[k] <- gCtrl[k] + g
-                | DriveCode.Position ->
-                    gCtrl[k] <- gCtrl[k] + fm.kp[k] * g
-                    gq <- gq - fm.kp[k] * g
-                    gqv <- gqv - fm.kv[k] * g
-                    a.gKp[k] <- a.gKp[k] + g * (v - q)
-                    a.gKv[k] <- a.gKv[k] - g * qv
-                | _ ->
-                    gCtrl[k] <- gCtrl[k] + fm.kv[k] * g
-                    gqv <- gqv - fm.kv[k] * g
-                    a.gKv[k] <- a.gKv[k] + g * (v - qv)
-            // the PD diagonal kv + h kp (position) or kv (velocity) where the force is not saturated
-            if mode <> DriveCode.Force && tau > lo && tau < hi then
-                a.gKv[k] <- a.gKv[k] + gDiag
-                if mode = DriveCode.Position then a.gKp[k] <- a.gKp[k] + gDiag * h
-            // passive: -stiffness (q - springref) - damping qvel; damping also on A's diagonal (h damping)
-            gq <- gq - fm.dofStiffness[k] * g
-            gqv <- gqv - fm.dofDamping[k] * g
-            a.gDamping[k] <- a.gDamping[k] - g * qv + gDiag
-            // limits: tau = (sp(b) - sp(c)) k s - (act_b + act_c) qvel d, diag = (act_b + act_c) (d + h k), with
-            // b = (lo - q) / s, c = (q - hi) / s, act = sigmoid
-            if limits then
-                let llo, lhi = fm.dofLimitLo[k], fm.dofLimitHi[k]
-                let sL, kL, dL = JointLimits.softness, JointLimits.stiffness, JointLimits.damping
-                let actLo = if Double.IsNaN llo then 0.0 else RealOps.Sigmoid((llo - q) / sL)
-                let actHi = if Double.IsNaN lhi then 0.0 else RealOps.Sigmoid((q - lhi) / sL)
-                let gAct = gDiag * (dL + h * kL) - g * qv * dL
-                gqv <- gqv - g * (actLo + actHi) * dL
-                if not (Double.IsNaN llo) then
-                    let gb = g * kL * sL * actLo + gAct * actLo * (1.0 - actLo)
-                    gq <- gq - gb / sL
-                if not (Double.IsNaN lhi) then
-                    let gc = -g * kL * sL * actHi + gAct * actHi * (1.0 - actHi)
-                    gq <- gq + gc / sL
+            ActuationAdjoint.dof fm k mode h v q qv g gDiag gCtrl a.gKp a.gKv a.gForceLo a.gForceHi &gq &gqv
+            PassiveAdjoint.dof fm k qv g gDiag a.gDamping &gq &gqv
+            if limits then JointLimitsAdjoint.dof fm k h q qv g gDiag &gq &gqv
             if qa >= 0 then a.gq[qa] <- a.gq[qa] + gq
             a.gv[k] <- a.gv[k] + gqv
 

@@ -82,3 +82,41 @@ module internal ActuationKernel =
             elif mode = DriveCode.Position then m.kv[k] + m.kp[k] * lift h
             else m.kv[k]
         struct (tau, pdDiag)
+
+/// The hand-written adjoint of actuation (the per-dof part of EulerAdjoint's forces adjoint).
+module internal ActuationAdjoint =
+    /// The adjoint of ActuationKernel.torque at dof k: from g (the adjoint of tau) and gDiag (that of the implicit
+    /// diagonal), adds those of ctrl, kp, kv and the force range into gCtrl, gKp, gKv, gLo, gHi, and those of q and
+    /// qvel into gq, gqv.
+    let inline dof (fm: FastModel<float>) (k: int) (mode: DriveCode) (h: float) (v: float) (q: float) (qv: float) (g: float) (gDiag: float)
+                   (gCtrl: float[]) (gKp: float[]) (gKv: float[]) (gLo: float[]) (gHi: float[]) (gq: byref<float>) (gqv: byref<float>) =
+        // actuation, passed through where not clamped to [lo, hi]
+        let tau0 =
+            match mode with
+            | DriveCode.Force -> v
+            | DriveCode.Position -> fm.kp[k] * (v - q) - fm.kv[k] * qv
+            | _ -> fm.kv[k] * (v - qv)
+        let lo, hi = fm.forceLo[k], fm.forceHi[k]
+        let fromLo = not (Double.IsNaN tau0) && tau0 < lo
+        let tau1 = if fromLo then lo else tau0
+        let fromHi = not (Double.IsNaN tau1) && tau1 > hi
+        let tau = if fromHi then hi else tau1
+        if fromHi then gHi[k] <- gHi[k] + g
+        elif fromLo then gLo[k] <- gLo[k] + g
+        else
+            match mode with
+            | DriveCode.Force -> gCtrl[k] <- gCtrl[k] + g
+            | DriveCode.Position ->
+                gCtrl[k] <- gCtrl[k] + fm.kp[k] * g
+                gq <- gq - fm.kp[k] * g
+                gqv <- gqv - fm.kv[k] * g
+                gKp[k] <- gKp[k] + g * (v - q)
+                gKv[k] <- gKv[k] - g * qv
+            | _ ->
+                gCtrl[k] <- gCtrl[k] + fm.kv[k] * g
+                gqv <- gqv - fm.kv[k] * g
+                gKv[k] <- gKv[k] + g * (v - qv)
+        // the PD diagonal kv + h kp (position) or kv (velocity) where the force is not saturated
+        if mode <> DriveCode.Force && tau > lo && tau < hi then
+            gKv[k] <- gKv[k] + gDiag
+            if mode = DriveCode.Position then gKp[k] <- gKp[k] + gDiag * h

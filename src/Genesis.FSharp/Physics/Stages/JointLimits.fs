@@ -60,3 +60,23 @@ module internal JointLimitsKernel =
             let spHi, actHi = if Double.IsNaN(value hi) then zero, zero else (let a = (q - hi) / s in softplus a, sigmoid a)
             w.limitDiag[k] <- (actLo + actHi) * lift (JointLimits.damping + h * JointLimits.stiffness)
             (spLo - spHi) * (lift JointLimits.stiffness * s) - (actLo + actHi) * qv * lift JointLimits.damping
+
+/// The hand-written adjoint of the joint limits (the per-dof part of EulerAdjoint's forces adjoint).
+module internal JointLimitsAdjoint =
+    /// The adjoint of JointLimitsKernel.limitTorque at dof k (torque adjoint g, implicit diagonal adjoint gDiag): adds
+    /// those of q and qvel into gq, gqv.
+    let inline dof (fm: FastModel<float>) (k: int) (h: float) (q: float) (qv: float) (g: float) (gDiag: float) (gq: byref<float>) (gqv: byref<float>) =
+        // limits: tau = (sp(b) - sp(c)) k s - (act_b + act_c) qvel d, diag = (act_b + act_c) (d + h k), with
+        // b = (lo - q) / s, c = (q - hi) / s, act = sigmoid
+        let llo, lhi = fm.dofLimitLo[k], fm.dofLimitHi[k]
+        let sL, kL, dL = JointLimits.softness, JointLimits.stiffness, JointLimits.damping
+        let actLo = if Double.IsNaN llo then 0.0 else RealOps.Sigmoid((llo - q) / sL)
+        let actHi = if Double.IsNaN lhi then 0.0 else RealOps.Sigmoid((q - lhi) / sL)
+        let gAct = gDiag * (dL + h * kL) - g * qv * dL
+        gqv <- gqv - g * (actLo + actHi) * dL
+        if not (Double.IsNaN llo) then
+            let gb = g * kL * sL * actLo + gAct * actLo * (1.0 - actLo)
+            gq <- gq - gb / sL
+        if not (Double.IsNaN lhi) then
+            let gc = -g * kL * sL * actHi + gAct * actHi * (1.0 - actHi)
+            gq <- gq + gc / sL

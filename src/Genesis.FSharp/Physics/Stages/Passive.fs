@@ -92,3 +92,14 @@ module internal PassiveKernel =
                     w.rhs[ang] <- w.rhs[ang] - m.dofStiffness[ang] * (px * f)
                     w.rhs[ang + 1] <- w.rhs[ang + 1] - m.dofStiffness[ang + 1] * (py * f)
                     w.rhs[ang + 2] <- w.rhs[ang + 2] - m.dofStiffness[ang + 2] * (pz * f)
+
+/// The hand-written adjoint of the hinge/slide springs and dampers (the per-dof part of EulerAdjoint's forces adjoint;
+/// the springs of ball and free joints are recorded on the tape).
+module internal PassiveAdjoint =
+    /// The adjoint of PassiveKernel.torque at dof k (its damping also on the implicit diagonal, adjoint gDiag): adds
+    /// that of the damping into gDamping and those of q and qvel into gq, gqv.
+    let inline dof (fm: FastModel<float>) (k: int) (qv: float) (g: float) (gDiag: float) (gDamping: float[]) (gq: byref<float>) (gqv: byref<float>) =
+        // passive: -stiffness (q - springref) - damping qvel; damping also on A's diagonal (h damping)
+        gq <- gq - fm.dofStiffness[k] * g
+        gqv <- gqv - fm.dofDamping[k] * g
+        gDamping[k] <- gDamping[k] - g * qv + gDiag
