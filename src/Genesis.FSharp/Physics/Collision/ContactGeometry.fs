@@ -58,17 +58,6 @@ module internal ContactPointKernel =
             for i in 0 .. 2 do
                 gx[go + i] <- xpos[bo + i] + rowDot xmat ro i m.geomPos go
 
-    /// Broadphase.candidatePairs' test: x intervals of the inflated bounding spheres overlap and their y-z distance is small.
-    let inline internal isCandidate (m: FastModel< ^T>) (w: FastWork< ^T>) (a: int) (b: int) (margin: float) =
-        let ra = m.geomBound[a] + margin
-        let rb = m.geomBound[b] + margin
-        if Double.IsInfinity ra || Double.IsInfinity rb then true
-        else
-            let gx = w.geomXpos
-            let ax, bx = value gx[a * 3], value gx[b * 3]
-            let dy, dz = value gx[a * 3 + 1] - value gx[b * 3 + 1], value gx[a * 3 + 2] - value gx[b * 3 + 2]
-            Math.Max(ax - ra, bx - rb) <= Math.Min(ax + ra, bx + rb) && dy * dy + dz * dz <= (ra + rb) * (ra + rb)
-
     /// Adds K to the 6 x 6 block at k[o..].
     let inline internal addBlock (k: ^T[]) (o: int) (src: ^T[]) =
         for i in 0 .. 35 do k[o + i] <- k[o + i] + src[i]
