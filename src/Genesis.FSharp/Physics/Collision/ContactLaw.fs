@@ -41,6 +41,56 @@ module internal ContactAdjoint =
         /// (see gWrench)
         member val gx: float[] = Array.zeroCreate Adjoints
 
+    /// The adjoint of the spatial stiffness K = [[P^T A, A^T], [A, L]] (A = L P, L = cn n n^T + slope (I - n n^T),
+    /// P = -[p]x, cn = act (c + k h)) from gK: adds those of p and n into gp, gn and returns those of slope, act, k, c.
+    let private stiffnessAdjoint (cs: Constants) (sc: Scratch) (p: float[]) (n: float[]) (slope: float) (act: float) (gK: float[])
+                                 (gp: float[]) (gn: float[]) =
+        let px, py, pz = p[0], p[1], p[2]
+        let cn = act * (cs.c + cs.k * cs.h)
+        let pm, l, a, ga, gl, gpm = sc.m9[0], sc.m9[1], sc.m9[2], sc.m9[3], sc.m9[4], sc.m9[5]
+        pm[0] <- 0.0; pm[1] <- pz; pm[2] <- -py; pm[3] <- -pz; pm[4] <- 0.0; pm[5] <- px; pm[6] <- py; pm[7] <- -px; pm[8] <- 0.0
+        for ij in 0 .. 8 do
+            let i, j = ij / 3, ij % 3
+            l[ij] <- n[i] * n[j] * cn + ((if i = j then 1.0 else 0.0) - n[i] * n[j]) * slope
+        for ij in 0 .. 8 do
+            let i, j = ij / 3, ij % 3
+            a[ij] <- l[i * 3] * pm[j] + l[i * 3 + 1] * pm[3 + j] + l[i * 3 + 2] * pm[6 + j]
+        let inline gk (i: int) (j: int) = gK[i * 6 + j]
+        for i in 0 .. 2 do
+            for j in 0 .. 2 do
+                // TL = P^T A: A-bar += P TL-bar, P-bar += A TL-bar^T; TR = A^T; BL = A; BR = L
+                let mutable sa, sp = 0.0, 0.0
+                for q in 0 .. 2 do
+                    sa <- sa + pm[i * 3 + q] * gk q j
+                    sp <- sp + a[i * 3 + q] * gk j q
+                ga[i * 3 + j] <- sa + gk j (3 + i) + gk (3 + i) j
+                gpm[i * 3 + j] <- sp
+                gl[i * 3 + j] <- gk (3 + i) (3 + j)
+        // A = L P: L-bar += A-bar P^T, P-bar += L^T A-bar
+        for i in 0 .. 2 do
+            for j in 0 .. 2 do
+                let mutable sl, sp = 0.0, 0.0
+                for q in 0 .. 2 do
+                    sl <- sl + ga[i * 3 + q] * pm[j * 3 + q]
+                    sp <- sp + l[q * 3 + i] * ga[q * 3 + j]
+                gl[i * 3 + j] <- gl[i * 3 + j] + sl
+                gpm[i * 3 + j] <- gpm[i * 3 + j] + sp
+        gp[0] <- gp[0] + gpm[5] - gpm[7]
+        gp[1] <- gp[1] - gpm[2] + gpm[6]
+        gp[2] <- gp[2] + gpm[1] - gpm[3]
+        let mutable nLn, trace = 0.0, 0.0
+        for i in 0 .. 2 do
+            trace <- trace + gl[i * 4]
+            for j in 0 .. 2 do
+                nLn <- nLn + n[i] * gl[i * 3 + j] * n[j]
+                gn[i] <- gn[i] + (cn - slope) * (gl[i * 3 + j] + gl[j * 3 + i]) * n[j]
+        let gslope = trace - nLn
+        // cn = act (c + k h): its adjoint is n^T L-bar n
+        let gact = nLn * (cs.c + cs.k * cs.h)
+        let gkc = nLn * act * cs.h
+        let gc = nLn * act
+        struct (gslope, gact, gkc, gc)
+
     /// The adjoint of one point's law at inputs x (Inputs values, in order): from the adjoints gWrench (6) of the
     /// wrench and gK (36, or empty when the law computed no K) of K, writes those of the inputs into gx (Adjoints
     /// long: then those of the stiffness k and the damping c).
@@ -72,51 +122,12 @@ module internal ContactAdjoint =
         let slope = fnMag * mu / r
         for i in 0 .. 2 do f[i] <- n[i] * fnMag - t[i] * slope
         let mutable gslope, gact, gkc, gc = 0.0, 0.0, 0.0, 0.0
-        // K = [[P^T A, A^T], [A, L]] with A = L P, L = cn n n^T + slope (I - n n^T), P = -[p]x
         if gK.Length > 0 then
-            let cn = act * (cs.c + cs.k * cs.h)
-            let pm, l, a, ga, gl, gpm = sc.m9[0], sc.m9[1], sc.m9[2], sc.m9[3], sc.m9[4], sc.m9[5]
-            pm[0] <- 0.0; pm[1] <- pz; pm[2] <- -py; pm[3] <- -pz; pm[4] <- 0.0; pm[5] <- px; pm[6] <- py; pm[7] <- -px; pm[8] <- 0.0
-            for ij in 0 .. 8 do
-                let i, j = ij / 3, ij % 3
-                l[ij] <- n[i] * n[j] * cn + ((if i = j then 1.0 else 0.0) - n[i] * n[j]) * slope
-            for ij in 0 .. 8 do
-                let i, j = ij / 3, ij % 3
-                a[ij] <- l[i * 3] * pm[j] + l[i * 3 + 1] * pm[3 + j] + l[i * 3 + 2] * pm[6 + j]
-            let inline gk (i: int) (j: int) = gK[i * 6 + j]
-            for i in 0 .. 2 do
-                for j in 0 .. 2 do
-                    // TL = P^T A: A-bar += P TL-bar, P-bar += A TL-bar^T; TR = A^T; BL = A; BR = L
-                    let mutable sa, sp = 0.0, 0.0
-                    for q in 0 .. 2 do
-                        sa <- sa + pm[i * 3 + q] * gk q j
-                        sp <- sp + a[i * 3 + q] * gk j q
-                    ga[i * 3 + j] <- sa + gk j (3 + i) + gk (3 + i) j
-                    gpm[i * 3 + j] <- sp
-                    gl[i * 3 + j] <- gk (3 + i) (3 + j)
-            // A = L P: L-bar += A-bar P^T, P-bar += L^T A-bar
-            for i in 0 .. 2 do
-                for j in 0 .. 2 do
-                    let mutable sl, sp = 0.0, 0.0
-                    for q in 0 .. 2 do
-                        sl <- sl + ga[i * 3 + q] * pm[j * 3 + q]
-                        sp <- sp + l[q * 3 + i] * ga[q * 3 + j]
-                    gl[i * 3 + j] <- gl[i * 3 + j] + sl
-                    gpm[i * 3 + j] <- gpm[i * 3 + j] + sp
-            gp[0] <- gp[0] + gpm[5] - gpm[7]
-            gp[1] <- gp[1] - gpm[2] + gpm[6]
-            gp[2] <- gp[2] + gpm[1] - gpm[3]
-            let mutable nLn, trace = 0.0, 0.0
-            for i in 0 .. 2 do
-                trace <- trace + gl[i * 4]
-                for j in 0 .. 2 do
-                    nLn <- nLn + n[i] * gl[i * 3 + j] * n[j]
-                    gn[i] <- gn[i] + (cn - slope) * (gl[i * 3 + j] + gl[j * 3 + i]) * n[j]
-            gslope <- gslope + trace - nLn
-            // cn = act (c + k h): its adjoint is n^T L-bar n
-            gact <- gact + nLn * (cs.c + cs.k * cs.h)
-            gkc <- gkc + nLn * act * cs.h
-            gc <- gc + nLn * act
+            let struct (s0, a0, k0, c0) = stiffnessAdjoint cs sc p n slope act gK gp gn
+            gslope <- s0
+            gact <- a0
+            gkc <- k0
+            gc <- c0
         // wrench [p x f; f]
         for i in 0 .. 2 do
             gm[i] <- gWrench[i]

@@ -189,6 +189,125 @@ module internal KinematicsKernel =
 module internal KinematicsAdjoint =
     open Genesis.Physics.AdjointArrays
 
+    /// The frame before each joint of body b (origin preP[3 jj..], axes preR[9 jj..]) and each joint's anchor,
+    /// from the body's base frame already in preP[0..2], preR[0..8] (KinematicsKernel.joint's recursion replayed).
+    let private replayJoints (fm: FastModel<float>) (qpos: float[]) (b: int) (preP: float[]) (preR: float[]) (anchor: float[]) (rj: float[]) =
+        let jp, ax = fm.jntPos, fm.jntAxis
+        let j0, nj = fm.bodyJntAdr[b], fm.bodyJntNum[b]
+        for jj in 0 .. nj - 1 do
+            let j, po, ro = j0 + jj, jj * 3, jj * 9
+            let adr = fm.jntQposAdr[j]
+            for r in 0 .. 2 do anchor[po + r] <- preP[po + r] + FastMath.rowDot preR ro r jp (j * 3)
+            if jj + 1 < nj then
+                let no, nr = po + 3, ro + 9
+                match fm.jntType[j] with
+                | Slide ->
+                    let q = qpos[adr] - fm.qpos0[adr]
+                    Array.blit preR ro preR nr 9
+                    for r in 0 .. 2 do preP[no + r] <- preP[po + r] + FastMath.rowDot preR ro r ax (j * 3) * q
+                | Hinge ->
+                    let q = qpos[adr] - fm.qpos0[adr]
+                    let sq, cq = sin q, 1.0 - cos q
+                    for k in 0 .. 8 do rj[k] <- (if k % 4 = 0 then 1.0 else 0.0) + sq * fm.jntK[j * 9 + k] + cq * fm.jntKK[j * 9 + k]
+                    FastMath.mul33 preR ro rj 0 preR nr
+                    for r in 0 .. 2 do preP[no + r] <- anchor[po + r] - FastMath.rowDot preR nr r jp (j * 3)
+                | Ball ->
+                    FastModelBuild.quatToMatInto qpos adr rj 0
+                    FastMath.mul33 preR ro rj 0 preR nr
+                    for r in 0 .. 2 do preP[no + r] <- anchor[po + r] - FastMath.rowDot preR nr r jp (j * 3)
+                | Free ->
+                    for r in 0 .. 2 do preP[no + r] <- qpos[adr + r]
+                    FastModelBuild.quatToMatInto qpos (adr + 3) preR nr
+
+    /// The adjoint of the rotational cdofs of ball and free joints, read from the final frame's columns (xmat at o9):
+    /// adds into gRc (the final frame's adjoint) and anchorBar (the joint anchors').
+    let private rotationalCdofAdjoint (fm: FastModel<float>) (qpos: float[]) (xmat: float[]) (b: int) (anchor: float[]) (gcdof: float[])
+                                      (gRc: float[]) (anchorBar: float[]) =
+        let o9, j0, nj = b * 9, fm.bodyJntAdr[b], fm.bodyJntNum[b]
+        for jj in 0 .. nj - 1 do
+            let j = j0 + jj
+            let d0, anchorAt =
+                match fm.jntType[j] with
+                | Ball -> fm.jntDofAdr[j], -1
+                | Free -> fm.jntDofAdr[j] + 3, fm.jntQposAdr[j]
+                | _ -> -1, -1
+            if d0 >= 0 then
+                let a r = if anchorAt >= 0 then qpos[anchorAt + r] else anchor[jj * 3 + r]
+                for k in 0 .. 2 do
+                    let go = (d0 + k) * 6
+                    let cx, cy, cz = xmat[o9 + k], xmat[o9 + 3 + k], xmat[o9 + 6 + k]
+                    let h0, h1, h2 = gcdof[go + 3], gcdof[go + 4], gcdof[go + 5]
+                    // cdof = [c; a x c]: c-bar = g_top + g_bottom x a, a-bar = c x g_bottom
+                    gRc[k] <- gRc[k] + gcdof[go] + (h1 * a 2 - h2 * a 1)
+                    gRc[3 + k] <- gRc[3 + k] + gcdof[go + 1] + (h2 * a 0 - h0 * a 2)
+                    gRc[6 + k] <- gRc[6 + k] + gcdof[go + 2] + (h0 * a 1 - h1 * a 0)
+                    anchorBar[jj * 3] <- anchorBar[jj * 3] + (cy * h2 - cz * h1)
+                    anchorBar[jj * 3 + 1] <- anchorBar[jj * 3 + 1] + (cz * h0 - cx * h2)
+                    anchorBar[jj * 3 + 2] <- anchorBar[jj * 3 + 2] + (cx * h1 - cy * h0)
+
+    /// Back through the joints of body b: from the final frame's adjoint (gPc, gRc) to that of the base frame (left in
+    /// gPc, gRc), adding the joints' coordinates' adjoints into gq.
+    /// rj, tmp, newR (9 each), ga, gaw (3 each): scratch.
+    let private jointsAdjoint (fm: FastModel<float>) (qpos: float[]) (b: int) (preR: float[]) (anchor: float[]) (anchorBar: float[])
+                              (gcdof: float[]) (gPc: float[]) (gRc: float[]) (gq: float[])
+                              (rj: float[]) (tmp: float[]) (newR: float[]) (ga: float[]) (gaw: float[]) =
+        let jp, ax = fm.jntPos, fm.jntAxis
+        let j0, nj = fm.bodyJntAdr[b], fm.bodyJntNum[b]
+        for jj in nj - 1 .. -1 .. 0 do
+            let j, po, ro = j0 + jj, jj * 3, jj * 9
+            let adr, dof = fm.jntQposAdr[j], fm.jntDofAdr[j]
+            match fm.jntType[j] with
+            | Slide ->
+                let q = qpos[adr] - fm.qpos0[adr]
+                let mutable s = 0.0
+                for r in 0 .. 2 do
+                    let aw = FastMath.rowDot preR ro r ax (j * 3)
+                    s <- s + gPc[r] * aw
+                    gaw[r] <- gcdof[dof * 6 + 3 + r] + gPc[r] * q
+                gq[adr] <- gq[adr] + s
+                addOuter3 gaw 0 ax (j * 3) 1.0 gRc 0
+            | Hinge ->
+                let q = qpos[adr] - fm.qpos0[adr]
+                let sq, cq = sin q, cos q
+                let g0, g1 = dof * 6, dof * 6 + 3
+                let awx, awy, awz = FastMath.rowDot preR ro 0 ax (j * 3), FastMath.rowDot preR ro 1 ax (j * 3), FastMath.rowDot preR ro 2 ax (j * 3)
+                let anx, any, anz = anchor[po], anchor[po + 1], anchor[po + 2]
+                // cdof = [aw; a x aw]; x = a - R_j jp
+                gaw[0] <- gcdof[g0] + (gcdof[g1 + 1] * anz - gcdof[g1 + 2] * any)
+                gaw[1] <- gcdof[g0 + 1] + (gcdof[g1 + 2] * anx - gcdof[g1] * anz)
+                gaw[2] <- gcdof[g0 + 2] + (gcdof[g1] * any - gcdof[g1 + 1] * anx)
+                ga[0] <- (awy * gcdof[g1 + 2] - awz * gcdof[g1 + 1]) + gPc[0]
+                ga[1] <- (awz * gcdof[g1] - awx * gcdof[g1 + 2]) + gPc[1]
+                ga[2] <- (awx * gcdof[g1 + 1] - awy * gcdof[g1]) + gPc[2]
+                addOuter3 gPc 0 jp (j * 3) -1.0 gRc 0
+                // R_j = R_prev rj(q)
+                for k in 0 .. 8 do rj[k] <- (if k % 4 = 0 then 1.0 else 0.0) + sq * fm.jntK[j * 9 + k] + (1.0 - cq) * fm.jntKK[j * 9 + k]
+                mulT33 preR ro gRc 0 tmp 0
+                let mutable s = 0.0
+                for k in 0 .. 8 do s <- s + tmp[k] * (cq * fm.jntK[j * 9 + k] + sq * fm.jntKK[j * 9 + k])
+                gq[adr] <- gq[adr] + s
+                mul33T gRc 0 rj 0 newR 0
+                // anchor = x_prev + R_prev jp, aw = R_prev axis
+                addOuter3 ga 0 jp (j * 3) 1.0 newR 0
+                addOuter3 gaw 0 ax (j * 3) 1.0 newR 0
+                Array.blit newR 0 gRc 0 9
+                Array.blit ga 0 gPc 0 3
+            | Ball ->
+                for r in 0 .. 2 do ga[r] <- anchorBar[po + r] + gPc[r]
+                addOuter3 gPc 0 jp (j * 3) -1.0 gRc 0
+                FastModelBuild.quatToMatInto qpos adr rj 0
+                mulT33 preR ro gRc 0 tmp 0
+                quatToMatAdjoint qpos adr tmp 0 gq
+                mul33T gRc 0 rj 0 newR 0
+                addOuter3 ga 0 jp (j * 3) 1.0 newR 0
+                Array.blit newR 0 gRc 0 9
+                Array.blit ga 0 gPc 0 3
+            | Free ->
+                for r in 0 .. 2 do gq[adr + r] <- gq[adr + r] + gPc[r] + anchorBar[po + r]
+                quatToMatAdjoint qpos (adr + 3) gRc 0 gq
+                Array.Clear gRc
+                Array.Clear gPc
+
     /// The adjoint of forward kinematics (KinematicsKernel.kinematicsInto) at qpos with final frames xpos, xmat: from the
     /// adjoints gP, gR, gxipos, gcdof of xpos, xmat, xipos and cdof (gP and gR are used as working arrays), adds the
     /// adjoint of qpos into gq. Re-runs each body's joints from its parent's final frame to recover the frame before
@@ -206,7 +325,6 @@ module internal KinematicsAdjoint =
         let maxJ = max 1 (Array.max fm.bodyJntNum)
         let preP, preR, anchor, anchorBar = scratch.Take(3 * maxJ), scratch.Take(9 * maxJ), scratch.Take(3 * maxJ), scratch.Take(3 * maxJ)
         let rj, tmp, gPc, gRc, newR, ga, gaw = scratch.Take 9, scratch.Take 9, scratch.Take 3, scratch.Take 9, scratch.Take 9, scratch.Take 3, scratch.Take 3
-        let jp, ax = fm.jntPos, fm.jntAxis
         for b in nb - 1 .. -1 .. 0 do
             let par = fm.parent[b]
             let o3, o9 = b * 3, b * 9
@@ -218,110 +336,14 @@ module internal KinematicsAdjoint =
                 FastMath.mul33 xmat (par * 9) fm.bodyR o9 preR 0
                 for r in 0 .. 2 do
                     preP[r] <- xpos[par * 3 + r] + FastMath.rowDot xmat (par * 9) r fm.bodyPos o3
-            let j0, nj = fm.bodyJntAdr[b], fm.bodyJntNum[b]
-            for jj in 0 .. nj - 1 do
-                let j, po, ro = j0 + jj, jj * 3, jj * 9
-                let adr = fm.jntQposAdr[j]
-                for r in 0 .. 2 do anchor[po + r] <- preP[po + r] + FastMath.rowDot preR ro r jp (j * 3)
-                if jj + 1 < nj then
-                    let no, nr = po + 3, ro + 9
-                    match fm.jntType[j] with
-                    | Slide ->
-                        let q = qpos[adr] - fm.qpos0[adr]
-                        Array.blit preR ro preR nr 9
-                        for r in 0 .. 2 do preP[no + r] <- preP[po + r] + FastMath.rowDot preR ro r ax (j * 3) * q
-                    | Hinge ->
-                        let q = qpos[adr] - fm.qpos0[adr]
-                        let sq, cq = sin q, 1.0 - cos q
-                        for k in 0 .. 8 do rj[k] <- (if k % 4 = 0 then 1.0 else 0.0) + sq * fm.jntK[j * 9 + k] + cq * fm.jntKK[j * 9 + k]
-                        FastMath.mul33 preR ro rj 0 preR nr
-                        for r in 0 .. 2 do preP[no + r] <- anchor[po + r] - FastMath.rowDot preR nr r jp (j * 3)
-                    | Ball ->
-                        FastModelBuild.quatToMatInto qpos adr rj 0
-                        FastMath.mul33 preR ro rj 0 preR nr
-                        for r in 0 .. 2 do preP[no + r] <- anchor[po + r] - FastMath.rowDot preR nr r jp (j * 3)
-                    | Free ->
-                        for r in 0 .. 2 do preP[no + r] <- qpos[adr + r]
-                        FastModelBuild.quatToMatInto qpos (adr + 3) preR nr
+            replayJoints fm qpos b preP preR anchor rj
             // the adjoint of the final frame, then of the rotational cdofs read from its columns
             Array.blit gP o3 gPc 0 3
             Array.blit gR o9 gRc 0 9
-            Array.Clear(anchorBar, 0, 3 * nj)
-            for jj in 0 .. nj - 1 do
-                let j = j0 + jj
-                let d0, anchorAt =
-                    match fm.jntType[j] with
-                    | Ball -> fm.jntDofAdr[j], -1
-                    | Free -> fm.jntDofAdr[j] + 3, fm.jntQposAdr[j]
-                    | _ -> -1, -1
-                if d0 >= 0 then
-                    let a r = if anchorAt >= 0 then qpos[anchorAt + r] else anchor[jj * 3 + r]
-                    for k in 0 .. 2 do
-                        let go = (d0 + k) * 6
-                        let cx, cy, cz = xmat[o9 + k], xmat[o9 + 3 + k], xmat[o9 + 6 + k]
-                        let h0, h1, h2 = gcdof[go + 3], gcdof[go + 4], gcdof[go + 5]
-                        // cdof = [c; a x c]: c-bar = g_top + g_bottom x a, a-bar = c x g_bottom
-                        gRc[k] <- gRc[k] + gcdof[go] + (h1 * a 2 - h2 * a 1)
-                        gRc[3 + k] <- gRc[3 + k] + gcdof[go + 1] + (h2 * a 0 - h0 * a 2)
-                        gRc[6 + k] <- gRc[6 + k] + gcdof[go + 2] + (h0 * a 1 - h1 * a 0)
-                        anchorBar[jj * 3] <- anchorBar[jj * 3] + (cy * h2 - cz * h1)
-                        anchorBar[jj * 3 + 1] <- anchorBar[jj * 3 + 1] + (cz * h0 - cx * h2)
-                        anchorBar[jj * 3 + 2] <- anchorBar[jj * 3 + 2] + (cx * h1 - cy * h0)
+            Array.Clear(anchorBar, 0, 3 * fm.bodyJntNum[b])
+            rotationalCdofAdjoint fm qpos xmat b anchor gcdof gRc anchorBar
             // back through the joints
-            for jj in nj - 1 .. -1 .. 0 do
-                let j, po, ro = j0 + jj, jj * 3, jj * 9
-                let adr, dof = fm.jntQposAdr[j], fm.jntDofAdr[j]
-                match fm.jntType[j] with
-                | Slide ->
-                    let q = qpos[adr] - fm.qpos0[adr]
-                    let mutable s = 0.0
-                    for r in 0 .. 2 do
-                        let aw = FastMath.rowDot preR ro r ax (j * 3)
-                        s <- s + gPc[r] * aw
-                        gaw[r] <- gcdof[dof * 6 + 3 + r] + gPc[r] * q
-                    gq[adr] <- gq[adr] + s
-                    addOuter3 gaw 0 ax (j * 3) 1.0 gRc 0
-                | Hinge ->
-                    let q = qpos[adr] - fm.qpos0[adr]
-                    let sq, cq = sin q, cos q
-                    let g0, g1 = dof * 6, dof * 6 + 3
-                    let awx, awy, awz = FastMath.rowDot preR ro 0 ax (j * 3), FastMath.rowDot preR ro 1 ax (j * 3), FastMath.rowDot preR ro 2 ax (j * 3)
-                    let anx, any, anz = anchor[po], anchor[po + 1], anchor[po + 2]
-                    // cdof = [aw; a x aw]; x = a - R_j jp
-                    gaw[0] <- gcdof[g0] + (gcdof[g1 + 1] * anz - gcdof[g1 + 2] * any)
-                    gaw[1] <- gcdof[g0 + 1] + (gcdof[g1 + 2] * anx - gcdof[g1] * anz)
-                    gaw[2] <- gcdof[g0 + 2] + (gcdof[g1] * any - gcdof[g1 + 1] * anx)
-                    ga[0] <- (awy * gcdof[g1 + 2] - awz * gcdof[g1 + 1]) + gPc[0]
-                    ga[1] <- (awz * gcdof[g1] - awx * gcdof[g1 + 2]) + gPc[1]
-                    ga[2] <- (awx * gcdof[g1 + 1] - awy * gcdof[g1]) + gPc[2]
-                    addOuter3 gPc 0 jp (j * 3) -1.0 gRc 0
-                    // R_j = R_prev rj(q)
-                    for k in 0 .. 8 do rj[k] <- (if k % 4 = 0 then 1.0 else 0.0) + sq * fm.jntK[j * 9 + k] + (1.0 - cq) * fm.jntKK[j * 9 + k]
-                    mulT33 preR ro gRc 0 tmp 0
-                    let mutable s = 0.0
-                    for k in 0 .. 8 do s <- s + tmp[k] * (cq * fm.jntK[j * 9 + k] + sq * fm.jntKK[j * 9 + k])
-                    gq[adr] <- gq[adr] + s
-                    mul33T gRc 0 rj 0 newR 0
-                    // anchor = x_prev + R_prev jp, aw = R_prev axis
-                    addOuter3 ga 0 jp (j * 3) 1.0 newR 0
-                    addOuter3 gaw 0 ax (j * 3) 1.0 newR 0
-                    Array.blit newR 0 gRc 0 9
-                    Array.blit ga 0 gPc 0 3
-                | Ball ->
-                    for r in 0 .. 2 do ga[r] <- anchorBar[po + r] + gPc[r]
-                    addOuter3 gPc 0 jp (j * 3) -1.0 gRc 0
-                    FastModelBuild.quatToMatInto qpos adr rj 0
-                    mulT33 preR ro gRc 0 tmp 0
-                    quatToMatAdjoint qpos adr tmp 0 gq
-                    mul33T gRc 0 rj 0 newR 0
-                    addOuter3 ga 0 jp (j * 3) 1.0 newR 0
-                    Array.blit newR 0 gRc 0 9
-                    Array.blit ga 0 gPc 0 3
-                | Free ->
-                    for r in 0 .. 2 do gq[adr + r] <- gq[adr + r] + gPc[r] + anchorBar[po + r]
-                    quatToMatAdjoint qpos (adr + 3) gRc 0 gq
-                    Array.Clear gRc
-                    Array.Clear gPc
+            jointsAdjoint fm qpos b preR anchor anchorBar gcdof gPc gRc gq rj tmp newR ga gaw
             // the base frame: R0 = R_par bodyR, x0 = x_par + R_par bodyPos
             if par >= 0 then
                 for r in 0 .. 2 do
