@@ -24,8 +24,11 @@ public static class Morphs
     /// <param name="euler">Root orientation as Euler angles in degrees (used when quat is null).</param>
     /// <param name="fixedBase">Weld the root to the world (Genesis `fixed`).</param>
     /// <param name="scale">Length scale.</param>
-    public static Morph Urdf(string file, double[]? pos = null, double[]? quat = null, double[]? euler = null, bool fixedBase = false, double? scale = null) =>
-        new(Genesis.Morphs.URDF(file, Ref(pos), Ref(quat), Ref(euler), Some(fixedBase), Opt(scale)));
+    /// <param name="mergeFixedLinks">Merge links joined by fixed joints into their parent (Genesis merge_fixed_links; default true).</param>
+    /// <param name="linksToKeep">Links kept as bodies even when merging (Genesis links_to_keep).</param>
+    public static Morph Urdf(string file, double[]? pos = null, double[]? quat = null, double[]? euler = null, bool fixedBase = false, double? scale = null,
+                             bool mergeFixedLinks = true, string[]? linksToKeep = null) =>
+        new(Genesis.Morphs.URDF(file, Ref(pos), Ref(quat), Ref(euler), Some(fixedBase), Opt(scale), Some(mergeFixedLinks), Ref(linksToKeep)));
 
     /// <summary>An MJCF (MuJoCo XML) model; &lt;tendon&gt;/&lt;equality&gt; raise unless ignored explicitly.</summary>
     /// <param name="file">The .xml file.</param>

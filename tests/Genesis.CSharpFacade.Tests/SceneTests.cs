@@ -22,7 +22,7 @@ public static class SceneTests
         double[] target = [0.4, 0.2, -0.6];
 
         var fsScene = new Genesis.Scene(Some(FsOptions(0.01, true)));
-        var fsRobot = fsScene.addEntity(Genesis.Morphs.URDF(Arm, null, null, null, Some(true), null));
+        var fsRobot = fsScene.addEntity(Genesis.Morphs.URDF(Arm, null, null, null, Some(true), null, null, null));
         fsScene.build(null);
         var fsInit = FsTensorOf([0.3, -0.2], requiresGrad: true);
         fsRobot.setDofsPosition(fsInit, null, null);
@@ -186,7 +186,7 @@ public static class SceneTests
         // SetDofsForceRange: the same result as the F# call on a twin scene (forwarding only, compared NaN-aware:
         // the engine currently turns a range set over the infinite default range into NaN)
         var fsScene = new Genesis.Scene(null);
-        var fsArm = fsScene.addEntity(Genesis.Morphs.URDF(Arm, null, null, null, Some(true), null));
+        var fsArm = fsScene.addEntity(Genesis.Morphs.URDF(Arm, null, null, null, Some(true), null, null, null));
         fsScene.build(null);
         fsArm.setDofsForceRange(FsTensorOf([-5.0, -5.0]), FsTensorOf([5.0, 5.0]), null);
         fsArm.controlDofsForce(FsTensorOf([9.0, -9.0]), null, null);

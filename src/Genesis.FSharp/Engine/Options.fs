@@ -77,10 +77,14 @@ type Morph =
 /// Morph constructors (Genesis gs.morphs.*).
 [<AbstractClass; Sealed>]
 type Morphs =
-    /// A URDF robot; fixedBase = false gives the root a free joint (Genesis `fixed`); euler (degrees, xyz) or quat.
-    static member URDF(file: string, ?pos: float[], ?quat: float[], ?euler: float[], ?fixedBase: bool, ?scale: float) =
+    /// A URDF robot; fixedBase = false gives the root a free joint (Genesis `fixed`); euler (degrees, xyz) or quat; links
+    /// joined by fixed joints are merged unless mergeFixedLinks = false or named in linksToKeep (Genesis
+    /// merge_fixed_links, links_to_keep).
+    static member URDF(file: string, ?pos: float[], ?quat: float[], ?euler: float[], ?fixedBase: bool, ?scale: float,
+                       ?mergeFixedLinks: bool, ?linksToKeep: string[]) =
         let quat = Morphs.Orientation(quat, euler)
-        MorphSpec(Urdf.load (file, ?pos = pos, quat = quat, ?fixedBase = fixedBase, ?scale = scale))
+        MorphSpec(Urdf.load (file, ?pos = pos, quat = quat, ?fixedBase = fixedBase, ?scale = scale, ?mergeFixedLinks = mergeFixedLinks,
+                             ?linksToKeep = linksToKeep))
     /// An MJCF (MuJoCo XML) model; <tendon>/<equality> raise GenesisNotSupportedException unless
     /// ignoreTendonsAndEqualities = true, which skips them with a warning (EntitySpec.options.warnings).
     static member MJCF(file: string, ?ignoreTendonsAndEqualities: bool) =

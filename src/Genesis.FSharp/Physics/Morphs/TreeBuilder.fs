@@ -123,14 +123,18 @@ module internal TreeBuilder =
         parent.Children.RemoveAt index
         parent.Children.InsertRange(index, b.Children)
 
-    /// Fuses every body without joints into its parent, in MuJoCo's (depth-first) order.
-    let rec fuseStatic (node: BodyNode) =
+    /// Fuses every body without joints into its parent, in MuJoCo's (depth-first) order, except the bodies `keep`
+    /// accepts (Genesis links_to_keep): those stay as bodies welded to their parent.
+    let rec fuseStaticExcept (keep: BodyNode -> bool) (node: BodyNode) =
         let mutable i = 0
         while i < node.Children.Count do
-            if node.Children.[i].Joints.Count = 0 then fuseInto node i
+            if node.Children.[i].Joints.Count = 0 && not (keep node.Children.[i]) then fuseInto node i
             else
-                fuseStatic node.Children.[i]
+                fuseStaticExcept keep node.Children.[i]
                 i <- i + 1
+
+    /// Fuses every body without joints into its parent, in MuJoCo's (depth-first) order.
+    let fuseStatic (node: BodyNode) = fuseStaticExcept (fun _ -> false) node
 
     /// Bodies in depth-first order with their parent indices (root parent -1).
     let flatten (root: BodyNode) : (BodyNode * int)[] =

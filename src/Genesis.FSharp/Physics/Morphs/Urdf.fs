@@ -193,7 +193,8 @@ module internal UrdfReader =
                 velocityLimit = lim "velocity" |> Option.map abs })
 
     /// Loads a URDF file into an entity spec (see Urdf.load).
-    let load (file: string) (pos: float[]) (quat: float[]) (fixedBase: bool) (scale: float) (inertiaFromGeom: bool) : EntitySpec =
+    let load (file: string) (pos: float[]) (quat: float[]) (fixedBase: bool) (scale: float) (inertiaFromGeom: bool)
+             (mergeFixedLinks: bool) (linksToKeep: string[]) : EntitySpec =
         let doc = MorphXml.load "URDF" file
         let robot = doc.Root
         if robot.Name.LocalName <> "robot" then failAt file robot "the root element is <%s>, expected <robot>" robot.Name.LocalName
@@ -288,7 +289,11 @@ module internal UrdfReader =
         if not (fixedBase || isWorld) then
             rootNode.Joints.Insert(0, JointSpec.create (root + "_free_joint") Free)
             rootNode.JointLines.Insert(0, rootNode.Line)
-        TreeBuilder.fuseStatic rootNode
+        for l in linksToKeep do
+            if not (links.ContainsKey l) then
+                failAt file robot "linksToKeep: link '%s' is not in robot '%s' (links: %s)" l (attr "name" robot |> Option.defaultValue "") (String.Join(", ", order))
+        let keep = HashSet<string>(linksToKeep)
+        if mergeFixedLinks then TreeBuilder.fuseStaticExcept (fun n -> keep.Contains n.Name) rootNode
         let flat = TreeBuilder.flatten rootNode
         TreeBuilder.validate file "link" flat
         { name = attr "name" robot |> Option.defaultValue (Path.GetFileNameWithoutExtension file)
@@ -301,10 +306,13 @@ module internal UrdfReader =
 /// URDF loader.
 [<AbstractClass; Sealed>]
 type Urdf =
-    /// Loads a URDF file: links fused across fixed joints (MuJoCo's fusestatic), a free root joint
-    /// unless fixedBase (default false), root pose pos/quat, lengths scaled by `scale` (masses by
-    /// scale^3, inertias by scale^5); links without <inertial> are massless unless inertiaFromGeom.
-    static member load(file: string, ?pos: float[], ?quat: float[], ?fixedBase: bool, ?scale: float, ?inertiaFromGeom: bool) : EntitySpec =
+    /// Loads a URDF file: links fused across fixed joints (MuJoCo's fusestatic) unless mergeFixedLinks = false (default
+    /// true) or they are named in linksToKeep (Genesis merge_fixed_links, links_to_keep: kept links stay bodies welded to
+    /// their parent, with their own poses and contacts), a free root joint unless fixedBase (default false), root pose
+    /// pos/quat, lengths scaled by `scale` (masses by scale^3, inertias by scale^5); links without <inertial> are
+    /// massless unless inertiaFromGeom.
+    static member load(file: string, ?pos: float[], ?quat: float[], ?fixedBase: bool, ?scale: float, ?inertiaFromGeom: bool,
+                       ?mergeFixedLinks: bool, ?linksToKeep: string[]) : EntitySpec =
         let pos = defaultArg pos [| 0.0; 0.0; 0.0 |]
         let quat = defaultArg quat [| 1.0; 0.0; 0.0; 0.0 |]
         let scale = defaultArg scale 1.0
@@ -312,4 +320,5 @@ type Urdf =
         if quat.Length <> 4 || SpecMath.norm quat < 1e-12 then invalidArg "quat" "quat needs 4 values [w; x; y; z], not all zero"
         if not (scale > 0.0 && Double.IsFinite scale) then invalidArg "scale" (sprintf "scale must be finite and > 0, got %g" scale)
         if not (Array.forall Double.IsFinite pos && Array.forall Double.IsFinite quat) then invalidArg "pos" "pos and quat must be finite"
-        UrdfReader.load file pos quat (defaultArg fixedBase false) scale (defaultArg inertiaFromGeom false)
+        UrdfReader.load file pos quat (defaultArg fixedBase false) scale (defaultArg inertiaFromGeom false) (defaultArg mergeFixedLinks true)
+                        (defaultArg linksToKeep [||])

@@ -5,6 +5,7 @@ open System.IO
 open Expecto
 open Genesis
 open Genesis.Physics
+open Genesis.Tests
 open Genesis.Tests.TestUtil
 open Genesis.Tests.Physics.MorphTestUtil
 
@@ -235,5 +236,78 @@ let private errorTests =
         }
     ]
 
+/// Kept links change no dynamics: the welded body's mass properties are the fused ones, split.
+let KeptTol = 1e-10
+
+let private keptTests =
+    let franka = "franka_panda/panda_arm_hand.urdf"
+    let row (a: float[]) = gs.fromArray(a, shape = [| 1; a.Length |], dtype = DType.Float64)
+    let bodyIndex (e: EntitySpec) name = e.bodies |> Array.findIndex (fun b -> b.name = name)
+    testList "kept links" [
+        test "linksToKeep keeps panda_hand as a body welded to link 7; the fingers hang from it" {
+            let merged = Urdf.load (asset franka, fixedBase = true)
+            let kept = Urdf.load (asset franka, fixedBase = true, linksToKeep = [| "panda_hand" |])
+            Expect.isFalse (merged.bodies |> Array.exists (fun b -> b.name = "panda_hand")) "merged by default"
+            let hand = kept.bodies[bodyIndex kept "panda_hand"]
+            Expect.equal hand.joints.Length 0 "no joints: welded"
+            Expect.equal kept.bodies[hand.parent].name "panda_link7" "parent is link 7 (link 8 is merged)"
+            Expect.isGreaterThan hand.geoms.Length 0 "the hand's collision geoms are on the kept body"
+            let finger = kept.bodies[bodyIndex kept "panda_leftfinger"]
+            Expect.equal kept.bodies[finger.parent].name "panda_hand" "fingers hang from the kept hand"
+            Expect.equal kept.bodies.Length (merged.bodies.Length + 1) "one body more"
+            nearScalar KeptTol "total mass" (kept.bodies |> Array.sumBy (fun b -> b.mass)) (merged.bodies |> Array.sumBy (fun b -> b.mass))
+            let geoms (e: EntitySpec) = e.bodies |> Array.sumBy (fun b -> b.geoms.Length)
+            Expect.equal (geoms kept) (geoms merged) "the same geoms, on other bodies"
+        }
+        test "a kept link's pose is its parent's pose times the fixed joints' transforms" {
+            GsSetup.ensure64 ()
+            let kept = Urdf.load (asset franka, fixedBase = true, linksToKeep = [| "panda_hand" |])
+            let m = Model.build [| kept |] DType.Float64
+            let q = GsSetup.randomQpos (Random 7) kept
+            let kin = Kinematics.compute m (row q)
+            let xpos, xmat = kin.xpos.toFloatArray(), kin.xmat.toFloatArray()
+            let l7, h = bodyIndex kept "panda_link7", bodyIndex kept "panda_hand"
+            let r7 = xmat[l7 * 9 .. l7 * 9 + 8]
+            // panda_joint8: xyz (0, 0, 0.107); panda_hand_joint: rpy (0, 0, -pi/4)
+            let expectedPos = Array.init 3 (fun i -> xpos[l7 * 3 + i] + r7[i * 3 + 2] * 0.107)
+            let c, s = cos (-Math.PI / 4.0), sin (-Math.PI / 4.0)
+            let rz = [| c; -s; 0.0; s; c; 0.0; 0.0; 0.0; 1.0 |]
+            let expectedR = Array.init 9 (fun k -> let i, j = k / 3, k % 3 in Array.sum (Array.init 3 (fun t -> r7[i * 3 + t] * rz[t * 3 + j])))
+            near KeptTol "hand position" xpos[h * 3 .. h * 3 + 2] expectedPos
+            near KeptTol "hand orientation" xmat[h * 9 .. h * 9 + 8] expectedR
+        }
+        test "kept links leave the mass matrix, bias forces and a trajectory unchanged" {
+            GsSetup.ensure64 ()
+            let merged = Urdf.load (asset franka, fixedBase = true)
+            let kept = Urdf.load (asset franka, fixedBase = true, mergeFixedLinks = false)
+            let mm, mk = Model.build [| merged |] DType.Float64, Model.build [| kept |] DType.Float64
+            Expect.equal mk.topology.nv mm.topology.nv "the same dofs"
+            let rnd = Random 11
+            for _ in 1 .. 5 do
+                let q = GsSetup.randomQpos rnd merged
+                let v = Array.init mm.topology.nv (fun _ -> GsSetup.uniform rnd -1.0 1.0)
+                let dm = Dynamics.compute mm (Kinematics.compute mm (row q)) (row v)
+                let dk = Dynamics.compute mk (Kinematics.compute mk (row q)) (row v)
+                near KeptTol "qM" (dk.qM.toFloatArray()) (dm.qM.toFloatArray())
+                near KeptTol "bias" (dk.qfrcBias.toFloatArray()) (dm.qfrcBias.toFloatArray())
+            let sp = { SimParams.defaults with enableContact = false }
+            let run (m: Model) =
+                let mutable st = { qpos = row (GsSetup.randomQpos (Random 3) merged); qvel = gs.zeros([ 1; m.topology.nv ], dtype = DType.Float64); time = 0.0 }
+                let ctrl = { values = gs.zeros([ 1; m.topology.nv ], dtype = DType.Float64); modes = Array.create m.topology.nv ControlMode.Force }
+                for _ in 1 .. 50 do st <- FastStep.step m sp st ctrl
+                st.qpos.toFloatArray()
+            near KeptTol "qpos after 50 steps" (run mk) (run mm)
+        }
+        test "mergeFixedLinks = false keeps every link" {
+            let kept = Urdf.load (asset franka, fixedBase = true, mergeFixedLinks = false)
+            let links = Xml.Linq.XDocument.Load(asset franka).Root.Elements(Xml.Linq.XName.Get "link") |> Seq.map (fun l -> l.Attribute(Xml.Linq.XName.Get "name").Value) |> Set.ofSeq
+            Expect.equal (kept.bodies |> Array.map (fun b -> b.name) |> Set.ofArray) links "one body per link"
+        }
+        test "an unknown link to keep names the file, the link and the links there are" {
+            throwsWith<GenesisException> [ "panda_arm_hand.urdf"; "linksToKeep"; "'panda_palm'"; "panda_hand" ]
+                (fun () -> Urdf.load (asset franka, fixedBase = true, linksToKeep = [| "panda_palm" |]) |> ignore)
+        }
+    ]
+
 [<Tests>]
-let tests = testList "Physics.Morphs.Urdf" [ fusionTests; meshTests; errorTests ]
+let tests = testList "Physics.Morphs.Urdf" [ fusionTests; meshTests; errorTests; keptTests ]
