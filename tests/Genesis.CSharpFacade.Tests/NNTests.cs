@@ -99,4 +99,20 @@ public static class NNTests
         Assert.True(scale > 1e-4, "non-zero gradient");
         for (int i = 0; i < gf.Length; i++) Assert.Close(gi[i], gf[i], 1e-10 * scale, "gradient");
     }
+
+    /// <summary>Scene.Reset(envsIdx) resets only those envs (the engine's scene.reset(envsIdx = ...)); a bad index raises.</summary>
+    [Test]
+    public static void ResetSomeEnvs()
+    {
+        Init();
+        var scene = new Scene(new SimOptions { Dt = 0.02, EnableContact = false });
+        var robot = scene.AddEntity(Morphs.Mjcf(Asset("cartpole/cartpole_classic.xml")));
+        scene.Build(nEnvs: 3);
+        robot.SetDofsPosition(Gs.FromArray(new[] { 0.1, 0.2, 0.3, 0.4, 0.5, 0.6 }, [3, 2]));
+        scene.Reset(envsIdx: [1], qpos: Gs.Tensor([-1.0, -2.0]));
+        Assert.True(robot.GetDofsPosition().ToArray().SequenceEqual([0.1, 0.2, -1.0, -2.0, 0.5, 0.6]), "env 1 reset, others kept");
+        scene.Reset(envsIdx: [2]);
+        Assert.True(robot.GetDofsPosition().ToArray().SequenceEqual([0.1, 0.2, -1.0, -2.0, 0.0, 0.0]), "env 2 to the initial state");
+        Assert.Throws<Genesis.GenesisException>(() => scene.Reset(envsIdx: [5]), "env index 5");
+    }
 }
