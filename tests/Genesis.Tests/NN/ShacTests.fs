@@ -84,29 +84,36 @@ let tests =
             Expect.isLessThan after (0.2 * before) (sprintf "loss %g -> %g" before after)
             Expect.isLessThan (losses[29]) (losses[0]) "the pass losses fall"
         }
-        test "a short SHAC run on the pendulum improves the deterministic policy's return" {
+        test "SHAC's actor steps raise the pendulum's bootstrapped window return (fixed starts and noise); the trainer runs epochs" {
             GsSetup.ensure64 ()
-            let n = 32
-            let scene, robot = Pendulum.makeScene n true
-            let trainer = ShacTrainer(Pendulum.task (Random(1)) scene robot, { Pendulum.shacConfig 16 with actorLr = 1e-2 })
-            // the mean reward of the mean action over 60 steps from 32 fixed starts around the circle (an untrained policy
-            // earns about -0.14 per step, hanging still -0.2, upright 0); 50 epochs of 16 steps, actor lr 1e-2
-            let evalScene, evalRobot = Pendulum.makeScene n false
-            let ret () =
-                evalScene.reset(qpos = gs.linspace(-3.0, 3.0, n).reshape([ n; 1 ]))
-                gs.noGrad (fun () ->
-                    let mutable total = 0.0
-                    for _ in 1 .. 60 do
-                        Pendulum.act evalRobot (trainer.act (Pendulum.observe evalRobot ()))
-                        evalScene.step()
-                        total <- total + (Pendulum.reward evalRobot ()).mean().item()
-                    total / 60.0)
-            let before = ret ()
-            let stats = trainer.train(50)
-            let after = ret ()
-            Expect.equal trainer.epochs 50 "epochs counted"
+            let n, h = 32, 16
+            let scene, task = pendulumTask n 100
+            let actor = NN.mlp([ 3; 32; 1 ], ActivationKind.ELU)
+            let logStd = gs.tensor([| -1.0 |], requiresGrad = true)
+            let critic = NN.mlp([ 3; 32; 1 ], ActivationKind.ELU)
+            let ps = Array.append (actor.parameters()) [| logStd |]
+            let adam = Adam(ps, lr = 1e-2)
+            let rnd = Random(4)
+            let noise = Array.init h (fun _ -> Array.init n (fun _ -> rnd.NextDouble() - 0.5))
+            let q0 = gs.linspace(-3.0, 3.0, n).reshape([ n; 1 ])
+            let window () =
+                scene.reset(qpos = q0)
+                Shac.window task 0.98 (Shac.action actor.forward logStd) critic.forward noise (Array.zeroCreate n) (Array.zeroCreate n)
+            let before = gs.noGrad (fun () -> (window ()).actorLoss.item())
+            for _ in 1 .. 30 do
+                adam.zeroGrad()
+                (window ()).actorLoss.backward()
+                NN.clipGradNorm(ps, 1.0) |> ignore
+                adam.step()
+            let after = gs.noGrad (fun () -> (window ()).actorLoss.item())
+            Expect.isLessThan after (before - 0.1 * abs before) (sprintf "actor loss %.5f -> %.5f" before after)
+            // the trainer end to end: epochs counted, finite numbers, episodes ending and restarting
+            let scene2, robot2 = Pendulum.makeScene 8 true
+            let trainer = ShacTrainer(Pendulum.task (Random(1)) scene2 robot2, { Pendulum.shacConfig 25 with criticIterations = 2 })
+            let stats = trainer.train(8)
+            Expect.equal trainer.epochs 8 "epochs counted"
             Expect.isTrue (stats |> Array.forall (fun s -> Double.IsFinite s.actorLoss && Double.IsFinite s.criticLoss)) "finite losses"
-            Expect.isGreaterThan after (before + 0.01) (sprintf "mean reward per step %.4f -> %.4f" before after)
+            Expect.equal (stats |> Array.sumBy (fun s -> s.finishedReturns.Length)) 16 "8 envs x 2 episodes of 100 steps in 200 steps"
         }
         test "ShacTrainer refuses a scene that is not batched or does not differentiate" {
             GsSetup.ensure64 ()
