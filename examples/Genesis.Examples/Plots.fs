@@ -15,6 +15,21 @@ let saveLogCurve (file: string) (title: string) (yLabel: string) (values: seq<fl
     plot.SavePng(file, 640, 400) |> ignore
     printfn "curve written to %s" file
 
+/// Writes several named series of one value per epoch (x: the fraction of the run, so runs of different lengths
+/// share the axis) to a 640 x 400 PNG with a legend (creating its folder) and prints where.
+let saveCurves (file: string) (title: string) (yLabel: string) (series: (string * float[]) list) =
+    use plot = new ScottPlot.Plot()
+    for name, ys in series do
+        let sc = plot.Add.Scatter(Array.init ys.Length (fun i -> float (i + 1) / float ys.Length), ys)
+        sc.LegendText <- name
+    plot.ShowLegend() |> ignore
+    plot.Title(title)
+    plot.XLabel("fraction of the training budget (env-steps)")
+    plot.YLabel(yLabel)
+    IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath file)) |> ignore
+    plot.SavePng(file, 640, 400) |> ignore
+    printfn "curve written to %s" file
+
 /// Writes prefix.html (the offline viewer of the recording) and prefix.gif (its last epoch, env 0, seen by a 320 x 240
 /// software camera at pos looking at lookat), creating the folder, and prints where.
 let saveViewerAndGif (prefix: string) (title: string) (recording: Genesis.Vis.Recording) (pos: float[]) (lookat: float[]) (frameMs: int) =

@@ -1,4 +1,5 @@
-/// Runs an example: `trajectory` (default; the README's main example), `quickstart`, `cartpole [epochs]` or `sysid [epochs]`.
+/// Runs an example: `trajectory` (default; the README's main example), `quickstart`, `cartpole [epochs]`, `sysid [epochs]`,
+/// `pendulum [epochs]` or `go2-stand [epochs]`.
 module Genesis.Examples.Program
 
 open Genesis
@@ -30,6 +31,27 @@ let main argv =
         printfn "system identification: masses %A (true %A), damping %A (true %A); largest relative error %.2e"
             r.found.masses r.truth.masses r.found.damping r.truth.damping relErr
         if relErr < 0.01 then 0 else 1
+    | "pendulum" ->
+        let epochs = if argv.Length > 1 then int argv[1] else 300
+        let clock = System.Diagnostics.Stopwatch.StartNew()
+        let shac = Pendulum.runShac epochs 64 32
+        let apg = Pendulum.runApg shac.envSteps 64
+        Plots.saveCurves (Assets.path "../docs/images/pendulum-learning.png")
+            (sprintf "Pendulum swing-up: SHAC %d/100, APG %d/100 upright" shac.upright apg.upright) "mean reward per env-step"
+            [ "SHAC", shac.rewards; "APG", apg.rewards ]
+        Pendulum.show shac.policy (Assets.path "../docs/images/pendulum")
+        printfn "pendulum APG: %d/100 hanging starts swung up and held within +-%.1f rad for the last %.0f s; trained %d env-steps in %.1f s"
+            apg.upright Pendulum.uprightLimit Pendulum.holdSeconds apg.envSteps apg.trainSeconds
+        printfn "pendulum SHAC: %d/100 hanging starts swung up and held within +-%.1f rad for the last %.0f s; trained %d epochs (%d env-steps) in %.1f s; example %.0f s"
+            shac.upright Pendulum.uprightLimit Pendulum.holdSeconds epochs shac.envSteps shac.trainSeconds clock.Elapsed.TotalSeconds
+        if shac.upright >= 90 then 0 else 1
+    | "go2-stand" ->
+        let epochs = if argv.Length > 1 then int argv[1] else 30
+        let nEnvs = if argv.Length > 2 then int argv[2] else 256
+        let r = Go2Stand.run epochs nEnvs (Some(Assets.path "../docs/images/go2-stand-learning.png"))
+        printfn "go2 stand-up: mean base height %.3f m -> %.3f m (target %.2f m), standing (base above %.2f m) %.0f%% -> %.0f%% of 64 test envs; trained %d epochs over %d envs in %.1f s"
+            r.heightBefore r.heightAfter Go2Stand.targetHeight Go2Stand.standingHeight (100.0 * r.standingBefore) (100.0 * r.standingAfter) epochs nEnvs r.trainSeconds
+        0
     | other ->
-        eprintfn "unknown example '%s' (use trajectory, quickstart, cartpole or sysid)" other
+        eprintfn "unknown example '%s' (use trajectory, quickstart, cartpole, sysid, pendulum or go2-stand)" other
         2

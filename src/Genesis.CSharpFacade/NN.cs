@@ -175,13 +175,13 @@ public static class SceneRolloutExtensions
         return result.Item1 is null ? null : new Tensor(result.Item1);
     }
 
-    /// <summary>Resets some envs to qpos/qvel (null: the initial qpos, zero velocity); the other envs keep their state and graph.</summary>
+    /// <summary>The former name of <see cref="Scene.Reset"/> with envsIdx: resets some envs to qpos/qvel (null: the initial qpos, zero velocity).</summary>
     /// <param name="scene">The scene.</param>
     /// <param name="envsIdx">The envs to reset.</param>
     /// <param name="qpos">[envsIdx.Length, nq] or [nq], or null.</param>
     /// <param name="qvel">[envsIdx.Length, nv] or [nv], or null.</param>
     public static void ResetEnvs(this Scene scene, int[] envsIdx, Tensor? qpos = null, Tensor? qvel = null) =>
-        Genesis.NN.ClosedLoop.resetEnvs(scene.FSharp, envsIdx, Ref(qpos?.FSharp), Ref(qvel?.FSharp));
+        scene.Reset(envsIdx: envsIdx, qpos: qpos, qvel: qvel);
 
     /// <summary>Cuts the scene's current state from the graph (a truncation point of an imperative loop).</summary>
     /// <param name="scene">The scene.</param>

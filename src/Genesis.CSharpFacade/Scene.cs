@@ -67,9 +67,15 @@ public sealed class Scene
     /// <summary>Advances the simulation by dt under the current controls.</summary>
     public void Step() => FSharp.step();
 
-    /// <summary>Returns to the initial state (or <paramref name="state"/>), clearing the recording and the backward flag; controls are zeroed.</summary>
-    /// <param name="state">A state from <see cref="GetState"/> (null: the initial state).</param>
-    public void Reset(SimState? state = null) => FSharp.reset(Ref(state?.FSharp));
+    /// <summary>Returns to the initial state (or <paramref name="state"/>, or <paramref name="qpos"/>/<paramref name="qvel"/>),
+    /// clearing the recording and the backward flag; controls are zeroed. With <paramref name="envsIdx"/> (Genesis'
+    /// envs_idx) only those envs are reset; the others keep their state (and, before a backward pass, its graph).</summary>
+    /// <param name="state">A state from <see cref="GetState"/> (null: the initial state); with envsIdx its rows envsIdx are used.</param>
+    /// <param name="envsIdx">The envs to reset (null: all, and the recording).</param>
+    /// <param name="qpos">Positions [nq], [nEnvs, nq], or with envsIdx [envsIdx.Length, nq] (null: initial).</param>
+    /// <param name="qvel">Velocities, shaped as qpos (null: zero).</param>
+    public void Reset(SimState? state = null, int[]? envsIdx = null, Tensor? qpos = null, Tensor? qvel = null) =>
+        FSharp.reset(Ref(state?.FSharp), Ref(envsIdx), Ref(qpos?.FSharp), Ref(qvel?.FSharp));
 
     /// <summary>The current state (its tensors carry this scene).</summary>
     public SimState GetState() => new(FSharp.getState());

@@ -188,14 +188,29 @@ type Scene(?simOptions: SimOptions) =
         check "velocity" next.qvel topo.nv dofLabel
         check "position" next.qpos topo.nq qposLabel
 
-    /// Returns to the initial state (or the given one), clearing the recording and the backward flag; controls are zeroed.
-    member s.reset(?simState: SimState) =
+    /// Returns to the initial state (or simState, or qpos/qvel), clearing the recording and the backward flag; controls
+    /// are zeroed. With envsIdx (Genesis' envs_idx) only those envs are reset (see ResetEnvs).
+    member s.reset(?simState: SimState, ?envsIdx: int[], ?qpos: Tensor, ?qvel: Tensor) =
+        if simState.IsSome && (qpos.IsSome || qvel.IsSome) then
+            raise (GenesisException "reset: give either simState or qpos/qvel, not both")
+        match envsIdx with
+        | Some envs -> s.ResetEnvs(envs, simState, qpos, qvel)
+        | None -> s.ResetAll(simState, qpos, qvel)
+
+    /// reset without envsIdx: every env, the recording and the backward flag.
+    member private s.ResetAll(simState: SimState option, qpos: Tensor option, qvel: Tensor option) =
         let m = s.model
-        match simState with
-        | Some ss ->
-            if not (Double.IsFinite ss.time) then raise (GenesisException(sprintf "reset: time must be finite, got %g" ss.time))
-            state <- Some { qpos = s.Batched(ss.qpos, m.topology.nq, "qpos"); qvel = s.Batched(ss.qvel, m.topology.nv, "qvel"); time = ss.time }
-        | None -> state <- initial
+        let time = match simState with Some ss -> ss.time | None -> 0.0
+        if not (Double.IsFinite time) then raise (GenesisException(sprintf "reset: time must be finite, got %g" time))
+        match simState, qpos, qvel with
+        | Some ss, _, _ -> state <- Some { qpos = s.Batched(ss.qpos, m.topology.nq, "reset qpos"); qvel = s.Batched(ss.qvel, m.topology.nv, "reset qvel"); time = time }
+        | None, None, None -> state <- initial
+        | None, q, v ->
+            let init = initial.Value
+            state <-
+                Some { qpos = (match q with Some q -> s.Batched(q, m.topology.nq, "reset qpos") | None -> init.qpos)
+                       qvel = (match v with Some v -> s.Batched(v, m.topology.nv, "reset qvel") | None -> init.qvel)
+                       time = 0.0 }
         pending.Clear()
         values <- state |> Option.map detachState
         backwardDone <- false
@@ -204,6 +219,37 @@ type Scene(?simOptions: SimOptions) =
         segmentCount <- 0
         modes <- Array.create m.topology.nv ControlMode.Force
         controls <- gs.zerosLike controls
+
+    /// reset(envsIdx = ...): the envs in envsIdx go to simState's rows envsIdx (a whole-scene snapshot [nEnvs; n] or
+    /// [n]), or to qpos/qvel ([len envsIdx; n] or [n]), or to the initial state, with their controls zeroed; the other
+    /// envs keep their state and, until a backward pass, its graph (after one, every env's state is detached and the
+    /// backward flag cleared, so training goes on from where the envs are).
+    member private s.ResetEnvs(envsIdx: int[], simState: SimState option, qpos: Tensor option, qvel: Tensor option) =
+        let topo = s.model.topology
+        if envCount = 0 then raise (GenesisException "reset: envsIdx given but the scene is not batched (build(nEnvs = N))")
+        for i in envsIdx do
+            if i < 0 || i >= envCount then raise (GenesisException(sprintf "reset: env index %d in envsIdx out of range for %d envs" i envCount))
+        SetterIndex.check envsIdx "reset" "envsIdx"
+        simState |> Option.iter (fun ss -> if not (Double.IsFinite ss.time) then raise (GenesisException(sprintf "reset: time must be finite, got %g" ss.time)))
+        // [B; k] with row e for env e (Scatter reads rows envsIdx): a snapshot is the whole batch, qpos/qvel the rows of
+        // the envs reset in envsIdx order
+        let rowsOf (full: Tensor option) (given: Tensor option) (k: int) (init: float[]) (what: string) =
+            match full, given with
+            | Some f, _ -> s.Batched(f, k, what)
+            | None, Some g -> s.ForEnvs(g, k, Some envsIdx, what)
+            | None, None -> gs.fromArray(init, dtype = s.FloatType)
+        let qRows = rowsOf (simState |> Option.map (fun ss -> ss.qpos)) qpos topo.nq topo.qpos0 "reset qpos"
+        let vRows = rowsOf (simState |> Option.map (fun ss -> ss.qvel)) qvel topo.nv (Array.zeroCreate topo.nv) "reset qvel"
+        let st = if backwardDone then detachState s.State else s.State
+        let all (n: int) = Array.init n id
+        let next = { st with qpos = s.Scatter(st.qpos, qRows, all topo.nq, Some envsIdx); qvel = s.Scatter(st.qvel, vRows, all topo.nv, Some envsIdx) }
+        if backwardDone then
+            controls <- controls.detach()
+            backwardDone <- false
+        controls <- s.Scatter(controls, gs.zeros([ topo.nv ], dtype = s.FloatType), all topo.nv, Some envsIdx)
+        state <- Some next
+        values <- Some(detachState next)
+        kinCache <- None
 
     /// The current state (tensors carry this scene).
     member s.getState() : SimState =

@@ -254,22 +254,10 @@ module ClosedLoop =
         let st = scene.LoopState
         scene.LoopState <- { st with qpos = st.qpos.detach(); qvel = st.qvel.detach() }
 
-    /// Sets the state of some envs to qpos/qvel ([len envsIdx; n] or [n]; default the model's initial qpos and zero
-    /// velocity), leaving the other envs and their graph as they are (per-env resets between truncated windows).
+    /// The former name of scene.reset(envsIdx = ..., ?qpos, ?qvel): resets some envs to qpos/qvel (default the initial
+    /// state), the others keep their state (and, before a backward pass, its graph).
     let resetEnvs (scene: Scene) (envsIdx: int[]) (qpos: Tensor option) (qvel: Tensor option) =
-        scene.LoopCheckForward()
-        if scene.nEnvs = 0 then raise (GenesisException "resetEnvs: the scene is not batched (build(nEnvs = N))")
-        if envsIdx.Length = 0 then raise (ArgumentException("resetEnvs: envsIdx is empty", "envsIdx"))
-        let topo = scene.model.topology
-        let st = scene.LoopState
-        let q = defaultArg qpos (gs.fromArray(topo.qpos0, dtype = st.qpos.dtype))
-        let v = defaultArg qvel (gs.zeros([ topo.nv ], dtype = st.qvel.dtype))
-        let qRows = scene.ForEnvs(q, topo.nq, Some envsIdx, "resetEnvs qpos")
-        let vRows = scene.ForEnvs(v, topo.nv, Some envsIdx, "resetEnvs qvel")
-        scene.LoopState <-
-            { st with
-                qpos = scene.Scatter(st.qpos, qRows, Array.init topo.nq id, Some envsIdx)
-                qvel = scene.Scatter(st.qvel, vRows, Array.init topo.nv id, Some envsIdx) }
+        scene.reset(envsIdx = envsIdx, ?qpos = qpos, ?qvel = qvel)
 
     /// Counts the reverse-mode graph reachable from t at its nesting level: nodes and the bytes of their values.
     let graphSize (t: Tensor) =
@@ -305,7 +293,7 @@ module SceneRolloutExtensions =
         member s.rolloutWithStats(steps: int, policy: unit -> unit, parameters: seq<Tensor>, ?cost: unit -> Tensor, ?truncateEvery: int, ?segmentLength: int) : Tensor * RolloutStats =
             ClosedLoop.run s steps policy cost (Seq.toArray parameters) truncateEvery segmentLength
 
-        /// Resets some envs to qpos/qvel (default: the initial qpos, zero velocity); other envs keep their state and graph.
+        /// The former name of scene.reset(envsIdx = ..., ?qpos, ?qvel) (kept as an alias).
         member s.resetEnvs(envsIdx: int[], ?qpos: Tensor, ?qvel: Tensor) = ClosedLoop.resetEnvs s envsIdx qpos qvel
 
         /// Cuts the current state from the graph (a truncation point: gradients stop flowing to earlier steps).

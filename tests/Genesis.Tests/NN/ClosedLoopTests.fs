@@ -144,22 +144,75 @@ let tests =
             let g = w.grad.toFloatArray()
             Expect.isTrue (g[0] <> 0.0 && g[0] = g[1] && g[1] = g[2]) (sprintf "one gradient per entry, equal (w enters through its sum): %A" g)
         }
-        test "resetEnvs sets the chosen envs' state (given or initial), keeps the others and their gradient; bad indices raise" {
+        test "scene.reset(envsIdx) sets the chosen envs' state (given or initial), keeps the others and their gradient" {
             GsSetup.ensure64 ()
             let scene, robot = cartpole 3 Physics.Integrator.Euler
             let qs, vs = starts 3
             let q0 = gs.fromArray(qs, shape = [ 3; 2 ], requiresGrad = true)
             robot.setDofsPosition(q0)
             robot.setDofsVelocity(gs.fromArray(vs, shape = [ 3; 2 ]))
-            scene.resetEnvs([| 2 |], qpos = gs.tensor([| 0.3; -0.4 |]))
-            scene.resetEnvs([| 0 |])
+            scene.reset(envsIdx = [| 2 |], qpos = gs.tensor([| 0.3; -0.4 |]))
+            scene.resetEnvs([| 0 |]) // the former name
             let q = robot.getDofsPosition()
             Expect.sequenceEqual (q.toFloatArray()) [| 0.0; 0.0; qs[2]; qs[3]; 0.3; -0.4 |] "positions"
             Expect.sequenceEqual (robot.getDofsVelocity().toFloatArray()) [| 0.0; 0.0; vs[2]; vs[3]; 0.0; 0.0 |] "velocities (zero after a reset)"
             q.sum().backward()
             Expect.sequenceEqual (q0.grad.toFloatArray()) [| 0.0; 0.0; 1.0; 1.0; 0.0; 0.0 |] "gradient only through the env kept"
-            scene.reset()
-            throwsWith<GenesisException> [ "env index 3 out of range" ] (fun () -> scene.resetEnvs([| 3 |]))
-            throwsWith<GenesisException> [ "resetEnvs qpos"; "[1; 2]"; "got [3]" ] (fun () -> scene.resetEnvs([| 1 |], qpos = gs.zeros([ 3 ])))
+        }
+        test "scene.reset(envsIdx) with sampled states after stepping changes only those envs (bitwise), from a snapshot or rows; after backward it goes on" {
+            GsSetup.ensure64 ()
+            let n = 5
+            let scene, robot = cartpole n Physics.Integrator.Euler
+            let rnd = Random(3)
+            let sample (k: int) = gs.fromArray(Array.init (2 * k) (fun _ -> rnd.NextDouble() - 0.5), shape = [ k; 2 ])
+            robot.setDofsPosition(sample n)
+            robot.setDofsVelocity(sample n)
+            let w = gs.tensor([| 0.7 |], requiresGrad = true)
+            for _ in 1 .. 7 do
+                robot.controlDofsForce(gs.ones([ n; 1 ]) * w, dofsIdx = [| 0 |])
+                scene.step()
+            let before = scene.getState()
+            let qb, vb = before.qpos.toFloatArray(), before.qvel.toFloatArray()
+            let envs = [| 3; 1 |]
+            let qNew, vNew = sample 2, sample 2
+            scene.reset(envsIdx = envs, qpos = qNew, qvel = vNew)
+            let after = scene.getState()
+            let qa, va = after.qpos.toFloatArray(), after.qvel.toFloatArray()
+            for e in 0 .. n - 1 do
+                let row (x: float[]) = x[2 * e .. 2 * e + 1]
+                match Array.IndexOf(envs, e) with
+                | -1 ->
+                    Expect.sequenceEqual (row qa) (row qb) (sprintf "env %d qpos kept bitwise" e)
+                    Expect.sequenceEqual (row va) (row vb) (sprintf "env %d qvel kept bitwise" e)
+                | i ->
+                    Expect.sequenceEqual (row qa) (qNew.toFloatArray()[2 * i .. 2 * i + 1]) (sprintf "env %d qpos from row %d" e i)
+                    Expect.sequenceEqual (row va) (vNew.toFloatArray()[2 * i .. 2 * i + 1]) (sprintf "env %d qvel from row %d" e i)
+            // the kept envs still carry the graph to w; the reset ones do not
+            let xs = robot.getDofsPosition().narrow(1, 0, 1).squeeze(1)
+            xs.sum().backward()
+            let g = w.grad.item()
+            Expect.isGreaterThan (abs g) 1e-6 "gradient through the kept envs"
+            // a snapshot resets envs to its rows envsIdx; after the backward pass the partial reset lets stepping go on
+            scene.reset(envsIdx = [| 0 |], simState = before)
+            let q2 = scene.getState().qpos.toFloatArray()
+            Expect.sequenceEqual q2[0..1] qb[0..1] "env 0 from the snapshot's row 0"
+            Expect.sequenceEqual q2[2..] qa[2..] "other envs unchanged"
+            scene.step()
+            Expect.notEqual (robot.getDofsPosition().toFloatArray()) q2 "stepping goes on after the partial reset"
+        }
+        test "scene.reset(envsIdx) with a bad envsIdx or mixed arguments raises naming the problem" {
+            GsSetup.ensure64 ()
+            let scene, robot = cartpole 3 Physics.Integrator.Euler
+            throwsWith<GenesisException> [ "reset"; "env index 3"; "out of range for 3 envs" ] (fun () -> scene.reset(envsIdx = [| 3 |]))
+            throwsWith<GenesisException> [ "reset"; "env index -1" ] (fun () -> scene.reset(envsIdx = [| -1 |]))
+            throwsWith<GenesisException> [ "reset"; "index 1 appears more than once in envsIdx" ] (fun () -> scene.reset(envsIdx = [| 1; 1 |]))
+            throwsWith<GenesisException> [ "reset"; "envsIdx is empty" ] (fun () -> scene.reset(envsIdx = [||]))
+            throwsWith<GenesisException> [ "reset qpos"; "[1; 2]"; "got [3]" ] (fun () -> scene.reset(envsIdx = [| 1 |], qpos = gs.zeros([ 3 ])))
+            throwsWith<GenesisException> [ "reset"; "either simState or qpos/qvel" ] (fun () -> scene.reset(simState = scene.getState(), qpos = gs.zeros([ 2 ])))
+            let single = Scene(SimOptions(dt = 0.02, enableContact = false))
+            single.addEntity(Morphs.MJCF(GsSetup.asset "cartpole/cartpole_classic.xml")) |> ignore
+            single.build()
+            throwsWith<GenesisException> [ "reset"; "not batched" ] (fun () -> single.reset(envsIdx = [| 0 |]))
+            Expect.equal robot.nDofs 2 "the batched scene is untouched"
         }
     ]
