@@ -32,7 +32,7 @@ if [ ${#notebooks[@]} -eq 0 ]; then
 fi
 
 if [ $build -eq 1 ]; then
-    bash tools/pack.sh >/dev/null    # builds the engine, the kernels and the facade, then packs them
+    bash tools/pack.sh    # builds the engine, the kernels and the facade, then packs them
     dotnet build tools/NotebookRunner -c Release -v quiet -nologo
 fi
 source tools/package-env.sh

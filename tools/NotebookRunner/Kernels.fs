@@ -106,6 +106,12 @@ let nugetUnsupported (package: string) =
 
 let private directive = Regex(@"^(\s*)#(r|load|I|i)(\s+)(@?)""([^""]*)""(.*)$", RegexOptions.Compiled)
 
+/// The package a directive's target names, for a `nuget: NAME[, version]` target.
+let private nugetPackage (target: string) =
+    let t = target.TrimStart()
+    if t.StartsWith("nuget:", StringComparison.OrdinalIgnoreCase) then Some(t.Substring(6).Split(',').[0].Trim())
+    else None
+
 /// Rewrites the directives of a cell: `#r "nuget: NAME[, version]"` becomes `#r` of the assembly that packages maps
 /// NAME to (case-insensitive; the version is not checked); `#r "nuget: ScottPlot..."` becomes a comment (the runner
 /// provides ScottPlot); `#i "nuget: SOURCE"` becomes a comment (package sources do not matter when packages are
@@ -120,8 +126,7 @@ let rewriteDirectives (fsharp: bool) (baseDir: string) (packages: Map<string, st
         let m = directive.Match(lines[i].TrimEnd('\r'))
         if m.Success && error.IsNone then
             let kind, target = m.Groups[2].Value, m.Groups[5].Value
-            let isNuget = target.TrimStart().StartsWith("nuget:", StringComparison.OrdinalIgnoreCase)
-            let package = if isNuget then target.TrimStart().Substring(6).Split(',').[0].Trim() else ""
+            let isNuget, package = match nugetPackage target with Some p -> true, p | None -> false, ""
             let reference (full: string) =
                 m.Groups[1].Value + "#" + kind + m.Groups[3].Value + quote full + m.Groups[6].Value
             if kind = "r" && isNuget && String.Equals(package, "ScottPlot", StringComparison.OrdinalIgnoreCase) then
@@ -154,12 +159,9 @@ let mappedPackages (packages: Map<string, string>) (code: string) : string list 
     [ for line in code.Split('\n') do
           let m = directive.Match(line.TrimEnd('\r'))
           if m.Success && m.Groups[2].Value = "r" then
-              let target = m.Groups[5].Value.TrimStart()
-              if target.StartsWith("nuget:", StringComparison.OrdinalIgnoreCase) then
-                  let package = target.Substring(6).Split(',').[0].Trim().ToLowerInvariant()
-                  match packages |> Map.tryFind package with
-                  | Some assembly -> yield Path.GetFullPath assembly
-                  | None -> () ]
+              match nugetPackage m.Groups[5].Value |> Option.bind (fun p -> packages |> Map.tryFind (p.ToLowerInvariant())) with
+              | Some assembly -> yield Path.GetFullPath assembly
+              | None -> () ]
 
 /// An assembly and, recursively, the assemblies it references that lie in its own folder (what a package brings
 /// with it once restored into one folder): the compile references a C# cell needs to use the package's types and
