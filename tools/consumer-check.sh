@@ -3,9 +3,10 @@
 # docs would: the quick start (a two-link arm loaded by its path under the engine's shipped assets, 100 steps, a loss,
 # backward) runs from empty temporary folders outside the repository as a brand-new C# console project
 # (Genesis.CSharpFacade), a brand-new F# console project (Genesis.FSharp) and an F# script (examples/quickstart.fsx,
-# `#r "nuget: Genesis.FSharp, <version>"`), with the local folder as an extra package source (tools/package-env.sh).
-# All three must print the same `quickstart: loss = ...` line. Prints `consumer check: ok` and exits 0 on success.
-# (The notebooks run the same way from a copy outside the repository: tools/run-notebooks.sh.)
+# `#r "nuget: Genesis.FSharp, <version>"`), with the local folder as an extra package source (tools/package-env.sh),
+# and as a notebook (tools/NotebookRunner, the package mapped to the assemblies the C# project restored). All four
+# must print the same `quickstart: loss = ...` line. Prints `consumer check: ok` and exits 0 on success.
+# (The repository's notebooks run the same way from a copy outside it: tools/run-notebooks.sh.)
 # Usage: bash tools/consumer-check.sh [--no-build | --no-pack]
 #   --no-build: pack the existing Release builds; --no-pack: use the packages already in artifacts/packages
 set -euo pipefail
@@ -96,8 +97,35 @@ cp examples/quickstart.fsx "$script/"
 cp examples/Genesis.Examples/Quickstart.fs "$script/Genesis.Examples/"
 fsx=$(quickstart_loss "F# script" "$(cd "$script" && dotnet fsi --quiet quickstart.fsx 2>&1)")
 
-if [ "$cs" != "$fs" ] || [ "$fs" != "$fsx" ]; then
-    echo "consumer check: the quick starts disagree: C# '$cs', F# project '$fs', F# script '$fsx'"
+# A notebook in an empty folder: `#r "nuget: Genesis.FSharp, ..."`, then the quick start's source, run by
+# tools/NotebookRunner with the package mapped to the assemblies the C# project restored (docs/notebooks.md).
+runner="$PWD/tools/NotebookRunner/bin/Release/net10.0/NotebookRunner.dll"
+[ -f "$runner" ] || dotnet build tools/NotebookRunner -c Release -v quiet -nologo
+nb="$tmp/notebook"
+mkdir -p "$nb"
+cp examples/Genesis.Examples/Quickstart.fs "$nb/"
+cat > "$nb/quickstart.ipynb" <<IPYNB
+{
+ "cells": [
+  { "cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [],
+    "source": [ "#r \"nuget: Genesis.FSharp, $version\"" ] },
+  { "cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [],
+    "source": [ "#load \"Quickstart.fs\"\n", "Genesis.gs.init(precision = \"64\", seed = 0)\n",
+                "Genesis.Examples.Quickstart.run () |> ignore" ] }
+ ],
+ "metadata": { "kernelspec": { "display_name": ".NET (F#)", "language": "F#", "name": ".net-fsharp" } },
+ "nbformat": 4, "nbformat_minor": 5
+}
+IPYNB
+(cd "$nb" && dotnet "$runner" --out executed \
+    --nuget Genesis.FSharp="$(ls "$app"/bin/Release/net*/Genesis.FSharp.dll)" quickstart.ipynb >&2) \
+    || { echo "consumer check: the notebook failed"; exit 1; }
+# the lines the cells printed, as the executed notebook's stream outputs hold them
+notebook_output=$(grep -oE 'quickstart: loss = [0-9]+\.[0-9]{6}|initialPos\.grad = ' "$nb/executed/quickstart.ipynb" || true)
+ipynb=$(quickstart_loss "notebook" "$notebook_output")
+
+if [ "$cs" != "$fs" ] || [ "$fs" != "$fsx" ] || [ "$fsx" != "$ipynb" ]; then
+    echo "consumer check: the quick starts disagree: C# '$cs', F# project '$fs', F# script '$fsx', notebook '$ipynb'"
     exit 1
 fi
-echo "consumer check: ok ($fs in all three)"
+echo "consumer check: ok ($fs in all four)"
