@@ -1,9 +1,12 @@
 // Genesis' differentiable-simulation quick start as an F# script (single source:
-// examples/Genesis.Examples/Quickstart.fs). Needs the Release build of the engine:
-//   dotnet build src/Genesis.FSharp -c Release
-//   dotnet fsi examples/quickstart.fsx
-#r "../src/Genesis.FSharp/bin/Release/net10.0/Genesis.FSharp.dll"
-#load "Genesis.Examples/Assets.fs" "Genesis.Examples/Quickstart.fs"
+// examples/Genesis.Examples/Quickstart.fs). It references the engine as a user would, by its package:
+// `bash tools/pack.sh` builds it into artifacts/packages, and that folder must be a package source, either once per
+// machine (`dotnet nuget add source <clone>/artifacts/packages --name genesis-local`) or with a line
+// `#i "nuget: <absolute path to the folder>"` above the #r (dotnet fsi takes no relative path there). Then, from any
+// folder: dotnet fsi <clone>/examples/quickstart.fsx. CI passes the folder as a source through the environment
+// (tools/package-env.sh). The robot is found under the assets the package ships (gs.assetsDir).
+#r "nuget: Genesis.FSharp, 0.2.0"
+#load "Genesis.Examples/Quickstart.fs"
 
 open Genesis
 open Genesis.Examples

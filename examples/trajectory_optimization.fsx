@@ -1,13 +1,12 @@
 // Genesis' trajectory optimisation as an F# script (single source:
-// examples/Genesis.Examples/TrajectoryOptimization.fs). Needs the Release builds of the engine and of
-// that example project (whose output holds ScottPlot, used by the example's optional loss plot, at
-// the version pinned in Directory.Packages.props; so the script restores no package):
-//   dotnet build examples/Genesis.Examples -c Release
-//   dotnet fsi examples/trajectory_optimization.fsx [epochs]      (default 20)
+// examples/Genesis.Examples/TrajectoryOptimization.fs). It references the engine as a user would, by its package
+// (see examples/quickstart.fsx for making artifacts/packages a package source), and ScottPlot (the example's
+// optional loss plot) at the version pinned in Directory.Packages.props. From any folder:
+//   dotnet fsi <clone>/examples/trajectory_optimization.fsx [epochs]      (default 20)
 // Exits 1 unless the loss went down.
-#r "../src/Genesis.FSharp/bin/Release/net10.0/Genesis.FSharp.dll"
-#r "Genesis.Examples/bin/Release/net10.0/ScottPlot.dll"
-#load "Genesis.Examples/Assets.fs" "Genesis.Examples/Plots.fs" "Genesis.Examples/TrajectoryOptimization.fs"
+#r "nuget: Genesis.FSharp, 0.2.0"
+#r "nuget: ScottPlot, 5.1.59"
+#load "Genesis.Examples/Plots.fs" "Genesis.Examples/TrajectoryOptimization.fs"
 
 open Genesis
 open Genesis.Examples

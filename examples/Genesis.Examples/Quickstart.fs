@@ -7,7 +7,7 @@ open Genesis
 /// Runs the quick start (gs must be initialised) and returns (loss, initialPos.grad).
 let run () =
     let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true))
-    let robot = scene.addEntity(Morphs.URDF(Assets.path "two_link_arm/two_link_arm.urdf", fixedBase = true))
+    let robot = scene.addEntity(Morphs.URDF("two_link_arm/two_link_arm.urdf", fixedBase = true))
     scene.build()
     let initialPos = gs.tensor([ 0.3; -0.2 ], requiresGrad = true)
     robot.setDofsPosition(initialPos)

@@ -14,7 +14,7 @@ let cameraPos, cameraLookat = [| 1.0; -2.7; 0.2 |], [| 1.0; 0.0; -0.4 |]
 let runWith (epochs: int) (pngPath: string option) (visualPrefix: string option) =
     let nSteps = 100
     let scene = Scene(SimOptions(dt = 0.01, requiresGrad = true))
-    let robot = scene.addEntity(Morphs.URDF(Assets.path "two_link_arm/two_link_arm.urdf", fixedBase = true))
+    let robot = scene.addEntity(Morphs.URDF("two_link_arm/two_link_arm.urdf", fixedBase = true))
     scene.build()
     let tip = robot.getLink "arm2"
     let target = gs.tensor([ 0.8; 0.0; -0.6 ])

@@ -40,6 +40,11 @@ public static class Gs
     /// <summary>The active precision ("32" or "64").</summary>
     public static string Precision => gs.precision;
 
+    /// <summary>The folder of the robot descriptions shipped with the engine (Genesis' <c>gs.utils.get_assets_dir()</c>):
+    /// a morph's relative file that is not found relative to the current folder is looked up here. Throws
+    /// <c>Genesis.GenesisException</c> when there is none.</summary>
+    public static string AssetsDir => gs.assetsDir;
+
     // ---- tensor(...) ---------------------------------------------------------------------------
 
     /// <summary>A scalar tensor from a double.</summary>

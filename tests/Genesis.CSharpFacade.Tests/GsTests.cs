@@ -50,6 +50,21 @@ public static class GsTests
     }
 
     /// <summary>Every Gs.Tensor overload: shape, dtype and values.</summary>
+    /// <summary>Gs.AssetsDir is the engine's gs.assetsDir, and Morphs.Urdf finds a shipped robot there by its relative
+    /// path when the current folder lacks it.</summary>
+    [Test]
+    public static void AssetsDirServesRelativeRobotPaths()
+    {
+        Init();
+        Assert.True(Gs.AssetsDir == FsGs.assetsDir, "the engine's folder");
+        Assert.True(File.Exists(Path.Combine(Gs.AssetsDir, "two_link_arm", "two_link_arm.urdf")), "the arm is shipped");
+        Assert.True(!File.Exists("two_link_arm/two_link_arm.urdf"), "not in the current folder");
+        var scene = new Scene(new SimOptions { Dt = 0.01 });
+        var robot = scene.AddEntity(Morphs.Urdf("two_link_arm/two_link_arm.urdf", fixedBase: true));
+        scene.Build();
+        Assert.True(robot.NDofs == 2, "the shipped arm loaded");
+    }
+
     [Test]
     public static void TensorOverloads()
     {

@@ -59,18 +59,39 @@ let tests =
               let dir = tempDir ()
               File.WriteAllText(Path.Combine(dir, "a.dll"), "")
               let full = Path.Combine(dir, "a.dll")
-              match Kernels.rewriteDirectives true dir "#r \"a.dll\"\n#r \"System.Xml\"\nlet x = 1" with
+              match Kernels.rewriteDirectives true dir Map.empty "#r \"a.dll\"\n#r \"System.Xml\"\nlet x = 1" with
               | Ok code -> Expect.equal code (sprintf "#r @\"%s\"\n#r \"System.Xml\"\nlet x = 1" full) "F#"
               | Error e -> failtest e
-              match Kernels.rewriteDirectives false dir "#r \"a.dll\"" with
+              match Kernels.rewriteDirectives false dir Map.empty "#r \"a.dll\"" with
               | Ok code -> Expect.equal code (sprintf "#r \"%s\"" full) "C#"
               | Error e -> failtest e
-              match Kernels.rewriteDirectives true dir "#r \"nuget: Newtonsoft.Json\"" with
+              match Kernels.rewriteDirectives true dir Map.empty "#r \"nuget: Newtonsoft.Json\"" with
               | Ok _ -> failtest "nuget accepted"
-              | Error e -> Expect.stringContains e "not supported" "nuget message"
-              match Kernels.rewriteDirectives false dir "#r \"nuget: ScottPlot, 5.1.59\"\nvar p = new ScottPlot.Plot();" with
+              | Error e -> Expect.stringContains e "--nuget Newtonsoft.Json=" "nuget message names the option"
+              match Kernels.rewriteDirectives false dir Map.empty "#r \"nuget: ScottPlot, 5.1.59\"\nvar p = new ScottPlot.Plot();" with
               | Ok code -> Expect.stringStarts code "// provided by tools/NotebookRunner: #r \"nuget: ScottPlot" "ScottPlot is provided"
               | Error e -> failtest e
+          }
+
+          test "#r \"nuget: NAME\" becomes #r of the assembly --nuget maps NAME to; #i \"nuget: ...\" becomes a comment" {
+              let dir = tempDir ()
+              let lib = Path.Combine(dir, "bin", "Engine.dll")
+              let packages = Map [ "genesis.fsharp", lib ]
+              let cell = "#i \"nuget: ../artifacts/packages\"\n#r \"nuget: Genesis.FSharp, 0.2.0\"\nopen Genesis"
+              match Kernels.rewriteDirectives true dir packages cell with
+              | Ok code ->
+                  Expect.equal
+                      code
+                      (sprintf "// package source, not used by tools/NotebookRunner (it maps packages with --nuget): #i \"nuget: ../artifacts/packages\"\n#r @\"%s\"\nopen Genesis" lib)
+                      "F#: the source is a comment, the package its assembly (line count kept)"
+              | Error e -> failtest e
+              match Kernels.rewriteDirectives false dir packages "#r \"nuget:genesis.fsharp\"" with
+              | Ok code -> Expect.equal code (sprintf "#r \"%s\"" lib) "C#, any case, no version"
+              | Error e -> failtest e
+              match Kernels.rewriteDirectives true dir packages "#r \"nuget: Genesis.CSharpFacade\"" with
+              | Ok _ -> failtest "an unmapped package accepted"
+              | Error e -> Expect.stringContains e "--nuget Genesis.CSharpFacade=" "names the option for that package"
+              Expect.isError (Kernels.rewriteDirectives true dir packages "#i \"/some/folder\"") "#i without nuget:"
           }
 
           test "outputs are nbformat 4 JSON" {
@@ -115,6 +136,13 @@ let tests =
                   Expect.equal a.Timeout (Some(TimeSpan.FromSeconds 5.0)) "timeout"
               | Error e -> failtest e
               Expect.isError (Program.parse [ "--ref"; "/no/such/file.dll" ]) "missing --ref file"
+              let lib = Path.Combine(tempDir (), "Engine.dll")
+              File.WriteAllText(lib, "")
+              match Program.parse [ "--nuget"; "Genesis.FSharp=" + lib; "a.ipynb" ] with
+              | Ok a -> Expect.equal a.Packages (Map [ "genesis.fsharp", lib ]) "--nuget: lower-case name -> path"
+              | Error e -> failtest e
+              Expect.isError (Program.parse [ "--nuget"; "Genesis.FSharp=/no/such/file.dll" ]) "missing --nuget file"
+              Expect.isError (Program.parse [ "--nuget"; lib ]) "--nuget without NAME="
               Expect.isError (Program.parse [ "--bogus" ]) "unknown option"
               Expect.isError (Program.parse [ "--timeout"; "soon" ]) "bad timeout"
               match Program.parse [ "--timeout"; "0"; "x" ] with

@@ -217,6 +217,39 @@ let tests =
                   Environment.SetEnvironmentVariable("NUGET_PACKAGES", saved)
           }
 
+          test "#r \"nuget: NAME\" in F# and C# cells loads the assembly given with --nuget; #i \"nuget: ...\" is ignored" {
+              let dir = tempDir ()
+              let lib = compileLibrary "PkgGreeter" (greeterSource.Replace("Greeter", "PkgGreeter")) [] (Path.Combine(dir, "restored", "PkgGreeter.dll"))
+              let name =
+                  write dir "nuget.ipynb" (
+                      notebook "fsharp" [
+                          None, "#i \"nuget: ../no/such/source\"\n#r \"nuget: Pkg.Greeter, 1.0.0\"\nPkgGreeter.Hello \"F#\""
+                          Some "csharp", "#i \"nuget: /no/such/source\"\n#r \"nuget: pkg.greeter\"\nPkgGreeter.Hello(\"C#\")" ])
+              let results, log = runIn dir (fun o -> { o with Packages = Map [ "pkg.greeter", lib ] }) [ name ]
+              Expect.isTrue (List.exactlyOne results).Succeeded log
+              let cells = codeCells (readJson (Path.Combine(dir, "out", name)))
+              Expect.equal (text (ofType "execute_result" cells.[0]).Head "text/plain") "Hello, F#" "F#"
+              Expect.equal (text (ofType "execute_result" cells.[1]).Head "text/plain") "Hello, C#" "C#"
+              let unmapped, _ = runIn dir id [ name ]
+              expectFailure (List.exactlyOne unmapped) 1 "--nuget Pkg.Greeter="
+          }
+
+          test "a C# cell can use the types of a --nuget package's dependencies (restored beside it), as a project can" {
+              let dir = tempDir ()
+              let restored = Path.Combine(dir, "restored")
+              let dep = compileLibrary "PkgDep" "public class PkgDepError : System.Exception { }" [] (Path.Combine(restored, "PkgDep.dll"))
+              let lib =
+                  compileLibrary "PkgFacade" "public static class PkgFacade { public static void Fail() => throw new PkgDepError(); }" [ dep ]
+                      (Path.Combine(restored, "PkgFacade.dll"))
+              Expect.equal (set (Kernels.referenceClosure lib)) (set [ lib; dep ]) "the closure within the folder"
+              let cell = "#r \"nuget: PkgFacade\"\ntry { PkgFacade.Fail(); } catch (PkgDepError) { Console.WriteLine(\"caught\"); }"
+              let name = write dir "closure.ipynb" (notebook "csharp" [ None, cell ])
+              let results, log = runIn dir (fun o -> { o with Packages = Map [ "pkgfacade", lib ] }) [ name ]
+              Expect.isTrue (List.exactlyOne results).Succeeded log
+              let cells = codeCells (readJson (Path.Combine(dir, "out", name)))
+              Expect.equal (streamText "stdout" cells.[0]) "caught\n" "the dependency's type compiled"
+          }
+
           test "cells run in the notebook's folder (#load, relative files) with an empty stdin" {
               let dir = tempDir ()
               File.WriteAllText(Path.Combine(dir, "helper.fsx"), "module Helper\nlet twice x = 2 * x\n")
@@ -300,13 +333,13 @@ let tests =
               Expect.stringContains (log.ToString()) "PASS" "PASS line"
               Expect.stringContains (log.ToString()) "1 succeeded, 0 failed" "summary"
               use log2 = new StringWriter()
-              Expect.equal (Program.run log2 [| tempDir () |]) 0 "an empty folder succeeds"
+              Expect.equal (Program.run log2 [| tempDir (); "--out"; Path.Combine(dir, "out2") |]) 0 "an empty folder succeeds"
               Expect.stringContains (log2.ToString()) "no notebooks" "says so"
               use log3 = new StringWriter()
               Expect.equal (Program.run log3 [| dir; "--out"; dir |]) 1 "refuses to overwrite"
               Expect.stringContains (log3.ToString()) "overwrite" "says why"
               use log4 = new StringWriter()
-              Expect.equal (Program.run log4 [| Path.Combine(dir, "missing.ipynb") |]) 2 "missing input"
+              Expect.equal (Program.run log4 [| Path.Combine(dir, "missing.ipynb"); "--out"; Path.Combine(dir, "out") |]) 2 "missing input"
               let bad = Path.Combine(dir, "bad.ipynb")
               File.WriteAllText(bad, """{"nbformat": 3, "worksheets": []}""")
               use log5 = new StringWriter()
@@ -314,11 +347,11 @@ let tests =
               Expect.stringContains (log5.ToString()) "nbformat 4" "says why"
           }
 
-          test "without --out the copy goes to an executed folder beside the notebook" {
+          test "without --out the runner refuses and writes nothing (never into the notebooks' folder unasked)" {
               let dir = stage [ "kernelspec-only.ipynb" ]
               use log = new StringWriter()
-              Expect.equal (Program.run log [| Path.Combine(dir, "kernelspec-only.ipynb") |]) 0 "runs"
-              Expect.isTrue (File.Exists(Path.Combine(dir, "executed", "kernelspec-only.ipynb"))) "executed/"
-              let original = readJson (Path.Combine(dir, "kernelspec-only.ipynb"))
-              Expect.isNone (executionCount (codeCells original).[0]) "the input is untouched"
+              Expect.equal (Program.run log [| Path.Combine(dir, "kernelspec-only.ipynb") |]) 2 "bad arguments"
+              Expect.stringContains (log.ToString()) "--out DIR is required" "says why"
+              Expect.isFalse (Directory.Exists(Path.Combine(dir, "executed"))) "no executed folder"
+              Expect.equal (Directory.GetFileSystemEntries dir).Length 1 "the folder holds only the notebook"
           } ]

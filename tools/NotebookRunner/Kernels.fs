@@ -98,47 +98,90 @@ module AssemblyResolution =
                     byName.TryAdd(n, p) |> ignore
             with _ -> ()
 
-/// The reply to `#r "nuget: ..."` (no package feed is available while notebooks run).
-let nugetUnsupported =
-    "#r \"nuget: ...\" is not supported by tools/NotebookRunner (no package restore while notebooks run; "
-    + "only ScottPlot, which the runner provides): build the assembly and pass it with --ref, "
-    + "or #r \"path/to/assembly.dll\" relative to the notebook"
+/// The reply to `#r "nuget: ..."` for a package the run does not map to an assembly (no restore while notebooks run).
+let nugetUnsupported (package: string) =
+    sprintf
+        "#r \"nuget: %s\" is not resolved by tools/NotebookRunner: it restores no package while notebooks run. Map the package to a built assembly with --nuget %s=path/to/%s.dll (tools/run-notebooks.sh maps the engine's packages), pass the assembly with --ref, or #r its path"
+        package package package
 
 let private directive = Regex(@"^(\s*)#(r|load|I|i)(\s+)(@?)""([^""]*)""(.*)$", RegexOptions.Compiled)
 
-/// Rewrites `#r`/`#load`/`#I` paths that exist relative to the notebook's folder to absolute
-/// paths; comments out `#r "nuget: ScottPlot..."` (the runner provides ScottPlot); fails on any
-/// other `#r "nuget: ..."` and on `#i` (package sources).
-let rewriteDirectives (fsharp: bool) (baseDir: string) (code: string) : Result<string, string> =
+/// The package a directive's target names, for a `nuget: NAME[, version]` target.
+let private nugetPackage (target: string) =
+    let t = target.TrimStart()
+    if t.StartsWith("nuget:", StringComparison.OrdinalIgnoreCase) then Some(t.Substring(6).Split(',').[0].Trim())
+    else None
+
+/// Rewrites the directives of a cell: `#r "nuget: NAME[, version]"` becomes `#r` of the assembly that packages maps
+/// NAME to (case-insensitive; the version is not checked); `#r "nuget: ScottPlot..."` becomes a comment (the runner
+/// provides ScottPlot); `#i "nuget: SOURCE"` becomes a comment (package sources do not matter when packages are
+/// mapped); `#r`/`#load`/`#I` paths that exist relative to the notebook's folder become absolute. Fails on any other
+/// `#r "nuget: ..."` and on `#i` without `nuget:`.
+let rewriteDirectives (fsharp: bool) (baseDir: string) (packages: Map<string, string>) (code: string) : Result<string, string> =
     let lines = code.Split('\n')
     let mutable error = None
+    let quote (full: string) = if fsharp then "@\"" + full.Replace("\"", "\"\"") + "\"" else "\"" + full + "\""
+    let comment (m: Match) (why: string) = m.Groups[1].Value + "// " + why + ": " + m.Value.Trim()
     for i in 0 .. lines.Length - 1 do
         let m = directive.Match(lines[i].TrimEnd('\r'))
         if m.Success && error.IsNone then
             let kind, target = m.Groups[2].Value, m.Groups[5].Value
-            let isNuget = target.TrimStart().StartsWith("nuget:", StringComparison.OrdinalIgnoreCase)
-            let package =
-                if isNuget then
-                    let spec = target.TrimStart().Substring 6
-                    spec.Split(',').[0].Trim()
-                else
-                    ""
+            let isNuget, package = match nugetPackage target with Some p -> true, p | None -> false, ""
+            let reference (full: string) =
+                m.Groups[1].Value + "#" + kind + m.Groups[3].Value + quote full + m.Groups[6].Value
             if kind = "r" && isNuget && String.Equals(package, "ScottPlot", StringComparison.OrdinalIgnoreCase) then
                 // The runner references ScottPlot itself; the line is there for Polyglot Notebooks.
-                lines[i] <- m.Groups[1].Value + "// provided by tools/NotebookRunner: " + (lines[i].Trim())
-            elif isNuget || kind = "i" then
-                error <- Some(if kind = "i" then "#i (package sources) is not supported by tools/NotebookRunner" else nugetUnsupported)
+                lines[i] <- comment m "provided by tools/NotebookRunner"
+            elif kind = "r" && isNuget then
+                match packages |> Map.tryFind (package.ToLowerInvariant()) with
+                | Some assembly ->
+                    let full = Path.GetFullPath assembly
+                    AssemblyResolution.register full
+                    lines[i] <- reference full
+                | None -> error <- Some(nugetUnsupported package)
+            elif kind = "i" && isNuget then
+                lines[i] <- comment m "package source, not used by tools/NotebookRunner (it maps packages with --nuget)"
+            elif kind = "i" then
+                error <- Some "#i without \"nuget:\" is not supported by tools/NotebookRunner"
             elif Path.IsPathRooted target then
                 if kind = "r" && File.Exists target then AssemblyResolution.register target
             elif target <> "" then
                 let full = Path.GetFullPath(Path.Combine(baseDir, target))
                 if File.Exists full || Directory.Exists full then
                     if kind = "r" && File.Exists full then AssemblyResolution.register full
-                    let quoted = if fsharp then "@\"" + full.Replace("\"", "\"\"") + "\"" else "\"" + full + "\""
-                    lines[i] <- m.Groups[1].Value + "#" + kind + m.Groups[3].Value + quoted + m.Groups[6].Value
+                    lines[i] <- reference full
     match error with
     | Some e -> Error e
     | None -> Ok(String.Join("\n", lines))
+
+/// The assemblies that a cell's `#r "nuget: NAME"` lines map to through packages (full paths, in order).
+let mappedPackages (packages: Map<string, string>) (code: string) : string list =
+    [ for line in code.Split('\n') do
+          let m = directive.Match(line.TrimEnd('\r'))
+          if m.Success && m.Groups[2].Value = "r" then
+              match nugetPackage m.Groups[5].Value |> Option.bind (fun p -> packages |> Map.tryFind (p.ToLowerInvariant())) with
+              | Some assembly -> yield Path.GetFullPath assembly
+              | None -> () ]
+
+/// An assembly and, recursively, the assemblies it references that lie in its own folder (what a package brings
+/// with it once restored into one folder): the compile references a C# cell needs to use the package's types and
+/// those of its dependencies, as a project referencing the package would.
+let referenceClosure (assembly: string) : string list =
+    let dir = Path.GetDirectoryName(Path.GetFullPath assembly) |> string
+    let seen = Collections.Generic.HashSet<string>(StringComparer.Ordinal)
+    let rec visit (path: string) =
+        if File.Exists path && seen.Add path then
+            let names =
+                try
+                    use stream = File.OpenRead path
+                    use pe = new System.Reflection.PortableExecutable.PEReader(stream)
+                    let md = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader pe
+                    [ for h in md.AssemblyReferences -> md.GetString(md.GetAssemblyReference(h).Name) ]
+                with _ -> []
+            for n in names do
+                visit (Path.Combine(dir, n + ".dll"))
+    visit (Path.GetFullPath assembly)
+    List.ofSeq seen
 
 let private unwrap (e: exn) =
     let rec go (e: exn) =
@@ -175,8 +218,9 @@ let compileErrors (errors: string list) =
     Failed("CompilationError", (match errors with e :: _ -> e | [] -> "compilation failed"), errors)
 
 /// F# cells: one FsiEvaluationSession; the prelude references the runner (display API), ScottPlot
-/// and every --ref assembly, opens Genesis.Notebooks and defines `display`.
-type FSharpKernel(notebookPath: string, references: string list) =
+/// and every --ref assembly, opens Genesis.Notebooks and defines `display`; packages maps `#r "nuget: NAME"` to
+/// assemblies (lower-case names).
+type FSharpKernel(notebookPath: string, references: string list, packages: Map<string, string>) =
     let notebookDir = Path.GetDirectoryName(Path.GetFullPath notebookPath) |> string
     let fsiOut = new StringWriter()
     let fsiErr = new StringWriter()
@@ -208,7 +252,7 @@ type FSharpKernel(notebookPath: string, references: string list) =
 
     /// Runs one interaction in the session (state persists); warnings go to stderr.
     member _.Run(code: string, firstLine: int, cancel: CancellationToken) =
-        match rewriteDirectives true notebookDir code with
+        match rewriteDirectives true notebookDir packages code with
         | Error e -> Failed("NotSupported", e, [ e ])
         | Ok code ->
             let result, diags = session.EvalInteractionNonThrowing(code, scriptName, cancel)
@@ -255,11 +299,12 @@ let private hasTrailingValue (compilation: Compilation) =
         | _ -> false
 
 /// C# cells: Roslyn scripting with CSharpGlobals (so `display(x)` works), state carried from
-/// cell to cell with ContinueWithAsync.
-type CSharpKernel(notebookPath: string, references: string list) =
+/// cell to cell with ContinueWithAsync; packages maps `#r "nuget: NAME"` to assemblies (lower-case names).
+type CSharpKernel(notebookPath: string, references: string list, packages: Map<string, string>) =
     let notebookPath = Path.GetFullPath notebookPath
     let notebookDir = Path.GetDirectoryName notebookPath |> string
-    let options =
+    let referenced = Collections.Generic.HashSet<string>(StringComparer.Ordinal)
+    let mutable options =
         ScriptOptions.Default
             .WithFilePath(notebookPath)
             .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(notebookDir))
@@ -299,10 +344,15 @@ type CSharpKernel(notebookPath: string, references: string list) =
 
     /// Runs one submission after the previous ones (state persists); warnings go to stderr.
     member _.Run(code: string, firstLine: int, cancel: CancellationToken) =
-        match rewriteDirectives false notebookDir code with
+        let packageAssemblies = mappedPackages packages code
+        match rewriteDirectives false notebookDir packages code with
         | Error e -> Failed("NotSupported", e, [ e ])
         | Ok code ->
             try
+                // a package's dependencies become compile references too, as in a project that references the package
+                let added = packageAssemblies |> List.collect referenceClosure |> List.filter referenced.Add
+                if not added.IsEmpty then
+                    options <- options.AddReferences(added |> Seq.map (fun p -> MetadataReference.CreateFromFile p :> MetadataReference))
                 let next =
                     state.ContinueWithAsync(code, options, (fun (_: exn) -> true), cancel).GetAwaiter().GetResult()
                 let compilation = next.Script.GetCompilation()

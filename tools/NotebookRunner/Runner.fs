@@ -17,14 +17,16 @@ type RunOptions =
       OutDir: string option
       /// Assemblies referenced by every F# and C# cell (--ref).
       References: string list
+      /// `#r "nuget: NAME"` resolved to an assembly: lower-case package name -> assembly path (--nuget NAME=PATH).
+      Packages: Map<string, string>
       /// Time limit of one cell (None: no limit).
       Timeout: TimeSpan option
       /// Where the per-notebook lines go.
       Log: TextWriter }
 
-/// The default options: write beside each notebook, no references, 600 s per cell, log to stdout.
+/// The default options: write beside each notebook, no references or packages, 600 s per cell, log to stdout.
 let defaultOptions =
-    { OutDir = None; References = []; Timeout = Some(TimeSpan.FromSeconds 600.0); Log = Console.Out }
+    { OutDir = None; References = []; Packages = Map.empty; Timeout = Some(TimeSpan.FromSeconds 600.0); Log = Console.Out }
 
 /// Where and why a notebook failed.
 type Failure =
@@ -162,8 +164,8 @@ let runNotebook (options: RunOptions) (notebook: string) : NotebookResult =
                                                 try
                                                     Ok(
                                                         match lang with
-                                                        | FSharp -> new FSharpKernel(full, references) :> IKernel
-                                                        | CSharp -> new CSharpKernel(full, references) :> IKernel
+                                                        | FSharp -> new FSharpKernel(full, references, options.Packages) :> IKernel
+                                                        | CSharp -> new CSharpKernel(full, references, options.Packages) :> IKernel
                                                     )
                                                 with e ->
                                                     Error(sprintf "starting the %s kernel failed: %s" (languageName lang) e.Message)

@@ -88,6 +88,9 @@ type gs =
     static member backend = (Runtime.current ()).Backend
     /// The active precision ("32" or "64").
     static member precision = (Runtime.current ()).Precision
+    /// The folder of the robot descriptions shipped with the engine (Genesis' gs.utils.get_assets_dir()): a morph's
+    /// relative file that is not found relative to the current folder is looked up here; raises when there is none.
+    static member assetsDir = ShippedAssets.folder ()
 
     static member private make(data: Array, shape: int[], defaultDType: DType, dtype: DType option, requiresGrad: bool option, scene: obj option, device: Backend option) =
         let s = Runtime.current ()

@@ -79,16 +79,18 @@ type Morph =
 type Morphs =
     /// A URDF robot; fixedBase = false gives the root a free joint (Genesis `fixed`); euler (degrees, xyz) or quat; links
     /// joined by fixed joints are merged unless mergeFixedLinks = false or named in linksToKeep (Genesis
-    /// merge_fixed_links, links_to_keep).
+    /// merge_fixed_links, links_to_keep). A relative file not found relative to the current folder is looked up in
+    /// gs.assetsDir.
     static member URDF(file: string, ?pos: float[], ?quat: float[], ?euler: float[], ?fixedBase: bool, ?scale: float,
                        ?mergeFixedLinks: bool, ?linksToKeep: string[]) =
         let quat = Morphs.Orientation(quat, euler)
-        MorphSpec(Urdf.load (file, ?pos = pos, quat = quat, ?fixedBase = fixedBase, ?scale = scale, ?mergeFixedLinks = mergeFixedLinks,
-                             ?linksToKeep = linksToKeep))
+        MorphSpec(Urdf.load (ShippedAssets.resolve "URDF" file, ?pos = pos, quat = quat, ?fixedBase = fixedBase, ?scale = scale,
+                             ?mergeFixedLinks = mergeFixedLinks, ?linksToKeep = linksToKeep))
     /// An MJCF (MuJoCo XML) model; <tendon>/<equality> raise GenesisNotSupportedException unless
-    /// ignoreTendonsAndEqualities = true, which skips them with a warning (EntitySpec.options.warnings).
+    /// ignoreTendonsAndEqualities = true, which skips them with a warning (EntitySpec.options.warnings). A relative
+    /// file not found relative to the current folder is looked up in gs.assetsDir.
     static member MJCF(file: string, ?ignoreTendonsAndEqualities: bool) =
-        MorphSpec(Mjcf.load (file, ?ignoreTendonsAndEqualities = ignoreTendonsAndEqualities))
+        MorphSpec(Mjcf.load (ShippedAssets.resolve "MJCF" file, ?ignoreTendonsAndEqualities = ignoreTendonsAndEqualities))
     /// A static ground plane at z = 0 (or pos/quat).
     static member Plane(?pos: float[], ?quat: float[]) = MorphSpec(Primitives.plane (?pos = pos, ?quat = quat))
     /// A box of full side lengths size.
