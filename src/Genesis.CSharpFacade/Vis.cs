@@ -173,7 +173,7 @@ public sealed class Camera
     /// <param name="up">Up direction (null: z).</param>
     public void SetPose(double[] pos, double[] lookat, double[]? up = null) => FSharp.setPose(pos, lookat, Ref(up));
 
-    /// <summary>RGB [H, W, 3] (Int32 values 0..255) and depth [H, W] (metres) of the current state.</summary>
+    /// <summary>RGB [H, W, 3] (UInt8, on the CPU) and depth [H, W] (Float64 metres) of the current state.</summary>
     /// <param name="env">Env index.</param>
     /// <param name="collision">Draw collision geometry instead of visual geometry.</param>
     public (Tensor Rgb, Tensor Depth) Render(int env = 0, bool collision = false)
