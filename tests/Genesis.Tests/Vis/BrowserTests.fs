@@ -11,8 +11,9 @@ open Genesis.Tests.Vis
 /// Window size of the headless browser (the canvas is the window minus the 44 px control bar).
 let private windowW, windowH = 800, 600
 
-/// A red ball on a hinge (link "bob", its origin at the ball's centre) swinging above the ground, recorded for 2 epochs.
-let private pendulumRecording (dir: string) =
+/// A red ball on a hinge (link "bob", its origin at the ball's centre) swinging above the ground, recorded for 2 epochs;
+/// with envs > 0 a batched scene whose env e starts 0.5 rad further round than env e - 1.
+let private pendulumRecording (envs: int) (dir: string) =
     let xml =
         """<mujoco model="pendulum"><worldbody><geom name="floor" type="plane" size="2 2 0.1" rgba="0.6 0.6 0.6 1"/>
 <body name="arm" pos="0 0 1.2"><joint name="hinge" type="hinge" axis="1 0 0"/>
@@ -22,11 +23,12 @@ let private pendulumRecording (dir: string) =
     File.WriteAllText(path, xml)
     let scene = Scene(SimOptions(dt = 0.01))
     let e = scene.addEntity(Morphs.MJCF path)
-    scene.build()
+    scene.build(nEnvs = envs)
     let rec' = scene.record(every = 2, contacts = true)
     for epoch in 0 .. 1 do
         scene.reset()
-        e.setDofsPosition(gs.tensor([ 1.2 - 0.4 * float epoch ]))
+        let angle k = 1.2 - 0.4 * float epoch - 0.5 * float k
+        e.setDofsPosition(if envs = 0 then gs.tensor([ angle 0 ]) else gs.tensor(Array.init envs (fun k -> [| angle k |])))
         rec'.capture()
         for _ in 1 .. 60 do
             scene.step()
@@ -82,16 +84,29 @@ let private withPageOf (write: string -> string) (f: Chromium.Browser -> string 
     finally
         try Directory.Delete(dir, true) with _ -> ()
 
-let private withPage (f: Chromium.Browser -> Recording -> string -> unit) =
+let private withPendulumPage (envs: int) (f: Chromium.Browser -> Recording -> string -> unit) =
     let recording = ref None
     withPageOf
         (fun dir ->
-            let r = pendulumRecording dir
+            let r = pendulumRecording envs dir
             let html = Path.Combine(dir, "pendulum.html")
             r.saveHtml html
             recording.Value <- Some r
             html)
         (fun b url -> f b recording.Value.Value url)
+
+let private withPage f = withPendulumPage 0 f
+
+/// How many pixels differ (any of R, G, B) between two canvases of the same size.
+let private differing (a: byte[]) (b: byte[]) =
+    Array.init (a.Length / 4) (fun k -> a.[4 * k] <> b.[4 * k] || a.[4 * k + 1] <> b.[4 * k + 1] || a.[4 * k + 2] <> b.[4 * k + 2]) |> Array.filter id |> Array.length
+
+/// True when a red pixel lies within 1 px of where the page's camera projects p (and p is inside the canvas).
+let private redAt (b: Chromium.Browser) (p: float[]) =
+    let x, y = project b p
+    let w, h, px = pixels b
+    let xi, yi = int (round x), int (round y)
+    xi > 2 && xi < w - 2 && yi > 2 && yi < h - 2 && ([ for dx in -1 .. 1 do for dy in -1 .. 1 -> isRed w px (xi + dx) (yi + dy) ] |> List.exists id)
 
 /// Loaded without console errors or network requests, a non-blank canvas (most common colour under 97 %).
 let private checkClean (b: Chromium.Browser) (url: string) =
@@ -163,6 +178,61 @@ let tests =
                 let _, _, px2 = pixels b
                 let o = (int (round y) * w + int (round x)) * 4
                 Expect.isTrue (int px2.[o] > int px2.[o + 2] + 60) (sprintf "collision geometry (orange) drawn at the ball: %d %d %d" px2.[o] px2.[o + 1] px2.[o + 2]))
+        }
+        test "a batched recording: the grid shows every env, the env selector one; each ball at its projected pixel" {
+            withPendulumPage 4 (fun b r url ->
+                checkClean b url
+                let options = b.Eval("Array.from(document.querySelectorAll('#env option')).map(o => o.value).join(',')").GetString()
+                Expect.equal options "grid,0,1,2,3" "the grid first (the default), then one option per env"
+                b.Eval "document.getElementById('traj').click()" |> ignore // no trajectory lines (one is red) under the balls
+                b.Eval "window.genesisViewer.setFrame(0)" |> ignore
+                let bob = Recording.linkIndex r "bob"
+                let frame0 = r.epochs.[r.epochs.Length - 1].frames.[0]
+                let ball (env: int) (offset: float[]) = Array.map2 (+) (Recording.linkPos r frame0 env bob) offset
+                let layout () =
+                    b.Eval("window.genesisViewer.envLayout()").EnumerateArray()
+                    |> Seq.map (fun g -> g.GetProperty("visible").GetBoolean(), g.GetProperty("offset").EnumerateArray() |> Seq.map (fun x -> x.GetDouble()) |> Seq.toArray)
+                    |> Seq.toArray
+                let grid = layout ()
+                Expect.equal (grid |> Array.map fst) [| true; true; true; true |] "grid: every env shown"
+                Expect.equal (grid |> Array.map snd |> Array.distinct |> Array.length) 4 "grid: each env in its own place"
+                for e in 0 .. 3 do
+                    Expect.isTrue (redAt b (ball e (snd grid.[e]))) (sprintf "grid: env %d's ball at its projected pixel" e)
+                let _, _, gridPx = pixels b
+                let origin = [| 0.0; 0.0; 0.0 |]
+                b.Eval "window.genesisViewer.setEnv(2)" |> ignore
+                let one = layout ()
+                Expect.equal (one |> Array.map fst) [| false; false; true; false |] "env 2 alone"
+                Expect.sequenceEqual (snd one.[2]) origin "env 2 at the origin"
+                Expect.isTrue (redAt b (ball 2 origin)) "env 2's ball at its projected pixel"
+                Expect.isFalse (redAt b (ball 0 origin)) "env 0's ball (another angle) not drawn"
+                let _, _, px2 = pixels b
+                b.Eval "window.genesisViewer.setEnv(0)" |> ignore
+                Expect.isTrue (redAt b (ball 0 origin)) "env 0's ball at its projected pixel"
+                Expect.isFalse (redAt b (ball 2 origin)) "env 2's ball not drawn"
+                let _, _, px0 = pixels b
+                Expect.isGreaterThan (differing px0 px2) 200 "env 0 and env 2 look different"
+                Expect.isGreaterThan (differing gridPx px2) 200 "the grid and one env look different"
+                b.Eval "window.genesisViewer.setEnv('grid')" |> ignore
+                Expect.equal (layout () |> Array.map fst) [| true; true; true; true |] "back to the grid")
+        }
+        test "the speed control scales how far the animation advances in the same wall time" {
+            withPage (fun b _ _ ->
+                // plays for 1.5 s of wall time at a speed; the page reports its animation clock and the wall time it measured
+                let play (speed: string) =
+                    let v =
+                        b.Eval(
+                            sprintf "(async () => { const g = window.genesisViewer, s = document.getElementById('speed'); g.pause(); s.value = '%s'; s.dispatchEvent(new Event('change')); await new Promise(r => requestAnimationFrame(() => r())); const c0 = g.clock(), t0 = performance.now(); g.play(); await new Promise(r => setTimeout(r, 1500)); g.pause(); return { advance: g.clock() - c0, wall: (performance.now() - t0) / 1000, speed: document.getElementById('speed').value }; })()"
+                                speed)
+                    Expect.equal (v.GetProperty("speed").GetString()) speed "the control holds the speed"
+                    v.GetProperty("advance").GetDouble(), v.GetProperty("wall").GetDouble()
+                let slow, slowWall = play "0.25"
+                let fast, fastWall = play "4"
+                Expect.isGreaterThan slow 0.0 "the animation advances at 0.25x"
+                Expect.isLessThanOrEqual slow (0.25 * slowWall * 1.05) (sprintf "0.25x: %.3f s of animation in %.3f s" slow slowWall)
+                Expect.isLessThanOrEqual fast (4.0 * fastWall * 1.05) (sprintf "4x: %.3f s of animation in %.3f s" fast fastWall)
+                Expect.isGreaterThan fast (4.0 * fastWall * 0.5) (sprintf "4x: %.3f s of animation in %.3f s" fast fastWall)
+                Expect.isGreaterThan (fast / slow) 8.0 (sprintf "4x advances about 16 times as far as 0.25x (%.3f vs %.3f s)" fast slow))
         }
         test "the trajectory-optimisation example's page: clean load, epochs coloured by loss, the arm moves" {
             examplePage "trajectory" (fun prefix -> Genesis.Examples.TrajectoryOptimization.runWith 12 None (Some prefix) |> ignore) (fun b ->
