@@ -1,4 +1,6 @@
-/// Runs an example: `trajectory` (default; the README's main example), `quickstart`, `cartpole [epochs]` or `sysid [epochs]`.
+/// Runs an example: `trajectory` (default; the README's main example), `quickstart [prefix]`, `cartpole [epochs]` or
+/// `sysid [epochs]`. Trajectory, cart-pole and sysid write their pictures into docs/images; the quick start writes
+/// prefix.html and prefix.gif (default: quickstart in GENESIS_EXAMPLES_OUT, else out/examples).
 module Genesis.Examples.Program
 
 open Genesis
@@ -8,7 +10,8 @@ let main argv =
     gs.init(precision = "64", seed = 0)
     match argv |> Array.tryHead |> Option.defaultValue "trajectory" with
     | "quickstart" ->
-        Quickstart.run () |> ignore
+        let prefix = if argv.Length > 1 then argv[1] else Pictures.outputPrefix "quickstart"
+        Quickstart.runWith (Some prefix) |> ignore
         0
     | "trajectory" ->
         let epochs = if argv.Length > 1 then int argv[1] else 100
