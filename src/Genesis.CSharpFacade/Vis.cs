@@ -103,6 +103,11 @@ public sealed class Recording
     /// <param name="title">Page title.</param>
     public void SaveHtml(string path, string title = "Genesis recording") => Genesis.Vis.HtmlViewer.save(path, title, FSharp);
 
+    /// <summary>The viewer as an iframe element (the page in srcdoc) for a notebook's HTML output: the robot inline, offline.</summary>
+    /// <param name="title">Page title.</param>
+    /// <param name="height">Height in pixels (at least 100).</param>
+    public string IframeHtml(string title = "Genesis recording", int height = 480) => Genesis.Vis.HtmlViewer.iframe(title, height, FSharp);
+
     /// <summary>Writes an animated GIF of an epoch rendered by the software camera.</summary>
     /// <param name="path">Output file.</param>
     /// <param name="width">Width in pixels.</param>

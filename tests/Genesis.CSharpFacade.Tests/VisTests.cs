@@ -99,6 +99,10 @@ public static class VisTests
             r.SaveHtml(html, "facade");
             var text = File.ReadAllText(html);
             Assert.True(text.Contains("<title>facade</title>") && text.Contains("THREE") && !text.Contains("__DATA__"), "self-contained page");
+            var frame = r.IframeHtml("facade", 300);
+            Assert.True(frame == Genesis.Vis.HtmlViewer.iframe("facade", 300, r.FSharp) && frame.StartsWith("<iframe") && frame.Contains("height: 300px"), "the engine's iframe");
+            Assert.True(System.Net.WebUtility.HtmlDecode(frame).Contains(text), "srcdoc holds the same page, escaped");
+            Assert.Throws<GenesisException>(() => r.IframeHtml("facade", 10), "too small");
         }
         finally
         {
