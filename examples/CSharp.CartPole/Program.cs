@@ -2,14 +2,19 @@
 // examples/Genesis.Examples/CartPole.fs): an MLP policy (observation -> force on the cart) is trained through the
 // differentiable simulator over 64 envs with random starts, in closed-loop rollouts with truncated windows
 // (scene.Rollout), Adam and gradient clipping; then tested on 100 random starts for 5 s.
-// Usage: dotnet run --project examples/CSharp.CartPole -c Release [-- epochs [png]]
-// Prints "cart-pole (C#): N/100 random starts balanced ..." and exits 0 when N >= 95, 1 otherwise.
+// Usage: dotnet run --project examples/CSharp.CartPole -c Release [-- epochs [png [prefix]]]
+// Prints "cart-pole (C#): N/100 random starts balanced ..." and exits 0 when N >= 95, 1 otherwise. Writes the trained
+// policy on nine new starts (one cart-pole per start) to prefix.html (offline viewer) and prefix.gif (the first start,
+// software camera) and prints their full paths; the prefix defaults to cartpole-csharp in GENESIS_EXAMPLES_OUT, else
+// out/examples (git-ignored). With png ("-" for none) it also writes the learning curve.
 using System.Diagnostics;
 using Genesis.CSharp;
+using Genesis.CSharp.Examples;
 using Genesis.CSharp.NN;
 
 int epochs = args.Length > 0 ? int.Parse(args[0]) : 200;
-string? png = args.Length > 1 ? args[1] : null;
+string? png = args.Length > 1 && args[1] != "-" ? Path.GetFullPath(args[1]) : null;
+string prefix = Path.GetFullPath(args.Length > 2 ? args[2] : ExamplePaths.OutputPrefix("cartpole-csharp"));
 
 Gs.Init(Backend.Cpu, precision: "64", seed: 0);
 
@@ -53,6 +58,7 @@ if (png is not null)
     plot.SavePng(png, 640, 400);
     Console.WriteLine($"learning curve written to {png}");
 }
+Show(net, new Random(7), 9, 5.0, prefix);
 return balanced >= 95 ? 0 : 1;
 
 // Running cost on the state after each step: pole angle, cart position, velocities (per env).
@@ -116,13 +122,29 @@ static int Evaluate(Module net, Random rnd, int trials, double seconds)
     return ok.Count(x => x);
 }
 
-// The path of a file under the repository's assets/ folder, found by walking up from the working
-// directory and from the program's folder.
-static string AssetPath(string relative)
+// Records the policy on `starts` new random starts (one env each) and writes prefix.html and prefix.gif.
+static void Show(Module net, Random rnd, int starts, double seconds, string prefix)
 {
-    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            if (Directory.Exists(Path.Combine(dir.FullName, "assets", "two_link_arm")))
-                return Path.Combine(dir.FullName, "assets", relative);
-    throw new FileNotFoundException($"cannot find assets/{relative}: run from inside the repository");
+    var (scene, robot) = MakeScene(starts, requiresGrad: false);
+    var (q, v) = SampleStarts(rnd, starts);
+    robot.SetDofsPosition(Gs.FromArray(q, [starts, 2]));
+    robot.SetDofsVelocity(Gs.FromArray(v, [starts, 2]));
+    var recorder = scene.Record(every: 2);
+    using (Gs.NoGrad())
+    {
+        recorder.Capture();
+        for (int t = 0; t < (int)Math.Round(seconds / 0.02); t++)
+        {
+            Act(robot, net);
+            scene.Step();
+            recorder.Capture();
+        }
+    }
+    Directory.CreateDirectory(Path.GetDirectoryName(prefix)!);
+    recorder.Recording.SaveHtml(prefix + ".html", $"Cart-pole balanced by a policy trained through the simulator (C#, {starts} starts)");
+    recorder.Recording.SaveGif(prefix + ".gif", 320, 240, [0.0, -2.6, 0.6], [0.0, 0.0, 0.45], fov: 45, frameMs: 40);
+    Console.WriteLine($"viewer written to {prefix}.html, animation to {prefix}.gif");
 }
+
+// The path of a file under the repository's assets/ folder.
+static string AssetPath(string relative) => ExamplePaths.Asset(relative);

@@ -3,13 +3,16 @@
 // optimised with Adam so that the two-link arm's end link reaches a target at the end of a 1 s
 // horizon; scene.Reset() each epoch.
 // Usage: dotnet run --project examples/CSharp.TrajectoryOptimization -c Release [-- epochs [prefix]]
-// With a prefix (e.g. docs/images/trajectory-csharp) it also writes prefix.html (the offline viewer of
-// every 10th epoch and the last) and prefix.png (the final pose, software camera).
+// Writes prefix.html (the offline viewer of every 10th epoch and the last), prefix.gif (the last epoch) and
+// prefix.png (the final pose), both from the software camera, and prints their full paths; the prefix defaults to
+// trajectory-csharp in GENESIS_EXAMPLES_OUT, else out/examples (git-ignored); docs/images/trajectory-csharp.png
+// comes from `-- 100 docs/images/trajectory-csharp`.
 // Exits 0 when the loss went down, 1 otherwise.
 using Genesis.CSharp;
+using Genesis.CSharp.Examples;
 
 int epochs = args.Length > 0 ? int.Parse(args[0]) : 100;
-string? prefix = args.Length > 1 ? args[1] : null;
+string prefix = Path.GetFullPath(args.Length > 1 ? args[1] : ExamplePaths.OutputPrefix("trajectory-csharp"));
 
 Gs.Init(Backend.Cpu, precision: "64", seed: 0);
 
@@ -23,7 +26,7 @@ var controls = Gs.Zeros([nSteps, robot.NDofs], requiresGrad: true);
 var adam = new Adam([controls], lr: 0.01);
 
 var losses = new List<double>();
-var recorder = prefix is null ? null : scene.Record(every: 5);
+var recorder = scene.Record(every: 5);
 for (int epoch = 0; epoch < epochs; epoch++)
 {
     scene.Reset();
@@ -46,25 +49,16 @@ for (int epoch = 0; epoch < epochs; epoch++)
     Console.WriteLine($"[{new string('#', filled)}{new string('.', width - filled)}] epoch {epoch + 1,3}/{epochs}  loss {loss.Item():0.000e+00}");
 }
 
-if (prefix is not null && recorder is not null)
-{
-    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(prefix))!);
-    recorder.Recording.SaveHtml(prefix + ".html", "Trajectory optimisation (C#)");
-    scene.AddCamera(320, 240, [1.0, -2.7, 0.2], [1.0, 0.0, -0.4], fov: 45).SaveImage(prefix + ".png");
-    Console.WriteLine($"viewer written to {prefix}.html, final pose to {prefix}.png");
-}
+double[] cameraPos = [1.0, -2.7, 0.2], cameraLookat = [1.0, 0.0, -0.4];
+Directory.CreateDirectory(Path.GetDirectoryName(prefix)!);
+recorder.Recording.SaveHtml(prefix + ".html", "Trajectory optimisation (C#)");
+recorder.Recording.SaveGif(prefix + ".gif", 320, 240, cameraPos, cameraLookat, fov: 45, frameMs: 50);
+scene.AddCamera(320, 240, cameraPos, cameraLookat, fov: 45).SaveImage(prefix + ".png");
+Console.WriteLine($"viewer written to {prefix}.html, animation to {prefix}.gif, final pose to {prefix}.png");
 
 double first = losses[0], last = losses[^1];
 Console.WriteLine($"loss: {first:0.000e+00} -> {last:0.000e+00} ({first / last:0}x lower)");
 return last < first ? 0 : 1;
 
-// The path of a file under the repository's assets/ folder, found by walking up from the working
-// directory and from the program's folder.
-static string AssetPath(string relative)
-{
-    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            if (Directory.Exists(Path.Combine(dir.FullName, "assets", "two_link_arm")))
-                return Path.Combine(dir.FullName, "assets", relative);
-    throw new DirectoryNotFoundException("cannot find the assets/ folder: run from inside the repository");
-}
+// The path of a file under the repository's assets/ folder.
+static string AssetPath(string relative) => ExamplePaths.Asset(relative);

@@ -77,7 +77,7 @@ let show (net: Module) (rnd: Random) (starts: int) (seconds: float) (prefix: str
             act robot net ()
             scene.step()
             recorder.capture())
-    Plots.saveViewerAndGif prefix (sprintf "Cart-pole balanced by a policy trained through the simulator (%d starts)" starts)
+    Pictures.saveViewerAndGif prefix (sprintf "Cart-pole balanced by a policy trained through the simulator (%d starts)" starts)
         recorder.recording [| 0.0; -2.6; 0.6 |] [| 0.0; 0.0; 0.45 |] 40
 
 /// Trains for `epochs` epochs (nEnvs random starts each, `horizon` steps in windows of `window`) and evaluates on 100

@@ -157,5 +157,5 @@ let show (policy: Tensor -> Tensor) (prefix: string) =
             act robot (policy (observe robot ()))
             scene.step()
             recorder.capture())
-    Plots.saveViewerAndGif prefix "Pendulum swung up by a SHAC policy (motor: half of gravity's torque)"
+    Pictures.saveViewerAndGif prefix "Pendulum swung up by a SHAC policy (motor: half of gravity's torque)"
         recorder.recording [| 0.0; -3.5; 0.3 |] [| 0.0; 0.0; 0.0 |] 50

@@ -1,4 +1,4 @@
-/// Learning curves written as PNG (ScottPlot), and a recording's viewer page and animation.
+/// Learning curves written as PNG (ScottPlot); the viewer pages and animations are in Pictures.
 module Genesis.Examples.Plots
 
 open System
@@ -11,7 +11,8 @@ let saveLogCurve (file: string) (title: string) (yLabel: string) (values: seq<fl
     plot.Title(title)
     plot.XLabel("epoch")
     plot.YLabel(yLabel)
-    IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath file)) |> ignore
+    let file = IO.Path.GetFullPath file
+    IO.Directory.CreateDirectory(IO.Path.GetDirectoryName file) |> ignore
     plot.SavePng(file, 640, 400) |> ignore
     printfn "curve written to %s" file
 
@@ -26,14 +27,8 @@ let saveCurves (file: string) (title: string) (yLabel: string) (series: (string 
     plot.Title(title)
     plot.XLabel("fraction of the training budget (env-steps)")
     plot.YLabel(yLabel)
-    IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath file)) |> ignore
+    let file = IO.Path.GetFullPath file
+    IO.Directory.CreateDirectory(IO.Path.GetDirectoryName file) |> ignore
     plot.SavePng(file, 640, 400) |> ignore
     printfn "curve written to %s" file
 
-/// Writes prefix.html (the offline viewer of the recording) and prefix.gif (its last epoch, env 0, seen by a 320 x 240
-/// software camera at pos looking at lookat), creating the folder, and prints where.
-let saveViewerAndGif (prefix: string) (title: string) (recording: Genesis.Vis.Recording) (pos: float[]) (lookat: float[]) (frameMs: int) =
-    IO.Directory.CreateDirectory(IO.Path.GetDirectoryName(IO.Path.GetFullPath prefix)) |> ignore
-    Genesis.Vis.HtmlViewer.save (prefix + ".html") title recording
-    Genesis.Vis.RenderFiles.saveGif recording (prefix + ".gif") (320, 240) pos lookat 45.0 -1 0 false frameMs
-    printfn "viewer written to %s.html, animation to %s.gif" prefix prefix

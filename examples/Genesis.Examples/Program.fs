@@ -1,5 +1,7 @@
-/// Runs an example: `trajectory` (default; the README's main example), `quickstart`, `cartpole [epochs]`, `sysid [epochs]`,
-/// `pendulum [epochs]` or `go2-stand [epochs]`.
+/// Runs an example: `trajectory` (default; the README's main example), `quickstart [prefix]`, `cartpole [epochs]`,
+/// `sysid [epochs]`, `pendulum [epochs]` or `go2-stand [epochs]`. Trajectory, cart-pole, sysid, pendulum and go2-stand
+/// write their pictures into docs/images; the quick start writes prefix.html and prefix.gif (default: quickstart in
+/// GENESIS_EXAMPLES_OUT, else out/examples).
 module Genesis.Examples.Program
 
 open Genesis
@@ -9,7 +11,8 @@ let main argv =
     gs.init(precision = "64", seed = 0)
     match argv |> Array.tryHead |> Option.defaultValue "trajectory" with
     | "quickstart" ->
-        Quickstart.run () |> ignore
+        let prefix = if argv.Length > 1 then argv[1] else Pictures.outputPrefix "quickstart"
+        Quickstart.runWith (Some prefix) |> ignore
         0
     | "trajectory" ->
         let epochs = if argv.Length > 1 then int argv[1] else 100

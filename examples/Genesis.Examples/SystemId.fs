@@ -74,7 +74,7 @@ let runWith (epochs: int) (pngPath: string option) (visualPrefix: string option)
         Plots.saveLogCurve file "System identification (two-link arm masses, damping)" "log10 trajectory MSE" losses)
     match visualPrefix, recorder with
     | Some prefix, Some r ->
-        Plots.saveViewerAndGif prefix "System identification: observed motion (epoch 0) and fits" r.recording [| 1.0; -2.7; 0.2 |] [| 1.0; 0.0; -0.4 |] 40
+        Pictures.saveViewerAndGif prefix "System identification: observed motion (epoch 0) and fits" r.recording [| 1.0; -2.7; 0.2 |] [| 1.0; 0.0; -0.4 |] 40
     | _ -> ()
     { losses = losses.ToArray(); truth = truth; guess = guess; found = found }
 

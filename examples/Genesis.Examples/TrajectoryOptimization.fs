@@ -42,7 +42,7 @@ let runWith (epochs: int) (pngPath: string option) (visualPrefix: string option)
     pngPath |> Option.iter (fun file ->
         Plots.saveLogCurve file "Trajectory optimisation (two-link arm, Adam lr 0.01)" "log10 loss" losses)
     match visualPrefix, recorder with
-    | Some prefix, Some r -> Plots.saveViewerAndGif prefix "Trajectory optimisation (two-link arm)" r.recording cameraPos cameraLookat 50
+    | Some prefix, Some r -> Pictures.saveViewerAndGif prefix "Trajectory optimisation (two-link arm)" r.recording cameraPos cameraLookat 50
     | _ -> ()
     losses.ToArray()
 

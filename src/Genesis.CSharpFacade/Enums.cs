@@ -27,6 +27,8 @@ public enum DType
     Float,
     /// <summary>The int type of the current precision ("32" gives Int32, "64" Int64).</summary>
     Int,
+    /// <summary>Unsigned 8-bit integer 0..255 (image bytes; CPU backend only).</summary>
+    UInt8,
 }
 
 /// <summary>Time integrators (the engine's <c>Genesis.Physics.Integrator</c>).</summary>
@@ -77,6 +79,7 @@ internal static class Enums
         DType.Bool => Genesis.DType.Bool,
         DType.Float => Genesis.DType.Float,
         DType.Int => Genesis.DType.Int,
+        DType.UInt8 => Genesis.DType.UInt8,
         _ => throw new ArgumentOutOfRangeException(nameof(d), d, "unknown DType"),
     };
 
@@ -89,6 +92,7 @@ internal static class Enums
         Genesis.DType.Tags.Bool => DType.Bool,
         Genesis.DType.Tags.Float => DType.Float,
         Genesis.DType.Tags.Int => DType.Int,
+        Genesis.DType.Tags.UInt8 => DType.UInt8,
         _ => throw new ArgumentOutOfRangeException(nameof(d), d, "unknown DType"),
     };
 

@@ -119,6 +119,15 @@ public static class Gs
     public static Tensor Tensor(bool[] values, DType? dtype = null, bool requiresGrad = false, Scene? scene = null, Backend? device = null) =>
         new(gs.tensor(values, FsOpt(dtype), Some(requiresGrad), Scene.Opt(scene), FsOpt(device)));
 
+    /// <summary>A 1-D uint8 tensor from bytes (CPU backend only).</summary>
+    /// <param name="values">The values.</param>
+    /// <param name="dtype">Element type (null: UInt8).</param>
+    /// <param name="requiresGrad">Make a requiresGrad leaf (float dtypes only).</param>
+    /// <param name="scene">The owning scene.</param>
+    /// <param name="device">Must be the backend of Init.</param>
+    public static Tensor Tensor(byte[] values, DType? dtype = null, bool requiresGrad = false, Scene? scene = null, Backend? device = null) =>
+        new(gs.tensor(values, FsOpt(dtype), Some(requiresGrad), Scene.Opt(scene), FsOpt(device)));
+
     /// <summary>A 2-D tensor from a double matrix.</summary>
     /// <param name="values">The values [rows, columns].</param>
     /// <param name="dtype">Element type (null: Float).</param>

@@ -77,6 +77,7 @@ internal static class TensorExt
     public static readonly Func<FsTensor, FsTensor> int32 = TensorCalls.int32;
     public static readonly Func<FsTensor, FsTensor> int64 = TensorCalls.int64;
     public static readonly Func<FsTensor, FsTensor> @bool = TensorCalls.@bool;
+    public static readonly Func<FsTensor, FsTensor> uint8 = TensorCalls.uint8;
     public static readonly Func<FsTensor, int, FsTensor> item1 = TensorCalls.item1;
     public static readonly Func<FsTensor, int, int, FsTensor> item2 = TensorCalls.item2;
     public static readonly Func<FsTensor, int, int, int, FsTensor> item3 = TensorCalls.item3;

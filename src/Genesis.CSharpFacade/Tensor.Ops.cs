@@ -142,6 +142,8 @@ public sealed partial class Tensor
     public Tensor Int64() => new(TensorExt.int64(FSharp));
     /// <summary>Casts to bool.</summary>
     public Tensor Bool() => new(TensorExt.@bool(FSharp));
+    /// <summary>Casts to uint8 (floats truncate and saturate to 0..255, ints wrap modulo 256, as PyTorch).</summary>
+    public Tensor UInt8() => new(TensorExt.uint8(FSharp));
 
     // ---- comparisons (bool tensors) -------------------------------------------------------------
 

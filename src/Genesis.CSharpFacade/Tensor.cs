@@ -93,17 +93,17 @@ public sealed partial class Tensor : IEquatable<Tensor>
     /// <summary>All elements, row-major, converted to double.</summary>
     public double[] ToArray() => FSharp.toFloatArray();
 
-    /// <summary>All elements, row-major, cast to <typeparamref name="T"/> (float, double, int, long or bool).</summary>
-    /// <typeparam name="T">The element type: float, double, int, long or bool.</typeparam>
+    /// <summary>All elements, row-major, cast to <typeparamref name="T"/> (float, double, int, long, bool or byte).</summary>
+    /// <typeparam name="T">The element type: float, double, int, long, bool or byte.</typeparam>
     public T[] ToArray<T>() => (T[])FSharp.cast(DTypeOf<T>()).toFlatArray();
 
-    /// <summary>The elements of a 1-D tensor as T[] (double, float, int, long or bool; cast from the dtype).</summary>
+    /// <summary>The elements of a 1-D tensor as T[] (double, float, int, long, bool or byte; cast from the dtype).</summary>
     public T[] ToArray1D<T>() => TensorCalls.toArray1D<T>(FSharp);
 
-    /// <summary>The elements of a 2-D tensor as T[rows, columns] (double, float, int, long or bool).</summary>
+    /// <summary>The elements of a 2-D tensor as T[rows, columns] (double, float, int, long, bool or byte).</summary>
     public T[,] ToArray2D<T>() => TensorCalls.toArray2D<T>(FSharp);
 
-    /// <summary>The elements of a 3-D tensor as T[,,] (double, float, int, long or bool).</summary>
+    /// <summary>The elements of a 3-D tensor as T[,,] (double, float, int, long, bool or byte).</summary>
     public T[,,] ToArray3D<T>() => TensorCalls.toArray3D<T>(FSharp);
 
     /// <summary>The elements of a 2-D tensor as double[rows, columns].</summary>
@@ -135,5 +135,6 @@ public sealed partial class Tensor : IEquatable<Tensor>
         : typeof(T) == typeof(int) ? Genesis.DType.Int32
         : typeof(T) == typeof(long) ? Genesis.DType.Int64
         : typeof(T) == typeof(bool) ? Genesis.DType.Bool
-        : throw new ArgumentException($"ToArray<{typeof(T).Name}>: the element type must be float, double, int, long or bool", "T");
+        : typeof(T) == typeof(byte) ? Genesis.DType.UInt8
+        : throw new ArgumentException($"ToArray<{typeof(T).Name}>: the element type must be float, double, int, long, bool or byte", "T");
 }

@@ -103,6 +103,11 @@ public sealed class Recording
     /// <param name="title">Page title.</param>
     public void SaveHtml(string path, string title = "Genesis recording") => Genesis.Vis.HtmlViewer.save(path, title, FSharp);
 
+    /// <summary>The viewer as an iframe element (the page in srcdoc) for a notebook's HTML output: the robot inline, offline.</summary>
+    /// <param name="title">Page title.</param>
+    /// <param name="height">Height in pixels (at least 100).</param>
+    public string IframeHtml(string title = "Genesis recording", int height = 480) => Genesis.Vis.HtmlViewer.iframe(title, height, FSharp);
+
     /// <summary>Writes an animated GIF of an epoch rendered by the software camera.</summary>
     /// <param name="path">Output file.</param>
     /// <param name="width">Width in pixels.</param>
@@ -173,7 +178,7 @@ public sealed class Camera
     /// <param name="up">Up direction (null: z).</param>
     public void SetPose(double[] pos, double[] lookat, double[]? up = null) => FSharp.setPose(pos, lookat, Ref(up));
 
-    /// <summary>RGB [H, W, 3] (Int32 values 0..255) and depth [H, W] (metres) of the current state.</summary>
+    /// <summary>RGB [H, W, 3] (UInt8, on the CPU) and depth [H, W] (Float64 metres) of the current state.</summary>
     /// <param name="env">Env index.</param>
     /// <param name="collision">Draw collision geometry instead of visual geometry.</param>
     public (Tensor Rgb, Tensor Depth) Render(int env = 0, bool collision = false)

@@ -70,6 +70,22 @@ public static class TensorTests
         Check("Clamp(min)", x.Clamp(min: 0.3), v => Math.Max(v, 0.3));
     }
 
+    /// <summary>UInt8: byte arrays make uint8 tensors; casts, typed accessors, printing and promotion forward to the engine.</summary>
+    [Test]
+    public static void UInt8Tensors()
+    {
+        Init();
+        var b = Gs.Tensor(new byte[] { 0, 7, 255 });
+        Assert.True(b.DType == DType.UInt8 && b.FSharp.dtype.Equals(Genesis.DType.UInt8), "byte[] gives UInt8 (both ways through the enum)");
+        Assert.True(b.ToArray<byte>().SequenceEqual(new byte[] { 0, 7, 255 }), "ToArray<byte>");
+        Assert.True(b.ToString() == "tensor([0, 7, 255], dtype=uint8)", "printed as the engine prints it");
+        Assert.True(V(-1.5, 2.7, 300.0).UInt8().ToArray1D<byte>().SequenceEqual(new byte[] { 0, 2, 255 }), "UInt8() truncates and saturates");
+        Assert.True(Gs.Tensor(new[] { 1, 2 }, dtype: DType.UInt8).DType == DType.UInt8, "dtype: UInt8");
+        Assert.True((b + Gs.Tensor(new[] { 1, 1, 1 }, dtype: DType.Int32)).DType == DType.Int32, "uint8 + int32 gives int32");
+        var img = Gs.Tensor(Enumerable.Range(0, 12).Select(i => (byte)i).ToArray()).Reshape(2, 2, 3);
+        Assert.True(img.ToArray3D<byte>()[1, 0, 2] == 8, "ToArray3D<byte> is row-major [H, W, 3]");
+    }
+
     /// <summary>Casts and the comparisons (tensor and double operands) give the expected dtypes and values.</summary>
     [Test]
     public static void CastsAndComparisons()

@@ -71,7 +71,10 @@ public static class VisTests
         var fs = cam.FSharp.renderImage(null, null);
         Assert.True(img.Rgb.SequenceEqual(fs.rgb) && img.Depth.SequenceEqual(fs.depth) && img.Width == 32 && img.Height == 24, "same image as the engine");
         Assert.True(img.FSharp.rgb.Length == 32 * 24 * 3, "wrapped image");
-        Assert.True(rgb.ToArray().Select(x => (byte)x).SequenceEqual(img.Rgb), "tensor values are the bytes");
+        Assert.True(rgb.DType == DType.UInt8 && depth.DType == DType.Float64, "uint8 RGB, float64 depth");
+        Assert.True(rgb.ToArray<byte>().SequenceEqual(img.Rgb), "tensor values are the bytes");
+        var rgb3 = rgb.ToArray3D<byte>();
+        Assert.True(rgb3[23, 31, 2] == img.Rgb[(23 * 32 + 31) * 3 + 2] && rgb3[0, 0, 1] == img.Rgb[1], "ToArray3D<byte> is [H, W, 3]");
         cam.SetPose([0.0, -3.0, 0.5], [0.0, 0.0, 0.5]);
         Assert.True(!cam.RenderImage(collision: true).Rgb.SequenceEqual(img.Rgb), "moved camera, different image");
         Assert.Throws<GenesisException>(() => scene.AddCamera(0, 10, [1.0, 0, 0], [0.0, 0, 0]), "resolution");
@@ -96,6 +99,10 @@ public static class VisTests
             r.SaveHtml(html, "facade");
             var text = File.ReadAllText(html);
             Assert.True(text.Contains("<title>facade</title>") && text.Contains("THREE") && !text.Contains("__DATA__"), "self-contained page");
+            var frame = r.IframeHtml("facade", 300);
+            Assert.True(frame == Genesis.Vis.HtmlViewer.iframe("facade", 300, r.FSharp) && frame.StartsWith("<iframe") && frame.Contains("height: 300px"), "the engine's iframe");
+            Assert.True(System.Net.WebUtility.HtmlDecode(frame).Contains(text), "srcdoc holds the same page, escaped");
+            Assert.Throws<GenesisException>(() => r.IframeHtml("facade", 10), "too small");
         }
         finally
         {

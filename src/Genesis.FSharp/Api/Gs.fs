@@ -6,7 +6,7 @@ open Genesis.Cpu
 /// The entry point (Genesis' `gs` module): initialisation, tensor creation and functional differentiation.
 /// .NET arrays given to gs.tensor / gs.fromArray, flattened row-major with their shape.
 module internal ArrayInput =
-    let private supported = [ typeof<float>; typeof<float32>; typeof<int>; typeof<int64>; typeof<bool> ]
+    let private supported = [ typeof<float>; typeof<float32>; typeof<int>; typeof<int64>; typeof<bool>; typeof<byte> ]
 
     /// The elements (row-major, in an array of the leaf element type) and the shape of a multidimensional or jagged
     /// array; raises for ragged rows or an unsupported element type.
@@ -14,7 +14,7 @@ module internal ArrayInput =
         let rec elementType (t: Type) = if t.IsArray then elementType (t.GetElementType()) else t
         let leaf = elementType (values.GetType())
         if not (List.contains leaf supported) then
-            raise (GenesisException(sprintf "gs.tensor: unsupported element type %s (float, float32, int, int64 or bool; any rank, jagged or multidimensional)" leaf.Name))
+            raise (GenesisException(sprintf "gs.tensor: unsupported element type %s (float, float32, int, int64, bool or byte; any rank, jagged or multidimensional)" leaf.Name))
         let items = ResizeArray<obj>()
         // the shape of the first element at each depth; every other element must match it
         let rec walk (a: Array) (path: string) : int[] =
@@ -141,6 +141,9 @@ type gs =
     /// A 1-D bool tensor.
     static member tensor(values: bool[], ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
         gs.make(values, [| values.Length |], DType.Bool, dtype, requiresGrad, scene, device)
+    /// A 1-D uint8 tensor from bytes (CPU backend only).
+    static member tensor(values: byte[], ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
+        gs.make(values, [| values.Length |], DType.UInt8, dtype, requiresGrad, scene, device)
     /// A 2-D tensor from a float matrix.
     static member tensor(values: float[,], ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
         gs.fromArray(values, ?dtype = dtype, ?requiresGrad = requiresGrad, ?scene = scene, ?device = device)
@@ -164,7 +167,7 @@ type gs =
     /// A 1-D tensor from memory of floats.
     static member tensor(values: ReadOnlyMemory<float>, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
         gs.floats(values.ToArray(), [| values.Length |], dtype, requiresGrad, scene, device)
-    /// A tensor from any other .NET array of float32/float/int/int64/bool (jagged of any depth, e.g. int64[][], or
+    /// A tensor from any other .NET array of float32/float/int/int64/bool/byte (jagged of any depth, e.g. int64[][], or
     /// multidimensional): as gs.fromArray.
     static member tensor(values: Array, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
         gs.fromArray(values, ?dtype = dtype, ?requiresGrad = requiresGrad, ?scene = scene, ?device = device)
@@ -172,7 +175,7 @@ type gs =
     static member tensor(value: Tensor, ?dtype: DType, ?requiresGrad: bool, ?scene: obj) =
         gs.fromTensor(value, detach = true, ?dtype = dtype, ?requiresGrad = requiresGrad, ?scene = scene)
 
-    /// A tensor from any .NET array of float32/float/int/int64/bool: multidimensional (float[,]) or jagged (int64[][],
+    /// A tensor from any .NET array of float32/float/int/int64/bool/byte: multidimensional (float[,]) or jagged (int64[][],
     /// float[][][]; rows of equal length, else one GenesisException naming the ragged row), shape taken from the
     /// array unless given.
     static member fromArray(values: Array, ?shape: seq<int>, ?dtype: DType, ?requiresGrad: bool, ?scene: obj, ?device: Backend) =
@@ -180,7 +183,7 @@ type gs =
         let shape = match shape with Some s -> gs.shapeOf s | None -> dims
         if Shape.numel shape <> flat.Length then
             raise (GenesisException(sprintf "fromArray: %d elements do not fill shape %s" flat.Length (Shape.format shape)))
-        let def = match RawTensor.dtypeOfArray flat with d when d.IsFloating -> DType.Float | d when d.IsIntegral -> DType.Int | d -> d
+        let def = match RawTensor.dtypeOfArray flat with DType.UInt8 -> DType.UInt8 | d when d.IsFloating -> DType.Float | d when d.IsIntegral -> DType.Int | d -> d
         gs.make(flat, shape, def, dtype, requiresGrad, scene, device)
 
     /// A tensor from another: detach = true (default) copies the value cutting the graph; false keeps the graph.

@@ -255,7 +255,7 @@ and internal TensorFormat =
         let fmt (v: float) =
             match dtype with
             | DType.Bool -> if v <> 0.0 then "True" else "False"
-            | DType.Int32 | DType.Int64 -> sprintf "%d" (int64 v)
+            | DType.Int32 | DType.Int64 | DType.UInt8 -> sprintf "%d" (int64 v)
             | _ ->
                 if Double.IsNaN v then "nan"
                 elif Double.IsPositiveInfinity v then "inf"
@@ -572,10 +572,13 @@ and internal CastOp(dtype: DType) =
 
 /// Operators and elementwise members (intrinsic, so F# operator resolution sees them).
 type Tensor with
-    /// A scalar constant matching t (a non-integral value with an int tensor gives a float scalar).
+    /// A scalar constant matching t (a non-integral value with an int tensor gives a float scalar; an integer outside
+    /// 0..255 with a uint8 tensor gives an int64 scalar, so that uint8 + 300 is the int64 301, not an overflow).
     static member internal Scalar(t: Tensor, v: float) =
         if t.dtype.IsIntegral && Math.Round v <> v then
             Tensor(TConst(ScalarRaws.get t.raw.Backend (if t.dtype = DType.Int64 then DType.Float64 else DType.Float32) v), null)
+        elif t.dtype = DType.UInt8 && not (v >= 0.0 && v <= 255.0) then
+            Tensor(TConst(ScalarRaws.get t.raw.Backend DType.Int64 v), null)
         else Apply.scalarLike t v
 
     /// A constant from row-major float values, with another tensor's dtype and device (and no scene).

@@ -77,6 +77,8 @@ type TensorCalls =
     static member int64(t: Tensor) = t.int64()
     /// t.bool().
     static member bool(t: Tensor) = t.bool()
+    /// t.uint8().
+    static member uint8(t: Tensor) = t.uint8()
     /// t[i].
     static member item1(t: Tensor, i: int) = t[i]
     /// t[i, j].

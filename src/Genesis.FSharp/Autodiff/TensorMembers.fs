@@ -13,7 +13,8 @@ module internal TypedArrays =
         elif t = typeof<int> then DType.Int32
         elif t = typeof<int64> then DType.Int64
         elif t = typeof<bool> then DType.Bool
-        else raise (GenesisException(sprintf "%s<%s>: the element type must be float, float32, int, int64 or bool" what t.Name))
+        elif t = typeof<byte> then DType.UInt8
+        else raise (GenesisException(sprintf "%s<%s>: the element type must be float, float32, int, int64, bool or byte" what t.Name))
 
     /// The elements, cast to 'T's dtype, row-major.
     let flat<'T> (what: string) (t: Tensor) : 'T[] = t.cast(dtypeOf<'T> what).toFlatArray() :?> 'T[]
@@ -100,6 +101,8 @@ module TensorMembers =
         member t.int64() = t.cast DType.Int64
         /// Casts to bool.
         member t.bool() = t.cast DType.Bool
+        /// Casts to uint8 (floats truncate and saturate to 0..255, ints wrap modulo 256, as PyTorch).
+        member t.uint8() = t.cast DType.UInt8
 
         /// The sub-tensor at index i of dimension 0 (negative counts from the end).
         member t.Item
@@ -143,17 +146,17 @@ module TensorMembers =
         /// F# from-the-end indexing t.[^k].
         member t.GetReverseIndex(dim: int, offset: int) = t.shape[dim] - 1 - offset
 
-        /// The elements as a 'T[] (float, float32, int, int64 or bool; cast from the tensor's dtype) of a 1-D tensor.
+        /// The elements as a 'T[] (float, float32, int, int64, bool or byte; cast from the tensor's dtype) of a 1-D tensor.
         member t.toArray1D<'T>() : 'T[] =
             if t.dim <> 1 then raise (GenesisException(sprintf "toArray1D: the tensor has shape %s (%d dimensions), not 1" (Shape.format t.shape) t.dim))
             TypedArrays.flat<'T> "toArray1D" t
-        /// The elements as a 'T[,] (float, float32, int, int64 or bool; cast from the tensor's dtype) of a 2-D tensor.
+        /// The elements as a 'T[,] (float, float32, int, int64, bool or byte; cast from the tensor's dtype) of a 2-D tensor.
         member t.toArray2D<'T>() : 'T[,] =
             if t.dim <> 2 then raise (GenesisException(sprintf "toArray2D: the tensor has shape %s (%d dimensions), not 2" (Shape.format t.shape) t.dim))
             let flat = TypedArrays.flat<'T> "toArray2D" t
             let n1 = t.shape[1]
             Array2D.init t.shape[0] n1 (fun i j -> flat[i * n1 + j])
-        /// The elements as a 'T[,,] (float, float32, int, int64 or bool; cast from the tensor's dtype) of a 3-D tensor.
+        /// The elements as a 'T[,,] (float, float32, int, int64, bool or byte; cast from the tensor's dtype) of a 3-D tensor.
         member t.toArray3D<'T>() : 'T[,,] =
             if t.dim <> 3 then raise (GenesisException(sprintf "toArray3D: the tensor has shape %s (%d dimensions), not 3" (Shape.format t.shape) t.dim))
             let flat = TypedArrays.flat<'T> "toArray3D" t

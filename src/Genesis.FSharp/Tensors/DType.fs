@@ -8,6 +8,8 @@ type DType =
     | Int32
     | Int64
     | Bool
+    /// Unsigned 8-bit integers 0..255 (image bytes; CPU backend only).
+    | UInt8
     /// The float type of the current precision ("32" -> Float32, "64" -> Float64).
     | Float
     /// The int type of the current precision ("32" -> Int32, "64" -> Int64).
@@ -19,10 +21,10 @@ type DType =
         | Float32 | Float64 | Float -> true
         | _ -> false
 
-    /// True for Int32, Int64 and the Int family.
+    /// True for UInt8, Int32, Int64 and the Int family.
     member d.IsIntegral =
         match d with
-        | Int32 | Int64 | Int -> true
+        | UInt8 | Int32 | Int64 | Int -> true
         | _ -> false
 
     /// True for the families Float and Int, which gs resolves to an exact type.
@@ -36,7 +38,7 @@ type DType =
         match d with
         | Float32 | Int32 -> 4
         | Float64 | Int64 -> 8
-        | Bool -> 1
+        | Bool | UInt8 -> 1
         | Float | Int -> invalidArg "dtype" "a dtype family has no size; resolve it first"
 
     /// The lower-case name, as PyTorch prints it.
@@ -47,6 +49,7 @@ type DType =
         | Int32 -> "int32"
         | Int64 -> "int64"
         | Bool -> "bool"
+        | UInt8 -> "uint8"
         | Float -> "float"
         | Int -> "int"
 
@@ -58,14 +61,17 @@ module DTypes =
     let private rank (d: DType) =
         match d with
         | DType.Bool -> 0
-        | DType.Int32 -> 1
-        | DType.Int64 -> 2
-        | DType.Float32 -> 3
-        | DType.Float64 -> 4
+        | DType.UInt8 -> 1
+        | DType.Int32 -> 2
+        | DType.Int64 -> 3
+        | DType.Float32 -> 4
+        | DType.Float64 -> 5
         | DType.Float | DType.Int -> invalidArg "dtype" "a dtype family must be resolved first"
 
     /// The dtype two operands combine to, or None when they are not promotable
-    /// (float32 with float64: cast explicitly, so precision never changes silently).
+    /// (float32 with float64: cast explicitly, so precision never changes silently). The order is
+    /// bool < uint8 < int32 < int64 < float32 < float64, so uint8 with an int gives the int and with a float
+    /// the float, as PyTorch does.
     let tryPromote (a: DType) (b: DType) : DType option =
         if a = b then Some a
         elif (a = DType.Float32 && b = DType.Float64) || (a = DType.Float64 && b = DType.Float32) then None

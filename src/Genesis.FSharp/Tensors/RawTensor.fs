@@ -80,7 +80,7 @@ type RawTensor(shape: int[], dtype: DType, device: Device) =
     abstract Cumsum: dim: int -> RawTensor
     /// Converts the elements to another exact dtype.
     abstract Cast: DType -> RawTensor
-    /// Copies the elements to a flat host array of the dtype's .NET type (float32[], float[], int[], int64[], bool[]).
+    /// Copies the elements to a flat host array of the dtype's .NET type (float32[], float[], int[], int64[], bool[], byte[]).
     abstract ToHostArray: unit -> Array
 
     /// Prints shape, dtype and device.
@@ -94,7 +94,7 @@ and IRawBackend =
     abstract Zeros: shape: int[] * dtype: DType -> RawTensor
     /// A constant-filled tensor.
     abstract Full: shape: int[] * dtype: DType * value: float -> RawTensor
-    /// Uploads a flat host array (float32[], float[], int[], int64[] or bool[]) with a shape.
+    /// Uploads a flat host array (float32[], float[], int[], int64[], bool[] or byte[]) with a shape.
     abstract FromHostArray: data: Array * shape: int[] -> RawTensor
     /// Concatenates tensors along dim (all on this device, same dtype).
     abstract Cat: tensors: RawTensor[] * dim: int -> RawTensor
@@ -109,7 +109,8 @@ module RawTensor =
         | :? (int[]) -> DType.Int32
         | :? (int64[]) -> DType.Int64
         | :? (bool[]) -> DType.Bool
-        | _ -> raise (GenesisException(sprintf "unsupported element type %s (use float32, float, int, int64 or bool)" (data.GetType().Name)))
+        | :? (byte[]) -> DType.UInt8
+        | _ -> raise (GenesisException(sprintf "unsupported element type %s (use float32, float, int, int64, bool or byte)" (data.GetType().Name)))
 
     /// The elements as float[] (converting), for tests and printing.
     let toFloatArray (t: RawTensor) : float[] =
@@ -119,4 +120,5 @@ module RawTensor =
         | :? (int[]) as a -> a |> Array.map float
         | :? (int64[]) as a -> a |> Array.map float
         | :? (bool[]) as a -> a |> Array.map (fun b -> if b then 1.0 else 0.0)
+        | :? (byte[]) as a -> a |> Array.map float
         | a -> failwithf "unexpected host array %s" (a.GetType().Name)

@@ -93,10 +93,11 @@ type Camera(scene: Scene, res: int * int, pos: float[], lookat: float[], up: flo
         let r = rec'.recording
         Render.frame current r r.epochs.[0].frames.[0] 0 (defaultArg collision false)
 
-    /// RGB [H; W; 3] (Int32 values 0..255) and depth [H; W] (m, along the viewing axis; +inf where empty).
+    /// RGB [H; W; 3] (uint8, on the CPU whatever the backend) and depth [H; W] (float64 m along the viewing axis; +inf where empty).
     member c.render(?env: int, ?collision: bool) : Tensor * Tensor =
         let img = c.renderImage(?env = env, ?collision = collision)
-        gs.fromArray(img.rgb |> Array.map int, shape = [ img.height; img.width; 3 ], dtype = DType.Int32),
+        // uint8 is a CPU-only dtype: the image stays in host memory even on Backend.Gpu
+        Tensor(TConst(Genesis.Cpu.CpuRawTensor.Instance.FromHostArray(img.rgb, [| img.height; img.width; 3 |])), null),
         gs.fromArray(img.depth, shape = [ img.height; img.width ], dtype = DType.Float64)
 
     /// Renders and writes a PNG file.

@@ -32,6 +32,13 @@ module HtmlViewer =
         let esc = Net.WebUtility.HtmlEncode title
         page.Replace("__TITLE__", esc).Replace("/*__THREE__*/", three).Replace("/*__ORBIT__*/", orbit).Replace("__DATA__", packed r)
 
+    /// The page inside an iframe element (srcdoc: the page's HTML escaped) of `height` px, full width: the viewer inline
+    /// in a notebook's HTML output or any HTML document, still offline.
+    let iframe (title: string) (height: int) (r: Recording) : string =
+        if height < 100 then raise (GenesisException(sprintf "iframe: height %d px is too small for the viewer (at least 100)" height))
+        sprintf "<iframe title=\"%s\" style=\"width: 100%%; height: %dpx; border: 1px solid #ccd;\" srcdoc=\"%s\"></iframe>"
+            (Net.WebUtility.HtmlEncode title) height (Net.WebUtility.HtmlEncode(html title r))
+
     /// Writes the page for a recording to a file.
     let save (path: string) (title: string) (r: Recording) =
         let dir = Path.GetDirectoryName(Path.GetFullPath path)
@@ -44,3 +51,5 @@ module HtmlViewerExtensions =
     type Recording with
         /// Writes ONE self-contained offline HTML page showing the recording (orbit camera, z up, play/scrub, envs, epochs).
         member r.saveHtml(path: string, ?title: string) = HtmlViewer.save path (defaultArg title "Genesis recording") r
+        /// The viewer as an iframe element (height px, default 480) for a notebook's HTML output: the robot inline.
+        member r.iframeHtml(?title: string, ?height: int) = HtmlViewer.iframe (defaultArg title "Genesis recording") (defaultArg height 480) r

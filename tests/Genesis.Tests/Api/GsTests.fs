@@ -73,7 +73,7 @@ let private creationTests =
             expectTensor "bool[,]" DType.Bool [| 1; 2 |] [| 0.0; 1.0 |] (gs.fromArray (array2D [ [ false; true ] ]))
             expectTensor "float32[] with dtype" DType.Float32 [| 2 |] [| 1.0; 2.0 |] (gs.fromArray ([| 1.0f; 2.0f |], dtype = DType.Float32))
             throwsWith<GenesisException> [ "6 elements"; "[4]" ] (fun () -> gs.fromArray ([| 1.0 .. 6.0 |], shape = [ 4 ]) |> ignore)
-            throwsWith<GenesisException> [ "unsupported element type" ] (fun () -> gs.fromArray ([| 1uy |]) |> ignore))
+            throwsWith<GenesisException> [ "unsupported element type" ] (fun () -> gs.fromArray ([| 1s |]) |> ignore))
         gtest "zeros, ones, full, empty, eye: shapes, values, dtypes" (fun () ->
             expectTensor "zeros" DType.Float64 [| 2; 3 |] (Array.zeroCreate 6) (gs.zeros [ 2; 3 ])
             expectTensor "zeros scalar" DType.Float64 [||] [| 0.0 |] (gs.zeros [])

@@ -13,6 +13,20 @@ let tests =
             Expect.equal grad.shape [| 2 |] "one gradient per dof"
             Expect.isGreaterThan (grad.abs().max().item()) 1e-6 "non-zero"
         }
+        test "quickstart with pictures: the same loss and gradient, its viewer page and GIF written" {
+            GsSetup.ensure64 ()
+            let dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "genesis-quickstart-" + System.Guid.NewGuid().ToString "N")
+            try
+                let loss, grad = Genesis.Examples.Quickstart.run ()
+                let prefix = System.IO.Path.Combine(dir, "quickstart")
+                let lossRec, gradRec = Genesis.Examples.Quickstart.runWith (Some prefix)
+                Expect.equal lossRec loss "recording leaves the loss unchanged"
+                Expect.equal (gradRec.toFloatArray()) (grad.toFloatArray()) "and the gradient, bit for bit"
+                for ext in [ ".html"; ".gif" ] do
+                    Expect.isGreaterThan (System.IO.FileInfo(prefix + ext).Length) 1000L (ext + " written")
+            finally
+                try System.IO.Directory.Delete(dir, true) with _ -> ()
+        }
         test "trajectory optimisation reduces the loss at least 100x in 100 epochs" {
             GsSetup.ensure64 ()
             let losses = Genesis.Examples.TrajectoryOptimization.run 100 None

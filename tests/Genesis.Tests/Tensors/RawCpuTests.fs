@@ -76,7 +76,7 @@ let private backendTests =
             out[1] <- 9.0
             expectRaw "copies" DType.Float64 [| 2 |] [| 1.0; 2.0 |] t
             throwsWith<GenesisException> [ "3 elements"; "[2; 2]" ] (fun () -> raw [| 2; 2 |] [| 1.0; 2.0; 3.0 |] |> ignore)
-            throwsWith<GenesisException> [ "unsupported element type" ] (fun () -> raw [| 1 |] [| 1uy |] |> ignore)
+            throwsWith<GenesisException> [ "unsupported element type" ] (fun () -> raw [| 1 |] [| 1s |] |> ignore)
             Expect.equal t.Device Device.Cpu "device"
             Expect.isTrue t.IsContiguous "contiguous"
         }

@@ -11,8 +11,9 @@ open Genesis.Tests.Vis
 /// Window size of the headless browser (the canvas is the window minus the 44 px control bar).
 let private windowW, windowH = 800, 600
 
-/// A red ball on a hinge (link "bob", its origin at the ball's centre) swinging above the ground, recorded for 2 epochs.
-let private pendulumRecording (dir: string) =
+/// A red ball on a hinge (link "bob", its origin at the ball's centre) swinging above the ground, recorded for 2 epochs;
+/// with envs > 0 a batched scene whose env e starts 0.5 rad further round than env e - 1.
+let private pendulumRecording (envs: int) (dir: string) =
     let xml =
         """<mujoco model="pendulum"><worldbody><geom name="floor" type="plane" size="2 2 0.1" rgba="0.6 0.6 0.6 1"/>
 <body name="arm" pos="0 0 1.2"><joint name="hinge" type="hinge" axis="1 0 0"/>
@@ -22,11 +23,12 @@ let private pendulumRecording (dir: string) =
     File.WriteAllText(path, xml)
     let scene = Scene(SimOptions(dt = 0.01))
     let e = scene.addEntity(Morphs.MJCF path)
-    scene.build()
+    scene.build(nEnvs = envs)
     let rec' = scene.record(every = 2, contacts = true)
     for epoch in 0 .. 1 do
         scene.reset()
-        e.setDofsPosition(gs.tensor([ 1.2 - 0.4 * float epoch ]))
+        let angle k = 1.2 - 0.4 * float epoch - 0.5 * float k
+        e.setDofsPosition(if envs = 0 then gs.tensor([ angle 0 ]) else gs.tensor(Array.init envs (fun k -> [| angle k |])))
         rec'.capture()
         for _ in 1 .. 60 do
             scene.step()
@@ -58,7 +60,6 @@ let private isRed (w: int) (px: byte[]) (x: int) (y: int) =
     let o = (y * w + x) * 4
     px.[o] > 150uy && px.[o + 1] < 90uy && px.[o + 2] < 90uy
 
-/// Opens the page written by `write dir` (returning the page's path) in headless Chromium.
 /// How many pixels differ (red or blue channel) between the page's first and last animation frames.
 let private firstLastDiffer (b: Chromium.Browser) =
     let n = b.Eval("window.genesisViewer.frameCount()").GetInt32()
@@ -68,7 +69,8 @@ let private firstLastDiffer (b: Chromium.Browser) =
     let _, _, px1 = pixels b
     Array.init (px0.Length / 4) (fun k -> px0.[4 * k] <> px1.[4 * k] || px0.[4 * k + 2] <> px1.[4 * k + 2]) |> Array.filter id |> Array.length
 
-let private withPageOf (write: string -> string) (f: Chromium.Browser -> string -> unit) =
+/// Opens the page written by `write dir` (returning its path) in headless Chromium once `ready` is true.
+let private withPageReady (ready: string) (write: string -> string) (f: Chromium.Browser -> string -> unit) =
     GsSetup.ensure64 ()
     let dir = Path.Combine(Path.GetTempPath(), "genesis-browser-" + Guid.NewGuid().ToString "N")
     Directory.CreateDirectory dir |> ignore
@@ -76,22 +78,40 @@ let private withPageOf (write: string -> string) (f: Chromium.Browser -> string 
         let html = write dir
         use b = Chromium.Browser.launch (windowW, windowH)
         let url = Uri(html).AbsoluteUri
-        b.Open(url, "window.genesisReady === true")
-        b.Eval "window.genesisViewer.pause()" |> ignore
+        b.Open(url, ready)
         f b url
     finally
         try Directory.Delete(dir, true) with _ -> ()
 
-let private withPage (f: Chromium.Browser -> Recording -> string -> unit) =
+/// Opens a viewer page (written by `write dir`), paused.
+let private withPageOf (write: string -> string) (f: Chromium.Browser -> string -> unit) =
+    withPageReady "window.genesisReady === true" write (fun b url ->
+        b.Eval "window.genesisViewer.pause()" |> ignore
+        f b url)
+
+let private withPendulumPage (envs: int) (f: Chromium.Browser -> Recording -> string -> unit) =
     let recording = ref None
     withPageOf
         (fun dir ->
-            let r = pendulumRecording dir
+            let r = pendulumRecording envs dir
             let html = Path.Combine(dir, "pendulum.html")
             r.saveHtml html
             recording.Value <- Some r
             html)
         (fun b url -> f b recording.Value.Value url)
+
+let private withPage f = withPendulumPage 0 f
+
+/// How many pixels differ (any of R, G, B) between two canvases of the same size.
+let private differing (a: byte[]) (b: byte[]) =
+    Array.init (a.Length / 4) (fun k -> a.[4 * k] <> b.[4 * k] || a.[4 * k + 1] <> b.[4 * k + 1] || a.[4 * k + 2] <> b.[4 * k + 2]) |> Array.filter id |> Array.length
+
+/// True when a red pixel lies within 1 px of where the page's camera projects p (and p is inside the canvas).
+let private redAt (b: Chromium.Browser) (p: float[]) =
+    let x, y = project b p
+    let w, h, px = pixels b
+    let xi, yi = int (round x), int (round y)
+    xi > 2 && xi < w - 2 && yi > 2 && yi < h - 2 && ([ for dx in -1 .. 1 do for dy in -1 .. 1 -> isRed w px (xi + dx) (yi + dy) ] |> List.exists id)
 
 /// Loaded without console errors or network requests, a non-blank canvas (most common colour under 97 %).
 let private checkClean (b: Chromium.Browser) (url: string) =
@@ -163,6 +183,83 @@ let tests =
                 let _, _, px2 = pixels b
                 let o = (int (round y) * w + int (round x)) * 4
                 Expect.isTrue (int px2.[o] > int px2.[o + 2] + 60) (sprintf "collision geometry (orange) drawn at the ball: %d %d %d" px2.[o] px2.[o + 1] px2.[o + 2]))
+        }
+        test "a batched recording: the grid shows every env, the env selector one; each ball at its projected pixel" {
+            withPendulumPage 4 (fun b r url ->
+                checkClean b url
+                let options = b.Eval("Array.from(document.querySelectorAll('#env option')).map(o => o.value).join(',')").GetString()
+                Expect.equal options "grid,0,1,2,3" "the grid first (the default), then one option per env"
+                b.Eval "document.getElementById('traj').click()" |> ignore // no trajectory lines (one is red) under the balls
+                b.Eval "window.genesisViewer.setFrame(0)" |> ignore
+                let bob = Recording.linkIndex r "bob"
+                let frame0 = r.epochs.[r.epochs.Length - 1].frames.[0]
+                let ball (env: int) (offset: float[]) = Array.map2 (+) (Recording.linkPos r frame0 env bob) offset
+                let layout () =
+                    b.Eval("window.genesisViewer.envLayout()").EnumerateArray()
+                    |> Seq.map (fun g -> g.GetProperty("visible").GetBoolean(), g.GetProperty("offset").EnumerateArray() |> Seq.map (fun x -> x.GetDouble()) |> Seq.toArray)
+                    |> Seq.toArray
+                let grid = layout ()
+                Expect.equal (grid |> Array.map fst) [| true; true; true; true |] "grid: every env shown"
+                Expect.equal (grid |> Array.map snd |> Array.distinct |> Array.length) 4 "grid: each env in its own place"
+                for e in 0 .. 3 do
+                    Expect.isTrue (redAt b (ball e (snd grid.[e]))) (sprintf "grid: env %d's ball at its projected pixel" e)
+                let _, _, gridPx = pixels b
+                let origin = [| 0.0; 0.0; 0.0 |]
+                b.Eval "window.genesisViewer.setEnv(2)" |> ignore
+                let one = layout ()
+                Expect.equal (one |> Array.map fst) [| false; false; true; false |] "env 2 alone"
+                Expect.sequenceEqual (snd one.[2]) origin "env 2 at the origin"
+                Expect.isTrue (redAt b (ball 2 origin)) "env 2's ball at its projected pixel"
+                Expect.isFalse (redAt b (ball 0 origin)) "env 0's ball (another angle) not drawn"
+                let _, _, px2 = pixels b
+                b.Eval "window.genesisViewer.setEnv(0)" |> ignore
+                Expect.isTrue (redAt b (ball 0 origin)) "env 0's ball at its projected pixel"
+                Expect.isFalse (redAt b (ball 2 origin)) "env 2's ball not drawn"
+                let _, _, px0 = pixels b
+                Expect.isGreaterThan (differing px0 px2) 200 "env 0 and env 2 look different"
+                Expect.isGreaterThan (differing gridPx px2) 200 "the grid and one env look different"
+                b.Eval "window.genesisViewer.setEnv('grid')" |> ignore
+                Expect.equal (layout () |> Array.map fst) [| true; true; true; true |] "back to the grid")
+        }
+        test "the speed control scales how far the animation advances in the same playing time" {
+            withPage (fun b _ _ ->
+                // plays until the page has spent 1.5 s playing (its animation-loop time), at a speed; reads back the
+                // animation clock, the playing time and the wall time the page measured
+                let play (speed: string) =
+                    let v =
+                        b.Eval(
+                            sprintf "(async () => { const g = window.genesisViewer, s = document.getElementById('speed'); g.pause(); s.value = '%s'; s.dispatchEvent(new Event('change')); const c0 = g.clock(), p0 = g.played(), t0 = performance.now(); g.play(); await new Promise(r => { const check = () => (g.played() - p0 >= 1.5 || performance.now() - t0 > 20000) ? r() : setTimeout(check, 10); check(); }); g.pause(); return { advance: g.clock() - c0, played: g.played() - p0, wall: (performance.now() - t0) / 1000, speed: s.value }; })()"
+                                speed)
+                    Expect.equal (v.GetProperty("speed").GetString()) speed "the control holds the speed"
+                    v.GetProperty("advance").GetDouble(), v.GetProperty("played").GetDouble(), v.GetProperty("wall").GetDouble()
+                for speed, factor in [ "0.25", 0.25; "4", 4.0 ] do
+                    let advance, played, wall = play speed
+                    Expect.isGreaterThanOrEqual played 1.5 (sprintf "%sx: played %.3f s (the animation loop runs)" speed played)
+                    // rAF timestamps are frame start times: allow a frame or so of jitter against performance.now()
+                    Expect.isLessThanOrEqual played (wall + 0.1) (sprintf "%sx: playing time %.3f s within the wall time %.3f s" speed played wall)
+                    Expect.floatClose Accuracy.high advance (factor * played) (sprintf "%sx: %.3f s of animation in %.3f s of playing" speed advance played)
+                let slow, slowPlayed, _ = play "0.25"
+                let fast, fastPlayed, _ = play "4"
+                Expect.isGreaterThan (fast / slow) 8.0 (sprintf "4x advances about 16 times as far as 0.25x in about the same time (%.3f s in %.3f s vs %.3f s in %.3f s)" fast fastPlayed slow slowPlayed))
+        }
+        test "inline: the viewer in an iframe (recording.iframeHtml) of another page loads offline and draws the ball" {
+            let recording = ref None
+            withPageReady "document.querySelector('iframe')?.contentWindow?.genesisReady === true"
+                (fun dir ->
+                    let r = pendulumRecording 0 dir
+                    recording.Value <- Some r
+                    let html = Path.Combine(dir, "inline.html")
+                    File.WriteAllText(html, "<!DOCTYPE html><html><body><p>a notebook's output</p>" + r.iframeHtml("pendulum", 500) + "</body></html>")
+                    html)
+                (fun b url ->
+                    // the helpers read window.genesisViewer: point it at the viewer inside the iframe
+                    b.Eval "window.genesisViewer = document.querySelector('iframe').contentWindow.genesisViewer; window.genesisViewer.pause()" |> ignore
+                    checkClean b url
+                    let r = recording.Value.Value
+                    b.Eval "window.genesisViewer.setFrame(0)" |> ignore
+                    let bob = Recording.linkIndex r "bob"
+                    Expect.isTrue (redAt b (Recording.linkPos r r.epochs.[1].frames.[0] 0 bob)) "the ball at its projected pixel inside the iframe"
+                    Expect.isGreaterThan (firstLastDiffer b) 200 "the animation moves")
         }
         test "the trajectory-optimisation example's page: clean load, epochs coloured by loss, the arm moves" {
             examplePage "trajectory" (fun prefix -> Genesis.Examples.TrajectoryOptimization.runWith 12 None (Some prefix) |> ignore) (fun b ->

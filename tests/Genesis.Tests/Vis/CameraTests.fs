@@ -152,7 +152,11 @@ let tests =
             let rgb, depth = cam.render()
             Expect.equal rgb.shape [| 40; 48; 3 |] "rgb shape"
             Expect.equal depth.shape [| 40; 48 |] "depth shape"
-            Expect.equal (rgb.toFloatArray() |> Array.map byte) a.rgb "rgb tensor values are the bytes"
+            Expect.equal rgb.dtype DType.UInt8 "rgb is uint8, as the issue and Genesis give it"
+            Expect.equal depth.dtype DType.Float64 "depth in float64 metres"
+            Expect.equal (rgb.toFlatArray() :?> byte[]) a.rgb "rgb tensor values are the bytes"
+            let arr = rgb.toArray3D<byte>()
+            Expect.equal (arr[39, 47, 2], arr[0, 0, 0]) (a.rgb[(39 * 48 + 47) * 3 + 2], a.rgb[0]) "row-major [H; W; 3]: row 0 at the top"
         }
         test "a link without visuals is drawn with its collision shapes; collision = true draws collision geometry" {
             GsSetup.ensure64 ()

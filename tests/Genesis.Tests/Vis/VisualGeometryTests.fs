@@ -7,6 +7,7 @@ open Genesis
 open Genesis.Physics
 open Genesis.Tests.TestUtil
 open Genesis.Tests.Physics.MorphTestUtil
+open Genesis.Tests.Oracle
 
 let private body (e: EntitySpec) (name: string) = e.bodies |> Array.find (fun b -> b.name = name)
 
@@ -105,6 +106,66 @@ let tests =
                 Expect.sequenceEqual b.visuals.[0].rgba [| 1.0; 0.0; 0.0; 0.5 |] "element rgba"
                 Expect.sequenceEqual b.visuals.[1].size [| 0.1; 0.2; 0.3 |] "box size"
                 Expect.sequenceEqual b.visuals.[1].pos [| 0.0; 0.0; 1.0 |] "box pos")
+        }
+        test "MJCF material= colours: asset materials, material classes, geom rgba overriding unless it is the default grey" {
+            withTempDir (fun dir ->
+                let p =
+                    writeFile dir "mat.xml" """<mujoco>
+<default>
+  <default class="c"><geom material="red"/></default>
+  <default class="m"><material rgba="0 0 0 1"/></default>
+</default>
+<asset>
+  <texture name="t" type="2d" builtin="checker" width="8" height="8"/>
+  <material name="red" rgba="1 0 0 1" texture="t"/>
+  <material name="blue" rgba="0 0 1 0.5"/>
+  <material name="dark" class="m"/>
+  <material name="plain"/>
+</asset>
+<worldbody>
+<body name="b"><freejoint/>
+  <geom name="blue" type="sphere" size="0.1" material="blue"/>
+  <geom name="classred" class="c" type="sphere" size="0.1"/>
+  <geom name="green" class="c" type="sphere" size="0.1" rgba="0 1 0 1"/>
+  <geom name="greyblue" type="sphere" size="0.1" material="blue" rgba="0.5 0.5 0.5 1"/>
+  <geom name="none" type="sphere" size="0.1"/>
+  <geom name="dark" type="sphere" size="0.1" material="dark"/>
+  <geom name="plain" type="sphere" size="0.1" material="plain"/>
+</body>
+</worldbody></mujoco>"""
+                let b = body (Mjcf.load p) "b"
+                let colour n = (b.visuals |> Array.find (fun v -> v.name = n)).rgba
+                Expect.sequenceEqual (colour "blue") [| 0.0; 0.0; 1.0; 0.5 |] "material rgba"
+                Expect.sequenceEqual (colour "classred") [| 1.0; 0.0; 0.0; 1.0 |] "material from the default class"
+                Expect.sequenceEqual (colour "green") [| 0.0; 1.0; 0.0; 1.0 |] "geom rgba overrides the material"
+                Expect.sequenceEqual (colour "greyblue") [| 0.0; 0.0; 1.0; 0.5 |] "the default grey does not override (MuJoCo's rule)"
+                Expect.sequenceEqual (colour "none") VisualSpec.defaultRgba "no material: grey"
+                Expect.sequenceEqual (colour "dark") [| 0.0; 0.0; 0.0; 1.0 |] "material class default rgba"
+                Expect.sequenceEqual (colour "plain") [| 1.0; 1.0; 1.0; 1.0 |] "a material without rgba is white"
+                let bad = writeFile dir "bad.xml" """<mujoco><worldbody><geom type="sphere" size="1" material="nowhere"/></worldbody></mujoco>"""
+                throwsWith<GenesisException> [ "material 'nowhere'"; "bad.xml" ] (fun () -> Mjcf.load bad |> ignore))
+        }
+        test "MJCF materials of MuJoCo's humanoid (Debian libmujoco-samples) give the colours MuJoCo compiles" {
+            if not (File.Exists debianHumanoid) then skiptest "libmujoco-samples is not installed"
+            let e = Mjcf.load debianHumanoid
+            let torso = body e "torso"
+            Expect.isLessThan (maxDiff torso.visuals.[0].rgba [| 0.8; 0.6; 0.4; 1.0 |]) 1e-12 "class 'body' geoms use material 'body'"
+            Expect.sequenceEqual e.bodies.[0].visuals.[0].rgba [| 1.0; 1.0; 1.0; 1.0 |] "the floor's material 'grid' has no rgba: white"
+            match MuJoCo.availability.Force() with
+            | Error why -> skiptest why
+            | Ok _ ->
+                use m = MuJoCo.load debianHumanoid
+                let geomRgba, matId, matRgba, geomBody = m.Model "geom_rgba", m.Model "geom_matid", m.Model "mat_rgba", m.Model "geom_bodyid"
+                let ours = e.bodies |> Array.mapi (fun bi b -> b.visuals |> Array.map (fun v -> bi, v.rgba)) |> Array.concat
+                Expect.equal ours.Length m.ngeom "one visual per MuJoCo geom"
+                for g in 0 .. m.ngeom - 1 do
+                    // MuJoCo's renderer: the material's rgba unless the geom's rgba differs from the default grey
+                    let own = geomRgba.[4 * g .. 4 * g + 3]
+                    let k = int matId.[g]
+                    let expected = if k >= 0 && own = [| 0.5; 0.5; 0.5; 1.0 |] then matRgba.[4 * k .. 4 * k + 3] else own
+                    let bi, rgba = ours.[g]
+                    Expect.equal bi (int geomBody.[g]) (sprintf "geom %d on the same body" g)
+                    Expect.isLessThan (maxDiff rgba expected) 1e-6 (sprintf "geom %d colour (MuJoCo stores float32)" g)
         }
         test "primitives draw their own shape" {
             let e = Primitives.sphere (0.3, pos = [| 0.0; 0.0; 1.0 |])

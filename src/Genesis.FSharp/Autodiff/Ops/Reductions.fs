@@ -16,10 +16,10 @@ module Reductions =
         override _.Vjp(inputs, _, _, adjoint) =
             adjoint |> ShapeOps.reshape (keptShape inputs[0].shape dims) |> Apply.expand inputs[0].shape
 
-    /// Sum over dims (all when empty).
+    /// Sum over dims (all when empty); bool and uint8 sum in int64, as PyTorch does.
     let sumDims (dims: int[]) (keepDim: bool) (t: Tensor) =
         let dims = if dims.Length = 0 then Array.init t.dim id else normDims t dims
-        let t = if t.dtype = DType.Bool then Apply.cast DType.Int64 t else t
+        let t = if t.dtype = DType.Bool || t.dtype = DType.UInt8 then Apply.cast DType.Int64 t else t
         if dims.Length = 0 then t else Apply.apply (SumOp(dims, keepDim)) [| t |]
 
     /// The float type an int or bool tensor is averaged in: float64 for int64 (as division and the math

@@ -24,13 +24,16 @@ module internal MjcfReader =
           compiler: Compiler
           classes: Dictionary<string, ClassDefaults>
           bodyNames: Dictionary<string, int>
-          jointNames: Dictionary<string, int> }
+          jointNames: Dictionary<string, int>
+          /// Asset material name -> rgba (its own, else its class default, else MuJoCo's white).
+          materials: Dictionary<string, float[]> }
 
     let private kindOf (element: string) =
         match element with
         | "joint" -> Some "joint"
         | "geom" -> Some "geom"
         | "motor" | "general" | "position" | "velocity" -> Some "actuator"
+        | "material" -> Some "material"
         | _ -> None
 
     let rec private parseDefault (ctx: Ctx) (parent: ClassDefaults option) (e: XElement) =
@@ -224,9 +227,32 @@ module internal MjcfReader =
         if mass < 0.0 then failAt ctx.file e "%s: negative mass or density" what
         g, mass
 
-    /// The visual of a parsed geom: its shape in its rgba colour (element, else class default, else MuJoCo's grey).
+    /// Reads the colours of the asset materials (after the defaults, which give material classes).
+    let private parseMaterials (ctx: Ctx) (root: XElement) =
+        for a in children "asset" root do
+            for m in children "material" a do
+                let name = match attr "name" m with Some n when n <> "" -> n | _ -> failAt ctx.file m "<material> needs a 'name'"
+                if ctx.materials.ContainsKey name then failAt ctx.file m "material '%s' is defined twice" name
+                let cls = classOf ctx "main" m
+                ctx.materials.[name] <- floatsOf ctx (lookup ctx cls "material" m) m "rgba" 4 |> Option.defaultValue [| 1.0; 1.0; 1.0; 1.0 |]
+
+    /// The colour MuJoCo draws a geom in: its rgba (element, else class default) when that differs from the default grey,
+    /// else the rgba of its material (element, else class default), else the default grey.
+    let private geomRgba (ctx: Ctx) (cls: string) (e: XElement) =
+        let get = lookup ctx cls "geom" e
+        match floatsOf ctx get e "rgba" 4 with
+        | Some c when c <> VisualSpec.defaultRgba -> c
+        | own ->
+            match get "material" with
+            | Some m when m <> "" ->
+                match ctx.materials.TryGetValue m with
+                | true, c -> c
+                | _ -> failAt ctx.file e "geom refers to material '%s', which no <asset><material> defines" m
+            | _ -> own |> Option.defaultValue VisualSpec.defaultRgba
+
+    /// The visual of a parsed geom: its shape in the colour MuJoCo draws it (see geomRgba).
     let private geomVisual (ctx: Ctx) (cls: string) (e: XElement) (g: GeomSpec) =
-        VisualSpec.ofGeom (floatsOf ctx (lookup ctx cls "geom" e) e "rgba" 4 |> Option.defaultValue VisualSpec.defaultRgba) g
+        VisualSpec.ofGeom (geomRgba ctx cls e) g
 
     let private parseInertial (ctx: Ctx) (node: BodyNode) (e: XElement) =
         let get name = attr name e
@@ -358,7 +384,8 @@ module internal MjcfReader =
               compiler = { degree = true; eulerseq = "xyz"; inertiaFromGeom = "auto"; autolimits = true; fusestatic = false }
               classes = Dictionary()
               bodyNames = Dictionary()
-              jointNames = Dictionary() }
+              jointNames = Dictionary()
+              materials = Dictionary() }
         let mutable options = OptionSpec.defaults
         for e in root.Elements() do
             match e.Name.LocalName with
@@ -377,6 +404,7 @@ module internal MjcfReader =
         | [||] -> ctx.classes.["main"] <- ClassDefaults()
         | [| d |] -> parseDefault ctx None d
         | ds -> failAt file ds.[1] "only one top-level <default> is allowed"
+        parseMaterials ctx root
         let world = BodyNode("world", 0)
         world.IsWorld <- true
         register ctx ctx.bodyNames "body" root "world"

@@ -4,7 +4,7 @@ open System
 open System.Numerics.Tensors
 open Genesis
 
-/// A raw tensor in managed memory: a flat typed array (float32[], float[], int[], int64[] or bool[]).
+/// A raw tensor in managed memory: a flat typed array (float32[], float[], int[], int64[], bool[] or byte[]).
 [<Sealed>]
 type CpuRawTensor(data: Array, shape: int[]) =
     inherit RawTensor(shape, RawTensor.dtypeOfArray data, Device.Cpu)
@@ -45,6 +45,9 @@ type CpuRawTensor(data: Array, shape: int[]) =
                 CpuKernels.binaryNumber kind (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape) (fun _ _ _ _ -> false)
             | (:? (int64[]) as a), (:? (int64[]) as b) ->
                 CpuKernels.binaryNumber kind (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape) (fun _ _ _ _ -> false)
+            | (:? (byte[]) as a), (:? (byte[]) as b) ->
+                // wraps modulo 256, as PyTorch's uint8 arithmetic does
+                CpuKernels.binaryNumber kind (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape) (fun _ _ _ _ -> false)
             | _ -> raise (GenesisException(sprintf "%A is not defined for %O tensors" kind t.DType))
         CpuRawTensor(res, outShape) :> RawTensor
 
@@ -67,6 +70,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | (:? (float32[]) as x), (:? (float32[]) as y) -> CpuKernels.compare kind (CpuKernels.expandTo x a.Shape outShape) (CpuKernels.expandTo y b.Shape outShape)
             | (:? (int[]) as x), (:? (int[]) as y) -> CpuKernels.compare kind (CpuKernels.expandTo x a.Shape outShape) (CpuKernels.expandTo y b.Shape outShape)
             | (:? (int64[]) as x), (:? (int64[]) as y) -> CpuKernels.compare kind (CpuKernels.expandTo x a.Shape outShape) (CpuKernels.expandTo y b.Shape outShape)
+            | (:? (byte[]) as x), (:? (byte[]) as y) -> CpuKernels.compare kind (CpuKernels.expandTo x a.Shape outShape) (CpuKernels.expandTo y b.Shape outShape)
             | _ -> failwith "unreachable compare dtype"
         CpuRawTensor(res, outShape) :> RawTensor
 
@@ -83,6 +87,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | (:? (int[]) as a), (:? (int[]) as b) -> CpuKernels.where c (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape)
             | (:? (int64[]) as a), (:? (int64[]) as b) -> CpuKernels.where c (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape)
             | (:? (bool[]) as a), (:? (bool[]) as b) -> CpuKernels.where c (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape)
+            | (:? (byte[]) as a), (:? (byte[]) as b) -> CpuKernels.where c (CpuKernels.expandTo a shape outShape) (CpuKernels.expandTo b other.Shape outShape)
             | _ -> failwith "unreachable where dtype"
         CpuRawTensor(res, outShape) :> RawTensor
 
@@ -101,6 +106,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | :? (float32[]) as a -> CpuKernels.reduceBlocks kind (CpuKernels.permute a shape perm) outN block
             | :? (int[]) as a -> CpuKernels.reduceBlocks kind (CpuKernels.permute a shape perm) outN block
             | :? (int64[]) as a -> CpuKernels.reduceBlocks kind (CpuKernels.permute a shape perm) outN block
+            | :? (byte[]) as a -> CpuKernels.reduceBlocks kind (CpuKernels.permute a shape perm) outN block
             | _ -> raise (GenesisException(sprintf "%A is not defined for %O tensors" kind t.DType))
         CpuRawTensor(res, outShape) :> RawTensor
 
@@ -119,6 +125,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | :? (float32[]) as a -> CpuKernels.argBlocks kind (CpuKernels.permute a shape perm) outN block
             | :? (int[]) as a -> CpuKernels.argBlocks kind (CpuKernels.permute a shape perm) outN block
             | :? (int64[]) as a -> CpuKernels.argBlocks kind (CpuKernels.permute a shape perm) outN block
+            | :? (byte[]) as a -> CpuKernels.argBlocks kind (CpuKernels.permute a shape perm) outN block
             | _ -> raise (GenesisException(sprintf "%A is not defined for %O tensors" kind t.DType))
         CpuRawTensor(res, outShape) :> RawTensor
 
@@ -135,6 +142,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | (:? (float32[]) as a), (:? (float32[]) as b) -> CpuKernels.matmul a b batch n k m
             | (:? (int[]) as a), (:? (int[]) as b) -> CpuKernels.matmul a b batch n k m
             | (:? (int64[]) as a), (:? (int64[]) as b) -> CpuKernels.matmul a b batch n k m
+            | (:? (byte[]) as a), (:? (byte[]) as b) -> CpuKernels.matmul a b batch n k m
             | _ -> raise (GenesisException(sprintf "matmul is not defined for %O and %O tensors" t.DType other.DType))
         CpuRawTensor(res, outShape) :> RawTensor
 
@@ -146,6 +154,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | :? (int[]) as a -> CpuKernels.permute a shape perm
             | :? (int64[]) as a -> CpuKernels.permute a shape perm
             | :? (bool[]) as a -> CpuKernels.permute a shape perm
+            | :? (byte[]) as a -> CpuKernels.permute a shape perm
             | _ -> failwith "unreachable"
         CpuRawTensor(res, perm |> Array.map (fun p -> shape[p])) :> RawTensor
 
@@ -182,6 +191,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | :? (int[]) as a -> CpuKernels.gather a shape dim idx index.Shape
             | :? (int64[]) as a -> CpuKernels.gather a shape dim idx index.Shape
             | :? (bool[]) as a -> CpuKernels.gather a shape dim idx index.Shape
+            | :? (byte[]) as a -> CpuKernels.gather a shape dim idx index.Shape
             | _ -> failwith "unreachable"
         ignore t
         CpuRawTensor(res, index.Shape) :> RawTensor
@@ -195,6 +205,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | (:? (float32[]) as a), (:? (float32[]) as b) -> CpuKernels.scatterAdd a shape dim idx index.Shape b src.Shape
             | (:? (int[]) as a), (:? (int[]) as b) -> CpuKernels.scatterAdd a shape dim idx index.Shape b src.Shape
             | (:? (int64[]) as a), (:? (int64[]) as b) -> CpuKernels.scatterAdd a shape dim idx index.Shape b src.Shape
+            | (:? (byte[]) as a), (:? (byte[]) as b) -> CpuKernels.scatterAdd a shape dim idx index.Shape b src.Shape
             | _ -> raise (GenesisException(sprintf "scatterAdd: dtype mismatch %O and %O" t.DType src.DType))
         CpuRawTensor(res, shape) :> RawTensor
 
@@ -206,6 +217,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | :? (int[]) as a -> CpuKernels.flip a shape dims
             | :? (int64[]) as a -> CpuKernels.flip a shape dims
             | :? (bool[]) as a -> CpuKernels.flip a shape dims
+            | :? (byte[]) as a -> CpuKernels.flip a shape dims
             | _ -> failwith "unreachable"
         CpuRawTensor(res, shape) :> RawTensor
 
@@ -216,6 +228,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | :? (float32[]) as a -> CpuKernels.cumsum a shape dim
             | :? (int[]) as a -> CpuKernels.cumsum a shape dim
             | :? (int64[]) as a -> CpuKernels.cumsum a shape dim
+            | :? (byte[]) as a -> CpuKernels.cumsum a shape dim
             | _ -> raise (GenesisException(sprintf "cumsum is not defined for %O tensors" t.DType))
         CpuRawTensor(res, shape) :> RawTensor
 
@@ -246,13 +259,16 @@ type CpuRawTensor(data: Array, shape: int[]) =
         | :? (int[]) as a -> CpuKernels.stridedCopy a offset strides outShape
         | :? (int64[]) as a -> CpuKernels.stridedCopy a offset strides outShape
         | :? (bool[]) as a -> CpuKernels.stridedCopy a offset strides outShape
+        | :? (byte[]) as a -> CpuKernels.stridedCopy a offset strides outShape
         | _ -> failwith "unreachable"
 
-    /// Converts a typed array to another dtype (floats to ints truncate toward zero, saturating; NaN -> 0).
+    /// Converts a typed array to another dtype (floats to ints truncate toward zero, saturating; NaN -> 0; ints to
+    /// uint8 wrap modulo 256, as PyTorch does).
     static member Convert(data: Array, target: DType) : Array =
         let src: Array =
             match data with
             | :? (bool[]) as b -> b |> Array.map (fun v -> if v then 1.0 else 0.0) :> Array
+            | :? (byte[]) as b when target <> DType.UInt8 && target <> DType.Bool -> b |> Array.map int :> Array
             | a -> a
         match target with
         | DType.Bool ->
@@ -262,6 +278,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | :? (int[]) as x -> x |> Array.map (fun v -> v <> 0) :> Array
             | :? (int64[]) as x -> x |> Array.map (fun v -> v <> 0L) :> Array
             | :? (bool[]) as x -> Array.copy x :> Array
+            | :? (byte[]) as x -> x |> Array.map (fun v -> v <> 0uy) :> Array
             | _ -> failwith "unreachable"
         | DType.Float64 ->
             match src with
@@ -291,6 +308,14 @@ type CpuRawTensor(data: Array, shape: int[]) =
             | :? (int[]) as x -> x |> Array.map int64 :> Array
             | :? (int64[]) as x -> Array.copy x :> Array
             | _ -> failwith "unreachable"
+        | DType.UInt8 ->
+            match src with
+            | :? (float[]) as x -> (let d = Array.zeroCreate<byte> x.Length in TensorPrimitives.ConvertSaturating<float, byte>(ReadOnlySpan x, Span d); d :> Array)
+            | :? (float32[]) as x -> (let d = Array.zeroCreate<byte> x.Length in TensorPrimitives.ConvertSaturating<float32, byte>(ReadOnlySpan x, Span d); d :> Array)
+            | :? (int[]) as x -> x |> Array.map byte :> Array
+            | :? (int64[]) as x -> x |> Array.map byte :> Array
+            | :? (byte[]) as x -> Array.copy x :> Array
+            | _ -> failwith "unreachable"
         | DType.Float | DType.Int -> invalidArg "target" "resolve the dtype family first"
 
 /// Allocates CPU raw tensors.
@@ -306,6 +331,7 @@ and [<Sealed>] internal CpuBackend() =
                 | DType.Int32 -> Array.zeroCreate<int> n
                 | DType.Int64 -> Array.zeroCreate<int64> n
                 | DType.Bool -> Array.zeroCreate<bool> n
+                | DType.UInt8 -> Array.zeroCreate<byte> n
                 | DType.Float | DType.Int -> invalidArg "dtype" "resolve the dtype family first"
             CpuRawTensor(data, shape) :> RawTensor
         member _.Full(shape, dtype, value) =
@@ -317,6 +343,10 @@ and [<Sealed>] internal CpuBackend() =
                 | DType.Int32 -> Array.create n (int value)
                 | DType.Int64 -> Array.create n (int64 value)
                 | DType.Bool -> Array.create n (value <> 0.0)
+                | DType.UInt8 ->
+                    if not (value >= 0.0 && value < 256.0) then
+                        raise (GenesisException(sprintf "the value %g does not fit a uint8 tensor (0..255)" value))
+                    Array.create n (byte value)
                 | DType.Float | DType.Int -> invalidArg "dtype" "resolve the dtype family first"
             CpuRawTensor(data, shape) :> RawTensor
         member _.FromHostArray(data, shape) =

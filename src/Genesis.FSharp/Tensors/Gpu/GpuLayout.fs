@@ -13,6 +13,8 @@ module internal GpuLayout =
         | DType.Int32 -> ElementType.Int32
         | DType.Int64 -> ElementType.Int64
         | DType.Bool -> ElementType.Bool
+        | DType.UInt8 ->
+            raise (GenesisException "uint8 tensors are not supported on the GPU backend (they exist for images, which the CPU makes): keep them on Backend.Cpu, or cast to int32 or a float type before moving data to the GPU")
         | DType.Float | DType.Int -> invalidArg "dtype" "resolve the dtype family first"
 
     /// Drops size-1 dims and merges adjacent dims that every operand walks contiguously (stride[p] = stride[d] * size[d]),
