@@ -92,29 +92,9 @@ type Scene(?simOptions: SimOptions) =
         let n = defaultArg nEnvs 0
         if n < 0 then raise (GenesisException(sprintf "build: nEnvs must be >= 0, got %d" n))
         let dtype = Runtime.resolve DType.Float
-        let specs = entityList |> Seq.map (fun e -> { e.Spec with options = { e.Spec.options with gravity = opts.gravity } }) |> Seq.toArray
-        let sp = { opts.ToSimParams() with dt = Scene.TimeStep(opts, entityList |> Seq.map (fun e -> e.Spec)) }
-        let m0 = Model.build specs dtype
-        if opts.enableContact then Broadphase.checkSupportedPairs m0.topology
-        let scalar (v: float) = gs.tensor(v, dtype = dtype)
-        let m =
-            { m0 with
-                parameters =
-                    { m0.parameters with
-                        contactStiffness = scalar opts.contactStiffness
-                        contactDamping = scalar opts.contactDamping
-                        friction = scalar opts.friction } }
-        let mutable body, jnt, dof, qp = 0, 0, 0, 0
-        for e in entityList do
-            let nb = e.Spec.bodies.Length
-            let nj = EntitySpec.njnt e.Spec
-            let nd = EntitySpec.nv e.Spec
-            let nqq = EntitySpec.nq e.Spec
-            e.Place(body, nb, jnt, nj, dof, nd, qp, nqq)
-            body <- body + nb
-            jnt <- jnt + nj
-            dof <- dof + nd
-            qp <- qp + nqq
+        let m, sp = SceneBuild.model opts (entityList |> Seq.map (fun e -> e.Spec) |> Seq.toArray) dtype
+        for e, (b, nb, j, nj, d, nd, q, nq) in Seq.zip entityList (SceneBuild.offsets (entityList |> Seq.map (fun e -> e.Spec) |> Seq.toArray)) do
+            e.Place(b, nb, j, nj, d, nd, q, nq)
         builtModel <- Some m
         simParams <- sp
         s.SetEnvs n
@@ -128,17 +108,6 @@ type Scene(?simOptions: SimOptions) =
         controls <- gs.zeros([ b; m.topology.nv ], dtype = dtype)
 
     member private _.SetEnvs(n: int) = envCount <- n
-
-    /// The time step: SimOptions' dt when the user gave one, else the timestep the entities' files state (they must
-    /// agree), else SimOptions' default.
-    static member private TimeStep(o: SimOptions, specs: seq<EntitySpec>) =
-        if o.dtGiven then o.dt
-        else
-            match specs |> Seq.filter (fun e -> e.options.timestepGiven) |> Seq.map (fun e -> e.name, e.options.timestep) |> Seq.distinctBy snd |> Seq.toList with
-            | [] -> o.dt
-            | [ _, t ] -> t
-            | (a, ta) :: (b, tb) :: _ ->
-                raise (GenesisException(sprintf "build: entity '%s' states timestep %g and entity '%s' states %g; give SimOptions(dt = ...) to choose" a ta b tb))
 
     /// Advances the simulation by dt under the current controls.
     member s.step() =
@@ -168,25 +137,8 @@ type Scene(?simOptions: SimOptions) =
         kinCache <- None
         stepCount <- stepCount + 1
 
-    member internal s.CheckFinite(next: State) =
-        let bound = opts.maxStateMagnitude
-        let check (name: string) (t: Tensor) (width: int) (label: int -> string) =
-            let v = t.toFloatArray()
-            match v |> Array.tryFindIndex (fun x -> Double.IsNaN x || Double.IsInfinity x) with
-            | Some k ->
-                raise (GenesisException(sprintf "step produced a non-finite %s (%g) in env %d at %s; the previous state is kept (SimOptions(checkNonFinite = false) disables this check)" name v[k] (k / width) (label (k % width))))
-            | None -> ()
-            match v |> Array.tryFindIndex (fun x -> abs x > bound) with
-            | Some k ->
-                raise (GenesisException(sprintf "step produced a huge %s (%g, above SimOptions.maxStateMagnitude = %g) in env %d at %s: the simulation has exploded; try a smaller dt (now %g) or more substeps; the previous state is kept" name v[k] bound (k / width) (label (k % width)) simParams.dt))
-            | None -> ()
-        let topo = s.model.topology
-        let dofLabel (d: int) = sprintf "dof %d (joint '%s')" d topo.jntName[topo.dofJoint[d]]
-        let qposLabel (q: int) =
-            let j = topo.jntQposAdr |> Array.findIndexBack (fun a -> a <= q)
-            sprintf "qpos %d (joint '%s')" q topo.jntName[j]
-        check "velocity" next.qvel topo.nv dofLabel
-        check "position" next.qpos topo.nq qposLabel
+    /// Raises (naming env, dof or qpos and joint) when a step produced a non-finite or exploded state.
+    member internal s.CheckFinite(next: State) = SceneValues.checkFinite s.model.topology opts.maxStateMagnitude simParams.dt next
 
     /// Returns to the initial state (or simState, or qpos/qvel), clearing the recording and the backward flag; controls
     /// are zeroed. With envsIdx (Genesis' envs_idx) only those envs are reset (see ResetEnvs).
@@ -292,49 +244,18 @@ type Scene(?simOptions: SimOptions) =
     /// checkpoint segment).
     member private s.FloatType = s.model.parameters.gravity.dtype
 
-    /// A value given as [k] or [nEnvs; k] as [B; k]; raises naming expected and actual shapes.
-    member internal s.Batched(values: Tensor, k: int, what: string) : Tensor =
-        let b = max 1 envCount
-        let v = s.AsFloat(values, what)
-        if v.shape = [| k |] then v.unsqueeze(0).expand([ b; k ])
-        elif v.shape = [| b; k |] && envCount > 0 then v
-        else
-            let expected = if envCount = 0 then sprintf "[%d]" k else sprintf "[%d] or [%d; %d]" k envCount k
-            raise (GenesisException(sprintf "%s: expected shape %s, got %s" what expected (Shape.format values.shape)))
+    /// A value given as [k] or [nEnvs; k] as [B; k] (SceneValues.batched).
+    member internal s.Batched(values: Tensor, k: int, what: string) : Tensor = SceneValues.batched envCount s.FloatType values k what
 
-    /// A value tensor in the scene's float type; a bool tensor is refused (it is no number).
-    member internal s.AsFloat(values: Tensor, what: string) : Tensor =
-        if values.dtype = DType.Bool then raise (GenesisException(sprintf "%s: expected a float tensor, got a %O tensor" what values.dtype))
-        values.cast s.FloatType
+    /// A value tensor in the scene's float type (SceneValues.asFloat).
+    member internal s.AsFloat(values: Tensor, what: string) : Tensor = SceneValues.asFloat s.FloatType values what
 
-    /// Writes values [B; k] into columns cols of full [B; n] (rows envs only; None = all), differentiably: every entry
-    /// is selected from values or full (a gather), never mixed, so a non-finite entry stays where it was written.
-    member internal s.Scatter(full: Tensor, values: Tensor, cols: int[], envs: int[] option) : Tensor =
-        let n = full.shape[1]
-        if envs.IsNone && cols = Array.init n id then values.expand(full.shape)
-        else
-            let b, k = full.shape[0], cols.Length
-            let index = gs.fromArray(SetterIndex.scatter b n cols envs, shape = [ b; n ], dtype = DType.Int64)
-            gs.cat([ values.expand([ b; k ]); full ], 1).gather(1, index)
+    /// Writes values [B; k] into columns cols of full [B; n] (SceneValues.scatter).
+    member internal s.Scatter(full: Tensor, values: Tensor, cols: int[], envs: int[] option) : Tensor = SceneValues.scatter full values cols envs
 
-    /// A value given for some envs ([len envsIdx; k] or [k]) as [B; k] rows (rows of envs not in envsIdx are
-    /// placeholders that Scatter leaves unused).
+    /// A value given for some envs as [B; k] rows (SceneValues.forEnvs).
     member internal s.ForEnvs(values: Tensor, k: int, envsIdx: int[] option, what: string) : Tensor =
-        match envsIdx with
-        | None -> s.Batched(values, k, what)
-        | Some e ->
-            if envCount = 0 then raise (GenesisException(sprintf "%s: envsIdx given but the scene is not batched (build(nEnvs = N))" what))
-            for i in e do
-                if i < 0 || i >= envCount then raise (GenesisException(sprintf "%s: env index %d out of range for %d envs" what i envCount))
-            SetterIndex.check e what "envsIdx"
-            let b = envCount
-            let v = s.AsFloat(values, what)
-            let rows =
-                if v.shape = [| k |] then v.unsqueeze(0).expand([ e.Length; k ])
-                elif v.shape = [| e.Length; k |] then v
-                else raise (GenesisException(sprintf "%s: expected shape [%d; %d] for %d envs, got %s" what e.Length k e.Length (Shape.format values.shape)))
-            // row r of the result is row (position of r in envsIdx) of `rows`, a selection (gather), never a sum
-            rows.gather(0, gs.fromArray(SetterIndex.rows b k e, shape = [ b; k ], dtype = DType.Int64))
+        SceneValues.forEnvs envCount s.FloatType values k envsIdx what
 
     member internal s.SetQpos(v: Tensor, cols: int[], envs: int[] option) =
         let st = s.State
