@@ -4,6 +4,12 @@ open System
 open System.Numerics.Tensors
 open Genesis
 
+/// A function generic in the element type of an array (F# closures cannot be generic): CpuRawTensor.Map applies it to
+/// whichever typed array a tensor holds.
+type internal ArrayFn =
+    /// f on an array of element type 'T.
+    abstract Invoke<'T> : 'T[] -> Array
+
 /// A raw tensor in managed memory: a flat typed array (float32[], float[], int[], int64[], bool[] or byte[]).
 [<Sealed>]
 type CpuRawTensor(data: Array, shape: int[]) =
@@ -147,15 +153,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
         CpuRawTensor(res, outShape) :> RawTensor
 
     override _.Permute(perm) =
-        let res =
-            match data with
-            | :? (float[]) as a -> CpuKernels.permute a shape perm :> Array
-            | :? (float32[]) as a -> CpuKernels.permute a shape perm
-            | :? (int[]) as a -> CpuKernels.permute a shape perm
-            | :? (int64[]) as a -> CpuKernels.permute a shape perm
-            | :? (bool[]) as a -> CpuKernels.permute a shape perm
-            | :? (byte[]) as a -> CpuKernels.permute a shape perm
-            | _ -> failwith "unreachable"
+        let res = CpuRawTensor.Map(data, { new ArrayFn with member _.Invoke a = CpuKernels.permute a shape perm :> Array })
         CpuRawTensor(res, perm |> Array.map (fun p -> shape[p])) :> RawTensor
 
     override _.Expand(target) =
@@ -184,15 +182,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
 
     override t.Gather(dim, index) =
         let idx = CpuRawTensor.Int64Data index
-        let res =
-            match data with
-            | :? (float[]) as a -> CpuKernels.gather a shape dim idx index.Shape :> Array
-            | :? (float32[]) as a -> CpuKernels.gather a shape dim idx index.Shape
-            | :? (int[]) as a -> CpuKernels.gather a shape dim idx index.Shape
-            | :? (int64[]) as a -> CpuKernels.gather a shape dim idx index.Shape
-            | :? (bool[]) as a -> CpuKernels.gather a shape dim idx index.Shape
-            | :? (byte[]) as a -> CpuKernels.gather a shape dim idx index.Shape
-            | _ -> failwith "unreachable"
+        let res = CpuRawTensor.Map(data, { new ArrayFn with member _.Invoke a = CpuKernels.gather a shape dim idx index.Shape :> Array })
         ignore t
         CpuRawTensor(res, index.Shape) :> RawTensor
 
@@ -210,15 +200,7 @@ type CpuRawTensor(data: Array, shape: int[]) =
         CpuRawTensor(res, shape) :> RawTensor
 
     override _.Flip(dims) =
-        let res =
-            match data with
-            | :? (float[]) as a -> CpuKernels.flip a shape dims :> Array
-            | :? (float32[]) as a -> CpuKernels.flip a shape dims
-            | :? (int[]) as a -> CpuKernels.flip a shape dims
-            | :? (int64[]) as a -> CpuKernels.flip a shape dims
-            | :? (bool[]) as a -> CpuKernels.flip a shape dims
-            | :? (byte[]) as a -> CpuKernels.flip a shape dims
-            | _ -> failwith "unreachable"
+        let res = CpuRawTensor.Map(data, { new ArrayFn with member _.Invoke a = CpuKernels.flip a shape dims :> Array })
         CpuRawTensor(res, shape) :> RawTensor
 
     override t.Cumsum(dim) =
@@ -253,13 +235,17 @@ type CpuRawTensor(data: Array, shape: int[]) =
 
     /// A strided copy of any typed array.
     static member Strided(data: Array, offset: int, strides: int[], outShape: int[]) : Array =
+        CpuRawTensor.Map(data, { new ArrayFn with member _.Invoke a = CpuKernels.stridedCopy a offset strides outShape :> Array })
+
+    /// f applied to the typed array data holds, whatever its element type (the layout kernels are generic).
+    static member internal Map(data: Array, f: ArrayFn) : Array =
         match data with
-        | :? (float[]) as a -> CpuKernels.stridedCopy a offset strides outShape :> Array
-        | :? (float32[]) as a -> CpuKernels.stridedCopy a offset strides outShape
-        | :? (int[]) as a -> CpuKernels.stridedCopy a offset strides outShape
-        | :? (int64[]) as a -> CpuKernels.stridedCopy a offset strides outShape
-        | :? (bool[]) as a -> CpuKernels.stridedCopy a offset strides outShape
-        | :? (byte[]) as a -> CpuKernels.stridedCopy a offset strides outShape
+        | :? (float[]) as a -> f.Invoke a
+        | :? (float32[]) as a -> f.Invoke a
+        | :? (int[]) as a -> f.Invoke a
+        | :? (int64[]) as a -> f.Invoke a
+        | :? (bool[]) as a -> f.Invoke a
+        | :? (byte[]) as a -> f.Invoke a
         | _ -> failwith "unreachable"
 
     /// Converts a typed array to another dtype (floats to ints truncate toward zero, saturating; NaN -> 0; ints to

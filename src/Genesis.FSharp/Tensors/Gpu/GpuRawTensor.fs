@@ -191,34 +191,34 @@ and [<Sealed>] GpuRawTensor internal (storage: GpuStorage, shape: int[], dtype: 
         | DType.Int32 -> t.Peer(i.Cast DType.Int64), true
         | d -> raise (GenesisException(sprintf "index tensors must be int32 or int64, got %O" d))
 
-    override t.Gather(dim, index) =
+    /// Runs an indexed kernel (gather, scatterAdd) with the index as int64 into a result from make (made once the index
+    /// is valid): the result is disposed and the operation named when the kernel reports an index out of range for
+    /// dimension dim; a temporary index is freed.
+    member private t.Indexed(op: string, dim: int, index: RawTensor, make: unit -> GpuRawTensor,
+                             run: GpuRawTensor -> GpuRawTensor -> struct (bool * int64)) =
         let idx, temp = t.Index index
         try
-            let res = t.New(index.Shape, dtype)
-            let l = GpuLayout.index index.Shape shape dim [||]
-            let struct (ok, bad) = kernels.Gather(et, t.Buffer, idx.Buffer, res.Buffer, res.Numel, l)
+            let res = make ()
+            let struct (ok, bad) = run idx res
             if not ok then
                 (res :> IDisposable).Dispose()
-                raise (GenesisException(sprintf "gather: index %d out of range for dimension %d of size %d" bad dim shape[dim]))
+                raise (GenesisException(sprintf "%s: index %d out of range for dimension %d of size %d" op bad dim shape[dim]))
             res :> RawTensor
         finally
             if temp then (idx :> IDisposable).Dispose()
+
+    override t.Gather(dim, index) =
+        let l = GpuLayout.index index.Shape shape dim [||]
+        t.Indexed("gather", dim, index, (fun () -> t.New(index.Shape, dtype)),
+                  fun idx res -> kernels.Gather(et, t.Buffer, idx.Buffer, res.Buffer, res.Numel, l))
 
     override t.ScatterAdd(dim, index, src) =
         let s = t.Peer src
         if dtype <> src.DType || dtype = DType.Bool then
             raise (GenesisException(sprintf "scatterAdd: dtype mismatch %O and %O" dtype src.DType))
-        let idx, temp = t.Index index
-        try
-            let res = t.StridedCopy(0, Shape.strides shape, shape) :?> GpuRawTensor
-            let l = GpuLayout.index index.Shape shape dim src.Shape
-            let struct (ok, bad) = kernels.ScatterAdd(et, res.Buffer, idx.Buffer, s.Buffer, index.Numel, l)
-            if not ok then
-                (res :> IDisposable).Dispose()
-                raise (GenesisException(sprintf "scatterAdd: index %d out of range for dimension %d of size %d" bad dim shape[dim]))
-            res :> RawTensor
-        finally
-            if temp then (idx :> IDisposable).Dispose()
+        let l = GpuLayout.index index.Shape shape dim src.Shape
+        t.Indexed("scatterAdd", dim, index, (fun () -> t.StridedCopy(0, Shape.strides shape, shape) :?> GpuRawTensor),
+                  fun idx res -> kernels.ScatterAdd(et, res.Buffer, idx.Buffer, s.Buffer, index.Numel, l))
 
     override t.Flip(dims) =
         let st = Shape.strides shape
