@@ -79,8 +79,8 @@ dotnet new console -lang "F#" -o "$fsapp" --no-restore >/dev/null
 dotnet add "$fsapp" package Genesis.FSharp --version "$version" --no-restore >/dev/null
 # the engine is built against FSharp.Core 10.1.404, newer than the SDK's implicit one: raise the implicit version
 sed -i 's|<TargetFramework>|<FSharpCoreImplicitPackageVersion>10.1.404</FSharpCoreImplicitPackageVersion>\n    <TargetFramework>|' "$fsapp/QuickstartFs.fsproj"
-sed -i 's|<Compile Include="Program.fs" />|<Compile Include="Quickstart.fs" />\n    <Compile Include="Program.fs" />|' "$fsapp/QuickstartFs.fsproj"
-cp examples/Genesis.Examples/Quickstart.fs "$fsapp/Quickstart.fs"
+sed -i 's|<Compile Include="Program.fs" />|<Compile Include="Pictures.fs" />\n    <Compile Include="Quickstart.fs" />\n    <Compile Include="Program.fs" />|' "$fsapp/QuickstartFs.fsproj"
+cp examples/Genesis.Examples/Pictures.fs examples/Genesis.Examples/Quickstart.fs "$fsapp/"
 cat > "$fsapp/Program.fs" <<'FS'
 open Genesis
 
@@ -94,7 +94,7 @@ fs=$(quickstart_loss "F# project" "$(cd "$fsapp" && dotnet run -c Release 2>&1)"
 script="$tmp/script"
 mkdir -p "$script/Genesis.Examples"
 cp examples/quickstart.fsx "$script/"
-cp examples/Genesis.Examples/Quickstart.fs "$script/Genesis.Examples/"
+cp examples/Genesis.Examples/Pictures.fs examples/Genesis.Examples/Quickstart.fs "$script/Genesis.Examples/"
 fsx=$(quickstart_loss "F# script" "$(cd "$script" && dotnet fsi --quiet quickstart.fsx 2>&1)")
 
 # A notebook in an empty folder: `#r "nuget: Genesis.FSharp, ..."`, then the quick start's source, run by
@@ -103,14 +103,14 @@ runner="$PWD/tools/NotebookRunner/bin/Release/net10.0/NotebookRunner.dll"
 [ -f "$runner" ] || dotnet build tools/NotebookRunner -c Release -v quiet -nologo
 nb="$tmp/notebook"
 mkdir -p "$nb"
-cp examples/Genesis.Examples/Quickstart.fs "$nb/"
+cp examples/Genesis.Examples/Pictures.fs examples/Genesis.Examples/Quickstart.fs "$nb/"
 cat > "$nb/quickstart.ipynb" <<IPYNB
 {
  "cells": [
   { "cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [],
     "source": [ "#r \"nuget: Genesis.FSharp, $version\"" ] },
   { "cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [],
-    "source": [ "#load \"Quickstart.fs\"\n", "Genesis.gs.init(precision = \"64\", seed = 0)\n",
+    "source": [ "#load \"Pictures.fs\" \"Quickstart.fs\"\n", "Genesis.gs.init(precision = \"64\", seed = 0)\n",
                 "Genesis.Examples.Quickstart.run () |> ignore" ] }
  ],
  "metadata": { "kernelspec": { "display_name": ".NET (F#)", "language": "F#", "name": ".net-fsharp" } },
