@@ -49,11 +49,11 @@ let main argv =
             shac.upright Pendulum.uprightLimit Pendulum.holdSeconds epochs shac.envSteps shac.trainSeconds clock.Elapsed.TotalSeconds
         if shac.upright >= 90 then 0 else 1
     | "go2-stand" ->
-        let epochs = if argv.Length > 1 then int argv[1] else 30
+        let epochs = if argv.Length > 1 then int argv[1] else 40
         let nEnvs = if argv.Length > 2 then int argv[2] else 256
-        let r = Go2Stand.run epochs nEnvs (Some(Assets.path "../docs/images/go2-stand-learning.png"))
-        printfn "go2 stand-up: mean base height %.3f m -> %.3f m (target %.2f m), standing (base above %.2f m) %.0f%% -> %.0f%% of 64 test envs; trained %d epochs over %d envs in %.1f s"
-            r.heightBefore r.heightAfter Go2Stand.targetHeight Go2Stand.standingHeight (100.0 * r.standingBefore) (100.0 * r.standingAfter) epochs nEnvs r.trainSeconds
+        let r = Go2Stand.run Go2Stand.defaults epochs nEnvs (Some(Assets.path "../docs/images/go2-stand-learning.png"))
+        printfn "go2 stand-up: mean base height %.3f m -> %.3f m (target %.2f m), standing (base above %.2f m and upright after %.1f s) %.0f%% -> %.0f%% of 64 test envs; trained %d epochs over %d envs in %.1f s"
+            r.heightBefore r.heightAfter Go2Stand.targetHeight Go2Stand.standingHeight (float Go2Stand.testSteps * Go2Stand.dt) (100.0 * r.standingBefore) (100.0 * r.standingAfter) epochs nEnvs r.trainSeconds
         0
     | other ->
         eprintfn "unknown example '%s' (use trajectory, quickstart, cartpole, sysid, pendulum or go2-stand)" other
