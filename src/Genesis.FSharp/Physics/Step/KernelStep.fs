@@ -115,16 +115,24 @@ module FastStep =
         let ldlSolveTape (n: int) (parent: int[]) (a: TapeReal[]) (x: TapeReal[]) = SolveKernel.ldlSolve n parent a x
         /// ldlSolve on float64.
         let ldlSolveFloat (n: int) (parent: int[]) (a: float[]) (x: float[]) = SolveKernel.ldlSolve n parent a x
+        /// The kernel broad phase at qpos on float64 (kinematics, geom frames, ContactKernel.candidates): the pairs (A, B).
+        let broadphaseFloat (m: FastModel<float>) (w: FastWork<float>) (cp: ContactParams) (qpos: float[]) =
+            KinematicsKernel.kinematicsInto m w qpos
+            ContactPointKernel.geomFrames m w
+            ContactKernel.candidates m w cp
+            Array.init w.candCount (fun c -> w.candA[c], w.candB[c])
         /// integratePos on float64.
         let integratePosFloat (m: FastModel<float>) (qpos: float[]) (qvel: float[]) (dt: float) (out: float[]) = IntegrateKernel.integratePos m qpos qvel dt out
 
     /// Contact forces (and their stiffness) on the scalar tape.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal contactTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) = ContactKernel.compute m w sp.contact h needC
-    /// The contact points of the pairs not skipped (ContactKernel.pairs) on the scalar tape.
+    /// The contact points of the candidate pairs not differentiated by hand (ContactKernel.candidates, then pairs with
+    /// skipHand) on the scalar tape, from the geom frames in w.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
-    let internal contactPairsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (skip: bool[]) =
-        ContactKernel.pairs m w sp.contact h true skip
+    let internal contactPairsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) =
+        ContactKernel.candidates m w sp.contact
+        ContactKernel.pairs m w sp.contact h true true
     /// The springs of ball and free joints (quatSprings) on the scalar tape.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal quatSpringsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (qpos: TapeReal[]) = PassiveKernel.quatSprings m w qpos
