@@ -116,6 +116,9 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val probeLog: ResizeArray<int> = null with get, set
     /// Mass matrix (nv x nv), bias forces, the right-hand side f - bias, contact forces and C outside M's pattern.
     member val qM: 'T[] = Array.zeroCreate (nv * nv)
+    /// True when entries of qM outside M's pattern may be nonzero (after a dense LU solve): CRBA then clears all of qM,
+    /// else it assigns the pattern only (O(pattern) per step, not O(nv^2)).
+    member val qMFull = false with get, set
     member val bias: 'T[] = Array.zeroCreate nv
     member val rhs: 'T[] = Array.zeroCreate nv
     member val qfrcContact: 'T[] = Array.zeroCreate nv
