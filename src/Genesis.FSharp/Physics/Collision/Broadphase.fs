@@ -127,8 +127,9 @@ module Broadphase =
                       if rank gi > rank gj then yield (bj, gj), (bi, gi) else yield (bi, gi), (bj, gj) ]
 
 /// The broad phase on arrays, generic over the scalar: a sweep and prune on x over the inflated bounding spheres of
-/// the finite geoms (insertion sort from the last step's order: O(n) when little moves), every infinite geom (plane)
-/// against all others, each candidate through the static filter; the pairs land in w.candA / w.candB (grown on demand).
+/// the finite geoms (insertion sort from the last step's order: O(n) when little moves; skipped when no two finite
+/// geoms may touch), each candidate through the static filter, then the infinite geoms' (planes') allowed pairs
+/// listed at build; the pairs land in w.candA / w.candB (grown on demand).
 module internal BroadphaseKernel =
     open Genesis.Physics.FastMath
     open Genesis.Real
@@ -149,19 +150,22 @@ module internal BroadphaseKernel =
     let allowed (m: FastModel<'T>) (a: int) (b: int) =
         Broadphase.allowedPair m.bodyMoves m.bodyTree m.parent m.geomBody[a] m.geomSpec[a] m.geomBody[b] m.geomSpec[b]
 
+    /// Appends the pair (a, b) to the candidates, growing the buffers (doubling) when full.
+    let internal push (w: FastWork<'T>) (a: int) (b: int) =
+        let n = w.candCount
+        if n = w.candA.Length then
+            w.candA <- Array.append w.candA (Array.zeroCreate (max 16 n))
+            w.candB <- Array.append w.candB (Array.zeroCreate (max 16 n))
+        w.candA[n] <- a
+        w.candB[n] <- b
+        w.candCount <- n + 1
+
     /// Appends (a, b) ordered by rank (index within a rank) when the filter allows it and it has a narrow phase.
     let internal emit (m: FastModel<'T>) (w: FastWork<'T>) (a: int) (b: int) =
         if allowed m a b then
             let ra, rb = m.geomRank[a], m.geomRank[b]
             let a, b = if ra > rb || (ra = rb && a > b) then b, a else a, b
-            if PairDispatch.kindOf m.geomSpec[a].gtype m.geomSpec[b].gtype <> PairKind.NoContact then
-                let n = w.candCount
-                if n = w.candA.Length then
-                    w.candA <- Array.append w.candA (Array.zeroCreate (max 16 n))
-                    w.candB <- Array.append w.candB (Array.zeroCreate (max 16 n))
-                w.candA[n] <- a
-                w.candB[n] <- b
-                w.candCount <- n + 1
+            if PairDispatch.kindOf m.geomSpec[a].gtype m.geomSpec[b].gtype <> PairKind.NoContact then push w a b
 
     /// Whether finite geom i sorts after j: by the low end of its x interval, then by index.
     let internal after (lo: float[]) (i: int) (j: int) = lo[i] > lo[j] || (lo[i] = lo[j] && i > j)
@@ -170,11 +174,12 @@ module internal BroadphaseKernel =
     let inline internal candidates (m: FastModel< ^T>) (w: FastWork< ^T>) (margin: float) =
         w.candCount <- 0
         let fin = m.geomFinite
-        let n = fin.Length
+        let n = if m.sweepPairs then fin.Length else 0
         let first = isNull w.sapOrder
         if first then w.sapOrder <- Array.copy fin
         let order, lo, hi, gx = w.sapOrder, w.sapLo, w.sapHi, w.geomXpos
-        for g in fin do
+        for i in 0 .. n - 1 do
+            let g = fin[i]
             let x, r = value gx[g * 3], m.geomBound[g] + margin
             lo[g] <- x - r
             hi[g] <- x + r
@@ -200,6 +205,5 @@ module internal BroadphaseKernel =
                 let dy, dz = ay - value gx[b * 3 + 1], az - value gx[b * 3 + 2]
                 if dy * dy + dz * dz <= rr * rr then emit m w a b
                 j <- j + 1
-        for p in m.geomInfinite do
-            for g in 0 .. m.geomBody.Length - 1 do
-                if g <> p && not (Double.IsInfinity m.geomBound[g] && g < p) then emit m w p g
+        for c in 0 .. m.infinitePairA.Length - 1 do
+            push w m.infinitePairA[c] m.infinitePairB[c]

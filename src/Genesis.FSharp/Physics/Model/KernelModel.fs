@@ -82,6 +82,12 @@ type internal FastModel<'T> =
       bodyTree: int[]
       /// Whether the static filter allows some pair of geoms (else the contact stage is skipped).
       anyPairs: bool
+      /// Whether it allows some pair of two finite geoms (else the sweep is skipped: e.g. one robot on a plane).
+      sweepPairs: bool
+      /// The allowed pairs with an infinite geom (a plane against every other geom), ranked as ContactKernel reads them:
+      /// O(planes x geoms), tested by the narrow phase every step.
+      infinitePairA: int[]
+      infinitePairB: int[]
       /// The parameter raw tensors the values were read from (identity checked before each use).
       source: RawTensor[]
       /// Work buffers, one per concurrent user.
@@ -225,7 +231,8 @@ module internal FastModelBuild =
           geomR = c m.geomR; geomBound = m.geomBound; geomProbe = Array.map c m.geomProbe
           geomProbeRadius = c m.geomProbeRadius; geomProbeReach = m.geomProbeReach; geomFriction = m.geomFriction
           geomRank = m.geomRank; geomFinite = m.geomFinite; geomInfinite = m.geomInfinite; bodyMoves = m.bodyMoves
-          bodyTree = m.bodyTree; anyPairs = m.anyPairs; source = m.source; pool = ConcurrentBag<FastWork<TapeReal>>() }
+          bodyTree = m.bodyTree; anyPairs = m.anyPairs; sweepPairs = m.sweepPairs
+          infinitePairA = m.infinitePairA; infinitePairB = m.infinitePairB; source = m.source; pool = ConcurrentBag<FastWork<TapeReal>>() }
 
     /// A work buffer for the model (from its pool, or new).
     let rent (m: FastModel<'T>) =

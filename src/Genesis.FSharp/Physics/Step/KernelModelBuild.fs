@@ -17,7 +17,8 @@ module internal KernelModelBuild =
             let i, j = k / 3, k % 3
             a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j])
 
-    /// Whether the static filter allows some pair of the geoms (stops at the first: O(geoms) unless almost none is).
+    /// Whether the static filter allows some pair among the given geoms (stops at the first: O(geoms) unless almost
+    /// none is).
     let private anyAllowed (topo: Topology) (geoms: (int * GeomSpec)[]) =
         let allowed = Broadphase.pairFilter topo
         let mutable found = false
@@ -29,6 +30,18 @@ module internal KernelModelBuild =
                 j <- j + 1
             i <- i + 1
         found
+
+    /// The allowed pairs of each infinite geom with every other geom, ranked (index order within a rank), with a
+    /// narrow phase: BroadphaseKernel.candidates' planes.
+    let private infinitePairs (topo: Topology) (geoms: (int * GeomSpec)[]) (infinite: bool[]) =
+        let allowed = Broadphase.pairFilter topo
+        [| for p in 0 .. geoms.Length - 1 do
+               if infinite[p] then
+                   for g in 0 .. geoms.Length - 1 do
+                       if g <> p && not (infinite[g] && g < p) && allowed geoms[p] geoms[g] then
+                           let rp, rg = Broadphase.rank (snd geoms[p]), Broadphase.rank (snd geoms[g])
+                           let a, b = if rp > rg || (rp = rg && p > g) then g, p else p, g
+                           if PairDispatch.kindOf (snd geoms[a]).gtype (snd geoms[b]).gtype <> PairKind.NoContact then yield a, b |]
 
     /// The parameter tensors' raw values in Rollout.paramsToArray order.
     let sources (p: Params) = ParamTable.toArray p |> Array.map (fun t -> t.raw)
@@ -83,6 +96,7 @@ module internal KernelModelBuild =
         let geomR = Array.zeroCreate (geoms.Length * 9)
         geoms |> Array.iteri (fun i (_, g) -> FastModelBuild.quatToMatInto g.quat 0 geomR (i * 9))
         let geomBound = geoms |> Array.map (fun (_, g) -> Broadphase.boundRadius g)
+        let infPairs = infinitePairs topo geoms (geomBound |> Array.map Double.IsInfinity)
         let dofParent =
             Array.init nv (fun k ->
                 let b = topo.dofBody[k]
@@ -153,5 +167,8 @@ module internal KernelModelBuild =
           bodyMoves = Broadphase.bodyMoves topo
           bodyTree = topo.bodyTree
           anyPairs = anyAllowed topo geoms
+          sweepPairs = anyAllowed topo (geoms |> Array.indexed |> Array.filter (fun (i, _) -> not (Double.IsInfinity geomBound[i])) |> Array.map snd)
+          infinitePairA = infPairs |> Array.map fst
+          infinitePairB = infPairs |> Array.map snd
           source = sources p
           pool = pool }

@@ -96,6 +96,20 @@ let tests =
             Expect.equal (Set.ofArray kernel) (allPairs m.topology w.geomXpos margin) "all pairs"
             FastModelBuild.giveBack fm w
         }
+        test "one robot on a plane: no sweep (no two finite geoms may touch), the plane's pairs = all pairs" {
+            GsSetup.ensure64 ()
+            let m = Model.build [| Primitives.plane (); Urdf.load (asset "go2/go2.urdf", fixedBase = false) |] DType.Float64
+            let fm = FastStep.prepare m
+            Expect.isFalse fm.sweepPairs "no sweep"
+            Expect.isTrue fm.anyPairs "plane pairs"
+            let w = FastModelBuild.rent fm
+            let rnd = Random 3
+            for _ in 0 .. 2 do
+                let kernel = FastStep.Instances.broadphaseFloat fm w SimParams.defaults.contact (randomPose rnd m.topology)
+                Expect.equal (Set.ofArray kernel) (allPairs m.topology w.geomXpos (20.0 * SimParams.defaults.contact.softness + 1e-3)) "all pairs"
+                Expect.isNonEmpty kernel "the plane against the robot"
+            FastModelBuild.giveBack fm w
+        }
         test "the unsupported-pair check raises at build naming both geoms; supported scenes pass" {
             GsSetup.ensure64 ()
             let ok = Model.build [| Primitives.plane (); Primitives.sphere (0.1); Primitives.box ([| 0.1; 0.1; 0.1 |], pos = [| 1.0; 0.0; 0.0 |]) |] DType.Float64
