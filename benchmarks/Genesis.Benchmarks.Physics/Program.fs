@@ -1,6 +1,7 @@
 /// Physics step throughput: our array fast path (FastSim, and through Scene.step) and the Tensor path (Physics.step)
 /// against MuJoCo 2.2.2's mj_step measured in the same process, same model files, dt and start state, contacts on.
 /// Usage: dotnet run -c Release --project benchmarks/Genesis.Benchmarks.Physics [-- --quick] [--profile] [--model NAME]
+/// (`-- --scaling`: cost against scene size, see Scaling.fs)
 module Genesis.Benchmarks.Physics.Program
 
 open System
@@ -107,8 +108,8 @@ let private runCase (case: Case) (quick: bool) (profile: bool) =
             let s, ops = Profile.measure budget f
             printfn "    %-34s %10d %12.3f %12.2f" name ops (s * 1e3) (if ops > 0L then s * 1e6 / float ops else 0.0)
 
-[<EntryPoint>]
-let main argv =
+/// The per-model table (acrobot, arm, quadruped, humanoid).
+let private models (argv: string[]) =
     let quick = Array.contains "--quick" argv
     let profile = Array.contains "--profile" argv
     let only = argv |> Array.tryFindIndex ((=) "--model") |> Option.map (fun i -> argv[i + 1])
@@ -129,3 +130,10 @@ let main argv =
     printfn ""
     printfn "total %.1f s" total.Elapsed.TotalSeconds
     0
+
+[<EntryPoint>]
+let main argv =
+    if Array.contains "--scaling" argv then
+        gs.init(precision = "64")
+        Scaling.run argv
+    else models argv

@@ -123,17 +123,24 @@ module internal ContactKernel =
             if w.denseC then Array.Clear w.cmat
             w.denseC <- false
 
-    /// The points of every candidate pair not skipped (skip: empty, or a flag per pair) into w.wbody, w.kbody and
-    /// w.cmat, from the geom frames in w.
-    let inline internal pairs (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (skip: bool[]) =
-        let margin = 20.0 * cp.softness + 1e-3
+    /// Whether EulerAdjoint differentiates pair (a, b) by hand: probes of A against a plane B on a body without dofs.
+    let internal isHandPair (m: FastModel<'T>) (a: int) (b: int) =
+        PairDispatch.kindOf m.geomSpec[a].gtype m.geomSpec[b].gtype = PairKind.ProbePlane && m.bodyDofs[m.geomBody[b]].Length = 0
+
+    /// The broad phase's candidate pairs from the geom frames in w (BroadphaseKernel.candidates, into w.candA / w.candB).
+    let inline internal candidates (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) =
+        BroadphaseKernel.candidates m w (20.0 * cp.softness + 1e-3)
+
+    /// The points of every candidate pair in w (ContactKernel.candidates) into w.wbody, w.kbody and w.cmat, skipping the
+    /// pairs differentiated by hand when skipHand (isHandPair), from the geom frames in w.
+    let inline internal pairs (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (skipHand: bool) =
         let overrideMu = value m.friction > 0.0
-        for pr in 0 .. m.pairA.Length - 1 do
-            let a, b = m.pairA[pr], m.pairB[pr]
-            if (skip.Length = 0 || not skip[pr]) && BroadphaseKernel.isCandidate m w a b margin then
-                let mu = if overrideMu then m.friction else m.pairMu[pr]
-                match m.pairKind[pr] with
-                | PairKind.ProbePlane -> PlaneProbeKernel.probePlane m w cp h needC pr a b mu
+        for c in 0 .. w.candCount - 1 do
+            let a, b = w.candA[c], w.candB[c]
+            if not (skipHand && isHandPair m a b) then
+                let mu = if overrideMu then m.friction else lift (sqrt (m.geomFriction[a] * m.geomFriction[b]))
+                match PairDispatch.kindOf m.geomSpec[a].gtype m.geomSpec[b].gtype with
+                | PairKind.ProbePlane -> PlaneProbeKernel.probePlane m w cp h needC a b mu
                 | PairKind.SegmentSegment -> SegmentSegmentKernel.segmentSegment m w cp h needC a b mu
                 | PairKind.SegmentBox -> SegmentBoxKernel.segmentBox m w cp h needC a b mu
                 | PairKind.BoxBox -> BoxBoxKernel.boxBox m w cp h needC a b mu
@@ -155,7 +162,8 @@ module internal ContactKernel =
     /// (h C = CRBA of h K) plus h C's entries outside M's pattern in w.cmat, from the kinematics and velocities in w.
     let inline compute (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) =
         clear w needC
-        if m.pairA.Length > 0 && m.nv > 0 then
+        if m.anyPairs && m.nv > 0 then
             geomFrames m w
-            pairs m w cp h needC (Array.Empty<bool>())
+            candidates m w cp
+            pairs m w cp h needC false
             generalised m w

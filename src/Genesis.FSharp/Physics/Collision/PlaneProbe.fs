@@ -52,9 +52,9 @@ module internal PlaneProbeKernel =
     open Genesis.HomogeneousArithmetic
     open Genesis.Physics.ContactPointKernel
 
-    /// A's probe points against plane B (normal: the plane's z axis) of pair pr; geoms whose every probe is out of reach
-    /// are skipped. Each point within reach is logged as (pr, probe) in w.probeLog when there is one.
-    let inline internal probePlane (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (pr: int) (a: int) (b: int) (mu: ^T) =
+    /// A's probe points against plane B (normal: the plane's z axis); geoms whose every probe is out of reach are
+    /// skipped. Each point within reach is logged as (a, b, probe) in w.probeLog when there is one.
+    let inline internal probePlane (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (a: int) (b: int) (mu: ^T) =
         let ba, bb = m.geomBody[a], m.geomBody[b]
         let gx, gm = w.geomXpos, w.geomXmat
         let po, pm = b * 3, b * 9
@@ -74,7 +74,8 @@ module internal PlaneProbeKernel =
                 let heightValue = (hx - v po gx) * value nx + (hy - v (po + 1) gx) * value ny + (hz - v (po + 2) gx) * value nz
                 if not ((value radius - heightValue) / cp.softness < SkipBelow) then
                     if not (isNull w.probeLog) then
-                        w.probeLog.Add pr
+                        w.probeLog.Add a
+                        w.probeLog.Add b
                         w.probeLog.Add k
                     let wx = gx[ao] + (gm[am] * lx + gm[am + 1] * ly + gm[am + 2] * lz)
                     let wy = gx[ao + 1] + (gm[am + 3] * lx + gm[am + 4] * ly + gm[am + 5] * lz)

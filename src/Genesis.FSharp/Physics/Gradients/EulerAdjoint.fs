@@ -35,15 +35,8 @@ module internal EulerAdjoint =
     [<Sealed>]
     type private Adjoints(fm: FastModel<float>) =
         let nb, nq, nv, ng = fm.nbody, fm.nq, fm.nv, fm.geomBody.Length
-        let hand =
-            Array.init fm.pairA.Length (fun pr ->
-                fm.pairKind[pr] = PairKind.ProbePlane && fm.bodyDofs[fm.geomBody[fm.pairB[pr]]].Length = 0)
-        /// Pairs differentiated by hand: probes against a plane on a body without dofs.
-        member _.handPair = hand
         /// Whether a ball or free joint has a spring (PassiveKernel.quatSprings, recorded on the tape).
         member val quatSprings = hasQuatSprings fm
-        /// Whether some pair is recorded on the tape instead.
-        member val anyTapePair = hand |> Array.indexed |> Array.exists (fun (pr, hand) -> not hand && fm.pairKind[pr] <> PairKind.NoContact)
         member val scratch = AdjointArrays.Arena<float>()
         member val gq: float[] = Array.zeroCreate nq
         member val gv: float[] = Array.zeroCreate nv
@@ -141,11 +134,10 @@ module internal EulerAdjoint =
         let cs: ContactAdjoint.Constants = { s = cp.softness; k = fm.contactStiffness; c = fm.contactDamping; eps = cp.frictionVelocity; h = h }
         let gx, gm, x, gIn = s.geomXpos, s.geomXmat, a.x, a.gx
         let log = s.probeLog
-        for e in 0 .. 2 .. log.Count - 1 do
-            let pr, k = log[e], log[e + 1]
-            let ga, gb = fm.pairA[pr], fm.pairB[pr]
+        for e in 0 .. 3 .. log.Count - 1 do
+            let ga, gb, k = log[e], log[e + 1], log[e + 2]
             let ba = fm.geomBody[ga]
-            if a.handPair[pr] && fm.bodyDofs[ba].Length > 0 then
+            if ContactKernel.isHandPair fm ga gb && fm.bodyDofs[ba].Length > 0 then
                 let ao, am, po, pm = ga * 3, ga * 9, gb * 3, gb * 9
                 let nx, ny, nz = gm[pm + 2], gm[pm + 5], gm[pm + 8]
                 let probes, radius = fm.geomProbe[ga], fm.geomProbeRadius[ga]
@@ -157,7 +149,7 @@ module internal EulerAdjoint =
                 x[0] <- wx - nx * radius; x[1] <- wy - ny * radius; x[2] <- wz - nz * radius
                 x[3] <- nx; x[4] <- ny; x[5] <- nz
                 x[6] <- radius - height
-                x[7] <- if fm.friction > 0.0 then fm.friction else fm.pairMu[pr]
+                x[7] <- if fm.friction > 0.0 then fm.friction else sqrt (fm.geomFriction[ga] * fm.geomFriction[gb])
                 let bb = fm.geomBody[gb]
                 for i in 0 .. 5 do
                     x[8 + i] <- s.cvel[ba * 6 + i]
@@ -265,7 +257,7 @@ module internal EulerAdjoint =
         CrbaAdjoint.crbaAdjoint fm scratch s.cdof s.icomp a.gPair a.gic a.gcdof
         // forces (rhs = actuation + passive + limits + qfrcContact - bias, limitDiag); the springs of ball and free
         // joints recorded
-        let contact = sp.enableContact && fm.pairA.Length > 0
+        let contact = sp.enableContact && fm.anyPairs
         forcesAdjoint fm sp h modes s ctrl a gCtrl
         if a.quatSprings then
             tape.Clear()
@@ -285,7 +277,7 @@ module internal EulerAdjoint =
             Array.Clear a.gGx
             Array.Clear a.gGm
             probePlaneAdjoint fm sp.contact h s a
-            if a.anyTapePair then
+            if s.tapePairs then
                 tape.Clear()
                 let ng = fm.geomBody.Length
                 leaves tape s.geomXpos w.geomXpos (ng * 3)
@@ -296,7 +288,7 @@ module internal EulerAdjoint =
                 // the contact parameters as leaves too (their gradients)
                 let mc = { m with contactStiffness = TapeReal.Variable fm.contactStiffness; contactDamping = TapeReal.Variable fm.contactDamping
                                   friction = TapeReal.Variable fm.friction }
-                FastStep.contactPairsTape mc w sp h a.handPair
+                FastStep.contactPairsTape mc w sp h
                 tape.ResetAdjoints()
                 for i in 0 .. nb * 6 - 1 do tape.Seed(w.wbody[i].id, a.gwbody[i])
                 for i in 0 .. nb * 36 - 1 do tape.Seed(w.kbody[i].id, h * a.gic[i])

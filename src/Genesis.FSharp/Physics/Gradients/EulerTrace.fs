@@ -39,12 +39,14 @@ module internal EulerTrace =
         /// The solution qacc and the end velocity.
         member val qacc: float[] = Array.zeroCreate nv
         member val qvelNext: float[] = Array.zeroCreate nv
-        /// Contacts: geom frames, subtree wrenches, generalised forces and the probe-plane points (pair, probe).
+        /// Contacts: geom frames, subtree wrenches, generalised forces and the probe-plane points (geom A, geom B, probe).
         member val geomXpos: float[] = Array.zeroCreate (ng * 3)
         member val geomXmat: float[] = Array.zeroCreate (ng * 9)
         member val wsub: float[] = Array.zeroCreate (nb * 6)
         member val qfrcContact: float[] = Array.zeroCreate nv
         member val probeLog = ResizeArray<int>()
+        /// Whether some candidate pair is not differentiated by hand (ContactKernel.isHandPair): the adjoint records those on the tape.
+        member val tapePairs = false with get, set
 
         /// Copies what FastStep.evaluate left in w (withC: contacts were evaluated, so w.denseC is current).
         member s.SaveEvaluation(w: FastWork<float>, withC: bool) =
@@ -61,7 +63,10 @@ module internal EulerTrace =
             Array.blit w.icomp 0 s.icomp 0 (nb * 36)
             Array.blit w.limitDiag 0 s.limitDiag 0 nv
             s.dense <- withC && w.denseC
-            if withC && fm.pairA.Length > 0 then
+            s.tapePairs <- false
+            if withC && fm.anyPairs then
+                for c in 0 .. w.candCount - 1 do
+                    if not (ContactKernel.isHandPair fm w.candA[c] w.candB[c]) then s.tapePairs <- true
                 Array.blit w.geomXpos 0 s.geomXpos 0 (ng * 3)
                 Array.blit w.geomXmat 0 s.geomXmat 0 (ng * 9)
                 Array.blit w.wbody 0 s.wsub 0 (nb * 6)

@@ -71,12 +71,23 @@ type internal FastModel<'T> =
       geomProbe: 'T[][]
       geomProbeRadius: 'T[]
       geomProbeReach: float[]
-      /// Pairs passing the static filters (different trees, not parent-child, contype/conaffinity), A before B by Broadphase.rank.
-      pairA: int[]
-      pairB: int[]
-      pairKind: PairKind[]
-      /// sqrt(friction A * friction B).
-      pairMu: 'T[]
+      /// Sliding friction per geom (friction[0]; a pair's is sqrt(friction A * friction B)) and PairDispatch.rankOf.
+      geomFriction: float[]
+      geomRank: int[]
+      /// The geoms with a finite bound (swept and pruned) and with an infinite one (planes: paired with every geom).
+      geomFinite: int[]
+      geomInfinite: int[]
+      /// Whether each body moves (Broadphase.bodyMoves) and its collision tree (Topology.bodyTree): the static filter.
+      bodyMoves: bool[]
+      bodyTree: int[]
+      /// Whether the static filter allows some pair of geoms (else the contact stage is skipped).
+      anyPairs: bool
+      /// Whether it allows some pair of two finite geoms (else the sweep is skipped: e.g. one robot on a plane).
+      sweepPairs: bool
+      /// The allowed pairs with an infinite geom (a plane against every other geom), ranked as ContactKernel reads them:
+      /// O(planes x geoms), tested by the narrow phase every step.
+      infinitePairA: int[]
+      infinitePairB: int[]
       /// The parameter raw tensors the values were read from (identity checked before each use).
       source: RawTensor[]
       /// Work buffers, one per concurrent user.
@@ -107,10 +118,13 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val pointWrench: 'T[] = Array.zeroCreate 6
     /// True when a contact between two moving trees put C entries outside M's sparsity pattern (into cmat).
     member val denseC = false with get, set
-    /// When set (EulerAdjoint's re-run), the (pair, probe) of every probe-plane point within reach, appended in order.
+    /// When set (EulerAdjoint's re-run), the (geom A, geom B, probe) of every probe-plane point within reach, in order.
     member val probeLog: ResizeArray<int> = null with get, set
     /// Mass matrix (nv x nv), bias forces, the right-hand side f - bias, contact forces and C outside M's pattern.
     member val qM: 'T[] = Array.zeroCreate (nv * nv)
+    /// True when entries of qM outside M's pattern may be nonzero (after a dense LU solve): CRBA then clears all of qM,
+    /// else it assigns the pattern only (O(pattern) per step, not O(nv^2)).
+    member val qMFull = false with get, set
     member val bias: 'T[] = Array.zeroCreate nv
     member val rhs: 'T[] = Array.zeroCreate nv
     member val qfrcContact: 'T[] = Array.zeroCreate nv
@@ -130,6 +144,14 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     /// A contact point's spatial stiffness (6 x 6) and K cdof per dof (nv x 6).
     member val kpoint: 'T[] = Array.zeroCreate 36
     member val kcdof: 'T[] = Array.zeroCreate (6 * max 1 nv)
+    /// Broad phase: the finite geoms in sweep order (null until the first sweep), x interval ends per geom, and the
+    /// candidate pairs (geom indices A, B; candCount used, grown on demand).
+    member val sapOrder: int[] = null with get, set
+    member val sapLo: float[] = Array.zeroCreate ngeom
+    member val sapHi: float[] = Array.zeroCreate ngeom
+    member val candA: int[] = Array.zeroCreate 16 with get, set
+    member val candB: int[] = Array.zeroCreate 16 with get, set
+    member val candCount = 0 with get, set
     /// Box corners (8 x 3 each) for box-box pairs.
     member val cornersA: 'T[] = Array.zeroCreate 24
     member val cornersB: 'T[] = Array.zeroCreate 24
@@ -207,8 +229,10 @@ module internal FastModelBuild =
           contactStiffness = TapeReal.Const m.contactStiffness; contactDamping = TapeReal.Const m.contactDamping
           friction = TapeReal.Const m.friction; geomBody = m.geomBody; geomSpec = m.geomSpec; geomPos = c m.geomPos
           geomR = c m.geomR; geomBound = m.geomBound; geomProbe = Array.map c m.geomProbe
-          geomProbeRadius = c m.geomProbeRadius; geomProbeReach = m.geomProbeReach; pairA = m.pairA; pairB = m.pairB
-          pairKind = m.pairKind; pairMu = c m.pairMu; source = m.source; pool = ConcurrentBag<FastWork<TapeReal>>() }
+          geomProbeRadius = c m.geomProbeRadius; geomProbeReach = m.geomProbeReach; geomFriction = m.geomFriction
+          geomRank = m.geomRank; geomFinite = m.geomFinite; geomInfinite = m.geomInfinite; bodyMoves = m.bodyMoves
+          bodyTree = m.bodyTree; anyPairs = m.anyPairs; sweepPairs = m.sweepPairs
+          infinitePairA = m.infinitePairA; infinitePairB = m.infinitePairB; source = m.source; pool = ConcurrentBag<FastWork<TapeReal>>() }
 
     /// A work buffer for the model (from its pool, or new).
     let rent (m: FastModel<'T>) =

@@ -3,7 +3,7 @@ namespace Genesis.Physics
 open Genesis
 
 /// The narrow phase of a geom pair, by the (GeomType, GeomType) pair in rank order (Broadphase.rank: planes last, then
-/// boxes). Every path (the Tensor path's Contact.pair, the fast path's FastModel.pairKind, the Euler adjoint) reads
+/// boxes). Every path (the Tensor path's Contact.pair, the fast path's ContactKernel.pairs, the Euler adjoint) reads
 /// it from PairDispatch.kindOf, so adding a pair means one row there plus its forms (see StageForms).
 type PairKind =
     /// A's probe points (PlaneProbe.planeProbe) against plane B.

@@ -372,12 +372,35 @@ module internal MjcfReader =
                        let name = attr "name" c |> Option.map (sprintf " name='%s'") |> Option.defaultValue ""
                        if not ignore then
                            notSupportedAt file c "<%s><%s%s> is not supported (%ss are not modelled, so the motion would be wrong); Morphs.MJCF(file, ignoreTendonsAndEqualities = true) loads the model without them" n c.Name.LocalName name n
-                       yield sprintf "%s: <%s><%s%s> ignored (ignoreTendonsAndEqualities = true)" (location file (lineOf c)) n c.Name.LocalName name |]
+                       yield sprintf "%s: <%s><%s%s> ignored (ignoreTendonsAndEqualities = true)" (location (sourceOf file c) (lineOf c)) n c.Name.LocalName name |]
+
+    /// Replaces every <include file="..."/> under `root` (read from `file`) by the children of the included file's
+    /// root, recursively; paths are relative to the including file. `stack` holds the files being expanded (full
+    /// paths), so a cycle raises naming the include's file and line, as does a missing file. Moved elements carry
+    /// MorphXml.IncludedFrom, so later errors name the included file.
+    let rec private expandIncludes (stack: string list) (file: string) (root: XElement) =
+        for inc in root.Descendants() |> Seq.filter (isNamed "include") |> Seq.toArray do
+            let name = match attr "file" inc with Some f when f.Trim() <> "" -> f | _ -> failAt file inc "<include> needs a 'file'"
+            let dir = Path.GetDirectoryName(Path.GetFullPath file)
+            let path = Path.GetFullPath(Path.Combine(dir, name))
+            if List.contains path stack then
+                let chain = (path :: stack) |> List.rev |> List.map Path.GetFileName |> String.concat " -> "
+                failAt file inc "<include file='%s'> makes an include cycle (%s)" name chain
+            if not (File.Exists path) then failAt file inc "<include file='%s'>: file not found: %s" name path
+            let included = (MorphXml.load "MJCF" path).Root
+            if included.Name.LocalName <> "mujoco" then failAt path included "an included file's root element is <%s>, expected <mujoco>" included.Name.LocalName
+            expandIncludes (path :: stack) path included
+            let kids = included.Elements() |> Seq.toArray
+            for k in kids do
+                k.Remove()
+                if isNull (k.Annotation<IncludedFrom>()) then k.AddAnnotation(IncludedFrom path)
+            inc.ReplaceWith(kids |> Array.map box)
 
     /// Loads an MJCF file into an entity spec (see Mjcf.load).
     let load (file: string) (ignoreUnmodelled: bool) : EntitySpec =
         let doc = MorphXml.load "MJCF" file
         let root = doc.Root
+        expandIncludes [ Path.GetFullPath file ] file root
         if root.Name.LocalName <> "mujoco" then failAt file root "the root element is <%s>, expected <mujoco>" root.Name.LocalName
         let ctx =
             { file = file
@@ -395,15 +418,25 @@ module internal MjcfReader =
                     if not (t > 0.0) then failAt file e "option timestep must be > 0"
                     options <- { options with timestep = t; timestepGiven = true })
                 floatsN file e "gravity" 3 |> Option.iter (fun g -> options <- { options with gravity = g })
-            | "include" -> notSupportedAt file e "<include> is not supported"
             | _ -> ()
         let warnings = unmodelled file ignoreUnmodelled root
         for w in warnings do eprintfn "Genesis warning: %s" w
         options <- { options with warnings = warnings }
+        // several top-level <default>s (e.g. one per included file) all extend class main, as in MuJoCo
         match children "default" root with
         | [||] -> ctx.classes.["main"] <- ClassDefaults()
-        | [| d |] -> parseDefault ctx None d
-        | ds -> failAt file ds.[1] "only one top-level <default> is allowed"
+        | ds ->
+            parseDefault ctx None ds.[0]
+            for d in ds.[1..] do
+                if attr "class" d |> Option.exists ((<>) "main") then failAt file d "a top-level <default> is class main"
+                let main = ctx.classes.["main"]
+                for c in d.Elements() do
+                    match kindOf c.Name.LocalName with
+                    | Some kind ->
+                        if not (main.ContainsKey kind) then main.[kind] <- Dictionary<string, string>()
+                        for a in c.Attributes() do main.[kind].[a.Name.LocalName] <- a.Value
+                    | None -> ()
+                for sub in children "default" d do parseDefault ctx (Some main) sub
         parseMaterials ctx root
         let world = BodyNode("world", 0)
         world.IsWorld <- true

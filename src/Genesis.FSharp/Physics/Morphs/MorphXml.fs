@@ -20,13 +20,31 @@ module internal MorphXml =
     /// "file (line n)", or "file" when the line is unknown.
     let location (file: string) (line: int) = if line > 0 then sprintf "%s (line %d)" file line else file
 
-    /// Raises a GenesisException "file (line n): message".
-    let failAt (file: string) (x: XObject) fmt =
-        Printf.kprintf (fun msg -> raise (GenesisException(sprintf "%s: %s" (location file (lineOf x)) msg))) fmt
+    /// The file an element was read from when an <include> moved it into another document (an XML annotation).
+    [<Sealed; AllowNullLiteral>]
+    type IncludedFrom(path: string) =
+        /// The included file's path.
+        member _.Path = path
 
-    /// Raises a GenesisNotSupportedException "file (line n): message".
+    /// The file a node came from: its nearest IncludedFrom annotation (node or ancestor), else `file`.
+    let sourceOf (file: string) (x: XObject) =
+        let rec up (e: XElement) =
+            if isNull e then file
+            else
+                match e.Annotation<IncludedFrom>() with
+                | null -> up e.Parent
+                | a -> a.Path
+        match x with
+        | :? XElement as e -> up e
+        | _ -> up x.Parent
+
+    /// Raises a GenesisException "file (line n): message" (the included file when the node came from an <include>).
+    let failAt (file: string) (x: XObject) fmt =
+        Printf.kprintf (fun msg -> raise (GenesisException(sprintf "%s: %s" (location (sourceOf file x) (lineOf x)) msg))) fmt
+
+    /// Raises a GenesisNotSupportedException "file (line n): message" (the included file when the node came from an <include>).
     let notSupportedAt (file: string) (x: XObject) fmt =
-        Printf.kprintf (fun msg -> raise (GenesisNotSupportedException(sprintf "%s: %s" (location file (lineOf x)) msg))) fmt
+        Printf.kprintf (fun msg -> raise (GenesisNotSupportedException(sprintf "%s: %s" (location (sourceOf file x) (lineOf x)) msg))) fmt
 
     /// Deepest element nesting a model file may have (bodies are limited to 1000 levels by the loaders).
     [<Literal>]

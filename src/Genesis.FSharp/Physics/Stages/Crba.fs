@@ -38,7 +38,10 @@ module internal CrbaKernel =
             if par >= 0 then
                 for k in 0 .. 35 do
                     ic[par * 36 + k] <- ic[par * 36 + k] + ic[b * 36 + k]
-        Array.Clear qM
+        // every entry of M's pattern is assigned below; the others are zero unless a dense solve filled them
+        if w.qMFull then
+            Array.Clear qM
+            w.qMFull <- false
         for k in 0 .. nv - 1 do
             mul66v ic (m.dofBody[k] * 36) cdof (k * 6) f 0
             for j in m.dofAnc[k] do

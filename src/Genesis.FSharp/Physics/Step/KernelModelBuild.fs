@@ -17,14 +17,31 @@ module internal KernelModelBuild =
             let i, j = k / 3, k % 3
             a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j])
 
-    /// The static candidate pairs of Broadphase.candidatePairs (its filters without the distance test), ordered by rank.
-    let private staticPairs (topo: Topology) (geoms: (int * GeomSpec)[]) =
+    /// Whether the static filter allows some pair among the given geoms (stops at the first: O(geoms) unless almost
+    /// none is).
+    let private anyAllowed (topo: Topology) (geoms: (int * GeomSpec)[]) =
         let allowed = Broadphase.pairFilter topo
-        [| for i in 0 .. geoms.Length - 1 do
-               for j in i + 1 .. geoms.Length - 1 do
-                   let (bi, gi), (bj, gj) = geoms[i], geoms[j]
-                   if allowed (bi, gi) (bj, gj) then
-                       if Broadphase.rank gi > Broadphase.rank gj then yield j, i else yield i, j |]
+        let mutable found = false
+        let mutable i = 0
+        while not found && i < geoms.Length do
+            let mutable j = i + 1
+            while not found && j < geoms.Length do
+                if allowed geoms[i] geoms[j] then found <- true
+                j <- j + 1
+            i <- i + 1
+        found
+
+    /// The allowed pairs of each infinite geom with every other geom, ranked (index order within a rank), with a
+    /// narrow phase: BroadphaseKernel.candidates' planes.
+    let private infinitePairs (topo: Topology) (geoms: (int * GeomSpec)[]) (infinite: bool[]) =
+        let allowed = Broadphase.pairFilter topo
+        [| for p in 0 .. geoms.Length - 1 do
+               if infinite[p] then
+                   for g in 0 .. geoms.Length - 1 do
+                       if g <> p && not (infinite[g] && g < p) && allowed geoms[p] geoms[g] then
+                           let rp, rg = Broadphase.rank (snd geoms[p]), Broadphase.rank (snd geoms[g])
+                           let a, b = if rp > rg || (rp = rg && p > g) then g, p else p, g
+                           if PairDispatch.kindOf (snd geoms[a]).gtype (snd geoms[b]).gtype <> PairKind.NoContact then yield a, b |]
 
     /// The parameter tensors' raw values in Rollout.paramsToArray order.
     let sources (p: Params) = ParamTable.toArray p |> Array.map (fun t -> t.raw)
@@ -50,6 +67,9 @@ module internal KernelModelBuild =
         let limitLo, limitHi = limitBound fst, limitBound snd
         let topo, p = model.topology, model.parameters
         let nb, nv = topo.nbody, topo.nv
+        // the work buffers still hold M and C dense (nv x nv); say so rather than overflow an int (issue 19)
+        if int64 nv * int64 nv > int64 Array.MaxLength then
+            raise (GenesisNotSupportedException(sprintf "the fast path stores the mass matrix dense (nv x nv) and this model has nv = %d dofs (%d bodies); at most %d dofs are supported until M is stored in the tree's sparsity pattern" nv nb (int (sqrt (float Array.MaxLength)))))
         let nj = topo.jntType.Length
         let v (t: Tensor) = t.toFloatArray()
         let bodyQuat = v p.bodyQuat
@@ -62,15 +82,21 @@ module internal KernelModelBuild =
             let k = skewOf jntAxis (j * 3)
             Array.blit k 0 jntK (j * 9) 9
             Array.blit (mat33 k k) 0 jntKK (j * 9) 9
-        let mask = Model.ancestorDofMask topo
-        let bodyDofs = Array.init nb (fun b -> [| for k in 0 .. nv - 1 do if mask[b * nv + k] <> 0.0 then k |])
         let bodyJntAdr = Array.init nb (fun b -> if topo.bodyJoints[b].Length > 0 then topo.bodyJoints[b][0] else 0)
         let bodyDofAdr = Array.init nb (fun b -> if topo.bodyJoints[b].Length > 0 then topo.jntDofAdr[topo.bodyJoints[b][0]] else 0)
-        let bodyDofNum = Array.init nb (fun b -> topo.dofBody |> Array.filter (fun d -> d = b) |> Array.length)
-        let geoms = [| for b in 0 .. nb - 1 do for g in topo.bodyGeoms[b] do if g.contype <> 0 || g.conaffinity <> 0 then b, g |]
+        let bodyDofNum = Array.zeroCreate nb
+        for d in 0 .. nv - 1 do bodyDofNum[topo.dofBody[d]] <- bodyDofNum[topo.dofBody[d]] + 1
+        // a body's dofs and its ancestors' (a row of Model.ancestorDofMask): the parent's row then its own (parents first)
+        let bodyDofs = Array.zeroCreate<int[]> nb
+        for b in 0 .. nb - 1 do
+            let p = topo.bodyParent[b]
+            let above = if p >= 0 then bodyDofs[p] else [||]
+            bodyDofs[b] <- if bodyDofNum[b] = 0 then above else Array.append above (Array.init bodyDofNum[b] (fun i -> bodyDofAdr[b] + i))
+        let geoms = Broadphase.collidable topo
         let geomR = Array.zeroCreate (geoms.Length * 9)
         geoms |> Array.iteri (fun i (_, g) -> FastModelBuild.quatToMatInto g.quat 0 geomR (i * 9))
-        let pairs = staticPairs topo geoms
+        let geomBound = geoms |> Array.map (fun (_, g) -> Broadphase.boundRadius g)
+        let infPairs = infinitePairs topo geoms (geomBound |> Array.map Double.IsInfinity)
         let dofParent =
             Array.init nv (fun k ->
                 let b = topo.dofBody[k]
@@ -130,13 +156,19 @@ module internal KernelModelBuild =
           geomSpec = geoms |> Array.map snd
           geomPos = geoms |> Array.collect (fun (_, g) -> Array.copy g.pos)
           geomR = geomR
-          geomBound = geoms |> Array.map (fun (_, g) -> Broadphase.boundRadius g)
+          geomBound = geomBound
           geomProbe = probes
           geomProbeRadius = geoms |> Array.map (fun (_, g) -> snd (PlaneProbe.planeProbe g))
           geomProbeReach = probes |> Array.map reach
-          pairA = pairs |> Array.map fst
-          pairB = pairs |> Array.map snd
-          pairKind = pairs |> Array.map (fun (a, b) -> PairDispatch.kindOf (snd geoms[a]).gtype (snd geoms[b]).gtype)
-          pairMu = pairs |> Array.map (fun (a, b) -> sqrt ((snd geoms[a]).friction[0] * (snd geoms[b]).friction[0]))
+          geomFriction = geoms |> Array.map (fun (_, g) -> g.friction[0])
+          geomRank = geoms |> Array.map (fun (_, g) -> Broadphase.rank g)
+          geomFinite = [| for i in 0 .. geoms.Length - 1 do if not (Double.IsInfinity geomBound[i]) then i |]
+          geomInfinite = [| for i in 0 .. geoms.Length - 1 do if Double.IsInfinity geomBound[i] then i |]
+          bodyMoves = Broadphase.bodyMoves topo
+          bodyTree = topo.bodyTree
+          anyPairs = anyAllowed topo geoms
+          sweepPairs = anyAllowed topo (geoms |> Array.indexed |> Array.filter (fun (i, _) -> not (Double.IsInfinity geomBound[i])) |> Array.map snd)
+          infinitePairA = infPairs |> Array.map fst
+          infinitePairB = infPairs |> Array.map snd
           source = sources p
           pool = pool }

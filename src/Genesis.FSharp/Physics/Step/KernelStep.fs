@@ -63,6 +63,7 @@ module FastStep =
         if withC && w.denseC then
             for i in 0 .. nv * nv - 1 do
                 a[i] <- a[i] + w.cmat[i]
+            w.qMFull <- true
             DenseLU.luSolveInPlace nv a 1 w.rhs
         else solve nv m.dofParent a w.rhs
         for k in 0 .. nv - 1 do
@@ -115,16 +116,24 @@ module FastStep =
         let ldlSolveTape (n: int) (parent: int[]) (a: TapeReal[]) (x: TapeReal[]) = SolveKernel.ldlSolve n parent a x
         /// ldlSolve on float64.
         let ldlSolveFloat (n: int) (parent: int[]) (a: float[]) (x: float[]) = SolveKernel.ldlSolve n parent a x
+        /// The kernel broad phase at qpos on float64 (kinematics, geom frames, ContactKernel.candidates): the pairs (A, B).
+        let broadphaseFloat (m: FastModel<float>) (w: FastWork<float>) (cp: ContactParams) (qpos: float[]) =
+            KinematicsKernel.kinematicsInto m w qpos
+            ContactPointKernel.geomFrames m w
+            ContactKernel.candidates m w cp
+            Array.init w.candCount (fun c -> w.candA[c], w.candB[c])
         /// integratePos on float64.
         let integratePosFloat (m: FastModel<float>) (qpos: float[]) (qvel: float[]) (dt: float) (out: float[]) = IntegrateKernel.integratePos m qpos qvel dt out
 
     /// Contact forces (and their stiffness) on the scalar tape.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal contactTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (needC: bool) = ContactKernel.compute m w sp.contact h needC
-    /// The contact points of the pairs not skipped (ContactKernel.pairs) on the scalar tape.
+    /// The contact points of the candidate pairs not differentiated by hand (ContactKernel.candidates, then pairs with
+    /// skipHand) on the scalar tape, from the geom frames in w.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
-    let internal contactPairsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) (skip: bool[]) =
-        ContactKernel.pairs m w sp.contact h true skip
+    let internal contactPairsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (sp: SimParams) (h: float) =
+        ContactKernel.candidates m w sp.contact
+        ContactKernel.pairs m w sp.contact h true true
     /// The springs of ball and free joints (quatSprings) on the scalar tape.
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let internal quatSpringsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (qpos: TapeReal[]) = PassiveKernel.quatSprings m w qpos
@@ -157,9 +166,8 @@ module FastStep =
             Array.blit w.qpos 0 qpos (e * nq) nq
             Array.blit w.qvel 0 qvel (e * nv) nv
 
-    /// Steps nEnvs envs in place: qpos [nEnvs * nq], qvel [nEnvs * nv], ctrl [nEnvs * nv] row-major, over the cores when large.
-    let internal stepBatch (m: FastModel<float>) (sp: SimParams) (modes: ControlMode[]) (nEnvs: int) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
-        let codes = modes |> Array.map ActuationKernel.modeCode
+    /// stepBatch with the modes as kernel codes (ActuationKernel.modeCode): no allocation per step.
+    let internal stepBatchCodes (m: FastModel<float>) (sp: SimParams) (codes: DriveCode[]) (nEnvs: int) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
         let cores = Environment.ProcessorCount
         if nEnvs < parallelFrom || cores = 1 then
             let w = FastModelBuild.rent m
@@ -174,6 +182,10 @@ module FastStep =
                     finally FastModelBuild.giveBack m w)
                 |> ignore
             with :? AggregateException as e when e.InnerExceptions.Count > 0 -> ExceptionDispatchInfo.Throw(e.InnerExceptions[0])
+
+    /// Steps nEnvs envs in place: qpos [nEnvs * nq], qvel [nEnvs * nv], ctrl [nEnvs * nv] row-major, over the cores when large.
+    let internal stepBatch (m: FastModel<float>) (sp: SimParams) (modes: ControlMode[]) (nEnvs: int) (qpos: float[]) (qvel: float[]) (ctrl: float[]) =
+        stepBatchCodes m sp (modes |> Array.map ActuationKernel.modeCode) nEnvs qpos qvel ctrl
 
     let private cache = ConditionalWeakTable<Model, FastModel<float>>()
 
@@ -229,6 +241,7 @@ type FastSim(model: Model, simParams: SimParams, nEnvs: int) =
     let qvel0: float[] = Array.zeroCreate (nEnvs * m.nv)
     let ctrl0: float[] = Array.zeroCreate (nEnvs * m.nv)
     let mutable modes0 = Array.create m.nv ControlMode.Force
+    let mutable codes0 = modes0 |> Array.map ActuationKernel.modeCode
     let mutable time0 = 0.0
     /// Number of envs.
     member _.nEnvs = nEnvs
@@ -244,9 +257,10 @@ type FastSim(model: Model, simParams: SimParams, nEnvs: int) =
         and set (v: ControlMode[]) =
             if v.Length <> m.nv then raise (ArgumentException(sprintf "FastSim.modes: expected %d modes, got %d" m.nv v.Length, "modes"))
             modes0 <- v
+            codes0 <- v |> Array.map ActuationKernel.modeCode
     /// Simulated time (s).
     member _.time = time0
     /// Advances every env by dt.
     member _.step() =
-        FastStep.stepBatch m simParams modes0 nEnvs qpos0 qvel0 ctrl0
+        FastStep.stepBatchCodes m simParams codes0 nEnvs qpos0 qvel0 ctrl0
         time0 <- time0 + simParams.dt

@@ -117,4 +117,47 @@ let tests =
                 "<mujoco><worldbody><body name=\"b\"><joint/>\n<geom type=\"mesh\" mesh=\"m\"/></body></worldbody></mujoco>"
             throwsWith<GenesisException> [ "MJCF file not found"; "missing.xml" ] (fun () -> Mjcf.load "missing.xml" |> ignore)
         }
+        test "<include>: relative to the including file, nested, merged top-level defaults; = the inlined file" {
+            withTempDir (fun dir ->
+                Directory.CreateDirectory(Path.Combine(dir, "parts")) |> ignore
+                writeFile dir "parts/arm.xml" """<mujoco><default><joint damping="0.7"/></default>
+  <worldbody><body name="arm" pos="0 0 1"><joint name="j" type="hinge"/><geom type="capsule" size="0.05 0.2"/>
+    <include file="hand.xml"/></body></worldbody></mujoco>""" |> ignore
+                writeFile dir "parts/hand.xml" """<mujoco><body name="hand" pos="0 0 0.4"><joint name="k" type="slide"/>
+  <geom type="sphere" size="0.1"/></body></mujoco>""" |> ignore
+                let main =
+                    writeFile dir "main.xml" """<mujoco><include file="parts/arm.xml"/><default><geom density="500"/></default>
+  <worldbody><geom type="plane" size="1 1 0.1"/></worldbody></mujoco>"""
+                let inlined =
+                    writeFile dir "inlined.xml" """<mujoco><default><joint damping="0.7"/><geom density="500"/></default>
+  <worldbody><body name="arm" pos="0 0 1"><joint name="j" type="hinge"/><geom type="capsule" size="0.05 0.2"/>
+    <body name="hand" pos="0 0 0.4"><joint name="k" type="slide"/><geom type="sphere" size="0.1"/></body></body>
+  <geom type="plane" size="1 1 0.1"/></worldbody></mujoco>"""
+                let a, b = Mjcf.load main, Mjcf.load inlined
+                Expect.equal (a.bodies |> Array.map (fun x -> x.name)) [| "world"; "arm"; "hand" |] "bodies in file order"
+                Expect.equal (a.bodies |> Array.map (fun x -> x.name)) (b.bodies |> Array.map (fun x -> x.name)) "same bodies"
+                for x, y in Array.zip a.bodies b.bodies do
+                    nearScalar Tol ("mass of " + x.name) x.mass y.mass
+                    Expect.equal (x.joints |> Array.map (fun j -> j.name, j.damping)) (y.joints |> Array.map (fun j -> j.name, j.damping)) "joints"
+                nearScalar Tol "default from the included file" (body a "hand").joints.[0].damping 0.7)
+        }
+        test "<include>: a cycle and a missing file name the including file and line; errors inside name the included file" {
+            withTempDir (fun dir ->
+                writeFile dir "a.xml" "<mujoco>\n<include file=\"b.xml\"/></mujoco>" |> ignore
+                writeFile dir "b.xml" "<mujoco>\n\n<include file=\"a.xml\"/></mujoco>" |> ignore
+                throwsWith<GenesisException> [ "b.xml (line 3)"; "cycle"; "a.xml -> b.xml -> a.xml" ] (fun () -> Mjcf.load (Path.Combine(dir, "a.xml")) |> ignore)
+                let self = writeFile dir "self.xml" "<mujoco><worldbody>\n<include file=\"self.xml\"/></worldbody></mujoco>"
+                throwsWith<GenesisException> [ "self.xml (line 2)"; "cycle" ] (fun () -> Mjcf.load self |> ignore)
+                let missing = writeFile dir "m.xml" "<mujoco>\n\n\n<include file=\"nothere.xml\"/></mujoco>"
+                throwsWith<GenesisException> [ "m.xml (line 4)"; "nothere.xml"; "not found" ] (fun () -> Mjcf.load missing |> ignore)
+                writeFile dir "badpart.xml" "<mujoco><worldbody>\n<body name=\"p\"><geom type=\"sphere\" size=\"-1\"/></body></worldbody></mujoco>" |> ignore
+                let outer = writeFile dir "outer.xml" "<mujoco><include file=\"badpart.xml\"/></mujoco>"
+                throwsWith<GenesisException> [ "badpart.xml (line 2)"; "size" ] (fun () -> Mjcf.load outer |> ignore))
+        }
+        test "MuJoCo's humanoid100.xml (an <include>) loads: nv 627" {
+            let f = "/usr/share/mujoco/model/humanoid100/humanoid100.xml"
+            if not (File.Exists f) then skiptest "libmujoco-samples is not installed"
+            let e = Mjcf.load f
+            Expect.equal (EntitySpec.nv e) 627 "nv"
+        }
     ]
