@@ -38,6 +38,8 @@ module internal EulerAdjoint =
         /// Whether a ball or free joint has a spring (PassiveKernel.quatSprings, recorded on the tape).
         member val quatSprings = hasQuatSprings fm
         member val scratch = AdjointArrays.Arena<float>()
+        /// The adjoints of the smooth quantities (of xpos in g.xpos, and so on).
+        member val g = SmoothArrays(fm)
         member val gq: float[] = Array.zeroCreate nq
         member val gv: float[] = Array.zeroCreate nv
         member val gb: float[] = Array.zeroCreate nv
@@ -45,18 +47,7 @@ module internal EulerAdjoint =
         member val gCmat: float[] = Array.zeroCreate (nv * nv)
         member val denseA: float[] = Array.zeroCreate (nv * nv)
         member val gPair: float[] = Array.zeroCreate (fm.dofAnc |> Array.sumBy Array.length)
-        member val gic: float[] = Array.zeroCreate (nb * 36)
-        member val gcin: float[] = Array.zeroCreate (nb * 36)
-        member val gcdof: float[] = Array.zeroCreate (nv * 6)
-        member val gP: float[] = Array.zeroCreate (nb * 3)
-        member val gR: float[] = Array.zeroCreate (nb * 9)
-        member val gxipos: float[] = Array.zeroCreate (nb * 3)
-        member val gcvel: float[] = Array.zeroCreate (nb * 6)
-        member val gbias: float[] = Array.zeroCreate nv
-        member val gqfrc: float[] = Array.zeroCreate nv
         member val gwbody: float[] = Array.zeroCreate (nb * 6)
-        member val gGx: float[] = Array.zeroCreate (ng * 3)
-        member val gGm: float[] = Array.zeroCreate (ng * 9)
         /// One point's law inputs, their adjoints and its output adjoints (wrench, K).
         member val x: float[] = Array.zeroCreate ContactAdjoint.Inputs
         member val gx: float[] = Array.zeroCreate ContactAdjoint.Adjoints
@@ -110,16 +101,16 @@ module internal EulerAdjoint =
                 i <- fm.dofParent[i]
 
     /// qfrc_k = cdof_k . wsub_body(k), wsub the subtree sums of the per-body wrenches (ContactKernel.generalised): from
-    /// qfrc-bar in a.gqfrc, adds cdof's adjoint into a.gcdof and writes the per-body wrenches' into a.gwbody.
+    /// qfrc-bar in a.g.qfrcContact, adds cdof's adjoint into a.g.cdof and writes the per-body wrenches' into a.gwbody.
     let private generalisedAdjoint (fm: FastModel<float>) (s: Slot) (a: Adjoints) =
         let gw = a.gwbody
         Array.Clear gw
         for k in 0 .. fm.nv - 1 do
-            let g = a.gqfrc[k]
+            let g = a.g.qfrcContact[k]
             if g <> 0.0 then
                 let bo, ko = fm.dofBody[k] * 6, k * 6
                 for i in 0 .. 5 do
-                    a.gcdof[ko + i] <- a.gcdof[ko + i] + g * s.wsub[bo + i]
+                    a.g.cdof[ko + i] <- a.g.cdof[ko + i] + g * s.wsub[bo + i]
                     gw[bo + i] <- gw[bo + i] + g * s.cdof[ko + i]
         // a body's wrench reaches every ancestor's sum
         for b in 0 .. fm.nbody - 1 do
@@ -128,8 +119,8 @@ module internal EulerAdjoint =
                 for i in 0 .. 5 do gw[b * 6 + i] <- gw[b * 6 + i] + gw[par * 6 + i]
 
     /// The probe-plane points of the hand-differentiated pairs (PlaneProbeKernel.probePlane, ContactLaw.Point, addPoint
-    /// on A): from the adjoints of the body wrenches (a.gwbody) and stiffnesses (h a.gic), adds those of the geom
-    /// frames into a.gGx, a.gGm and of the body velocities into a.gcvel.
+    /// on A): from the adjoints of the body wrenches (a.gwbody) and stiffnesses (h a.g.icomp), adds those of the geom
+    /// frames into a.g.geomXpos, a.g.geomXmat and of the body velocities into a.g.cvel.
     let private probePlaneAdjoint (fm: FastModel<float>) (cp: ContactParams) (h: float) (s: Slot) (a: Adjoints) =
         let cs: ContactAdjoint.Constants = { s = cp.softness; k = fm.contactStiffness; c = fm.contactDamping; eps = cp.frictionVelocity; h = h }
         let gx, gm, x, gIn = s.geomXpos, s.geomXmat, a.x, a.gx
@@ -154,65 +145,65 @@ module internal EulerAdjoint =
                 for i in 0 .. 5 do
                     x[8 + i] <- s.cvel[ba * 6 + i]
                     x[14 + i] <- s.cvel[bb * 6 + i]
-                for i in 0 .. 35 do a.gK[i] <- h * a.gic[ba * 36 + i]
+                for i in 0 .. 35 do a.gK[i] <- h * a.g.icomp[ba * 36 + i]
                 Array.blit a.gwbody (ba * 6) a.gWrench 0 6
                 ContactAdjoint.pointAdjoint cs x a.gWrench a.gK gIn
                 a.gStiffness[0] <- a.gStiffness[0] + gIn[ContactAdjoint.Inputs]
                 a.gContactDamping[0] <- a.gContactDamping[0] + gIn[ContactAdjoint.Inputs + 1]
                 if fm.friction > 0.0 then a.gFriction[0] <- a.gFriction[0] + gIn[7]
-                for i in 0 .. 5 do a.gcvel[ba * 6 + i] <- a.gcvel[ba * 6 + i] + gIn[8 + i]
+                for i in 0 .. 5 do a.g.cvel[ba * 6 + i] <- a.g.cvel[ba * 6 + i] + gIn[8 + i]
                 // p = w - n r, depth = r - (w - x_plane) . n, w = x_a + R_a l
                 let hBar = -gIn[6]
                 let wbx, wby, wbz = gIn[0] + hBar * nx, gIn[1] + hBar * ny, gIn[2] + hBar * nz
                 let nbx = gIn[3] - radius * gIn[0] + hBar * (wx - gx[po])
                 let nby = gIn[4] - radius * gIn[1] + hBar * (wy - gx[po + 1])
                 let nbz = gIn[5] - radius * gIn[2] + hBar * (wz - gx[po + 2])
-                a.gGx[po] <- a.gGx[po] - hBar * nx
-                a.gGx[po + 1] <- a.gGx[po + 1] - hBar * ny
-                a.gGx[po + 2] <- a.gGx[po + 2] - hBar * nz
-                a.gGm[pm + 2] <- a.gGm[pm + 2] + nbx
-                a.gGm[pm + 5] <- a.gGm[pm + 5] + nby
-                a.gGm[pm + 8] <- a.gGm[pm + 8] + nbz
-                a.gGx[ao] <- a.gGx[ao] + wbx
-                a.gGx[ao + 1] <- a.gGx[ao + 1] + wby
-                a.gGx[ao + 2] <- a.gGx[ao + 2] + wbz
+                a.g.geomXpos[po] <- a.g.geomXpos[po] - hBar * nx
+                a.g.geomXpos[po + 1] <- a.g.geomXpos[po + 1] - hBar * ny
+                a.g.geomXpos[po + 2] <- a.g.geomXpos[po + 2] - hBar * nz
+                a.g.geomXmat[pm + 2] <- a.g.geomXmat[pm + 2] + nbx
+                a.g.geomXmat[pm + 5] <- a.g.geomXmat[pm + 5] + nby
+                a.g.geomXmat[pm + 8] <- a.g.geomXmat[pm + 8] + nbz
+                a.g.geomXpos[ao] <- a.g.geomXpos[ao] + wbx
+                a.g.geomXpos[ao + 1] <- a.g.geomXpos[ao + 1] + wby
+                a.g.geomXpos[ao + 2] <- a.g.geomXpos[ao + 2] + wbz
                 for c in 0 .. 2 do
                     let l = probes[3 * k + c]
-                    a.gGm[am + c] <- a.gGm[am + c] + wbx * l
-                    a.gGm[am + 3 + c] <- a.gGm[am + 3 + c] + wby * l
-                    a.gGm[am + 6 + c] <- a.gGm[am + 6 + c] + wbz * l
+                    a.g.geomXmat[am + c] <- a.g.geomXmat[am + c] + wbx * l
+                    a.g.geomXmat[am + 3 + c] <- a.g.geomXmat[am + 3 + c] + wby * l
+                    a.g.geomXmat[am + 6 + c] <- a.g.geomXmat[am + 6 + c] + wbz * l
 
-    /// The geom frames R_b R_geom and x_b + R_b pos_geom (ContactPointKernel.geomFrames): adds the adjoints of a.gGx, a.gGm
-    /// into those of the body frames, a.gP and a.gR.
+    /// The geom frames R_b R_geom and x_b + R_b pos_geom (ContactPointKernel.geomFrames): adds the adjoints of a.g.geomXpos, a.g.geomXmat
+    /// into those of the body frames, a.g.xpos and a.g.xmat.
     let private geomFramesAdjoint (fm: FastModel<float>) (a: Adjoints) =
         for g in 0 .. fm.geomBody.Length - 1 do
             let go, gr = g * 3, g * 9
             let mutable any = false
-            for i in 0 .. 2 do any <- any || a.gGx[go + i] <> 0.0
-            for i in 0 .. 8 do any <- any || a.gGm[gr + i] <> 0.0
+            for i in 0 .. 2 do any <- any || a.g.geomXpos[go + i] <> 0.0
+            for i in 0 .. 8 do any <- any || a.g.geomXmat[gr + i] <> 0.0
             if any then
                 let b = fm.geomBody[g]
                 let bo, ro = b * 3, b * 9
                 for i in 0 .. 2 do
-                    let gxi = a.gGx[go + i]
-                    a.gP[bo + i] <- a.gP[bo + i] + gxi
+                    let gxi = a.g.geomXpos[go + i]
+                    a.g.xpos[bo + i] <- a.g.xpos[bo + i] + gxi
                     for c in 0 .. 2 do
                         let mutable sum = gxi * fm.geomPos[go + c]
-                        for k in 0 .. 2 do sum <- sum + a.gGm[gr + i * 3 + k] * fm.geomR[gr + c * 3 + k]
-                        a.gR[ro + i * 3 + c] <- a.gR[ro + i * 3 + c] + sum
+                        for k in 0 .. 2 do sum <- sum + a.g.geomXmat[gr + i * 3 + k] * fm.geomR[gr + c * 3 + k]
+                        a.g.xmat[ro + i * 3 + c] <- a.g.xmat[ro + i * 3 + c] + sum
 
     /// The adjoint of FastStep.forces (without quatSprings) at slot s under ctrl: from the adjoints of rhs (a.gb) and
     /// of the implicit diagonal (h A-bar_kk), adds those of qpos, qvel and ctrl into a.gq, a.gv and gCtrl, those of
-    /// damping, kp, kv and the force range into a.gParams, and writes those of bias and qfrcContact into a.gbias and
-    /// a.gqfrc.
+    /// damping, kp, kv and the force range into a.gParams, and writes those of bias and qfrcContact into a.g.bias and
+    /// a.g.qfrcContact.
     let private forcesAdjoint (fm: FastModel<float>) (sp: SimParams) (h: float) (modes: DriveCode[]) (s: Slot) (ctrl: float[]) (a: Adjoints) (gCtrl: float[]) =
         let nv = fm.nv
         let limits = sp.enableJointLimits && fm.hasLimits
         for k in 0 .. nv - 1 do
             let g = a.gb[k]
             let gDiag = h * a.gA[k * nv + k]
-            a.gbias[k] <- -g
-            a.gqfrc[k] <- g
+            a.g.bias[k] <- -g
+            a.g.qfrcContact[k] <- g
             let qa = fm.dofQposAdr[k]
             let q = if qa >= 0 then s.qpos[qa] else 0.0
             let v, qv, mode = ctrl[k], s.qvel[k], modes[k]
@@ -253,8 +244,8 @@ module internal EulerAdjoint =
             for j in fm.dofAnc[k] do
                 a.gPair[n] <- a.gA[k * nv + j]
                 n <- n + 1
-        Array.Clear a.gcdof
-        CrbaAdjoint.crbaAdjoint fm scratch s.cdof s.icomp a.gPair a.gic a.gcdof
+        Array.Clear a.g.cdof
+        CrbaAdjoint.crbaAdjoint fm scratch s.cdof s.icomp a.gPair a.g.icomp a.g.cdof
         // forces (rhs = actuation + passive + limits + qfrcContact - bias, limitDiag); the springs of ball and free
         // joints recorded
         let contact = sp.enableContact && fm.anyPairs
@@ -268,14 +259,14 @@ module internal EulerAdjoint =
             for k in 0 .. nv - 1 do tape.Seed(w.rhs[k].id, a.gb[k])
             tape.Sweep()
             read tape w.qpos a.gq nq true
-        Array.Clear a.gP
-        Array.Clear a.gR
-        Array.Clear a.gcvel
+        Array.Clear a.g.xpos
+        Array.Clear a.g.xmat
+        Array.Clear a.g.cvel
         if contact then
             // contacts: generalised forces, probe-plane points by hand, the other pairs on the tape, geom frames
             generalisedAdjoint fm s a
-            Array.Clear a.gGx
-            Array.Clear a.gGm
+            Array.Clear a.g.geomXpos
+            Array.Clear a.g.geomXmat
             probePlaneAdjoint fm sp.contact h s a
             if s.tapePairs then
                 tape.Clear()
@@ -291,24 +282,24 @@ module internal EulerAdjoint =
                 FastStep.contactPairsTape mc w sp h
                 tape.ResetAdjoints()
                 for i in 0 .. nb * 6 - 1 do tape.Seed(w.wbody[i].id, a.gwbody[i])
-                for i in 0 .. nb * 36 - 1 do tape.Seed(w.kbody[i].id, h * a.gic[i])
+                for i in 0 .. nb * 36 - 1 do tape.Seed(w.kbody[i].id, h * a.g.icomp[i])
                 if w.denseC then
                     for i in 0 .. nv * nv - 1 do tape.Seed(w.cmat[i].id, a.gCmat[i])
                 tape.Sweep()
-                read tape w.geomXpos a.gGx (ng * 3) true
-                read tape w.geomXmat a.gGm (ng * 9) true
-                read tape w.cdof a.gcdof (nv * 6) true
-                read tape w.cvel a.gcvel (nb * 6) true
+                read tape w.geomXpos a.g.geomXpos (ng * 3) true
+                read tape w.geomXmat a.g.geomXmat (ng * 9) true
+                read tape w.cdof a.g.cdof (nv * 6) true
+                read tape w.cvel a.g.cvel (nb * 6) true
                 a.gStiffness[0] <- a.gStiffness[0] + tape.Adjoint mc.contactStiffness.id
                 a.gContactDamping[0] <- a.gContactDamping[0] + tape.Adjoint mc.contactDamping.id
                 a.gFriction[0] <- a.gFriction[0] + tape.Adjoint mc.friction.id
             geomFramesAdjoint fm a
         // bias and cvel by RNEA, cinert (and kbody, above) into the composites, kinematics
-        Array.blit a.gic 0 a.gcin 0 (nb * 36)
-        RneaAdjoint.rneaAdjoint fm scratch s.qvel s.cdof s.cinert s.cvel s.cacc s.cfrc s.cdofDot a.gbias a.gcvel a.gv a.gcdof a.gcin a.gGravity
-        Array.Clear a.gxipos
-        InertiaAdjoint.inertiaAdjoint fm scratch s.xmat s.xipos a.gcin a.gR a.gxipos a.gMass
-        KinematicsAdjoint.kinematicsAdjoint fm scratch s.qpos s.xpos s.xmat a.gP a.gR a.gxipos a.gcdof a.gq
+        Array.blit a.g.icomp 0 a.g.cinert 0 (nb * 36)
+        RneaAdjoint.rneaAdjoint fm scratch s.qvel s.cdof s.cinert s.cvel s.cacc s.cfrc s.cdofDot a.g.bias a.g.cvel a.gv a.g.cdof a.g.cinert a.gGravity
+        Array.Clear a.g.xipos
+        InertiaAdjoint.inertiaAdjoint fm scratch s.xmat s.xipos a.g.cinert a.g.xmat a.g.xipos a.gMass
+        KinematicsAdjoint.kinematicsAdjoint fm scratch s.qpos s.xpos s.xmat a.g.xpos a.g.xmat a.g.xipos a.g.cdof a.gq
         Array.blit a.gq 0 aQ 0 nq
         Array.blit a.gv 0 aV 0 nv
 

@@ -8,27 +8,46 @@ open Genesis
 /// each saving into a Slot the values its adjoint reads. Slots are pooled per model: a segment of k steps takes
 /// k x substeps and gives them back, so the memory is O(k), a few KB per sub-step.
 module internal EulerTrace =
+    /// One env's smooth quantities of a sub-step, sized for a model: a Slot saves their values, EulerAdjoint
+    /// accumulates their adjoints in one of its own.
+    [<AllowNullLiteral>]
+    type SmoothArrays(fm: FastModel<float>) =
+        let nb, nv, ng = fm.nbody, fm.nv, fm.geomBody.Length
+        /// Body frame origins (nbody x 3; KinematicsKernel.kinematicsInto).
+        member val xpos: float[] = Array.zeroCreate (nb * 3)
+        /// Body frame orientations (nbody x 9).
+        member val xmat: float[] = Array.zeroCreate (nb * 9)
+        /// Body COM positions (nbody x 3).
+        member val xipos: float[] = Array.zeroCreate (nb * 3)
+        /// Motion subspaces (nv x 6).
+        member val cdof: float[] = Array.zeroCreate (nv * 6)
+        /// Spatial inertias (nbody x 36).
+        member val cinert: float[] = Array.zeroCreate (nb * 36)
+        /// CRBA's composite inertias (nbody x 36).
+        member val icomp: float[] = Array.zeroCreate (nb * 36)
+        /// Body velocities (nbody x 6).
+        member val cvel: float[] = Array.zeroCreate (nb * 6)
+        /// Bias forces (nv).
+        member val bias: float[] = Array.zeroCreate nv
+        /// Geom frame origins (ngeom x 3).
+        member val geomXpos: float[] = Array.zeroCreate (ng * 3)
+        /// Geom frame orientations (ngeom x 9).
+        member val geomXmat: float[] = Array.zeroCreate (ng * 9)
+        /// Generalised contact forces (nv).
+        member val qfrcContact: float[] = Array.zeroCreate nv
+
     /// The values of one sub-step that its adjoint reads, saved by the forward re-run.
     [<Sealed; AllowNullLiteral>]
     type Slot(fm: FastModel<float>) =
+        inherit SmoothArrays(fm)
         let nb, nq, nv, ng = fm.nbody, fm.nq, fm.nv, fm.geomBody.Length
         /// Start state.
         member val qpos: float[] = Array.zeroCreate nq
         member val qvel: float[] = Array.zeroCreate nv
-        /// Kinematics (KinematicsKernel.kinematicsInto).
-        member val xpos: float[] = Array.zeroCreate (nb * 3)
-        member val xmat: float[] = Array.zeroCreate (nb * 9)
-        member val xipos: float[] = Array.zeroCreate (nb * 3)
-        member val cdof: float[] = Array.zeroCreate (nv * 6)
-        /// Spatial inertias and RNEA's intermediates.
-        member val cinert: float[] = Array.zeroCreate (nb * 36)
-        member val cvel: float[] = Array.zeroCreate (nb * 6)
+        /// RNEA's intermediates.
         member val cacc: float[] = Array.zeroCreate (nb * 6)
         member val cfrc: float[] = Array.zeroCreate (nb * 6)
         member val cdofDot: float[] = Array.zeroCreate (nv * 6)
-        member val bias: float[] = Array.zeroCreate nv
-        /// CRBA's composite inertias.
-        member val icomp: float[] = Array.zeroCreate (nb * 36)
         /// The LDL factor of the system matrix, or (dense) M + h C's pattern part before the diagonal terms.
         member val factor: float[] = Array.zeroCreate (nv * nv)
         /// True when contacts between two moving trees made the system dense (solved by LU, C's other entries in cmat).
@@ -40,10 +59,7 @@ module internal EulerTrace =
         member val qacc: float[] = Array.zeroCreate nv
         member val qvelNext: float[] = Array.zeroCreate nv
         /// Contacts: geom frames, subtree wrenches, generalised forces and the probe-plane points (geom A, geom B, probe).
-        member val geomXpos: float[] = Array.zeroCreate (ng * 3)
-        member val geomXmat: float[] = Array.zeroCreate (ng * 9)
         member val wsub: float[] = Array.zeroCreate (nb * 6)
-        member val qfrcContact: float[] = Array.zeroCreate nv
         member val probeLog = ResizeArray<int>()
         /// Whether some candidate pair is not differentiated by hand (ContactKernel.isHandPair): the adjoint records those on the tape.
         member val tapePairs = false with get, set
