@@ -123,23 +123,34 @@ let cost (cfg: Config) (robot: RigidEntity) (joints: int[]) () =
     + robot.getDofsVelocity(dofsIdx = joints).pow(2.0).mean(1) * cfg.wJointVel
 
 /// Runs the policy from crouches for testSteps steps without gradients: mean final base height, fraction standing
-/// (base above standingHeight and upright).
-let test (cfg: Config) (net: Module) (n: int) =
+/// (base above standingHeight and upright); with visualPrefix Some p, writes p.html and p.gif of the first 4 envs.
+let testWith (cfg: Config) (net: Module) (n: int) (visualPrefix: string option) =
     let scene, robot, joints = makeScene cfg n false
     let pose = gs.fromArray(crouchPose robot)
     resetCrouch scene robot joints (Random(99))
+    let recorder = visualPrefix |> Option.map (fun _ -> Vis.Recorder(scene, every = 2, envs = Array.init (min 4 n) id))
+    recorder |> Option.iter (fun r -> r.capture())
     gs.noGrad (fun () ->
         for _ in 1 .. testSteps do
             act cfg robot joints pose net ()
-            scene.step())
+            scene.step()
+            recorder |> Option.iter (fun r -> r.capture()))
+    match visualPrefix, recorder with
+    | Some prefix, Some r ->
+        Pictures.saveViewerAndGif prefix "go2 standing up from a crouch (APG policy, 4 test envs)" r.recording [| 0.9; -1.2; 0.5 |] [| 0.0; 0.0; 0.15 |] 40
+    | _ -> ()
     let z = robot.getPos().narrow(1, 2, 1).toFloatArray()
     let q = robot.getQuat().toFloatArray()
     let standing i = z[i] > standingHeight && 1.0 - 2.0 * (q[4 * i + 1] ** 2.0 + q[4 * i + 2] ** 2.0) > uprightCos
     Array.average z, float (Array.init n standing |> Array.filter id |> Array.length) / float n
 
+/// testWith without pictures.
+let test (cfg: Config) (net: Module) (n: int) = testWith cfg net n None
+
 /// Trains for `epochs` epochs over nEnvs envs (rollouts of cfg.steps steps in windows of cfg.window), then tests on 64
 /// envs.
-let run (cfg: Config) (epochs: int) (nEnvs: int) (pngPath: string option) =
+/// With visualPrefix, also writes the trained policy's test (its first 4 envs) to visualPrefix.html and .gif.
+let runWith (cfg: Config) (epochs: int) (nEnvs: int) (pngPath: string option) (visualPrefix: string option) =
     let scene, robot, joints = makeScene cfg nEnvs true
     let pose = gs.fromArray(crouchPose robot)
     let net = NN.mlp(26 :: cfg.hidden @ [ 12 ], ActivationKind.Tanh, lastInit = Init.Uniform(-0.01, 0.01))
@@ -161,8 +172,11 @@ let run (cfg: Config) (epochs: int) (nEnvs: int) (pngPath: string option) =
         let z = robot.getPos().narrow(1, 2, 1).toFloatArray()
         printfn "go2 epoch %3d/%d  loss %.4f  final base height %.3f m  (%.1f s)" (epoch + 1) epochs (loss.item()) (Array.average z) clock.Elapsed.TotalSeconds
     let seconds = clock.Elapsed.TotalSeconds
-    let ha, sa = test cfg net 64
+    let ha, sa = testWith cfg net 64 visualPrefix
     pngPath |> Option.iter (fun file ->
         Plots.saveLogCurve file (sprintf "go2 stand-up (APG, %d envs): %.0f%% -> %.0f%% standing" nEnvs (100.0 * sb) (100.0 * sa))
             "log10 mean running cost" losses)
     { losses = losses.ToArray(); heightBefore = hb; heightAfter = ha; standingBefore = sb; standingAfter = sa; trainSeconds = seconds }
+
+/// runWith without pictures of the test.
+let run (cfg: Config) (epochs: int) (nEnvs: int) (pngPath: string option) = runWith cfg epochs nEnvs pngPath None

@@ -51,7 +51,7 @@ let main argv =
     | "go2-stand" ->
         let epochs = if argv.Length > 1 then int argv[1] else 40
         let nEnvs = if argv.Length > 2 then int argv[2] else 256
-        let r = Go2Stand.run Go2Stand.defaults epochs nEnvs (Some(Assets.path "../docs/images/go2-stand-learning.png"))
+        let r = Go2Stand.runWith Go2Stand.defaults epochs nEnvs (Some(Assets.path "../docs/images/go2-stand-learning.png")) (Some(Assets.path "../docs/images/go2-stand"))
         printfn "go2 stand-up: mean base height %.3f m -> %.3f m (target %.2f m), standing (base above %.2f m and upright after %.1f s) %.0f%% -> %.0f%% of 64 test envs; trained %d epochs over %d envs in %.1f s"
             r.heightBefore r.heightAfter Go2Stand.targetHeight Go2Stand.standingHeight (float Go2Stand.testSteps * Go2Stand.dt) (100.0 * r.standingBefore) (100.0 * r.standingAfter) epochs nEnvs r.trainSeconds
         0
