@@ -12,14 +12,7 @@ let measure (budget: float) (f: unit -> unit) =
     let ops0 = Apply.OpsRun
     f ()
     let ops = Apply.OpsRun - ops0
-    let window () =
-        let sw = Stopwatch.StartNew()
-        let mutable n = 0
-        while n < 2 || sw.Elapsed.TotalSeconds < budget / 5.0 do
-            f ()
-            n <- n + 1
-        sw.Elapsed.TotalSeconds / float n
-    Array.init 5 (fun _ -> window ()) |> Array.min, ops
+    Timing.fastestWindow 5 budget 2 1 (fun _ -> f ()), ops
 
 /// The stages of one Euler step (Physics.step's eulerStep, stage by stage) as named thunks.
 let stages (model: Model) (sp: SimParams) (state: State) (control: Control) =

@@ -16,14 +16,7 @@ open Genesis.Benchmarks.Physics.Models
 /// steps each, after a warm-up call (the machine is shared; the fastest window is the least disturbed).
 let private secondsPerStep (budget: float) (minSteps: int) (batch: int) (run: int -> unit) =
     run (max 1 (min batch minSteps))
-    let window () =
-        let sw = Stopwatch.StartNew()
-        let mutable n = 0
-        while n < minSteps || sw.Elapsed.TotalSeconds < budget / 5.0 do
-            run batch
-            n <- n + batch
-        sw.Elapsed.TotalSeconds / float n
-    Array.init 5 (fun _ -> window ()) |> Array.min
+    Timing.fastestWindow 5 budget minSteps batch run
 
 type private Row = { engine: string; envs: int; envStepsPerSecond: float }
 

@@ -82,15 +82,7 @@ let private spheres (n: int) (dir: string) =
     path
 
 /// Seconds per step: the fastest of 3 windows of at least budget / 3 s and 2 steps each (the machine is shared).
-let private secondsPerStep (budget: float) (step: unit -> unit) =
-    let window () =
-        let sw = Stopwatch.StartNew()
-        let mutable n = 0
-        while n < 2 || sw.Elapsed.TotalSeconds < budget / 3.0 do
-            step ()
-            n <- n + 1
-        sw.Elapsed.TotalSeconds / float n
-    Array.init 3 (fun _ -> window ()) |> Array.min
+let private secondsPerStep (budget: float) (step: unit -> unit) = Timing.fastestWindow 3 budget 2 1 (fun _ -> step ())
 
 type private Result =
     { ours: float
