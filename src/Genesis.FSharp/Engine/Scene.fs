@@ -92,8 +92,9 @@ type Scene(?simOptions: SimOptions) =
         let n = defaultArg nEnvs 0
         if n < 0 then raise (GenesisException(sprintf "build: nEnvs must be >= 0, got %d" n))
         let dtype = Runtime.resolve DType.Float
-        let m, sp = SceneBuild.model opts (entityList |> Seq.map (fun e -> e.Spec) |> Seq.toArray) dtype
-        for e, (b, nb, j, nj, d, nd, q, nq) in Seq.zip entityList (SceneBuild.offsets (entityList |> Seq.map (fun e -> e.Spec) |> Seq.toArray)) do
+        let specs = entityList |> Seq.map (fun e -> e.Spec) |> Seq.toArray
+        let m, sp = SceneBuild.model opts specs dtype
+        for e, (b, nb, j, nj, d, nd, q, nq) in Seq.zip entityList (SceneBuild.offsets specs) do
             e.Place(b, nb, j, nj, d, nd, q, nq)
         builtModel <- Some m
         simParams <- sp
@@ -178,10 +179,7 @@ type Scene(?simOptions: SimOptions) =
     /// backward flag cleared, so training goes on from where the envs are).
     member private s.ResetEnvs(envsIdx: int[], simState: SimState option, qpos: Tensor option, qvel: Tensor option) =
         let topo = s.model.topology
-        if envCount = 0 then raise (GenesisException "reset: envsIdx given but the scene is not batched (build(nEnvs = N))")
-        for i in envsIdx do
-            if i < 0 || i >= envCount then raise (GenesisException(sprintf "reset: env index %d in envsIdx out of range for %d envs" i envCount))
-        SetterIndex.check envsIdx "reset" "envsIdx"
+        SceneValues.checkEnvs envCount "reset" envsIdx
         simState |> Option.iter (fun ss -> if not (Double.IsFinite ss.time) then raise (GenesisException(sprintf "reset: time must be finite, got %g" ss.time)))
         // [B; k] with row e for env e (Scatter reads rows envsIdx): a snapshot is the whole batch, qpos/qvel the rows of
         // the envs reset in envsIdx order

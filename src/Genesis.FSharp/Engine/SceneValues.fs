@@ -32,16 +32,20 @@ module internal SceneValues =
             let index = gs.fromArray(SetterIndex.scatter b n cols envs, shape = [ b; n ], dtype = DType.Int64)
             gs.cat([ values.expand([ b; k ]); full ], 1).gather(1, index)
 
+    /// Raises unless the scene is batched and envsIdx names distinct envs of its nEnvs.
+    let checkEnvs (nEnvs: int) (what: string) (envsIdx: int[]) =
+        if nEnvs = 0 then raise (GenesisException(sprintf "%s: envsIdx given but the scene is not batched (build(nEnvs = N))" what))
+        for i in envsIdx do
+            if i < 0 || i >= nEnvs then raise (GenesisException(sprintf "%s: env index %d out of range for %d envs" what i nEnvs))
+        SetterIndex.check envsIdx what "envsIdx"
+
     /// A value given for some envs ([len envsIdx; k] or [k]) as [B; k] rows (rows of envs not in envsIdx are
     /// placeholders that scatter leaves unused).
     let forEnvs (nEnvs: int) (floatType: DType) (values: Tensor) (k: int) (envsIdx: int[] option) (what: string) : Tensor =
         match envsIdx with
         | None -> batched nEnvs floatType values k what
         | Some e ->
-            if nEnvs = 0 then raise (GenesisException(sprintf "%s: envsIdx given but the scene is not batched (build(nEnvs = N))" what))
-            for i in e do
-                if i < 0 || i >= nEnvs then raise (GenesisException(sprintf "%s: env index %d out of range for %d envs" what i nEnvs))
-            SetterIndex.check e what "envsIdx"
+            checkEnvs nEnvs what e
             let v = asFloat floatType values what
             let rows =
                 if v.shape = [| k |] then v.unsqueeze(0).expand([ e.Length; k ])
