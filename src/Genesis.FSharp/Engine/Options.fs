@@ -36,12 +36,16 @@ type SimOptions(?dt: float, ?substeps: int, ?gravity: float[], ?requiresGrad: bo
     member _.dtGiven = dt.IsSome
     /// Sub-steps per step; default 1.
     member _.substeps = defaultArg substeps 1
-    /// Gravity (m/s^2); default (0, 0, -9.81).
+    /// Gravity (m/s^2); default (0, 0, -9.81), or the gravity a loaded MJCF file states when gravity is not given.
     member _.gravity = defaultArg gravity [| 0.0; 0.0; -9.81 |]
+    /// True when the user gave gravity (it then wins over a model file's <option gravity>).
+    member _.gravityGiven = gravity.IsSome
     /// Record steps so that loss.backward() reaches controls, initial state and parameters.
     member _.requiresGrad = defaultArg requiresGrad false
-    /// Integrator (Euler default, as MuJoCo).
+    /// Integrator (Euler default, as MuJoCo), or the one a loaded MJCF file states when integrator is not given.
     member _.integrator = defaultArg integrator Integrator.Euler
+    /// True when the user gave the integrator (it then wins over a model file's <option integrator>).
+    member _.integratorGiven = integrator.IsSome
     /// Joint position limits enforced (default true).
     member _.enableJointLimits = defaultArg enableJointLimits true
     /// Contacts on (default true).

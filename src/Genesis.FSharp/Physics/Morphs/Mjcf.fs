@@ -413,11 +413,7 @@ module internal MjcfReader =
         for e in root.Elements() do
             match e.Name.LocalName with
             | "compiler" -> parseCompiler ctx e
-            | "option" ->
-                float1 file e "timestep" |> Option.iter (fun t ->
-                    if not (t > 0.0) then failAt file e "option timestep must be > 0"
-                    options <- { options with timestep = t; timestepGiven = true })
-                floatsN file e "gravity" 3 |> Option.iter (fun g -> options <- { options with gravity = g })
+            | "option" -> options <- MjcfOptions.parse file e options
             | _ -> ()
         let warnings = unmodelled file ignoreUnmodelled root
         for w in warnings do eprintfn "Genesis warning: %s" w

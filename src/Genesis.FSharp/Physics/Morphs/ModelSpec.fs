@@ -11,6 +11,14 @@ namespace Genesis.Physics
 //     (3); hinge and slide joints have one coordinate each;
 //   - a body without joints is welded to its parent.
 
+/// Integrators (MuJoCo's mjtIntegrator; a model file may choose one with <option integrator>).
+[<RequireQualifiedAccess>]
+type Integrator =
+    /// Semi-implicit Euler with implicit joint damping (MuJoCo's default).
+    | Euler
+    /// Classic 4th-order Runge-Kutta (MuJoCo's RK4 scheme).
+    | RK4
+
 /// Kind of a joint, as MuJoCo's mjtJoint.
 type JointType =
     /// Six-DOF joint: qpos [x y z qw qx qy qz], qvel [v (world); w (body)].
@@ -160,7 +168,11 @@ type OptionSpec =
       /// element.
       warnings: string[]
       /// Gravity vector (m/s^2); default [0; 0; -9.81].
-      gravity: float[] }
+      gravity: float[]
+      /// True when the file states the gravity (a Scene then uses it unless SimOptions gives gravity).
+      gravityGiven: bool
+      /// The integrator the file states (<option integrator>), if any (a Scene uses it unless SimOptions gives one).
+      integrator: Integrator option }
 
 /// A loaded model: bodies in topological order (parents before children), actuators, options.
 type EntitySpec =
@@ -214,7 +226,9 @@ module VisualSpec =
 /// Defaults for option specs.
 module OptionSpec =
     /// MuJoCo's defaults: timestep 0.002 s, gravity (0, 0, -9.81).
-    let defaults: OptionSpec = { timestep = 0.002; timestepGiven = false; warnings = [||]; gravity = [| 0.0; 0.0; -9.81 |] }
+    let defaults: OptionSpec =
+        { timestep = 0.002; timestepGiven = false; warnings = [||]; gravity = [| 0.0; 0.0; -9.81 |]; gravityGiven = false
+          integrator = None }
 
 /// Sizes and addresses of an entity, numbered as MuJoCo numbers them.
 module EntitySpec =
