@@ -35,7 +35,10 @@ module internal SceneBuild =
         let g = gravity opts entities
         let specs = entities |> Array.map (fun e -> { e with options = { e.options with gravity = g } })
         let sp = { opts.ToSimParams() with dt = timeStep opts entities; integrator = integrator opts entities }
+        for e in entities do FileActuators.checkTendons e opts.enableJointLimits
         let m0 = Model.build specs dtype
+        let starts = entities |> Array.map EntitySpec.nv |> Array.scan (+) 0
+        let m0 = { m0 with parameters = Array.fold2 (fun p e d -> FileActuators.applyGains e d p) m0.parameters entities starts[.. entities.Length - 1] }
         if opts.enableContact then Broadphase.checkSupportedPairs m0.topology
         let scalar (v: float) = gs.tensor(v, dtype = dtype)
         let m =

@@ -12,7 +12,7 @@ module internal MjcfOptions =
         | "Euler" -> Integrator.Euler
         | "RK4" -> Integrator.RK4
         | "implicit" ->
-            notSupportedAt file e "option integrator=\"implicit\" is not supported (Euler and RK4 are; SimOptions(integrator = ...) chooses)"
+            notSupportedAt file e "<option integrator=\"implicit\"> is not supported (Euler and RK4 are; SimOptions(integrator = ...) chooses)"
         | t -> failAt file e "option integrator must be Euler, RK4 or implicit, got '%s'" t
 
     /// The options stated by one <option> element applied over `options`.
@@ -26,7 +26,7 @@ module internal MjcfOptions =
         // fluid forces change the motion and are not modelled
         for name, n in [ "density", 1; "viscosity", 1; "wind", 3 ] do
             if floatsN file e name n |> Option.exists (Array.exists ((<>) 0.0)) then
-                notSupportedAt file e "option %s=\"%s\" is not supported (fluid forces are not modelled)" name (attr name e).Value
+                notSupportedAt file e "<option %s=\"%s\"> is not supported (fluid forces are not modelled)" name (attr name e).Value
         for flag in children "flag" e do
             match attr "gravity" flag with
             | Some "disable" -> o <- { o with gravity = [| 0.0; 0.0; 0.0 |]; gravityGiven = true }
