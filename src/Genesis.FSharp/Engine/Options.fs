@@ -90,8 +90,9 @@ type Morphs =
         let quat = Morphs.Orientation(quat, euler)
         MorphSpec(Urdf.load (ShippedAssets.resolve "URDF" file, ?pos = pos, quat = quat, ?fixedBase = fixedBase, ?scale = scale,
                              ?mergeFixedLinks = mergeFixedLinks, ?linksToKeep = linksToKeep))
-    /// An MJCF (MuJoCo XML) model; <tendon>/<equality> raise GenesisNotSupportedException unless
-    /// ignoreTendonsAndEqualities = true, which skips them with a warning (EntitySpec.options.warnings). A relative
+    /// An MJCF (MuJoCo XML) model (tendons and actuators read, see docs/morphs.md); <equality> raises
+    /// GenesisNotSupportedException unless ignoreTendonsAndEqualities = true, which skips it with a warning
+    /// (EntitySpec.options.warnings). A relative
     /// file not found relative to the current folder is looked up in gs.assetsDir.
     static member MJCF(file: string, ?ignoreTendonsAndEqualities: bool) =
         MorphSpec(Mjcf.load (ShippedAssets.resolve "MJCF" file, ?ignoreTendonsAndEqualities = ignoreTendonsAndEqualities))

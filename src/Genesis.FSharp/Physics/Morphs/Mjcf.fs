@@ -373,7 +373,7 @@ module internal MjcfReader =
                      hasTendon = (fun t -> tendons |> Array.exists (fun x -> x.name = t)); hasSite = ctx.siteNames.ContainsKey }
                MjcfActuators.parse inp a |]
 
-    /// The <tendon> and <equality> entries of a model (not modelled: they change the motion), as "file (line n):
+    /// The <equality> entries of a model (not modelled: they change the motion), as "file (line n):
     /// <equality><connect name='a'>"; raises naming the first unless ignore, which returns them all.
     let private unmodelled (file: string) (ignore: bool) (root: XElement) =
         [| for n in [ "equality" ] do
@@ -496,7 +496,7 @@ module internal MjcfReader =
 type Mjcf =
     /// Loads an MJCF file: bodies[0] is MuJoCo's world body (static, holding the worldbody geoms), so
     /// body indices equal MuJoCo's body ids; inertias come from geoms where MuJoCo computes them.
-    /// <tendon> and <equality> raise GenesisNotSupportedException naming element and line, unless
-    /// ignoreTendonsAndEqualities (default false) skips them with a warning each (options.warnings, and stderr).
+    /// Tendons, sites and actuators are read; <equality> raises GenesisNotSupportedException naming element and line,
+    /// unless ignoreTendonsAndEqualities (default false) skips it with a warning each (options.warnings, and stderr).
     static member load(file: string, ?ignoreTendonsAndEqualities: bool) : EntitySpec =
         MjcfReader.load file (defaultArg ignoreTendonsAndEqualities false)
