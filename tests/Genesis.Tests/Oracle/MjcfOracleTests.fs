@@ -244,6 +244,33 @@ let tests =
                         Expect.isLessThanOrEqual eq TrajTol "qpos"
                         Expect.isLessThanOrEqual ev TrajTol "qvel")
                 }
+            test "Tendons (Tensor reference form): J v of the tendon and actuator forces in (qpos, qvel, ctrl) equals central differences, and <u, J v> = <J^T u, v> (drives.xml: every transmission)" {
+                GsSetup.ensure64 ()
+                withTempDir (fun dir ->
+                    let e = Mjcf.load (writeFile dir "drives.xml" drivesMjcf)
+                    let model = Model.build [| e |] DType.Float64
+                    let nq, nv, nu = model.topology.nq, model.topology.nv, e.actuators.Length
+                    let f (x: Tensor) =
+                        let part a n = x.narrow(0, a, n).unsqueeze(0)
+                        (tendonAndActuatorForces model e (part 0 nq) (part nq nv) (part (nq + nv) nu)).squeeze(0)
+                    let rnd = Random(21)
+                    let q, v, u = randomInputs rnd e
+                    // controls inside their range: the clamp's kinks are no place for central differences
+                    let x = gs.tensor (Array.concat [ q; v; u |> Array.map (fun c -> 0.6 * c) ])
+                    for _ in 1 .. 3 do
+                        let dx = gs.tensor (Array.init x.numel (fun _ -> rnd.NextDouble() - 0.5))
+                        let w = gs.tensor (Array.init nv (fun _ -> rnd.NextDouble() - 0.5))
+                        let jv = gs.jvp f x dx
+                        let jtw = gs.vjp f x w
+                        let lhs, rhs = (w * jv).sum().item (), (jtw * dx).sum().item ()
+                        Expect.isLessThan (abs (lhs - rhs)) (1e-10 * (abs lhs + 1.0)) (sprintf "<u, J v> = %.15g, <J^T u, v> = %.15g" lhs rhs)
+                        let h = 1e-6
+                        let fd = ((f (x + dx * h) - f (x - dx * h)) / (2.0 * h)).toFloatArray ()
+                        let jva = jv.toFloatArray ()
+                        let scale = max 1.0 (jva |> Array.map abs |> Array.max)
+                        Expect.isLessThan (maxDiff fd jva / scale) 1e-7 "J v vs central differences"
+                        Expect.isGreaterThan (jva |> Array.map abs |> Array.max) 1e-3 "the forces move")
+            }
             test "Scene.controlActuators: the file's actuators' forces at a state equal MuJoCo's qfrc_actuator; controlDofsPosition on a position-actuated joint gives the same force" {
                 skipUnlessMuJoCo ()
                 GsSetup.ensure64 ()
