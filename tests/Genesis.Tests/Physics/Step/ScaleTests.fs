@@ -44,6 +44,22 @@ let tests =
             Expect.isLessThan bytes 2048L "bytes allocated by 20 steps"
             Expect.isTrue (Array.forall Double.IsFinite sim.qpos) "finite state"
         }
+        test "the nv x nv contact buffer is allocated by the first contact that couples two moving trees, and only then" {
+            GsSetup.ensure64 ()
+            let cmatAfterSteps (specs: EntitySpec[]) =
+                let m = Model.build specs DType.Float64
+                let sim = FastSim(m, { SimParams.defaults with dt = 0.002 }, 1)
+                for _ in 1 .. 3 do sim.step ()
+                let fm = FastStep.prepare m
+                let w = FastModelBuild.rent fm
+                try w.cmat finally FastModelBuild.giveBack fm w
+            let onPlane = cmatAfterSteps [| Primitives.plane (); Primitives.sphere (0.1, pos = [| 0.0; 0.0; 0.099 |]) |]
+            Expect.isTrue (isNull onPlane) "a sphere on the plane: C stays in M's pattern, no nv x nv buffer"
+            let stacked = cmatAfterSteps [| Primitives.plane (); Primitives.sphere (0.1, pos = [| 0.0; 0.0; 0.099 |]); Primitives.sphere (0.1, pos = [| 0.03; 0.0; 0.29 |]) |]
+            Expect.isFalse (isNull stacked) "a sphere resting on another: the dense fallback's buffer exists"
+            Expect.equal stacked.Length (12 * 12) "nv x nv"
+            Expect.isTrue (Array.exists (fun x -> x <> 0.0) stacked) "the coupling entries are non-zero"
+        }
         test "10,000 free spheres on a plane (nv 60,000) through the Scene: 100 steps, memory linear in bodies" {
             GsSetup.ensure64 ()
             let n = 10000
