@@ -72,10 +72,14 @@ module internal FileActuators =
                 forceHi = set p.forceHi (fun d -> Some(snd d.forceRange)) }
 
     /// Raises NotSupported for the entity's tendons that a Scene's step would ignore although they change the motion:
-    /// springs and dampers always, limits while joint limits are enforced.
+    /// spatial tendons with a spring or damper always, limited ones while joint limits are enforced (fixed tendons
+    /// are part of the step: Tendons.compute).
     let checkTendons (spec: EntitySpec) (limits: bool) =
         for t in spec.tendons do
-            if t.stiffness <> 0.0 || t.damping <> 0.0 then
-                raise (GenesisNotSupportedException(sprintf "entity '%s': tendon '%s' has stiffness or damping; a Scene's step does not compute tendon forces yet (Tendons.passive is the reference form)" spec.name t.name))
-            if limits && t.range.IsSome then
-                raise (GenesisNotSupportedException(sprintf "entity '%s': tendon '%s' is limited; a Scene's step does not enforce tendon limits yet (SimOptions(enableJointLimits = false) simulates without limits)" spec.name t.name))
+            match t.path with
+            | FixedPath _ -> ()
+            | SpatialPath _ ->
+                if t.stiffness <> 0.0 || t.damping <> 0.0 then
+                    raise (GenesisNotSupportedException(sprintf "entity '%s': spatial tendon '%s' has stiffness or damping; a Scene's step computes the forces of fixed tendons only (Tendons.passive is the reference form for spatial ones)" spec.name t.name))
+                if limits && t.range.IsSome then
+                    raise (GenesisNotSupportedException(sprintf "entity '%s': spatial tendon '%s' is limited; a Scene's step enforces the limits of fixed tendons only (SimOptions(enableJointLimits = false) simulates without limits)" spec.name t.name))

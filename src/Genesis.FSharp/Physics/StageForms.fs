@@ -17,6 +17,8 @@ type Stage =
     | QuatSprings
     /// The stiff implicit spring-damper at hinge/slide range limits.
     | JointLimits
+    /// Fixed tendons: spring-damper on the tendon length and the joint-limit law on its range (Tendons.compute).
+    | Tendons
     /// Force, PD position and velocity control, clamped to the force range.
     | Actuation
     /// The smooth contact force law of one point (wrench and its velocity stiffness K).
@@ -53,6 +55,7 @@ module StageForms =
           Stage.Passive, all3
           Stage.QuatSprings, twoForms
           Stage.JointLimits, all3
+          Stage.Tendons, all3
           Stage.Actuation, all3
           Stage.ContactLaw, all3
           Stage.ContactPair PairKind.ProbePlane, all3

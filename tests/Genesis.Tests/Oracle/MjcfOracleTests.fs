@@ -125,6 +125,16 @@ let private tendonAndActuatorForces (model: Model) (e: EntitySpec) (qpos: Tensor
     let kin = Kinematics.compute model qpos
     Tendons.passive model e kin qpos qvel + Tendons.actuatorForces model.topology e kin qpos qvel ctrl
 
+/// The entity with its spatial tendons only: the forces of the fixed ones are part of Physics.step (Tendons.compute).
+let internal spatialTendonsOnly (e: EntitySpec) =
+    { e with tendons = e.tendons |> Array.filter (fun t -> match t.path with SpatialPath _ -> true | FixedPath _ -> false) }
+
+/// The tendon and actuator forces a step adds as controls to match MuJoCo: spatial tendons' spring-dampers (the fixed
+/// ones are in the step) and the actuators'.
+let private forcesBesideStep (model: Model) (e: EntitySpec) (qpos: Tensor) (qvel: Tensor) (ctrl: Tensor) =
+    let kin = Kinematics.compute model qpos
+    Tendons.passive model (spatialTendonsOnly e) kin qpos qvel + Tendons.actuatorForces model.topology e kin qpos qvel ctrl
+
 /// MuJoCo's and our tendon and actuator quantities at 10 random states: the largest difference of each.
 let private pointwise (e: EntitySpec) (m: MuJoCo.Model) =
     let model = Model.build [| e |] DType.Float64
@@ -152,8 +162,8 @@ let private pointwise (e: EntitySpec) (m: MuJoCo.Model) =
         record "qfrc_passive" (passive.toFloatArray ()) (m.Data "qfrc_passive")
     worst
 
-/// n explicit Euler steps of our reference step with the tendon and actuator forces evaluated at each step's start
-/// state (as MuJoCo 2.2.2's Euler does: only joint damping is implicit) against mj_step; the worst qpos, qvel errors.
+/// n explicit Euler steps of our reference step (the fixed tendons' forces in it) with the spatial tendon and
+/// actuator forces evaluated at each step's start state (as MuJoCo 2.2.2's Euler does: only joint damping is implicit) against mj_step; the worst qpos, qvel errors.
 let private explicitTrajectory (e: EntitySpec) (path: string) (n: int) =
     use m = MuJoCo.load path
     m.SetOption("disableflags", float disableFlags)
@@ -168,7 +178,7 @@ let private explicitTrajectory (e: EntitySpec) (path: string) (n: int) =
     let modes = Array.create model.topology.nv ControlMode.Force
     let mutable st = { State.qpos = row q; qvel = row v; time = 0.0 }
     for _ in 1 .. n do
-        st <- Physics.step model sp st { modes = modes; values = tendonAndActuatorForces model e st.qpos st.qvel (row u) }
+        st <- Physics.step model sp st { modes = modes; values = forcesBesideStep model e st.qpos st.qvel (row u) }
     maxDiff (st.qpos.toFloatArray ()) m.Qpos, maxDiff (st.qvel.toFloatArray ()) m.Qvel
 
 /// Pointwise tendon and actuator quantities (lengths, moments, forces), absolute.

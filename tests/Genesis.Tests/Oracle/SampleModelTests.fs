@@ -28,8 +28,8 @@ let private samples () =
 
 let private row (x: float[]) = gs.fromArray(x, shape = [| 1; x.Length |], dtype = DType.Float64)
 
-/// Steps from qpos0 with a small random velocity and random controls in both engines (our reference step, tendon
-/// and actuator forces explicit as in MuJoCo 2.2.2's Euler); the worst qpos and qvel differences.
+/// Steps from qpos0 with a small random velocity and random controls in both engines (our reference step with its
+/// fixed tendons, spatial tendon and actuator forces explicit as in MuJoCo 2.2.2's Euler); the worst qpos and qvel differences.
 let private trajectory (e: EntitySpec) (m: MuJoCo.Model) (n: int) =
     let e = DynamicsOracleTests.withMuJoCoInertia e m 0
     let model = Model.build [| e |] DType.Float64
@@ -50,7 +50,7 @@ let private trajectory (e: EntitySpec) (m: MuJoCo.Model) (n: int) =
     let mutable st = { State.qpos = row q; qvel = row v; time = 0.0 }
     for _ in 1 .. n do
         let kin = Kinematics.compute model st.qpos
-        let f = Tendons.passive model e kin st.qpos st.qvel + Tendons.actuatorForces model.topology e kin st.qpos st.qvel (if u.Length > 0 then row u else gs.zeros([ 1; 0 ], dtype = DType.Float64))
+        let f = Tendons.passive model (MjcfOracleTests.spatialTendonsOnly e) kin st.qpos st.qvel + Tendons.actuatorForces model.topology e kin st.qpos st.qvel (if u.Length > 0 then row u else gs.zeros([ 1; 0 ], dtype = DType.Float64))
         st <- Physics.step model sp st { modes = modes; values = f }
     maxDiff (st.qpos.toFloatArray ()) m.Qpos, maxDiff (st.qvel.toFloatArray ()) m.Qvel
 

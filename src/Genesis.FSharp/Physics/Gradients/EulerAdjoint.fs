@@ -202,6 +202,7 @@ module internal EulerAdjoint =
     let private forcesAdjoint (fm: FastModel<float>) (sp: SimParams) (h: float) (modes: DriveCode[]) (s: Slot) (ctrl: float[]) (a: Adjoints) (gCtrl: float[]) =
         let nv = fm.nv
         let limits = sp.enableJointLimits && fm.hasLimits
+        let tendonLimits = sp.enableJointLimits
         for k in 0 .. nv - 1 do
             let g = a.gb[k]
             let gDiag = h * a.gA[TreePattern.diag fm.pattern k]
@@ -216,6 +217,8 @@ module internal EulerAdjoint =
             if limits then JointLimitsAdjoint.dof fm k h q qv g gDiag &gq &gqv
             if qa >= 0 then a.gq[qa] <- a.gq[qa] + gq
             a.gv[k] <- a.gv[k] + gqv
+        if fm.tendons.Length > 0 then
+            TendonsAdjoint.forces fm tendonLimits h s.qpos s.qvel a.gb (fun k -> h * a.gA[TreePattern.diag fm.pattern k]) a.gq a.gv
 
     /// The adjoint of one sub-step at slot s under ctrl: from those of its end state in aQ, aV, writes those of its
     /// start state into aQ, aV and adds that of the control into gCtrl. m, w: the model and a work buffer on TapeReal.

@@ -54,6 +54,8 @@ type internal FastModel<'T> =
       dofLimitLo: 'T[]
       dofLimitHi: 'T[]
       hasLimits: bool
+      /// The fixed tendons (Topology.tendons; their constants are plain floats, never differentiated).
+      tendons: FixedTendon[]
       contactStiffness: 'T
       contactDamping: 'T
       friction: 'T
@@ -233,7 +235,7 @@ module internal FastModelBuild =
           jntAxis = c m.jntAxis; jntPos = c m.jntPos; jntK = c m.jntK; jntKK = c m.jntKK; dofDamping = c m.dofDamping
           dofArmature = c m.dofArmature; dofStiffness = c m.dofStiffness; dofSpringref = c m.dofSpringref
           gravity = c m.gravity; kp = c m.kp; kv = c m.kv; forceLo = c m.forceLo; forceHi = c m.forceHi
-          dofLimitLo = c m.dofLimitLo; dofLimitHi = c m.dofLimitHi; hasLimits = m.hasLimits
+          dofLimitLo = c m.dofLimitLo; dofLimitHi = c m.dofLimitHi; hasLimits = m.hasLimits; tendons = m.tendons
           contactStiffness = TapeReal.Const m.contactStiffness; contactDamping = TapeReal.Const m.contactDamping
           friction = TapeReal.Const m.friction; geomBody = m.geomBody; geomSpec = m.geomSpec; geomPos = c m.geomPos
           geomR = c m.geomR; geomBound = m.geomBound; geomProbe = Array.map c m.geomProbe

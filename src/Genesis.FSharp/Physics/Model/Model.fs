@@ -19,6 +19,25 @@ type PairKind =
     /// A pair with no narrow phase (raised when the pair becomes a candidate).
     | Unsupported = 5
 
+/// A fixed tendon as the step models it (Tendons.compute): length L = sum coef q over hinge/slide dofs, force
+/// -stiffness (L - rest) - damping dL/dt plus, when limited and limits are on, the JointLimits law on L; all applied
+/// through its moment coef (MuJoCo's fixed tendon with mj_passive's tendon spring-damper).
+type FixedTendon =
+    { /// Tendon name.
+      name: string
+      /// The hinge/slide dofs it couples (distinct).
+      dof: int[]
+      /// Their coefficients (dL/dq).
+      coef: float[]
+      /// Spring stiffness.
+      stiffness: float
+      /// Damping on dL/dt (explicit in every integrator, as MuJoCo 2.2.2's Euler treats tendon damping).
+      damping: float
+      /// Spring rest length (springlength, else the length at qpos0).
+      rest: float
+      /// Length limits (lower, upper) when limited.
+      range: (float * float) option }
+
 /// The fixed structure of a model (ints and unions; never differentiated): the kinematic tree, joint kinds
 /// and addresses. Bodies are numbered parents-first; the world is -1.
 type Topology =
@@ -60,7 +79,9 @@ type Topology =
       dofWorldFixed: bool[]
       /// Collision tree of each body: bodies of one tree never touch each other (no self-collision); -1 marks the
       /// world body of an MJCF entity (the worldbody's own geoms), which touches every moving tree.
-      bodyTree: int[] }
+      bodyTree: int[]
+      /// The fixed tendons of the model's entities (spatial tendons are not part of the step).
+      tendons: FixedTendon[] }
 
 /// The differentiable parameters of a model (tensors, possibly requiring grad). Shapes in brackets.
 type Params =
@@ -112,6 +133,30 @@ type Model =
 
 /// Building models from entity specs.
 module Model =
+    /// The entities' fixed tendons on the model's dofs (joint names resolved within each entity).
+    let private fixedTendons (entities: EntitySpec[]) (joints: (int * JointSpec)[]) (qposAdr: int[]) (dofAdr: int[]) (qpos0: float[]) =
+        let counts = entities |> Array.map (fun e -> e.bodies |> Array.sumBy (fun b -> b.joints.Length))
+        let offsets = Array.scan (+) 0 counts
+        [| for ei in 0 .. entities.Length - 1 do
+            let e, jOff, nj = entities[ei], offsets[ei], counts[ei]
+            for t in e.tendons do
+                match t.path with
+                | FixedPath js ->
+                    let coef = System.Collections.Generic.Dictionary<int, float>()
+                    for name, c in js do
+                        let j =
+                            match Array.tryFindIndex (fun (_, (jt: JointSpec)) -> jt.name = name) joints[jOff .. jOff + nj - 1] with
+                            | Some j -> jOff + j
+                            | None -> raise (GenesisException(sprintf "entity '%s': tendon '%s': joint '%s' is not in the entity" e.name t.name name))
+                        match (snd joints[j]).jtype with
+                        | Hinge | Slide -> coef[j] <- (match coef.TryGetValue j with | true, x -> x | _ -> 0.0) + c
+                        | jt -> raise (GenesisNotSupportedException(sprintf "entity '%s': tendon '%s': joint '%s' is a %A joint; a fixed tendon couples hinge and slide joints" e.name t.name name jt))
+                    let js = coef.Keys |> Seq.sort |> Seq.toArray
+                    let dof, c = js |> Array.map (fun j -> dofAdr[j]), js |> Array.map (fun j -> coef[j])
+                    let rest = match t.springlength with Some l -> l | None -> Array.fold2 (fun acc j k -> acc + k * qpos0[qposAdr[j]]) 0.0 js c
+                    yield { name = t.name; dof = dof; coef = c; stiffness = t.stiffness; damping = t.damping; rest = rest; range = t.range }
+                | SpatialPath _ -> () |]
+
     /// One model from several entities (each root is attached to the world); dtype is an exact float type.
     let build (entities: EntitySpec[]) (dtype: DType) : Model =
         let bodies = ResizeArray<BodySpec>()
@@ -175,7 +220,8 @@ module Model =
               jntRange = joints |> Array.map (fun (_, j) -> j.range)
               bodyGeoms = bodies |> Seq.map (fun b -> b.geoms) |> Seq.toArray
               dofWorldFixed = dofWorldFixed
-              bodyTree = trees.ToArray() }
+              bodyTree = trees.ToArray()
+              tendons = fixedTendons entities joints qposAdr dofAdr qpos0 }
         let t (values: float[]) (shape: int[]) = gs.fromArray(values, shape = shape, dtype = dtype)
         let perDof (f: JointSpec -> float) = dofJoint |> Array.map (fun ji -> f (snd joints[ji]))
         let hingeSlide (f: JointSpec -> float) = perDof (fun j -> match j.jtype with Hinge | Slide -> f j | _ -> 0.0)

@@ -137,3 +137,33 @@ module Tendons =
             let u = clamp (ctrl.narrow(1, i, 1).squeeze(1)) a.ctrlrange
             let f = clamp (a.gain * u + a.bias[0] + a.bias[1] * l + a.bias[2] * (m * qvel).sum(-1)) a.forcerange
             acc + m * f.unsqueeze(-1)) (gs.zerosLike qvel)
+
+    /// The step's tendon forces [B; nv] (Stage.Tendons, Tensor form) from the model's fixed tendons, with their velocity
+    /// derivative's diagonal [B; nv] (treated implicitly, as JointLimits'): on each tendon f = -stiffness (L - rest) -
+    /// damping dL/dt, plus with `limits` JointLimits' law on L beyond a limited tendon's range, applied as coef f; the
+    /// diagonal is coef^2 (act_lo + act_hi) (c + h k) (exact for a one-joint tendon; the spring-damper stays explicit,
+    /// as in MuJoCo 2.2.2's Euler). None when no tendon exerts a force.
+    let compute (model: Model) (qpos: Tensor) (qvel: Tensor) (limits: bool) (h: float) =
+        let topo = model.topology
+        let active = topo.tendons |> Array.filter (fun t -> t.stiffness <> 0.0 || t.damping <> 0.0 || (limits && t.range.IsSome))
+        if active.Length = 0 then None
+        else
+            let q = Passive.dofPositions topo qpos
+            let parts =
+                active
+                |> Array.map (fun t ->
+                    let row = Array.zeroCreate topo.nv
+                    Array.iter2 (fun d c -> row[d] <- c) t.dof t.coef
+                    let sq = Spatial.constLike qvel [| topo.nv |] (row |> Array.map (fun c -> c * c))
+                    let row = Spatial.constLike qvel [| topo.nv |] row
+                    let l, ld = (q * row).sum(-1), (qvel * row).sum(-1)
+                    let f = -t.stiffness * (l - t.rest) - t.damping * ld
+                    match t.range with
+                    | Some(lo, hi) when limits ->
+                        let s = JointLimits.softness
+                        let b, c = (lo - l) / s, (l - hi) / s
+                        let act = b.sigmoid() + c.sigmoid()
+                        let f = f + (b.softplus() - c.softplus()) * (JointLimits.stiffness * s) - act * ld * JointLimits.damping
+                        row * f.unsqueeze(-1), sq * (act * (JointLimits.damping + h * JointLimits.stiffness)).unsqueeze(-1)
+                    | _ -> row * f.unsqueeze(-1), gs.zerosLike qvel)
+            Some(parts |> Array.map fst |> Array.reduce (+), parts |> Array.map snd |> Array.reduce (+))

@@ -146,6 +146,7 @@ module internal KernelModelBuild =
           dofLimitLo = limitLo
           dofLimitHi = limitHi
           hasLimits = Array.exists (fun x -> not (Double.IsNaN x)) (Array.append limitLo limitHi)
+          tendons = topo.tendons
           contactStiffness = scalar p.contactStiffness
           contactDamping = scalar p.contactDamping
           friction = scalar p.friction

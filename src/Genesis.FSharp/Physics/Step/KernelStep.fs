@@ -17,7 +17,7 @@ module FastStep =
     /// Envs per call from which the batch is split over the cores.
     let private parallelFrom = 8
 
-    /// w.rhs = actuation + passive + contact (+ joint limits) - bias (the contact forces already in w.qfrcContact).
+    /// w.rhs = actuation + passive + tendons + contact (+ joint limits) - bias (the contact forces already in w.qfrcContact).
     let inline internal forces (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (modes: DriveCode[]) (qpos: ^T[]) (qvel: ^T[]) (ctrl: ^T[]) =
         let limits = sp.enableJointLimits && m.hasLimits
         let h = sp.dt / float sp.substeps
@@ -35,6 +35,7 @@ module FastStep =
             let smooth = if limits then smooth + JointLimitsKernel.limitTorque m w k q qv h else smooth
             w.limitDiag[k] <- w.limitDiag[k] + pdDiag
             w.rhs[k] <- smooth - w.bias[k]
+        if m.tendons.Length > 0 then TendonsKernel.forces m w sp.enableJointLimits h qpos qvel
 
     /// Kinematics, dynamics and forces at (qpos, qvel): w.qM (M, or M + h C when needC), w.rhs = f - bias.
     let inline internal evaluate (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (needC: bool) (modes: DriveCode[]) (qpos: ^T[]) (qvel: ^T[]) (ctrl: ^T[]) =
@@ -127,6 +128,8 @@ module FastStep =
             ContactPointKernel.geomFrames m w
             ContactKernel.candidates m w cp
             Array.init w.candCount (fun c -> w.candA[c], w.candB[c])
+        /// TendonsKernel.forces on the tape (adding into w.rhs).
+        let tendonsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (limits: bool) (h: float) (qpos: TapeReal[]) (qvel: TapeReal[]) = TendonsKernel.forces m w limits h qpos qvel
         /// integratePos on float64.
         let integratePosFloat (m: FastModel<float>) (qpos: float[]) (qvel: float[]) (dt: float) (out: float[]) = IntegrateKernel.integratePos m qpos qvel dt out
 

@@ -8,7 +8,7 @@ type ForwardData =
       kinematics: Kinematics
       /// Mass matrix, bias forces, velocities.
       dynamics: Dynamics
-      /// Spring and damping forces [B; nv].
+      /// Spring and damping forces [B; nv], the tendon forces (Tendons.compute, their limits included) among them.
       qfrcPassive: Tensor
       /// Actuator forces [B; nv].
       qfrcActuator: Tensor
@@ -16,7 +16,7 @@ type ForwardData =
       qfrcContact: Tensor
       /// -d qfrcContact / d qvel [B; nv; nv] (treated implicitly by the Euler step).
       contactDamping: Tensor
-      /// -d (joint-limit and PD forces) / d qvel, diagonal [B; nv] (treated implicitly), or None.
+      /// -d (joint-limit, tendon-limit and PD forces) / d qvel, diagonal [B; nv] (treated implicitly), or None.
       limitDamping: Tensor option
       /// All forces except bias [B; nv].
       qfrcSmooth: Tensor
@@ -31,6 +31,8 @@ module Physics =
         let kin = Kinematics.compute model qpos
         let dyn = Dynamics.compute model kin qvel
         let passive = Passive.compute model qpos qvel
+        let tendons = Tendons.compute model qpos qvel sp.enableJointLimits h
+        let passive = match tendons with Some(t, _) -> passive + t | None -> passive
         let act, actDamping = Actuation.computeWithDamping model control qpos qvel h
         let contact =
             if sp.enableContact then Contact.compute model sp.contact kin qvel h
@@ -39,10 +41,9 @@ module Physics =
         let smooth = act + passive + contact.qfrc
         let smooth = match limits with Some(tau, _) -> smooth + tau | None -> smooth
         let implicitDiag =
-            match limits |> Option.map snd, actDamping with
-            | Some a, Some b -> Some(a + b)
-            | Some a, None | None, Some a -> Some a
-            | None, None -> None
+            match [ limits |> Option.map snd; actDamping; tendons |> Option.map snd ] |> List.choose id with
+            | [] -> None
+            | ds -> Some(List.reduce (+) ds)
         let qacc = if withQacc then Solve.solve dyn.qM ((smooth - dyn.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1) else null
         { kinematics = kin; dynamics = dyn; qfrcPassive = passive; qfrcActuator = act; qfrcContact = contact.qfrc; contactDamping = contact.damping; limitDamping = implicitDiag; qfrcSmooth = smooth; qacc = qacc }
 

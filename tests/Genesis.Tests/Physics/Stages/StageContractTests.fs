@@ -144,6 +144,43 @@ let private limitsReference (m: Model) (_: Control) (q: Tensor) (v: Tensor) =
     | Some(tau, _) -> tau
     | None -> gs.zerosLike v
 
+/// Only tendons: the joints' own springs, dampers and ranges removed, two fixed tendons on the model's hinge and slide
+/// dofs (a spring-damper over up to three dofs with a narrow range, and a limit-only one over the first dof), so that
+/// the random states put the lengths inside and beyond the ranges.
+let private tendonsOnly (m: Model) (rnd: Random) =
+    let topo = m.topology
+    let hs = Array.init topo.nv id |> Array.filter (fun d -> topo.dofQposAdr[d] >= 0)
+    let tendon name (dofs: int[]) k c (range: (float * float) option) =
+        let coef = dofs |> Array.map (fun _ -> 2.0 * rnd.NextDouble() - 1.0)
+        { FixedTendon.name = name; dof = dofs; coef = coef; stiffness = k; damping = c; rest = rnd.NextDouble() - 0.5; range = range }
+    let tendons =
+        if hs.Length = 0 then [||]
+        else
+            [| tendon "spring" hs[.. min 2 (hs.Length - 1)] (1.0 + 4.0 * rnd.NextDouble()) (0.5 + rnd.NextDouble()) (Some(-0.3, 0.2))
+               tendon "limit" hs[.. 0] 0.0 0.0 (Some(-0.1, 0.1)) |]
+    let topo = { topo with tendons = tendons; jntRange = topo.jntRange |> Array.map (fun _ -> None) }
+    let m = withParams { m with topology = topo } (fun p -> { p with dofStiffness = gs.zeros([ topo.nv ]); dofDamping = gs.zeros([ topo.nv ]) })
+    m, forceControl m, { euler with enableContact = false; enableJointLimits = true }
+
+let private tendonsReference (m: Model) (_: Control) (q: Tensor) (v: Tensor) =
+    match Tendons.compute m q v true (euler.dt / float euler.substeps) with
+    | Some(f, _) -> f
+    | None -> gs.zerosLike v
+
+/// The tendons' implicit diagonal on the fast path vs the Tensor path's (tendonsOnly: nothing else adds to it).
+let private tendonsDiagonal () =
+    let rnd = Random 16
+    for label, m0 in models () do
+        for trial in 0 .. 2 do
+            let m, control, sp = tendonsOnly m0 rnd
+            let q, v = randomState m rnd 0.6 1.0
+            let _, w = fastEvaluate m sp control q v false
+            let expected =
+                match Tendons.compute m (row q) (row v) true (sp.dt / float sp.substeps) with
+                | Some(_, d) -> d.toFloatArray()
+                | None -> Array.zeroCreate m.topology.nv
+            expectClose ValueTol (sprintf "%s (trial %d): tendons' implicit diagonal" label trial) expected w.limitDiag
+
 /// Only actuation: modes by dof (force, position, velocity), gains and a force range that saturates some dofs.
 let private actuationOnly (m: Model) (rnd: Random) =
     let nv = m.topology.nv
@@ -499,6 +536,7 @@ let contracts : ((Stage * StageForm) * (unit -> unit)) list =
       yield (Stage.Passive, generic), forceStageValues passiveOnly (fun m _ q v -> Passive.compute m q v) "passive forces"
       yield (Stage.QuatSprings, generic), forceStageValues quatSpringsOnly quatReference "quaternion springs"
       yield (Stage.JointLimits, generic), forceStageValues limitsOnly limitsReference "joint-limit forces"
+      yield (Stage.Tendons, generic), (fun () -> forceStageValues tendonsOnly tendonsReference "tendon forces" (); tendonsDiagonal ())
       yield (Stage.Actuation, generic), (fun () -> forceStageValues actuationOnly actuationReference "actuator forces" (); implicitDiagonal ())
       yield (Stage.ContactLaw, generic), pairValues PairKind.ProbePlane
       yield (Stage.Solve, generic), solveValues
@@ -509,6 +547,7 @@ let contracts : ((Stage * StageForm) * (unit -> unit)) list =
       for stage, check in handAdjointOfBlocks -> (stage, hand), check
       yield (Stage.Passive, hand), handAdjointOfForces passiveOnly 0.6
       yield (Stage.JointLimits, hand), handAdjointOfForces limitsOnly 2.5
+      yield (Stage.Tendons, hand), handAdjointOfForces tendonsOnly 0.6
       yield (Stage.Actuation, hand), handAdjointOfForces actuationOnly 0.6
       yield (Stage.ContactLaw, hand), handAdjointOfLaw
       yield (Stage.ContactPair PairKind.ProbePlane, hand), handAdjointOfProbePlane
@@ -519,6 +558,7 @@ let contracts : ((Stage * StageForm) * (unit -> unit)) list =
       yield (Stage.Passive, reference), tensorStage (fun m q v -> Passive.compute (fst3 (passiveOnly m (Random 1))) q v) 1.0
       yield (Stage.QuatSprings, reference), tensorStage (fun m q v -> Passive.compute (fst3 (quatSpringsOnly m (Random 1))) q v) 1.0
       yield (Stage.JointLimits, reference), tensorStage (fun m q v -> limitsReference m (forceControl m) q v) 1.0
+      yield (Stage.Tendons, reference), tensorStage (fun m q v -> let m, c, _ = tendonsOnly m (Random 1) in tendonsReference m c q v) 1.0
       yield (Stage.Actuation, reference), tensorStage (fun m q v -> let m, c, _ = actuationOnly m (Random 1) in Actuation.compute m c q v) 1.0
       yield (Stage.ContactLaw, reference), tensorPair PairKind.ProbePlane
       yield (Stage.Solve, reference), tensorSolve
