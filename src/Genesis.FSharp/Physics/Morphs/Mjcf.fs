@@ -26,7 +26,9 @@ module internal MjcfReader =
           bodyNames: Dictionary<string, int>
           jointNames: Dictionary<string, int>
           /// Asset material name -> rgba (its own, else its class default, else MuJoCo's white).
-          materials: Dictionary<string, float[]> }
+          materials: Dictionary<string, float[]>
+          /// Asset mesh name -> the mesh read (MjcfMesh.assets) and its element.
+          meshes: Dictionary<string, MeshAsset * XElement> }
 
     let private kindOf (element: string) =
         match element with
@@ -179,7 +181,8 @@ module internal MjcfReader =
             | "ellipsoid" -> Ellipsoid
             | "cylinder" -> Cylinder
             | "box" -> Box
-            | "mesh" | "hfield" | "sdf" as t -> notSupportedAt ctx.file e "%s: geom type '%s' is not supported in MJCF" what t
+            | "mesh" -> Mesh
+            | "hfield" | "sdf" as t -> notSupportedAt ctx.file e "%s: geom type '%s' is not supported in MJCF" what t
             | t -> failAt ctx.file e "%s: unknown geom type '%s'" what t
         let size = overlay ctx cls "geom" e "size" [| 0.0; 0.0; 0.0 |]
         let pos, quat =
@@ -220,6 +223,7 @@ module internal MjcfReader =
                 contype = int1 "contype" 1
                 conaffinity = int1 "conaffinity" 1
                 condim = int1 "condim" 3 }
+        let g = if gt = Mesh then MjcfMesh.geom ctx.file e ctx.meshes (get "mesh") g else g
         let mass =
             match floatsOf ctx get e "mass" 1 with
             | Some [| m |] -> m
@@ -252,7 +256,8 @@ module internal MjcfReader =
 
     /// The visual of a parsed geom: its shape in the colour MuJoCo draws it (see geomRgba).
     let private geomVisual (ctx: Ctx) (cls: string) (e: XElement) (g: GeomSpec) =
-        VisualSpec.ofGeom (geomRgba ctx cls e) g
+        let v = VisualSpec.ofGeom (geomRgba ctx cls e) g
+        if g.gtype = Mesh then MjcfMesh.visual ctx.meshes (lookup ctx cls "geom" e "mesh") v else v
 
     let private parseInertial (ctx: Ctx) (node: BodyNode) (e: XElement) =
         let get name = attr name e
@@ -408,7 +413,8 @@ module internal MjcfReader =
               classes = Dictionary()
               bodyNames = Dictionary()
               jointNames = Dictionary()
-              materials = Dictionary() }
+              materials = Dictionary()
+              meshes = MjcfMesh.assets file root }
         let mutable options = OptionSpec.defaults
         for e in root.Elements() do
             match e.Name.LocalName with
