@@ -18,6 +18,8 @@ type PairKind =
     | NoContact = 4
     /// A pair with no narrow phase (raised when the pair becomes a candidate).
     | Unsupported = 5
+    /// Any two convex geoms without an analytic narrow phase: GJK/EPA witness features (ConvexPair).
+    | Convex = 6
 
 /// A fixed tendon as the step models it (Tendons.compute): length L = sum coef q over hinge/slide dofs, force
 /// -stiffness (L - rest) - damping dL/dt plus, when limited and limits are on, the JointLimits law on L; all applied
