@@ -83,14 +83,22 @@ let tests =
             if not (System.IO.File.Exists f) then failtest "libmujoco-samples is not installed"
             throwsWith<GenesisNotSupportedException> [ "arm26.xml (line 73)"; "tendon <spatial name='SF'>"; "wrapping" ] (fun () -> Mjcf.load f |> ignore)
         }
-        test "a Scene rejects tendon springs (its step lacks them) and controlActuators rejects a slider-crank, naming them" {
+        test "a Scene steps a fixed tendon's spring, rejects a spatial tendon's (its step lacks them) and controlActuators rejects a slider-crank, naming them" {
             GsSetup.ensure64 ()
-            let spring =
+            let fixedSpring =
                 loadText """<mujoco><worldbody><body name="a"><joint name="j"/><geom type="sphere" size="0.1"/></body></worldbody>
 <tendon><fixed name="tt" stiffness="1"><joint joint="j" coef="1"/></fixed></tendon></mujoco>"""
+            let s0 = Scene()
+            s0.addEntity (MorphSpec fixedSpring) |> ignore
+            s0.build ()
+            Expect.equal s0.model.topology.tendons.Length 1 "the fixed tendon is in the model"
+            let spring =
+                loadText """<mujoco><worldbody><site name="s0" pos="0 0 1"/><body name="a"><joint name="j"/><geom type="sphere" size="0.1"/>
+<site name="s1" pos="0.1 0 0"/></body></worldbody>
+<tendon><spatial name="tt" stiffness="1"><site site="s0"/><site site="s1"/></spatial></tendon></mujoco>"""
             let s = Scene()
             s.addEntity (MorphSpec spring) |> ignore
-            throwsWith<GenesisNotSupportedException> [ "tendon 'tt'"; "stiffness" ] (fun () -> s.build ())
+            throwsWith<GenesisNotSupportedException> [ "spatial tendon 'tt'"; "stiffness" ] (fun () -> s.build ())
             let crank =
                 loadText """<mujoco><worldbody><site name="sl" pos="0 0 1"/><body name="a"><joint name="j"/><geom type="sphere" size="0.1"/>
 <site name="cr" pos="0.1 0 0"/></body></worldbody><actuator><position name="sc" cranksite="cr" slidersite="sl" cranklength="1"/></actuator></mujoco>"""
