@@ -120,8 +120,7 @@ module internal ContactKernel =
         Array.Clear w.wbody
         if needC then
             Array.Clear w.kbody
-            if w.denseC then Array.Clear w.cmat
-            w.denseC <- false
+            w.cross.Clear()
 
     /// Whether EulerAdjoint differentiates pair (a, b) by hand: probes of A against a plane B on a body without dofs.
     let internal isHandPair (m: FastModel<'T>) (a: int) (b: int) =
@@ -131,7 +130,7 @@ module internal ContactKernel =
     let inline internal candidates (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) =
         BroadphaseKernel.candidates m w (20.0 * cp.softness + 1e-3)
 
-    /// The points of every candidate pair in w (ContactKernel.candidates) into w.wbody, w.kbody and w.cmat, skipping the
+    /// The points of every candidate pair in w (ContactKernel.candidates) into w.wbody, w.kbody and w.cross, skipping the
     /// pairs differentiated by hand when skipHand (isHandPair), from the geom frames in w.
     let inline internal pairs (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (skipHand: bool) =
         let overrideMu = value m.friction > 0.0
@@ -159,7 +158,7 @@ module internal ContactKernel =
             w.qfrcContact[k] <- dot6 cdof (k * 6) wb (m.dofBody[k] * 6)
 
     /// Contact forces into w.qfrcContact and (when needC) C = -d qfrc / d qvel: spatial stiffness K per body in w.kbody
-    /// (h C = CRBA of h K) plus h C's entries outside M's pattern in w.cmat, from the kinematics and velocities in w.
+    /// (h C = CRBA of h K) plus h C's entries outside M's pattern in w.cross, from the kinematics and velocities in w.
     let inline compute (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) =
         clear w needC
         if m.anyPairs && m.nv > 0 then

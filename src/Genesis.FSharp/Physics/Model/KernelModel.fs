@@ -93,8 +93,6 @@ type internal FastModel<'T> =
 
 /// Per-thread work buffers of the fast path (MuJoCo's mjData), sized for one env of a model.
 and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: int, nnzM: int, ngeom: int, maxPending: int) =
-    let mutable cmatBuf: 'T[] = null
-    let mutable denseA: 'T[] = null
     /// Body origins, rotations and COMs: nbody x 3, x 9, x 3.
     member val xpos: 'T[] = Array.zeroCreate (nbody * 3)
     member val xmat: 'T[] = Array.zeroCreate (nbody * 9)
@@ -116,8 +114,8 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val wbody: 'T[] = Array.zeroCreate (nbody * 6)
     /// One contact point's wrench [p x f; f].
     member val pointWrench: 'T[] = Array.zeroCreate 6
-    /// True when a contact between two moving trees put C entries outside M's sparsity pattern (into cmat).
-    member val denseC = false with get, set
+    /// h C's entries outside M's pattern: the cross terms of contacts between two moving bodies (empty when none).
+    member val cross = CrossTerms<'T>()
     /// When set (EulerAdjoint's re-run), the (geom A, geom B, probe) of every probe-plane point within reach, in order.
     member val probeLog: ResizeArray<int> = null with get, set
     /// Mass matrix in the tree's pattern (FastModel.pattern: one value per entry, nnz), bias forces, the right-hand side
@@ -128,17 +126,13 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val qfrcContact: 'T[] = Array.zeroCreate nv
     /// Joint-limit velocity derivative (c + h k while violated) per dof, for the implicit step.
     member val limitDiag: 'T[] = Array.zeroCreate nv
-    /// h C's entries outside M's pattern (nv x nv, both halves), or null: allocated by EnsureCmat the first time a
-    /// contact couples two moving trees, so a scene whose trees never touch each other keeps memory linear in bodies.
-    member _.cmat = cmatBuf
-    /// cmat, allocated (zero) on first use.
-    member _.EnsureCmat() =
-        if isNull cmatBuf then cmatBuf <- Array.zeroCreate (nv * nv)
-        cmatBuf
-    /// The dense system matrix of the LU fallback (nv x nv), allocated on first use like cmat.
-    member _.EnsureDenseA() =
-        if isNull denseA then denseA <- Array.zeroCreate (nv * nv)
-        denseA
+    /// This step's islands (trees coupled by cross terms), created by the first step with cross terms.
+    member val islands: Islands = null with get, set
+    /// One island's dense block (the largest island's dofs squared) and solution (its dofs), grown on demand.
+    member val islandBlock: 'T[] = Array.empty with get, set
+    member val islandX: 'T[] = Array.empty with get, set
+    /// The islands' solutions, island after island (their dofs in all), grown on demand.
+    member val islandSol: 'T[] = Array.empty with get, set
     /// Ball/free rotation dofs waiting for their body's final axes, and their anchors.
     member val pendingDof: int[] = Array.zeroCreate (max 1 maxPending)
     member val pendingAnchor: 'T[] = Array.zeroCreate (3 * max 1 maxPending)

@@ -60,12 +60,8 @@ module FastStep =
             let d = TreePattern.diag p k
             a[d] <- a[d] + m.dofDamping[k] * hT
             a[d] <- a[d] + w.limitDiag[k] * hT
-        if withC && w.denseC then
-            // C couples two trees outside M's pattern: the dense LU on M + C (nv x nv, allocated on the first such step)
-            let full = w.EnsureDenseA()
-            Array.blit w.cmat 0 full 0 (nv * nv)
-            TreePattern.addSymInto p a full
-            DenseLU.luSolveInPlace nv full 1 w.rhs
+        // contacts coupling trees: the islands dense (their dofs only), the other trees by `solve`
+        if withC && w.cross.Count > 0 then IslandSolveKernel.solveWith solve p w a w.rhs
         else solve p a w.rhs
         for k in 0 .. nv - 1 do
             w.qvel[k] <- w.qvel[k] + w.rhs[k] * hT
@@ -127,6 +123,9 @@ module FastStep =
             ContactPointKernel.geomFrames m w
             ContactKernel.candidates m w cp
             Array.init w.candCount (fun c -> w.candA[c], w.candB[c])
+        /// IslandSolveKernel.solveWith with the tree LDL on float64 (a, rhs: the system in w's islands' form).
+        let islandSolveFloat (p: TreePattern) (w: FastWork<float>) (a: float[]) (rhs: float[]) =
+            IslandSolveKernel.solveWith (fun p a x -> SolveKernel.ldlSolve p a x) p w a rhs
         /// integratePos on float64.
         let integratePosFloat (m: FastModel<float>) (qpos: float[]) (qvel: float[]) (dt: float) (out: float[]) = IntegrateKernel.integratePos m qpos qvel dt out
 
