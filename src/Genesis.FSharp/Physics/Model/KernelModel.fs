@@ -128,8 +128,9 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val limitDiag: 'T[] = Array.zeroCreate nv
     /// This step's islands (trees coupled by cross terms), created by the first step with cross terms.
     member val islands: Islands = null with get, set
-    /// One island's dense block (the largest island's dofs squared) and solution (its dofs), grown on demand.
+    /// One island's dense block (the largest island's dofs squared), grown on demand.
     member val islandBlock: 'T[] = Array.empty with get, set
+    /// One island's right-hand side and solution (the largest island's dofs), grown on demand.
     member val islandX: 'T[] = Array.empty with get, set
     /// The islands' solutions, island after island (their dofs in all), grown on demand.
     member val islandSol: 'T[] = Array.empty with get, set

@@ -75,8 +75,9 @@ module internal IslandSolveAdjoint =
     type Buffers() =
         /// The islands, created by the first coupled sub-step.
         member val islands: Islands = null with get, set
-        /// One island's dense block and adjoint.
+        /// One island's dense block.
         member val block: float[] = Array.empty with get, set
+        /// One island's adjoint lambda = A^-T g.
         member val lambda: float[] = Array.empty with get, set
         /// The islands' incoming adjoints, island after island.
         member val gIslands: float[] = Array.empty with get, set
