@@ -59,6 +59,7 @@ module StageForms =
           Stage.ContactPair PairKind.SegmentSegment, twoForms
           Stage.ContactPair PairKind.SegmentBox, twoForms
           Stage.ContactPair PairKind.BoxBox, twoForms
+          Stage.ContactPair PairKind.Convex, twoForms
           Stage.Solve, all3
           Stage.Integrate, twoForms ]
 

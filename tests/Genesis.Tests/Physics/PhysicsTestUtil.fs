@@ -4,6 +4,7 @@ module Genesis.Tests.Physics.PhysicsTestUtil
 
 open System
 open Expecto
+open Genesis
 open Genesis.Physics
 
 /// Fails unless every element of actual is within tol * max(1, the largest |expected|) of expected, naming the first
@@ -41,3 +42,14 @@ let randomStates (shift: float) (m: Model) (rnd: Random) (b: int) (posNoise: flo
         |> Array.concat
     let qvel = Array.init (b * topo.nv) (fun _ -> (rnd.NextDouble() - 0.5) * 2.0 * velScale)
     qpos, qvel
+
+/// A free body whose one geom is g (any shape, mesh hulls and ellipsoids included), at pos with orientation quat.
+let bodyOf (g: GeomSpec) (pos: float[]) (quat: float[]) =
+    let e = Primitives.sphere (0.1, pos = pos, quat = quat, name = sprintf "%A" g.gtype)
+    { e with bodies = e.bodies |> Array.map (fun b -> { b with geoms = [| { g with name = b.name } |] }) }
+
+/// A mesh geom: the convex hull of points (flattened xyz), its size the half-extent box of the hull's vertices.
+let meshGeom (points: float[]) =
+    let hull = ConvexHull.vertices points
+    let size = Array.init 3 (fun i -> Array.init (hull.Length / 3) (fun k -> abs hull[3 * k + i]) |> Array.max)
+    { GeomSpec.create "mesh" Mesh size with meshVertices = Some hull }

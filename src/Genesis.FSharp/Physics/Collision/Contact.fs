@@ -19,7 +19,8 @@ type ContactForces =
 /// differentiable everywhere; the velocity-dependent parts enter the Euler step implicitly, so a stiff contact
 /// is stable at dt = 0.01. Narrow phase by geom-type pair: plane with sphere, capsule, box, cylinder, ellipsoid
 /// (axis extremes), mesh (hull vertices); sphere/capsule pairs (closest segment points); box with sphere/capsule
-/// (closest point, capsule by its end spheres); box with box (corners inside the other box). Broad phase: sweep and
+/// (closest point, capsule by its end spheres); box with box (corners inside the other box); every other pair of
+/// convex geoms by GJK/EPA at the witness features (ConvexPair). Broad phase: sweep and
 /// prune on world AABBs (O(n log n + pairs)). Excluded (pairFilter): self-collision inside a collision tree (a URDF
 /// or primitive entity, or one moving tree under an MJCF world), parent-child pairs and pairs of two static bodies.
 module Contact =
@@ -32,6 +33,7 @@ module Contact =
         | PairKind.SegmentSegment -> SegmentSegment.contacts kin (ba, ga) (bb, gb) mu
         | PairKind.SegmentBox -> SegmentBox.contacts kin (ba, ga) (bb, gb) mu
         | PairKind.BoxBox -> BoxBox.contacts kin (ba, ga) (bb, gb) mu
+        | PairKind.Convex -> ConvexPair.contacts kin (ba, ga) (bb, gb) mu
         | _ -> PairDispatch.unsupported ga gb
 
     /// One narrow-phase result with its force law evaluated: the world force on body A at each point [B; n; 3]
@@ -143,6 +145,7 @@ module internal ContactKernel =
                 | PairKind.SegmentSegment -> SegmentSegmentKernel.segmentSegment m w cp h needC a b mu
                 | PairKind.SegmentBox -> SegmentBoxKernel.segmentBox m w cp h needC a b mu
                 | PairKind.BoxBox -> BoxBoxKernel.boxBox m w cp h needC a b mu
+                | PairKind.Convex -> ConvexPairKernel.convexPair m w cp h needC a b mu
                 | PairKind.NoContact -> ()
                 | _ -> PairDispatch.unsupported m.geomSpec[a] m.geomSpec[b]
 

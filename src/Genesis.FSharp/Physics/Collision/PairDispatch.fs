@@ -15,7 +15,7 @@ module PairDispatch =
         | (Sphere | Capsule), (Sphere | Capsule) -> PairKind.SegmentSegment
         | (Sphere | Capsule), Box -> PairKind.SegmentBox
         | Box, Box -> PairKind.BoxBox
-        | _ -> PairKind.Unsupported
+        | (Sphere | Capsule | Cylinder | Ellipsoid | Mesh | Box), (Sphere | Capsule | Cylinder | Ellipsoid | Mesh | Box) -> PairKind.Convex
 
     /// Every geom type.
     let geomTypes = [ Plane; Sphere; Capsule; Box; Cylinder; Ellipsoid; Mesh ]
@@ -28,7 +28,7 @@ module PairDispatch =
                       yield (a, b), kindOf a b ]
 
     /// The supported pairs, in words (for error messages and docs).
-    let supportedText = "plane with any, sphere/capsule pairs, box with sphere/capsule/box"
+    let supportedText = "plane with any, every pair of sphere, capsule, cylinder, ellipsoid, box and mesh"
 
     /// Raises GenesisNotSupportedException for a pair without a narrow phase.
     let unsupported (ga: GeomSpec) (gb: GeomSpec) : 'a =

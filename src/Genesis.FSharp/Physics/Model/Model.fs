@@ -18,6 +18,8 @@ type PairKind =
     | NoContact = 4
     /// A pair with no narrow phase (raised when the pair becomes a candidate).
     | Unsupported = 5
+    /// Any two convex geoms without an analytic narrow phase: GJK/EPA witness features (ConvexPair).
+    | Convex = 6
 
 /// The fixed structure of a model (ints and unions; never differentiated): the kinematic tree, joint kinds
 /// and addresses. Bodies are numbered parents-first; the world is -1.

@@ -221,5 +221,12 @@ module ConvexHull =
         let tris = alive |> Array.collect (fun f -> [| idx f.A; idx f.B; idx f.C |])
         verts.ToArray(), tris
 
+    /// Hull vertices of a collision mesh; fewer than 4 non-coplanar points raise (the caller names file and line).
+    let solid (points: float[]) : float[] =
+        let hull, tris = compute points
+        if tris.Length = 0 then
+            Errors.fail "it has fewer than 4 non-coplanar points (%d distinct), so it has no convex hull to collide with" (hull.Length / 3)
+        hull
+
     /// Hull vertices only (flattened xyz), see `compute`.
     let vertices (points: float[]) : float[] = fst (compute points)

@@ -27,6 +27,8 @@ module internal MjcfReader =
           jointNames: Dictionary<string, int>
           /// Asset material name -> rgba (its own, else its class default, else MuJoCo's white).
           materials: Dictionary<string, float[]>
+          /// Asset mesh name -> the mesh read (MjcfMesh.assets) and its element.
+          meshes: Dictionary<string, MeshAsset * XElement>
           /// Site name -> line, and every site with its body node, position and orientation.
           siteNames: Dictionary<string, int>
           sites: ResizeArray<string * BodyNode * float[] * float[]> }
@@ -184,7 +186,8 @@ module internal MjcfReader =
             | "ellipsoid" -> Ellipsoid
             | "cylinder" -> Cylinder
             | "box" -> Box
-            | "mesh" | "hfield" | "sdf" as t -> notSupportedAt ctx.file e "%s: geom type '%s' is not supported in MJCF" what t
+            | "mesh" -> Mesh
+            | "hfield" | "sdf" as t -> notSupportedAt ctx.file e "%s: geom type '%s' is not supported in MJCF" what t
             | t -> failAt ctx.file e "%s: unknown geom type '%s'" what t
         let size = overlay ctx cls "geom" e "size" [| 0.0; 0.0; 0.0 |]
         let pos, quat =
@@ -225,6 +228,7 @@ module internal MjcfReader =
                 contype = int1 "contype" 1
                 conaffinity = int1 "conaffinity" 1
                 condim = int1 "condim" 3 }
+        let g = if gt = Mesh then MjcfMesh.geom ctx.file e ctx.meshes (get "mesh") g else g
         let mass =
             match floatsOf ctx get e "mass" 1 with
             | Some [| m |] -> m
@@ -257,7 +261,8 @@ module internal MjcfReader =
 
     /// The visual of a parsed geom: its shape in the colour MuJoCo draws it (see geomRgba).
     let private geomVisual (ctx: Ctx) (cls: string) (e: XElement) (g: GeomSpec) =
-        VisualSpec.ofGeom (geomRgba ctx cls e) g
+        let v = VisualSpec.ofGeom (geomRgba ctx cls e) g
+        if g.gtype = Mesh then MjcfMesh.visual ctx.meshes (lookup ctx cls "geom" e "mesh") v else v
 
     let private parseInertial (ctx: Ctx) (node: BodyNode) (e: XElement) =
         let get name = attr name e
@@ -419,6 +424,7 @@ module internal MjcfReader =
               bodyNames = Dictionary()
               jointNames = Dictionary()
               materials = Dictionary()
+              meshes = MjcfMesh.assets file root
               siteNames = Dictionary()
               sites = ResizeArray() }
         let mutable options = OptionSpec.defaults

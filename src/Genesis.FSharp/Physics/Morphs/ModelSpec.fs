@@ -101,7 +101,10 @@ type GeomSpec =
       /// Convex-hull vertices of a mesh geom in the geom frame, flattened [x0;y0;z0;x1;...].
       meshVertices: float[] option
       /// Source mesh file of a mesh geom (absolute path), for reference.
-      meshFile: string option }
+      meshFile: string option
+      /// A mesh geom's solid per unit density, [volume; inertia about its centroid (3 x 3, row-major, geom frame)]: the
+      /// closed triangle mesh's (MJCF meshes, as MuJoCo); None when unknown (URDF meshes, which need an <inertial>).
+      meshSolid: float[] option }
 
 /// A visual geom attached to a body, in the body frame: drawn by the viewer and cameras, never collided.
 type VisualSpec =
@@ -288,7 +291,7 @@ module GeomSpec =
     let create (name: string) (gtype: GeomType) (size: float[]) : GeomSpec =
         { name = name; gtype = gtype; size = Array.init 3 (fun i -> if i < size.Length then size.[i] else 0.0)
           pos = [| 0.0; 0.0; 0.0 |]; quat = [| 1.0; 0.0; 0.0; 0.0 |]; friction = [| 1.0; 0.005; 0.0001 |]
-          contype = 1; conaffinity = 1; condim = 3; meshVertices = None; meshFile = None }
+          contype = 1; conaffinity = 1; condim = 3; meshVertices = None; meshFile = None; meshSolid = None }
 
 /// Defaults for visual specs.
 module VisualSpec =

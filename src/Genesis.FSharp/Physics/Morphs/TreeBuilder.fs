@@ -61,7 +61,8 @@ module internal TreeBuilder =
         | Cylinder -> Math.PI * s.[0] * s.[0] * 2.0 * s.[1]
         | Ellipsoid -> 4.0 * Math.PI * s.[0] * s.[1] * s.[2] / 3.0
         | Box -> 8.0 * s.[0] * s.[1] * s.[2]
-        | Plane | Mesh -> 0.0
+        | Mesh -> g.meshSolid |> Option.map (fun m -> m.[0]) |> Option.defaultValue 0.0
+        | Plane -> 0.0
 
     /// Principal moments of a primitive geom of the given mass about its centre, in the geom frame
     /// (MuJoCo's formulas; the capsule is a cylinder plus two hemispheres, exactly).
@@ -95,7 +96,12 @@ module internal TreeBuilder =
         geoms
         |> Seq.filter (fun (_, m) -> m > 0.0)
         |> Seq.fold
-            (fun acc (g, m) -> combine acc (m, g.pos, SpecMath.rotateInertia g.quat (SpecMath.diag (geomInertia g m))))
+            (fun acc (g, m) ->
+                let local =
+                    match g.gtype, g.meshSolid with
+                    | Mesh, Some s when s.[0] > 0.0 -> Array.init 9 (fun k -> s.[1 + k] * m / s.[0])
+                    | _ -> SpecMath.diag (geomInertia g m)
+                combine acc (m, g.pos, SpecMath.rotateInertia g.quat local))
             (0.0, [| 0.0; 0.0; 0.0 |], Array.zeroCreate 9)
 
     /// Moves a static body into its parent, as MuJoCo's fusestatic: mass, COM and inertia are

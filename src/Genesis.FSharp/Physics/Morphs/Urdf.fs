@@ -83,7 +83,7 @@ module internal UrdfReader =
                     try
                         let raw = MeshFile.loadVertices path
                         if raw |> Array.exists (fun v -> not (abs v <= MaxMagnitude)) then Errors.fail "a vertex coordinate is not finite or too large"
-                        ConvexHull.vertices (raw |> Array.mapi (fun k v -> v * meshScale.[k % 3] * scale))
+                        ConvexHull.solid (raw |> Array.mapi (fun k v -> v * meshScale.[k % 3] * scale))
                     with :? GenesisException as ex -> failAt file shape "link '%s': mesh '%s': %s" link fn ex.Message
                 let size = Array.init 3 (fun ax -> Seq.init (hull.Length / 3) (fun i -> abs hull.[3 * i + ax]) |> Seq.max)
                 { GeomSpec.create name Mesh size with meshVertices = Some hull; meshFile = Some path }

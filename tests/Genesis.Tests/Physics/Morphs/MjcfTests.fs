@@ -113,8 +113,10 @@ let tests =
             expectError [ "line 2"; "free joint"; "world" ]
                 "<mujoco><worldbody><body name=\"a\"><joint/><geom size=\"1\"/><body name=\"b\">\n<freejoint name=\"f\"/><geom size=\"1\"/></body></body></worldbody></mujoco>"
             expectError [ "line 2"; "plane" ] "<mujoco><worldbody>\n<body name=\"b\"><joint/><geom type=\"plane\" size=\"1 1 1\"/><geom size=\"1\"/></body></worldbody></mujoco>"
-            expectErrorT<GenesisNotSupportedException> [ "line 2"; "mesh" ]
+            expectError [ "line 2"; "mesh 'm'"; "no <asset><mesh>" ]
                 "<mujoco><worldbody><body name=\"b\"><joint/>\n<geom type=\"mesh\" mesh=\"m\"/></body></worldbody></mujoco>"
+            expectErrorT<GenesisNotSupportedException> [ "line 2"; "hfield" ]
+                "<mujoco><worldbody><body name=\"b\"><joint/>\n<geom type=\"hfield\"/></body></worldbody></mujoco>"
             throwsWith<GenesisException> [ "MJCF file not found"; "missing.xml" ] (fun () -> Mjcf.load "missing.xml" |> ignore)
         }
         test "<include>: relative to the including file, nested, merged top-level defaults; = the inlined file" {
