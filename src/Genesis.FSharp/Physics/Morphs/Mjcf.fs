@@ -34,6 +34,7 @@ module internal MjcfReader =
         | "geom" -> Some "geom"
         | "motor" | "general" | "position" | "velocity" -> Some "actuator"
         | "material" -> Some "material"
+        | "equality" -> Some "equality"
         | _ -> None
 
     let rec private parseDefault (ctx: Ctx) (parent: ClassDefaults option) (e: XElement) =
@@ -363,10 +364,10 @@ module internal MjcfReader =
                    yield { name = name; joint = joint; gear = (overlay ctx cls "actuator" a "gear" [| 1.0; 0.0; 0.0; 0.0; 0.0; 0.0 |]).[0]; ctrlrange = ctrl }
                | other -> notSupportedAt ctx.file a "actuator <%s> is not supported (only <motor>)" other |]
 
-    /// The <tendon> and <equality> entries of a model (not modelled: they change the motion), as "file (line n):
+    /// The <tendon> entries of a model, and the <equality> ones when ignored (not modelled: they change the motion), as "file (line n):
     /// <equality><connect name='a'>"; raises naming the first unless ignore, which returns them all.
     let private unmodelled (file: string) (ignore: bool) (root: XElement) =
-        [| for n in [ "tendon"; "equality" ] do
+        [| for n in (if ignore then [ "tendon"; "equality" ] else [ "tendon" ]) do
                for sec in children n root do
                    for c in sec.Elements() do
                        let name = attr "name" c |> Option.map (sprintf " name='%s'") |> Option.defaultValue ""
@@ -453,6 +454,11 @@ module internal MjcfReader =
                 | "site" | "camera" | "light" | "plugin" -> ()
                 | other -> notSupportedAt file c "element <%s> in <worldbody> is not supported" other
         let actuators = children "actuator" root |> Array.collect (parseActuators ctx)
+        let equalities =
+            if ignoreUnmodelled then [||]
+            else
+                let get (e: XElement) (name: string) = lookup ctx (classOf ctx "main" e) "equality" e name
+                children "equality" root |> Array.collect (MjcfEquality.parse file get ctx.bodyNames.ContainsKey ctx.jointNames.ContainsKey)
         // MuJoCo skips fusestatic when other elements could refer to bodies by id
         let blocks =
             actuators.Length > 0
@@ -464,6 +470,7 @@ module internal MjcfReader =
         { name = attr "model" root |> Option.defaultValue (Path.GetFileNameWithoutExtension file)
           bodies = TreeBuilder.toBodies flat
           actuators = actuators
+          equalities = equalities
           options = options
           rootIsWorld = true
           visualWarnings = [||] }
@@ -473,7 +480,8 @@ module internal MjcfReader =
 type Mjcf =
     /// Loads an MJCF file: bodies[0] is MuJoCo's world body (static, holding the worldbody geoms), so
     /// body indices equal MuJoCo's body ids; inertias come from geoms where MuJoCo computes them.
-    /// <tendon> and <equality> raise GenesisNotSupportedException naming element and line, unless
-    /// ignoreTendonsAndEqualities (default false) skips them with a warning each (options.warnings, and stderr).
+    /// <equality> connect, weld and joint constraints are loaded (EntitySpec.equalities); <tendon> raises
+    /// GenesisNotSupportedException naming element and line, unless ignoreTendonsAndEqualities (default false) skips
+    /// tendons and equalities with a warning each (options.warnings, and stderr).
     static member load(file: string, ?ignoreTendonsAndEqualities: bool) : EntitySpec =
         MjcfReader.load file (defaultArg ignoreTendonsAndEqualities false)

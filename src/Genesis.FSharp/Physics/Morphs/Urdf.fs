@@ -299,6 +299,7 @@ module internal UrdfReader =
         { name = attr "name" robot |> Option.defaultValue (Path.GetFileNameWithoutExtension file)
           bodies = TreeBuilder.toBodies flat
           actuators = [||]
+          equalities = [||]
           options = OptionSpec.defaults
           rootIsWorld = false
           visualWarnings = warnings.ToArray() }
