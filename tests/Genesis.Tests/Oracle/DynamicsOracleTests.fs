@@ -149,7 +149,7 @@ let private skipUnlessMuJoCo () =
     | Error e -> skiptest e
 
 /// Our spec with MuJoCo's mass, COM and inertia tensor on every body MuJoCo has (see the header).
-let private withMuJoCoInertia (e: EntitySpec) (m: MuJoCo.Model) (offset: int) =
+let withMuJoCoInertia (e: EntitySpec) (m: MuJoCo.Model) (offset: int) =
     let mass, ipos = m.Model "body_mass", m.Model "body_ipos"
     let inertia, iquat = m.Model "body_inertia", m.Model "body_iquat"
     { e with

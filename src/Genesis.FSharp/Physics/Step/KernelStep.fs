@@ -60,12 +60,16 @@ module FastStep =
         // joint limits and PD control, treated implicitly as on the Tensor path
         for k in 0 .. nv - 1 do
             a[k * nv + k] <- a[k * nv + k] + w.limitDiag[k] * hT
+        // equality constraints add J^T lambda to w.rhs, lambda from the same matrix
         if withC && w.denseC then
             for i in 0 .. nv * nv - 1 do
                 a[i] <- a[i] + w.cmat[i]
             w.qMFull <- true
+            EqualityKernel.constrain (fun mat x -> DenseLU.luSolveInPlace nv mat 1 x) m w w.qpos w.qvel a h
             DenseLU.luSolveInPlace nv a 1 w.rhs
-        else solve nv m.dofParent a w.rhs
+        else
+            EqualityKernel.constrain (fun mat x -> solve nv m.dofParent mat x) m w w.qpos w.qvel a h
+            solve nv m.dofParent a w.rhs
         for k in 0 .. nv - 1 do
             w.qvel[k] <- w.qvel[k] + w.rhs[k] * hT
         IntegrateKernel.integratePos m w.qpos w.qvel h w.qpos
@@ -73,6 +77,7 @@ module FastStep =
     /// qacc = M^-1 (f - bias) at (qpos, qvel) into acc (explicit damping, for RK4).
     let inline internal accelerationWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: DriveCode[]) (qpos: ^T[]) (qvel: ^T[]) (acc: ^T[]) =
         ev m w sp h false modes qpos qvel w.ctrl
+        EqualityKernel.constrain (fun mat x -> solve m.nv m.dofParent mat x) m w qpos qvel w.qM h
         solve m.nv m.dofParent w.qM w.rhs
         Array.blit w.rhs 0 acc 0 m.nv
 
