@@ -34,9 +34,10 @@ let OursBound = 1e-9
 let private mjDSBL_CONTACT = 1 <<< 4
 
 /// MuJoCo's qpos after every step from qpos0 with velocity v0, with every constraint's time constant scaled.
-let private mjTrajectory (path: string) (v0: float[]) (steps: int) (timeconstScale: float) =
+let private mjTrajectoryWith (integrator: MuJoCo.Integrator) (path: string) (v0: float[]) (steps: int) (timeconstScale: float) =
     use m = MuJoCo.load path
     m.SetOption("disableflags", float mjDSBL_CONTACT)
+    m.SetIntegrator integrator
     let solref = m.Model "eq_solref"
     m.SetModel("eq_solref", solref |> Array.mapi (fun i x -> if i % 2 = 0 then x * timeconstScale else x))
     m.Reset()
@@ -45,13 +46,19 @@ let private mjTrajectory (path: string) (v0: float[]) (steps: int) (timeconstSca
         m.Step 1
         m.Qpos)
 
+/// mjTrajectoryWith under MuJoCo's default (semi-implicit Euler) integrator.
+let private mjTrajectory = mjTrajectoryWith MuJoCo.Integrator.Euler
+
 /// Our qpos after every step (kernel path, MuJoCo's inertias).
-let private ourTrajectory (model: Model) (v0: float[]) (steps: int) =
-    let sim = FastSim(model, EqualityTests.simParams, 1)
+let private ourTrajectoryWith (integrator: Integrator) (model: Model) (v0: float[]) (steps: int) =
+    let sim = FastSim(model, { EqualityTests.simParams with integrator = integrator }, 1)
     Array.blit v0 0 sim.qvel 0 v0.Length
     Array.init steps (fun _ ->
         sim.step ()
         Array.copy sim.qpos)
+
+/// ourTrajectoryWith under Euler.
+let private ourTrajectory = ourTrajectoryWith Integrator.Euler
 
 /// Largest |a - b| over all steps and coordinates.
 let private worst (a: float[][]) (b: float[][]) = Array.map2 maxDiff a b |> Array.max
@@ -103,5 +110,17 @@ let tests =
                         Expect.isLessThan err OursBound (label + ": ours vs MuJoCo")
                         Expect.isLessThan (abs (log10 band - log10 statedBand)) 0.3 (sprintf "%s: band %.2e vs the stated %.2e" label band statedBand)
                         Expect.isLessThan err (max OursBound (100.0 * statedErr)) (sprintf "%s: error %.2e vs the stated %.2e" label err statedErr))
+                }
+                test (sprintf "%s: 2 s RK4 trajectory = MuJoCo's RK4" label) {
+                    skipUnlessMuJoCo ()
+                    GsSetup.ensure64 ()
+                    EqualityTests.withModelFile xml (fun path ->
+                        let steps = int (Math.Round(Seconds / EqualityTests.simParams.dt))
+                        let theirs = mjTrajectoryWith MuJoCo.Integrator.RK4 path v0 steps 1.0
+                        use m = MuJoCo.load path
+                        let model = Model.build [| DynamicsOracleTests.withMuJoCoInertia (Mjcf.load path) m 0 |] DType.Float64
+                        let err = worst (ourTrajectoryWith Integrator.RK4 model v0 steps) theirs
+                        printfn "Oracle.Equality %s: RK4 ours vs MuJoCo %.2e" label err
+                        Expect.isLessThan err OursBound (label + ": RK4 ours vs MuJoCo"))
                 }
         ])
