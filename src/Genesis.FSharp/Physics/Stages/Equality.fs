@@ -364,4 +364,4 @@ module internal EqualityKernel =
 
     /// constrain on float64 with the tree LDL solve, for callers outside this assembly's inlining (the stage contract).
     let constrainFloat (m: FastModel<float>) (w: FastWork<float>) (qpos: float[]) (qvel: float[]) (a: float[]) (h: float) =
-        constrain (fun mat x -> SolveKernel.ldlSolve m.nv m.dofParent mat x) m w qpos qvel a h
+        constrain (fun mat x -> SolveKernel.ldlSolve m.pattern mat x) m w qpos qvel a h
