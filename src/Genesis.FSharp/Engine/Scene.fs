@@ -211,6 +211,13 @@ type Scene(?simOptions: SimOptions) =
           linksPos = s.Out kin.xpos
           linksQuat = s.Out(Spatial.matToQuat kin.xmat) }
 
+    /// Number of active equality constraints (MJCF <equality>) of the built model.
+    member s.nEqualities = s.model.topology.equality.Length
+
+    /// The violation of each equality constraint at the current state ([nEq], or [nEnvs; nEq]): the norm of its residual
+    /// (m for connect, m and sin(angle / 2) for weld, rad or m for joint), differentiable.
+    member s.getEqualityViolation() : Tensor = s.Out(Equality.violation s.model s.Kin s.State.qpos)
+
     /// Replaces the current state (qpos/qvel shaped [nq] or [nEnvs; nq]).
     member s.setState(simState: SimState) =
         let m = s.model

@@ -44,7 +44,8 @@ module Segments =
         member private _.TapeApplies(inputs: Tensor[], adjoint: Tensor) =
             adjoint.isConstant
             && inputs |> Array.forall (fun t -> t.isConstant)
-            && varying |> Array.indexed |> Array.forall (fun (j, v) -> not v || j < 2 + k || SegmentVjp.differentiatesParameter sp (enum<Param> (j - 2 - k)))
+            && varying |> Array.indexed |> Array.forall (fun (j, v) ->
+                not v || j < 2 + k || (model.topology.equality.Length = 0 && SegmentVjp.differentiatesParameter sp (enum<Param> (j - 2 - k))))
 
         /// The derivative on the fast path, recorded on the scalar tape per env (SegmentVjp.segmentVjp).
         member private _.TapeVjp(inputs: Tensor[], adjoint: Tensor) =

@@ -60,13 +60,17 @@ module FastStep =
             let d = TreePattern.diag p k
             a[d] <- a[d] + m.dofDamping[k] * hT
             a[d] <- a[d] + w.limitDiag[k] * hT
+        // equality constraints add J^T lambda to w.rhs, lambda from the same matrix
         if withC && w.denseC then
             // C couples two trees outside M's pattern: the dense LU on M + C (nv x nv, allocated on the first such step)
             let full = w.EnsureDenseA()
             Array.blit w.cmat 0 full 0 (nv * nv)
             TreePattern.addSymInto p a full
+            EqualityKernel.constrain (fun mat x -> DenseLU.luSolveInPlace nv mat 1 x) m w w.qpos w.qvel full h
             DenseLU.luSolveInPlace nv full 1 w.rhs
-        else solve p a w.rhs
+        else
+            EqualityKernel.constrain (fun mat x -> solve p mat x) m w w.qpos w.qvel a h
+            solve p a w.rhs
         for k in 0 .. nv - 1 do
             w.qvel[k] <- w.qvel[k] + w.rhs[k] * hT
         IntegrateKernel.integratePos m w.qpos w.qvel h w.qpos
@@ -74,6 +78,7 @@ module FastStep =
     /// qacc = M^-1 (f - bias) at (qpos, qvel) into acc (explicit damping, for RK4).
     let inline internal accelerationWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: DriveCode[]) (qpos: ^T[]) (qvel: ^T[]) (acc: ^T[]) =
         ev m w sp h false modes qpos qvel w.ctrl
+        EqualityKernel.constrain (fun mat x -> solve m.pattern mat x) m w qpos qvel w.qM h
         solve m.pattern w.qM w.rhs
         Array.blit w.rhs 0 acc 0 m.nv
 
