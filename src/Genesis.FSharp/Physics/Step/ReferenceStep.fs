@@ -57,7 +57,7 @@ module Physics =
         let mImp = if sp.enableContact then mImp + fd.contactDamping * h else mImp
         let mImp =
             match fd.limitDamping with
-            | Some d -> mImp + (d * h).unsqueeze(-1) * gs.eye(model.topology.nv, dtype = s.qvel.dtype)
+            | Some d -> mImp + (d * h).unsqueeze(-1) * Spatial.eyeLike s.qvel model.topology.nv
             | None -> mImp
         let qacc = Solve.solve mImp ((fd.qfrcSmooth - fd.dynamics.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1)
         let qvel = s.qvel + qacc * h
