@@ -105,7 +105,7 @@ let run (quick: bool) (device: GpuBackend) =
                 gs.init (backend = backend, precision = "32", seed = 0)
                 try
                     let r = measure case backend device n steps horizon minSeconds
-                    printfn "%-9s %-28s %6d %14.1f %14.1f %8.2fx %12s %14s" r.Case r.Backend r.Envs r.Forward r.Gradient (r.Forward / r.Gradient)
+                    printfn "%-9s %-28s %6d %14.4g %14.4g %8.2fx %12s %14s" r.Case r.Backend r.Envs r.Forward r.Gradient (r.Forward / r.Gradient)
                         (if backend = Backend.Gpu then sprintf "%.0f" r.Launches else "-") (if backend = Backend.Gpu then string r.DeviceBytes else "-")
                     if backend = Backend.Gpu && r.Transfers > 0.0 then printfn "  (%.2f host-device transfers per forward step)" r.Transfers
                 with :? GenesisException as e -> printfn "%-9s %-28s %6d  failed: %s" case.Name (string backend) n e.Message
