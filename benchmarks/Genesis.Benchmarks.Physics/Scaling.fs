@@ -116,7 +116,9 @@ let private measure (budget: float) (s: Scene) (dir: string) =
         else
             // MuJoCo 2.2.2's XML parser stops at 100 nested elements (its chains longer than ~97 links do not load)
             match (try Ok(MuJoCo.load file) with e -> Error e.Message) with
-            | Error _ -> None
+            | Error e ->
+                eprintfn "%s: MuJoCo did not load the scene (n/a): %s" s.name e
+                None
             | Ok m ->
                 use m = m
                 if not s.contact then m.SetOption("disableflags", 16.0) // mjDSBL_CONTACT

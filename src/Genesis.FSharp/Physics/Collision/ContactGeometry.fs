@@ -62,9 +62,10 @@ module internal ContactPointKernel =
     let inline internal addBlock (k: ^T[]) (o: int) (src: ^T[]) =
         for i in 0 .. 35 do k[o + i] <- k[o + i] + src[i]
 
-    /// C entries between the dofs of two moving trees: C[j, k] -= cdof_j . K cdof_k for j above A, k above B (both halves).
+    /// C entries between the dofs of two moving trees: C[j, k] -= cdof_j . K cdof_k for j above A, k above B (both halves),
+    /// in w.cmat (nv x nv, allocated by the first such contact: the memory rule of FastWork.cmat).
     let inline internal crossTerms (m: FastModel< ^T>) (w: FastWork< ^T>) (ba: int) (bb: int) (h: float) =
-        let kp, kc, cdof, cm, nv = w.kpoint, w.kcdof, w.cdof, w.cmat, m.nv
+        let kp, kc, cdof, cm, nv = w.kpoint, w.kcdof, w.cdof, w.EnsureCmat(), m.nv
         for k in m.bodyDofs[bb] do
             mul66v kp 0 cdof (k * 6) kc (k * 6)
         for j in m.bodyDofs[ba] do

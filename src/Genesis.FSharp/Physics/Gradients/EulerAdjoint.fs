@@ -43,10 +43,11 @@ module internal EulerAdjoint =
         member val gq: float[] = Array.zeroCreate nq
         member val gv: float[] = Array.zeroCreate nv
         member val gb: float[] = Array.zeroCreate nv
-        member val gA: float[] = Array.zeroCreate (nv * nv)
-        member val gCmat: float[] = Array.zeroCreate (nv * nv)
-        member val denseA: float[] = Array.zeroCreate (nv * nv)
-        member val gPair: float[] = Array.zeroCreate (fm.dofAnc |> Array.sumBy Array.length)
+        /// The system matrix's adjoint in the tree pattern (fm.pattern).
+        member val gA: float[] = Array.zeroCreate (TreePattern.nnz fm.pattern)
+        /// Dense sub-steps only (nv x nv, allocated by the first): C's adjoint and the transposed system matrix.
+        member val gCmat: float[] = null with get, set
+        member val denseA: float[] = null with get, set
         member val gwbody: float[] = Array.zeroCreate (nb * 6)
         /// One point's law inputs, their adjoints and its output adjoints (wrench, K).
         member val x: float[] = Array.zeroCreate ContactAdjoint.Inputs
@@ -83,22 +84,24 @@ module internal EulerAdjoint =
     /// limits) + C's other entries, rebuilt from the slot; g becomes A^-T g, A's adjoint -g qacc^T goes to gCmat
     /// (every entry) and to gA on M's pattern (both halves of each symmetric entry).
     let private denseSolveAdjoint (fm: FastModel<float>) (h: float) (s: Slot) (a: Adjoints) =
-        let nv = fm.nv
+        let nv, p = fm.nv, fm.pattern
+        if isNull a.denseA then
+            a.denseA <- Array.zeroCreate (nv * nv)
+            a.gCmat <- Array.zeroCreate (nv * nv)
         let at = a.denseA
         for i in 0 .. nv - 1 do
-            for j in 0 .. nv - 1 do
-                let mutable x = s.factor[j * nv + i] + s.cmat[j * nv + i]
-                if i = j then x <- x + (fm.dofDamping[i] + s.limitDiag[i]) * h
-                at[i * nv + j] <- x
+            for j in 0 .. nv - 1 do at[i * nv + j] <- s.cmat[j * nv + i]
+        TreePattern.addSymInto p s.factor at
+        for i in 0 .. nv - 1 do at[i * nv + i] <- at[i * nv + i] + (fm.dofDamping[i] + s.limitDiag[i]) * h
         DenseLU.luSolveInPlace nv at 1 a.gb
         for i in 0 .. nv - 1 do
             for j in 0 .. nv - 1 do a.gCmat[i * nv + j] <- -(a.gb[i] * s.qacc[j])
         for k in 0 .. nv - 1 do
-            a.gA[k * nv + k] <- a.gCmat[k * nv + k]
-            let mutable i = fm.dofParent[k]
-            while i >= 0 do
-                a.gA[k * nv + i] <- a.gCmat[k * nv + i] + a.gCmat[i * nv + k]
-                i <- fm.dofParent[i]
+            let d = TreePattern.diag p k
+            for q in p.rowAdr[k] .. d - 1 do
+                let i = p.colInd[q]
+                a.gA[q] <- a.gCmat[k * nv + i] + a.gCmat[i * nv + k]
+            a.gA[d] <- a.gCmat[k * nv + k]
 
     /// qfrc_k = cdof_k . wsub_body(k), wsub the subtree sums of the per-body wrenches (ContactKernel.generalised): from
     /// qfrc-bar in a.g.qfrcContact, adds cdof's adjoint into a.g.cdof and writes the per-body wrenches' into a.gwbody.
@@ -201,7 +204,7 @@ module internal EulerAdjoint =
         let limits = sp.enableJointLimits && fm.hasLimits
         for k in 0 .. nv - 1 do
             let g = a.gb[k]
-            let gDiag = h * a.gA[k * nv + k]
+            let gDiag = h * a.gA[TreePattern.diag fm.pattern k]
             a.g.bias[k] <- -g
             a.g.qfrcContact[k] <- g
             let qa = fm.dofQposAdr[k]
@@ -237,15 +240,10 @@ module internal EulerAdjoint =
             a.gb[k] <- h * a.gv[k]
         // qacc = A^-1 rhs: gb becomes rhs-bar, gA holds A-bar on M's pattern
         if s.dense then denseSolveAdjoint fm h s a
-        else SolveAdjoint.ldlAdjoint nv fm.dofParent s.factor s.qacc a.gb a.gA
-        // A = M (+ h C) + h diag(damping + limitDiag): M's entries in CRBA's order, composite inertias' adjoint in gic
-        let mutable n = 0
-        for k in 0 .. nv - 1 do
-            for j in fm.dofAnc[k] do
-                a.gPair[n] <- a.gA[k * nv + j]
-                n <- n + 1
+        else SolveAdjoint.ldlAdjoint fm.pattern s.factor s.qacc a.gb a.gA
+        // A = M (+ h C) + h diag(damping + limitDiag): M's pattern entries (CRBA's), composite inertias' adjoint in gic
         Array.Clear a.g.cdof
-        CrbaAdjoint.crbaAdjoint fm scratch s.cdof s.icomp a.gPair a.g.icomp a.g.cdof
+        CrbaAdjoint.crbaAdjoint fm scratch s.cdof s.icomp a.gA a.g.icomp a.g.cdof
         // forces (rhs = actuation + passive + limits + qfrcContact - bias, limitDiag); the springs of ball and free
         // joints recorded
         let contact = sp.enableContact && fm.anyPairs
@@ -283,7 +281,7 @@ module internal EulerAdjoint =
                 tape.ResetAdjoints()
                 for i in 0 .. nb * 6 - 1 do tape.Seed(w.wbody[i].id, a.gwbody[i])
                 for i in 0 .. nb * 36 - 1 do tape.Seed(w.kbody[i].id, h * a.g.icomp[i])
-                if w.denseC then
+                if w.denseC && not (isNull a.gCmat) then
                     for i in 0 .. nv * nv - 1 do tape.Seed(w.cmat[i].id, a.gCmat[i])
                 tape.Sweep()
                 read tape w.geomXpos a.g.geomXpos (ng * 3) true

@@ -6,7 +6,8 @@ open Genesis
 
 /// The forward half of EulerAdjoint: a checkpoint segment's Euler sub-steps re-run on floats (FastStep.eulerStepWith),
 /// each saving into a Slot the values its adjoint reads. Slots are pooled per model: a segment of k steps takes
-/// k x substeps and gives them back, so the memory is O(k), a few KB per sub-step.
+/// k x substeps and gives them back, so the memory is O(k), linear in the model per sub-step (M in the tree's pattern;
+/// nv x nv only for C's entries between two trees, allocated by the first sub-step whose contacts couple two trees).
 module internal EulerTrace =
     /// One env's smooth quantities of a sub-step, sized for a model: a Slot saves their values, EulerAdjoint
     /// accumulates their adjoints in one of its own.
@@ -48,11 +49,13 @@ module internal EulerTrace =
         member val cacc: float[] = Array.zeroCreate (nb * 6)
         member val cfrc: float[] = Array.zeroCreate (nb * 6)
         member val cdofDot: float[] = Array.zeroCreate (nv * 6)
-        /// The LDL factor of the system matrix, or (dense) M + h C's pattern part before the diagonal terms.
-        member val factor: float[] = Array.zeroCreate (nv * nv)
+        /// The LDL factor of the system matrix, or (dense) M + h C's pattern part before the diagonal terms, in the
+        /// tree pattern (fm.pattern).
+        member val factor: float[] = Array.zeroCreate (TreePattern.nnz fm.pattern)
         /// True when contacts between two moving trees made the system dense (solved by LU, C's other entries in cmat).
         member val dense = false with get, set
-        member val cmat: float[] = Array.zeroCreate (nv * nv)
+        /// C's other entries (nv x nv), allocated by the first dense sub-step saved in this slot (else null).
+        member val cmat: float[] = null with get, set
         /// The implicit diagonal of limits and PD control (without h).
         member val limitDiag: float[] = Array.zeroCreate nv
         /// The solution qacc and the end velocity.
@@ -88,7 +91,8 @@ module internal EulerTrace =
                 Array.blit w.wbody 0 s.wsub 0 (nb * 6)
                 Array.blit w.qfrcContact 0 s.qfrcContact 0 nv
             if s.dense then
-                Array.blit w.qM 0 s.factor 0 (nv * nv)
+                Array.blit w.qM 0 s.factor 0 s.factor.Length
+                if isNull s.cmat then s.cmat <- Array.zeroCreate (nv * nv)
                 Array.blit w.cmat 0 s.cmat 0 (nv * nv)
 
     /// Slots no segment is using, per model (a segment of k steps takes k x substeps and gives them back).
@@ -114,8 +118,8 @@ module internal EulerTrace =
             FastStep.eulerStepWith (fun m w sp h needC modes qpos qvel ctrl ->
                                         FastStep.evaluateFloat m w sp h needC modes qpos qvel ctrl
                                         slot.SaveEvaluation(w, needC))
-                                   (fun n parent a x -> SolveKernel.ldlSolve n parent a x) fm fw sp h modes
+                                   (fun p a x -> SolveKernel.ldlSolve p a x) fm fw sp h modes
         finally fw.probeLog <- null
-        if not slot.dense then Array.blit fw.qM 0 slot.factor 0 (fm.nv * fm.nv)
+        if not slot.dense then Array.blit fw.qM 0 slot.factor 0 slot.factor.Length
         Array.blit fw.rhs 0 slot.qacc 0 fm.nv
         Array.blit fw.qvel 0 slot.qvelNext 0 fm.nv

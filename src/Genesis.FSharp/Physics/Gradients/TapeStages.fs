@@ -13,7 +13,7 @@ module internal TapeStages =
     [<Sealed>]
     type Stages(fm: FastModel<float>) =
         let fw = FastModelBuild.rent fm
-        let crbaOutputs = fm.dofAnc |> Array.sumBy Array.length
+        let crbaOutputs = TreePattern.nnz fm.pattern
         let savedFloats, savedIds = Arena<float>(), Arena<int>()
         // one scratch arena per block type: each backward asks for the same lengths in the same order every time
         let inertiaScratch, rneaScratch, crbaScratch, solveScratch = Arena<float>(), Arena<float>(), Arena<float>(), Arena<float>()
@@ -118,26 +118,22 @@ module internal TapeStages =
                 CrbaAdjoint.CrbaBlock(fm, crbaScratch, hK, idsOf savedIds w.cinert (nb * 36), kbodyIds, idsOf savedIds w.cdof (nv * 6),
                           copyOf savedFloats fw.cdof (nv * 6), copyOf savedFloats fw.icomp (nb * 36), outIds)
             tape.Block block
-            Array.Clear w.qM
-            let mutable n = 0
-            for k in 0 .. nv - 1 do
-                for j in m.dofAnc[k] do
-                    let id = tape.Leaf()
-                    outIds[n] <- id
-                    n <- n + 1
-                    let v = TapeReal(fw.qM[j * nv + k], id)
-                    w.qM[j * nv + k] <- v
-                    w.qM[k * nv + j] <- v
+            for q in 0 .. crbaOutputs - 1 do
+                let id = tape.Leaf()
+                outIds[q] <- id
+                w.qM[q] <- TapeReal(fw.qM[q], id)
 
-        /// SolveKernel.ldlSolve of a x = b (x holds b, then the solution), as one block; a is left as it was.
-        member _.Solve(n: int, parent: int[], a: TapeReal[], x: TapeReal[]) =
-            let factor, sol = savedFloats.Take(n * n), savedFloats.Take n
-            valuesInto a (n * n) factor
+        /// SolveKernel.ldlSolve of a x = b (a in the tree pattern p; x holds b, then the solution), as one block; a is
+        /// left as it was.
+        member _.Solve(p: TreePattern, a: TapeReal[], x: TapeReal[]) =
+            let n, nnz = p.nv, TreePattern.nnz p
+            let factor, sol = savedFloats.Take nnz, savedFloats.Take n
+            valuesInto a nnz factor
             valuesInto x n sol
-            SolveKernel.ldlSolve n parent factor sol
+            SolveKernel.ldlSolve p factor sol
             let tape = ScalarTape.Current
             let outIds = savedIds.Take n
-            tape.Block(SolveAdjoint.SolveBlock(n, solveScratch, parent, factor, sol, idsOf savedIds a (n * n), idsOf savedIds x n, outIds))
+            tape.Block(SolveAdjoint.SolveBlock(p, solveScratch, factor, sol, idsOf savedIds a nnz, idsOf savedIds x n, outIds))
             for k in 0 .. n - 1 do
                 outIds[k] <- tape.Leaf()
                 x[k] <- TapeReal(sol[k], outIds[k])
@@ -160,7 +156,7 @@ module internal TapeStages =
         match sp.integrator with
         | Integrator.Euler ->
             FastStep.eulerStepWith (fun m w sp h needC modes qpos qvel ctrl -> evaluate st m w sp h needC modes qpos qvel ctrl)
-                                   (fun n parent a x -> st.Solve(n, parent, a, x)) m w sp h modes
+                                   (fun p a x -> st.Solve(p, a, x)) m w sp h modes
         | Integrator.RK4 ->
             FastStep.rk4StepWith (fun m w sp h needC modes qpos qvel ctrl -> evaluate st m w sp h needC modes qpos qvel ctrl)
-                                 (fun n parent a x -> st.Solve(n, parent, a, x)) m w sp h modes
+                                 (fun p a x -> st.Solve(p, a, x)) m w sp h modes

@@ -27,10 +27,8 @@ type internal FastModel<'T> =
       dofQposAdr: int[]
       /// 0 for free-joint translations (axes fixed in the world), else 1.
       dofMoving: 'T[]
-      /// For dof k, the dofs j <= k on its body or an ancestor (the nonzeros of row k of M left of the diagonal).
-      dofAnc: int[][]
-      /// The nearest dof above dof k in the tree (-1 at a root): M's sparsity pattern (MuJoCo dof_parentid).
-      dofParent: int[]
+      /// M's sparsity pattern along the dof tree (MuJoCo dof_parentid, rowadr / rownnz / colind): how qM is stored.
+      pattern: TreePattern
       qpos0: 'T[]
       bodyPos: 'T[]
       /// Body frame rotations in the parent frame (Spatial.quatToMat of bodyQuat), nbody x 9.
@@ -94,7 +92,9 @@ type internal FastModel<'T> =
       pool: ConcurrentBag<FastWork<'T>> }
 
 /// Per-thread work buffers of the fast path (MuJoCo's mjData), sized for one env of a model.
-and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: int, ngeom: int, maxPending: int) =
+and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: int, nnzM: int, ngeom: int, maxPending: int) =
+    let mutable cmatBuf: 'T[] = null
+    let mutable denseA: 'T[] = null
     /// Body origins, rotations and COMs: nbody x 3, x 9, x 3.
     member val xpos: 'T[] = Array.zeroCreate (nbody * 3)
     member val xmat: 'T[] = Array.zeroCreate (nbody * 9)
@@ -120,17 +120,25 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val denseC = false with get, set
     /// When set (EulerAdjoint's re-run), the (geom A, geom B, probe) of every probe-plane point within reach, in order.
     member val probeLog: ResizeArray<int> = null with get, set
-    /// Mass matrix (nv x nv), bias forces, the right-hand side f - bias, contact forces and C outside M's pattern.
-    member val qM: 'T[] = Array.zeroCreate (nv * nv)
-    /// True when entries of qM outside M's pattern may be nonzero (after a dense LU solve): CRBA then clears all of qM,
-    /// else it assigns the pattern only (O(pattern) per step, not O(nv^2)).
-    member val qMFull = false with get, set
+    /// Mass matrix in the tree's pattern (FastModel.pattern: one value per entry, nnz), bias forces, the right-hand side
+    /// f - bias and contact forces.
+    member val qM: 'T[] = Array.zeroCreate nnzM
     member val bias: 'T[] = Array.zeroCreate nv
     member val rhs: 'T[] = Array.zeroCreate nv
     member val qfrcContact: 'T[] = Array.zeroCreate nv
     /// Joint-limit velocity derivative (c + h k while violated) per dof, for the implicit step.
     member val limitDiag: 'T[] = Array.zeroCreate nv
-    member val cmat: 'T[] = Array.zeroCreate (nv * nv)
+    /// h C's entries outside M's pattern (nv x nv, both halves), or null: allocated by EnsureCmat the first time a
+    /// contact couples two moving trees, so a scene whose trees never touch each other keeps memory linear in bodies.
+    member _.cmat = cmatBuf
+    /// cmat, allocated (zero) on first use.
+    member _.EnsureCmat() =
+        if isNull cmatBuf then cmatBuf <- Array.zeroCreate (nv * nv)
+        cmatBuf
+    /// The dense system matrix of the LU fallback (nv x nv), allocated on first use like cmat.
+    member _.EnsureDenseA() =
+        if isNull denseA then denseA <- Array.zeroCreate (nv * nv)
+        denseA
     /// Ball/free rotation dofs waiting for their body's final axes, and their anchors.
     member val pendingDof: int[] = Array.zeroCreate (max 1 maxPending)
     member val pendingAnchor: 'T[] = Array.zeroCreate (3 * max 1 maxPending)
@@ -220,7 +228,7 @@ module internal FastModelBuild =
         { nbody = m.nbody; nq = m.nq; nv = m.nv; parent = m.parent; bodyJntAdr = m.bodyJntAdr; bodyJntNum = m.bodyJntNum
           bodyDofAdr = m.bodyDofAdr; bodyDofNum = m.bodyDofNum; bodyDofs = m.bodyDofs; jntType = m.jntType
           jntQposAdr = m.jntQposAdr; jntDofAdr = m.jntDofAdr; dofBody = m.dofBody; dofQposAdr = m.dofQposAdr
-          dofMoving = c m.dofMoving; dofAnc = m.dofAnc; dofParent = m.dofParent; qpos0 = c m.qpos0; bodyPos = c m.bodyPos
+          dofMoving = c m.dofMoving; pattern = m.pattern; qpos0 = c m.qpos0; bodyPos = c m.bodyPos
           bodyR = c m.bodyR; bodyMass = c m.bodyMass; bodyIpos = c m.bodyIpos; bodyInertia = c m.bodyInertia
           jntAxis = c m.jntAxis; jntPos = c m.jntPos; jntK = c m.jntK; jntKK = c m.jntKK; dofDamping = c m.dofDamping
           dofArmature = c m.dofArmature; dofStiffness = c m.dofStiffness; dofSpringref = c m.dofSpringref
@@ -238,7 +246,7 @@ module internal FastModelBuild =
     let rent (m: FastModel<'T>) =
         match m.pool.TryTake() with
         | true, w -> w
-        | _ -> FastWork<'T>(m.nbody, m.nq, m.nv, m.geomBody.Length, m.jntType.Length)
+        | _ -> FastWork<'T>(m.nbody, m.nq, m.nv, TreePattern.nnz m.pattern, m.geomBody.Length, m.jntType.Length)
 
     /// Returns a work buffer to the model's pool.
     let giveBack (m: FastModel<'T>) (w: FastWork<'T>) = m.pool.Add w

@@ -24,8 +24,9 @@ module internal CrbaKernel =
     open Genesis.Real
     open Genesis.HomogeneousArithmetic
 
-    /// Mass matrix by CRBA (composite inertias; armature on the diagonal) into w.qM; with hK > 0, M + h C for the contact
-    /// stiffness K per body in w.kbody (C = sum_b J_b^T K_b J_b has the form of M).
+    /// Mass matrix by CRBA (composite inertias; armature on the diagonal) into w.qM, in the tree's pattern (m.pattern:
+    /// only the entries between a dof and its ancestors); with hK > 0, M + h C for the contact stiffness K per body in
+    /// w.kbody (C = sum_b J_b^T K_b J_b has the form of M).
     let inline internal crba (m: FastModel< ^T>) (w: FastWork< ^T>) (hK: float) =
         let nb, nv = m.nbody, m.nv
         let ic, qM, cdof, f = w.icomp, w.qM, w.cdof, w.scratch
@@ -38,38 +39,32 @@ module internal CrbaKernel =
             if par >= 0 then
                 for k in 0 .. 35 do
                     ic[par * 36 + k] <- ic[par * 36 + k] + ic[b * 36 + k]
-        // every entry of M's pattern is assigned below; the others are zero unless a dense solve filled them
-        if w.qMFull then
-            Array.Clear qM
-            w.qMFull <- false
+        let p = m.pattern
         for k in 0 .. nv - 1 do
             mul66v ic (m.dofBody[k] * 36) cdof (k * 6) f 0
-            for j in m.dofAnc[k] do
-                let v = dot6 cdof (j * 6) f 0
-                qM[j * nv + k] <- v
-                qM[k * nv + j] <- v
-            qM[k * nv + k] <- qM[k * nv + k] + m.dofArmature[k]
+            let d = TreePattern.diag p k
+            for q in p.rowAdr[k] .. d do
+                qM[q] <- dot6 cdof (p.colInd[q] * 6) f 0
+            qM[d] <- qM[d] + m.dofArmature[k]
 
 /// The hand-written adjoint of CRBA and its tape block.
 module internal CrbaAdjoint =
     open Genesis.Physics.AdjointArrays
 
-    /// The adjoint of CRBA (CrbaKernel.crba) with the composite inertias icomp it computed: from the adjoints gPair of
-    /// qM's entries (j, k) for j in dofAnc[k], k ascending (each standing for both halves), adds that of cdof into
-    /// gcdof and writes that of the composites' sum cinert + hK kbody into gic.
-    let internal crbaAdjoint (fm: FastModel<float>) (scratch: Arena<float>) (cdof: float[]) (icomp: float[]) (gPair: float[]) (gic: float[]) (gcdof: float[]) =
-        let nb, nv = fm.nbody, fm.nv
+    /// The adjoint of CRBA (CrbaKernel.crba) with the composite inertias icomp it computed: from the adjoints gM of
+    /// qM's pattern entries (each standing for both halves), adds that of cdof into gcdof and writes that of the
+    /// composites' sum cinert + hK kbody into gic.
+    let internal crbaAdjoint (fm: FastModel<float>) (scratch: Arena<float>) (cdof: float[]) (icomp: float[]) (gM: float[]) (gic: float[]) (gcdof: float[]) =
+        let nb, nv, p = fm.nbody, fm.nv, fm.pattern
         Array.Clear(gic, 0, nb * 36)
         let f, gf = scratch.Take 6, scratch.Take 6
-        let mutable n = 0
         for k in 0 .. nv - 1 do
             let b = fm.dofBody[k]
             FastMath.mul66v icomp (b * 36) cdof (k * 6) f 0
             Array.Clear gf
             let mutable any = false
-            for j in fm.dofAnc[k] do
-                let g = gPair[n]
-                n <- n + 1
+            for q in p.rowAdr[k] .. TreePattern.diag p k do
+                let j, g = p.colInd[q], gM[q]
                 if g <> 0.0 then
                     any <- true
                     for i in 0 .. 5 do
@@ -92,9 +87,9 @@ module internal CrbaAdjoint =
         override _.Backward(adj: float[]) =
             let nb, nv = fm.nbody, fm.nv
             scratch.Reset()
-            let gcdof, gic, gPair = scratch.Zeroed(nv * 6), scratch.Take(nb * 36), scratch.Take outIds.Length
-            gather adj outIds gPair
-            crbaAdjoint fm scratch cdof icomp gPair gic gcdof
+            let gcdof, gic, gM = scratch.Zeroed(nv * 6), scratch.Take(nb * 36), scratch.Take outIds.Length
+            gather adj outIds gM
+            crbaAdjoint fm scratch cdof icomp gM gic gcdof
             scatter adj cinertIds gic 1.0
             if hK > 0.0 then scatter adj kbodyIds gic hK
             scatter adj cdofIds gcdof 1.0

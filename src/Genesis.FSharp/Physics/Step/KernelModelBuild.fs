@@ -67,9 +67,6 @@ module internal KernelModelBuild =
         let limitLo, limitHi = limitBound fst, limitBound snd
         let topo, p = model.topology, model.parameters
         let nb, nv = topo.nbody, topo.nv
-        // the work buffers still hold M and C dense (nv x nv); say so rather than overflow an int (issue 19)
-        if int64 nv * int64 nv > int64 Array.MaxLength then
-            raise (GenesisNotSupportedException(sprintf "the fast path stores the mass matrix dense (nv x nv) and this model has nv = %d dofs (%d bodies); at most %d dofs are supported until M is stored in the tree's sparsity pattern" nv nb (int (sqrt (float Array.MaxLength)))))
         let nj = topo.jntType.Length
         let v (t: Tensor) = t.toFloatArray()
         let bodyQuat = v p.bodyQuat
@@ -105,6 +102,7 @@ module internal KernelModelBuild =
                     let mutable p = topo.bodyParent[b]
                     while p >= 0 && bodyDofNum[p] = 0 do p <- topo.bodyParent[p]
                     if p < 0 then -1 else bodyDofAdr[p] + bodyDofNum[p] - 1)
+        let pattern = TreePattern.ofParent dofParent
         let probes = geoms |> Array.map (fun (_, g) -> fst (PlaneProbe.planeProbe g) |> Array.concat)
         let reach (p: float[]) = Array.init (p.Length / 3) (fun i -> sqrt (p[3 * i] ** 2.0 + p[3 * i + 1] ** 2.0 + p[3 * i + 2] ** 2.0)) |> Array.fold max 0.0
         let scalar (t: Tensor) = (v t)[0]
@@ -125,8 +123,7 @@ module internal KernelModelBuild =
           dofBody = topo.dofBody
           dofQposAdr = topo.dofQposAdr
           dofMoving = topo.dofWorldFixed |> Array.map (fun f -> if f then 0.0 else 1.0)
-          dofAnc = Array.init nv (fun k -> bodyDofs[topo.dofBody[k]] |> Array.filter (fun j -> j <= k))
-          dofParent = dofParent
+          pattern = pattern
           qpos0 = topo.qpos0
           bodyPos = v p.bodyPos
           bodyR = bodyR

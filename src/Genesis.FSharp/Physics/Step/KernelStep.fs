@@ -53,19 +53,20 @@ module FastStep =
         let nv = m.nv
         let withC = sp.enableContact
         ev m w sp h withC modes w.qpos w.qvel w.ctrl
-        let a = w.qM
+        let a, p = w.qM, m.pattern
         let hT = lift h
+        // damping, joint limits and PD control, treated implicitly as on the Tensor path
         for k in 0 .. nv - 1 do
-            a[k * nv + k] <- a[k * nv + k] + m.dofDamping[k] * hT
-        // joint limits and PD control, treated implicitly as on the Tensor path
-        for k in 0 .. nv - 1 do
-            a[k * nv + k] <- a[k * nv + k] + w.limitDiag[k] * hT
+            let d = TreePattern.diag p k
+            a[d] <- a[d] + m.dofDamping[k] * hT
+            a[d] <- a[d] + w.limitDiag[k] * hT
         if withC && w.denseC then
-            for i in 0 .. nv * nv - 1 do
-                a[i] <- a[i] + w.cmat[i]
-            w.qMFull <- true
-            DenseLU.luSolveInPlace nv a 1 w.rhs
-        else solve nv m.dofParent a w.rhs
+            // C couples two trees outside M's pattern: the dense LU on M + C (nv x nv, allocated on the first such step)
+            let full = w.EnsureDenseA()
+            Array.blit w.cmat 0 full 0 (nv * nv)
+            TreePattern.addSymInto p a full
+            DenseLU.luSolveInPlace nv full 1 w.rhs
+        else solve p a w.rhs
         for k in 0 .. nv - 1 do
             w.qvel[k] <- w.qvel[k] + w.rhs[k] * hT
         IntegrateKernel.integratePos m w.qpos w.qvel h w.qpos
@@ -73,7 +74,7 @@ module FastStep =
     /// qacc = M^-1 (f - bias) at (qpos, qvel) into acc (explicit damping, for RK4).
     let inline internal accelerationWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: DriveCode[]) (qpos: ^T[]) (qvel: ^T[]) (acc: ^T[]) =
         ev m w sp h false modes qpos qvel w.ctrl
-        solve m.nv m.dofParent w.qM w.rhs
+        solve m.pattern w.qM w.rhs
         Array.blit w.rhs 0 acc 0 m.nv
 
     /// Classic RK4 (Physics.step's scheme) on w.qpos, w.qvel in place.
@@ -113,9 +114,13 @@ module FastStep =
         /// crba on the tape.
         let crbaTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (hK: float) = CrbaKernel.crba m w hK
         /// ldlSolve on the tape.
-        let ldlSolveTape (n: int) (parent: int[]) (a: TapeReal[]) (x: TapeReal[]) = SolveKernel.ldlSolve n parent a x
+        let ldlSolveTape (p: TreePattern) (a: TapeReal[]) (x: TapeReal[]) = SolveKernel.ldlSolve p a x
         /// ldlSolve on float64.
-        let ldlSolveFloat (n: int) (parent: int[]) (a: float[]) (x: float[]) = SolveKernel.ldlSolve n parent a x
+        let ldlSolveFloat (p: TreePattern) (a: float[]) (x: float[]) = SolveKernel.ldlSolve p a x
+        /// ldlFactor on float64.
+        let ldlFactorFloat (p: TreePattern) (a: float[]) = SolveKernel.ldlFactor p a
+        /// ldlSolveFactored on float64.
+        let ldlSolveFactoredFloat (p: TreePattern) (a: float[]) (x: float[]) = SolveKernel.ldlSolveFactored p a x
         /// The kernel broad phase at qpos on float64 (kinematics, geom frames, ContactKernel.candidates): the pairs (A, B).
         let broadphaseFloat (m: FastModel<float>) (w: FastWork<float>) (cp: ContactParams) (qpos: float[]) =
             KinematicsKernel.kinematicsInto m w qpos
@@ -146,8 +151,8 @@ module FastStep =
     /// One sub-step of w.qpos, w.qvel under w.ctrl on float64.
     let private subStepFloat (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (h: float) (modes: DriveCode[]) =
         match sp.integrator with
-        | Integrator.Euler -> eulerStepWith evaluateFloat (fun n p a x -> SolveKernel.ldlSolve n p a x) m w sp h modes
-        | Integrator.RK4 -> rk4StepWith evaluateFloat (fun n p a x -> SolveKernel.ldlSolve n p a x) m w sp h modes
+        | Integrator.Euler -> eulerStepWith evaluateFloat (fun p a x -> SolveKernel.ldlSolve p a x) m w sp h modes
+        | Integrator.RK4 -> rk4StepWith evaluateFloat (fun p a x -> SolveKernel.ldlSolve p a x) m w sp h modes
 
     /// One step of w.qpos, w.qvel under w.ctrl on float64, in place, in sp.substeps sub-steps.
     let internal stepWork (m: FastModel<float>) (w: FastWork<float>) (sp: SimParams) (modes: DriveCode[]) =

@@ -67,7 +67,7 @@ let private euler = { SimParams.defaults with dt = 0.01 }
 /// FastStep.evaluate on floats at (qpos, qvel, control): the work buffer with every stage's outputs.
 let private fastEvaluate (m: Model) (sp: SimParams) (control: Control) (qpos: float[]) (qvel: float[]) (needC: bool) =
     let fm = FastStep.prepare m
-    let w = FastWork<float>(fm.nbody, fm.nq, fm.nv, fm.geomBody.Length, fm.nv)
+    let w = FastWork<float>(fm.nbody, fm.nq, fm.nv, TreePattern.nnz fm.pattern, fm.geomBody.Length, fm.nv)
     Array.blit qpos 0 w.qpos 0 qpos.Length
     Array.blit qvel 0 w.qvel 0 qvel.Length
     let ctrl = control.values.toFloatArray()
@@ -98,15 +98,15 @@ let private kinematicsValues () =
             expectClose ValueTol (label + ": cdof") (kin.cdof.toFloatArray()) w.cdof
 
 /// One of the dynamics stages (cinert, qM, qfrcBias) on both paths over every model, at random states and at rest.
-let private dynamicsValues (pick: Dynamics -> Tensor) (fast: FastWork<float> -> float[]) (what: string) () =
+let private dynamicsValues (pick: Dynamics -> Tensor) (fast: FastModel<float> -> FastWork<float> -> float[]) (what: string) () =
     let rnd = Random 12
     for label, m in models () do
         for trial in 0 .. 2 do
             let q, v = randomState m rnd 0.6 (if trial = 0 then 0.0 else 2.0) // zero velocity is an edge case of RNEA
             let kin = Kinematics.compute m (row q)
             let dyn = Dynamics.compute m kin (row v)
-            let _, w = fastEvaluate m { euler with enableContact = false } (forceControl m) q v false
-            expectClose ValueTol (sprintf "%s (trial %d): %s" label trial what) ((pick dyn).toFloatArray()) (fast w)
+            let fm, w = fastEvaluate m { euler with enableContact = false } (forceControl m) q v false
+            expectClose ValueTol (sprintf "%s (trial %d): %s" label trial what) ((pick dyn).toFloatArray()) (fast fm w)
 
 /// The sum of the force stages on the fast path vs the Tensor path's stage alone (the others switched off).
 let private forceStageValues (configure: Model -> Random -> Model * Control * SimParams) (reference: Model -> Control -> Tensor -> Tensor -> Tensor) (what: string) () =
@@ -182,11 +182,11 @@ let private solveValues () =
         let fm, w = fastEvaluate m { euler with enableContact = false } (forceControl m) q v false
         let nv = m.topology.nv
         let a = Array.copy w.qM
-        for k in 0 .. nv - 1 do a[k * nv + k] <- a[k * nv + k] + rnd.NextDouble()
+        for k in 0 .. nv - 1 do a[TreePattern.diag fm.pattern k] <- a[TreePattern.diag fm.pattern k] + rnd.NextDouble()
         let b = Array.init nv (fun _ -> rnd.NextDouble() - 0.5)
         let x = Array.copy b
-        FastStep.Instances.ldlSolveFloat nv fm.dofParent (Array.copy a) x
-        let reference = Solve.solve (gs.tensor(a).reshape([ nv; nv ])) (gs.tensor(b).reshape([ nv; 1 ]))
+        FastStep.Instances.ldlSolveFloat fm.pattern (Array.copy a) x
+        let reference = Solve.solve (gs.tensor(TreePattern.toDense fm.pattern a).reshape([ nv; nv ])) (gs.tensor(b).reshape([ nv; 1 ]))
         expectClose ValueTol (label + ": LDL solve") (reference.toFloatArray()) x
 
 /// Position integration (hinge/slide add, quaternions rotate) on both paths, zero velocity included.
@@ -331,13 +331,13 @@ let private crbaInputs (fm: FastModel<float>) (w: FastWork<float>) = Array.appen
 let private loadCrbaInputs (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (x: TapeReal[]) =
     Array.blit x 0 w.cdof 0 (m.nv * 6)
     Array.blit x (m.nv * 6) w.cinert 0 (m.nbody * 36)
-/// The upper triangle of qM in the tree's pattern (each symmetric pair once).
-let private qMOutputs (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) = [| for k in 0 .. m.nv - 1 do for j in m.dofAnc[k] -> w.qM[j * m.nv + k] |]
+/// qM in the tree's pattern (each symmetric pair once).
+let private qMOutputs (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) = Array.copy w.qM
 
 let private solveInputs (fm: FastModel<float>) (w: FastWork<float>) =
     let nv = fm.nv
     let a = Array.copy w.qM
-    for k in 0 .. nv - 1 do a[k * nv + k] <- a[k * nv + k] + 0.5
+    for k in 0 .. nv - 1 do a[TreePattern.diag fm.pattern k] <- a[TreePattern.diag fm.pattern k] + 0.5
     Array.append a (Array.init nv (fun k -> 0.3 - 0.1 * float k))
 
 let private handAdjointOfBlocks =
@@ -359,8 +359,8 @@ let private handAdjointOfBlocks =
           (fun m w x -> loadCrbaInputs m w x; FastStep.Instances.crbaTape m w 0.0; qMOutputs m w)
       Stage.Solve,
       blockVsTape "LDL solve" solveInputs
-          (fun st m w x -> let n = m.nv in let b = x[n * n ..] |> Array.copy in st.Solve(n, m.dofParent, x[.. n * n - 1], b); b)
-          (fun m w x -> let n = m.nv in let b = x[n * n ..] |> Array.copy in FastStep.Instances.ldlSolveTape n m.dofParent (Array.copy x[.. n * n - 1]) b; b) ]
+          (fun st m w x -> let nnz = TreePattern.nnz m.pattern in let b = x[nnz ..] |> Array.copy in st.Solve(m.pattern, x[.. nnz - 1], b); b)
+          (fun m w x -> let nnz = TreePattern.nnz m.pattern in let b = x[nnz ..] |> Array.copy in FastStep.Instances.ldlSolveTape m.pattern (Array.copy x[.. nnz - 1]) b; b) ]
 
 /// Euler segments differentiated by hand (EulerAdjoint) against the same sub-steps on the tape (SegmentVjp's taped
 /// path): the gradients of the start state and the controls, for a scene that exercises the stage.
@@ -493,9 +493,9 @@ let private quatReference (m: Model) (_: Control) (q: Tensor) (v: Tensor) = Pass
 let contracts : ((Stage * StageForm) * (unit -> unit)) list =
     let generic, hand, reference = StageForm.GenericKernel, StageForm.HandAdjoint, StageForm.TensorReference
     [ yield (Stage.Kinematics, generic), kinematicsValues
-      yield (Stage.SpatialInertia, generic), dynamicsValues (fun d -> d.cinert) (fun w -> w.cinert) "cinert"
-      yield (Stage.Crba, generic), dynamicsValues (fun d -> d.qM) (fun w -> w.qM) "qM"
-      yield (Stage.Rnea, generic), dynamicsValues (fun d -> d.qfrcBias) (fun w -> w.bias) "qfrcBias"
+      yield (Stage.SpatialInertia, generic), dynamicsValues (fun d -> d.cinert) (fun _ w -> w.cinert) "cinert"
+      yield (Stage.Crba, generic), dynamicsValues (fun d -> d.qM) (fun fm w -> TreePattern.toDense fm.pattern w.qM) "qM"
+      yield (Stage.Rnea, generic), dynamicsValues (fun d -> d.qfrcBias) (fun _ w -> w.bias) "qfrcBias"
       yield (Stage.Passive, generic), forceStageValues passiveOnly (fun m _ q v -> Passive.compute m q v) "passive forces"
       yield (Stage.QuatSprings, generic), forceStageValues quatSpringsOnly quatReference "quaternion springs"
       yield (Stage.JointLimits, generic), forceStageValues limitsOnly limitsReference "joint-limit forces"
