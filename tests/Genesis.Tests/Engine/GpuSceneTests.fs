@@ -140,13 +140,7 @@ let private equality (full: bool) =
     ]
 
 /// Makes every test case of t select backend before it runs.
-let rec private selectIn (backend: Lazy<GpuBackend>) (t: Test) =
-    match t with
-    | TestCase(Sync f, state) -> TestCase(Sync(fun () -> target <- backend; f ()), state)
-    | TestList(tests, state) -> TestList(tests |> List.map (selectIn backend), state)
-    | TestLabel(name, inner, state) -> TestLabel(name, selectIn backend inner, state)
-    | Test.Sequenced(how, inner) -> Test.Sequenced(how, selectIn backend inner)
-    | other -> other
+let private selectIn (backend: Lazy<GpuBackend>) (t: Test) = Tensors.GpuRawTensorTests.beforeEach (fun () -> target <- backend) t
 
 [<Tests>]
 let tests =

@@ -472,14 +472,17 @@ let adTests =
         }
     ]
 
-/// Makes every test case of t select backend before it runs.
-let rec private selectIn (backend: Lazy<GpuBackend>) (t: Test) =
+/// Makes every test case of t run `first` before it runs (e.g. to select a backend).
+let rec beforeEach (first: unit -> unit) (t: Test) =
     match t with
-    | TestCase(Sync f, state) -> TestCase(Sync(fun () -> target <- backend; f ()), state)
-    | TestList(tests, state) -> TestList(tests |> List.map (selectIn backend), state)
-    | TestLabel(name, inner, state) -> TestLabel(name, selectIn backend inner, state)
-    | Test.Sequenced(how, inner) -> Test.Sequenced(how, selectIn backend inner)
+    | TestCase(Sync f, state) -> TestCase(Sync(fun () -> first (); f ()), state)
+    | TestList(tests, state) -> TestList(tests |> List.map (beforeEach first), state)
+    | TestLabel(name, inner, state) -> TestLabel(name, beforeEach first inner, state)
+    | Test.Sequenced(how, inner) -> Test.Sequenced(how, beforeEach first inner)
     | other -> other
+
+/// Makes every test case of t select backend before it runs.
+let private selectIn (backend: Lazy<GpuBackend>) (t: Test) = beforeEach (fun () -> target <- backend) t
 
 /// Runs a test list on one GPU backend.
 let private onTarget (name: string) (backend: Lazy<GpuBackend>) (t: Test) = testList name [ selectIn backend t ]
