@@ -79,7 +79,7 @@ type Scene(?simOptions: SimOptions) =
         else max 2 (int (ceil (sqrt (float (stepCount + 1)))))
 
     /// True when the scene's tensors live on a device (Backend.Gpu): every step then runs the Tensor path there.
-    member s.OnDevice = s.model.parameters.gravity.device <> Device.Cpu
+    member internal s.OnDevice = s.model.parameters.gravity.device <> Device.Cpu
 
     /// One step of values only (no graph): the array fast path on the host, the Tensor path on a device (with the
     /// parameters detached, so that nothing is recorded).
@@ -133,6 +133,7 @@ type Scene(?simOptions: SimOptions) =
     /// Advances the simulation by dt under the current controls.
     member s.step() = s.OnDeviceMemory("step", envCount, s.StepOnce)
 
+    /// The step itself (step() reports running out of device memory).
     member private s.StepOnce() =
         let m = s.model
         if backwardDone then
@@ -140,8 +141,8 @@ type Scene(?simOptions: SimOptions) =
         let control = { modes = Array.copy modes; values = controls }
         let sp = s.SimParams
         if opts.requiresGrad && opts.checkpointEvery <> 1 then
-            // take the step on values only (the array fast path, whose kernels also differentiate the segment) and
-            // record it in the open checkpoint segment
+            // take the step on values only (on the host the array fast path, whose kernels also differentiate the
+            // segment; on a device the Tensor path) and record it in the open checkpoint segment
             let current = match values with Some v -> v | None -> detachState s.State
             let next = s.ValuesStep(m, sp, current, { control with values = controls.detach() })
             if opts.checkNonFinite then s.CheckFinite next
@@ -149,7 +150,8 @@ type Scene(?simOptions: SimOptions) =
             values <- Some next
             if pending.Count >= s.SegmentLength then s.State |> ignore
         else
-            // without gradients the array fast path takes the step (the Tensor path is its reference)
+            // without gradients the array fast path takes the step on the host (the Tensor path is its reference), the
+            // Tensor path on a device
             let next =
                 if opts.requiresGrad then Physics.step m sp s.State control
                 else s.ValuesStep(m, sp, s.State, control)
