@@ -71,6 +71,11 @@ public sealed class RigidEntity : IEquatable<RigidEntity>
     /// <param name="envsIdx">Environments (null: all).</param>
     public void ControlDofsPosition(Tensor position, int[]? dofsIdx = null, int[]? envsIdx = null) =>
         FSharp.controlDofsPosition(position.FSharp, Ref(dofsIdx), Ref(envsIdx));
+    /// <summary>Drives the model file's actuators with one control each (clamped to its ctrlrange); their forces equal MuJoCo's at the step's start state.</summary>
+    /// <param name="ctrl">Controls [nu] or [nEnvs, nu], in the file's actuator order.</param>
+    /// <param name="envsIdx">Environments (null: all).</param>
+    public void ControlActuators(Tensor ctrl, int[]? envsIdx = null) =>
+        FSharp.controlActuators(ctrl.FSharp, Ref(envsIdx));
     /// <summary>Drives dofs to target velocities with the velocity gain (<see cref="SetDofsKv"/>).</summary>
     /// <param name="velocity">Targets [k] or [nEnvs, k].</param>
     /// <param name="dofsIdx">Dof indices within the entity (null: all).</param>

@@ -21,14 +21,20 @@ public sealed record SimOptions
     /// <summary>Sub-steps per step (engine default 1).</summary>
     public int Substeps { get; init; } = Defaults.substeps;
 
-    /// <summary>Gravity in m/s^2, 3 values (engine default 0, 0, -9.81).</summary>
-    public IReadOnlyList<double> Gravity { get; init; } = Defaults.gravity;
+    private readonly IReadOnlyList<double> _gravity = Defaults.gravity;
+    private readonly bool _gravityGiven;
+
+    /// <summary>Gravity in m/s^2, 3 values (engine default 0, 0, -9.81, or the gravity a loaded MJCF file states when Gravity is not set).</summary>
+    public IReadOnlyList<double> Gravity { get => _gravity; init { _gravity = value; _gravityGiven = true; } }
 
     /// <summary>Record steps so that loss.Backward() reaches controls, initial state and parameters (default false).</summary>
     public bool RequiresGrad { get; init; } = Defaults.requiresGrad;
 
-    /// <summary>The integrator (default Euler, as MuJoCo).</summary>
-    public Integrator Integrator { get; init; } = Defaults.integrator.ToCs();
+    private readonly Integrator _integrator = Defaults.integrator.ToCs();
+    private readonly bool _integratorGiven;
+
+    /// <summary>The integrator (default Euler, as MuJoCo, or the one a loaded MJCF file states when Integrator is not set).</summary>
+    public Integrator Integrator { get => _integrator; init { _integrator = value; _integratorGiven = true; } }
 
     /// <summary>Contacts on (default true).</summary>
     public bool EnableContact { get; init; } = Defaults.enableContact;
@@ -56,7 +62,8 @@ public sealed record SimOptions
 
     /// <summary>The engine's options with these values (the engine validates them).</summary>
     public Genesis.SimOptions ToFSharp() => new(
-        _dtGiven ? Some(Dt) : null, Some(Substeps), Some(Gravity.ToArray()), Some(RequiresGrad), Some(Integrator.ToFs()),
+        _dtGiven ? Some(Dt) : null, Some(Substeps), _gravityGiven ? Some(Gravity.ToArray()) : null, Some(RequiresGrad),
+        _integratorGiven ? Some(Integrator.ToFs()) : null,
         Some(EnableContact), Some(ContactStiffness), Some(ContactDamping), Some(Friction),
         Some(CheckpointEvery), Some(CheckNonFinite), Some(EnableJointLimits), Some(MaxStateMagnitude));
 
@@ -67,9 +74,7 @@ public sealed record SimOptions
         var o = new SimOptions
         {
             Substeps = options.substeps,
-            Gravity = options.gravity,
             RequiresGrad = options.requiresGrad,
-            Integrator = options.integrator.ToCs(),
             EnableContact = options.enableContact,
             ContactStiffness = options.contactStiffness,
             ContactDamping = options.contactDamping,
@@ -79,6 +84,8 @@ public sealed record SimOptions
             EnableJointLimits = options.enableJointLimits,
             MaxStateMagnitude = options.maxStateMagnitude,
         };
-        return options.dtGiven ? o with { Dt = options.dt } : o;
+        if (options.dtGiven) o = o with { Dt = options.dt };
+        if (options.gravityGiven) o = o with { Gravity = options.gravity };
+        return options.integratorGiven ? o with { Integrator = options.integrator.ToCs() } : o;
     }
 }

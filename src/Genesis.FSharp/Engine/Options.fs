@@ -36,12 +36,16 @@ type SimOptions(?dt: float, ?substeps: int, ?gravity: float[], ?requiresGrad: bo
     member _.dtGiven = dt.IsSome
     /// Sub-steps per step; default 1.
     member _.substeps = defaultArg substeps 1
-    /// Gravity (m/s^2); default (0, 0, -9.81).
+    /// Gravity (m/s^2); default (0, 0, -9.81), or the gravity a loaded MJCF file states when gravity is not given.
     member _.gravity = defaultArg gravity [| 0.0; 0.0; -9.81 |]
+    /// True when the user gave gravity (it then wins over a model file's <option gravity>).
+    member _.gravityGiven = gravity.IsSome
     /// Record steps so that loss.backward() reaches controls, initial state and parameters.
     member _.requiresGrad = defaultArg requiresGrad false
-    /// Integrator (Euler default, as MuJoCo).
+    /// Integrator (Euler default, as MuJoCo), or the one a loaded MJCF file states when integrator is not given.
     member _.integrator = defaultArg integrator Integrator.Euler
+    /// True when the user gave the integrator (it then wins over a model file's <option integrator>).
+    member _.integratorGiven = integrator.IsSome
     /// Joint position limits enforced (default true).
     member _.enableJointLimits = defaultArg enableJointLimits true
     /// Contacts on (default true).
@@ -86,8 +90,9 @@ type Morphs =
         let quat = Morphs.Orientation(quat, euler)
         MorphSpec(Urdf.load (ShippedAssets.resolve "URDF" file, ?pos = pos, quat = quat, ?fixedBase = fixedBase, ?scale = scale,
                              ?mergeFixedLinks = mergeFixedLinks, ?linksToKeep = linksToKeep))
-    /// An MJCF (MuJoCo XML) model; <tendon>/<equality> raise GenesisNotSupportedException unless
-    /// ignoreTendonsAndEqualities = true, which skips them with a warning (EntitySpec.options.warnings). A relative
+    /// An MJCF (MuJoCo XML) model (tendons and actuators read, see docs/morphs.md); <equality> raises
+    /// GenesisNotSupportedException unless ignoreTendonsAndEqualities = true, which skips it with a warning
+    /// (EntitySpec.options.warnings). A relative
     /// file not found relative to the current folder is looked up in gs.assetsDir.
     static member MJCF(file: string, ?ignoreTendonsAndEqualities: bool) =
         MorphSpec(Mjcf.load (ShippedAssets.resolve "MJCF" file, ?ignoreTendonsAndEqualities = ignoreTendonsAndEqualities))

@@ -526,6 +526,28 @@ and RigidEntity internal (scene: Scene, index: int, spec: EntitySpec) =
         e.CheckWholeEntity(velocity, dofsIdx, "controlDofsVelocity")
         scene.SetControl(ControlMode.Velocity, scene.ForEnvs(velocity, cols.Length, envsIdx, "controlDofsVelocity"), cols, envsIdx)
 
+    /// Drives the dofs of the file's actuators with controls ctrl ([nu] or [nEnvs; nu], one per actuator in file order,
+    /// clamped to each ctrlrange): each actuator's force equals MuJoCo's at the state the step starts from (the rule in
+    /// FileActuators and docs/morphs.md); differentiable in ctrl. Raises naming an actuator no dof control expresses.
+    member e.controlActuators(ctrl: Tensor, ?envsIdx: int[]) =
+        e.Built()
+        let nu = spec.actuators.Length
+        if nu = 0 then raise (GenesisException(sprintf "controlActuators: entity '%s' has no actuators" spec.name))
+        let drives =
+            spec.actuators |> Array.map (fun a ->
+                match FileActuators.drive spec a with
+                | Ok d -> a, d
+                | Error why -> raise (GenesisNotSupportedException(sprintf "controlActuators: actuator '%s' of entity '%s' has no dof control: %s" a.name spec.name why)))
+        let u = scene.ForEnvs(ctrl, nu, envsIdx, "controlActuators")
+        for mode in [ ControlMode.Force; ControlMode.Position; ControlMode.Velocity ] do
+            let mine = drives |> Array.indexed |> Array.filter (fun (_, (_, d)) -> d.mode = mode)
+            if mine.Length > 0 then
+                let cols =
+                    mine |> Array.map (fun (i, (a, d)) ->
+                        let ui = u.narrow(1, i, 1)
+                        let ui = match a.ctrlrange with Some(lo, hi) -> ui.clamp(min = lo, max = hi) | None -> ui
+                        ui * d.scale + d.offset)
+                scene.SetControl(mode, gs.cat(cols, 1), mine |> Array.map (fun (_, (_, d)) -> dofStart + d.dof), envsIdx)
     /// Sets position gains ([k]).
     member e.setDofsKp(kp: Tensor, ?dofsIdx: int[]) = e.SetParam((fun p v -> { p with kp = v }), (fun p -> p.kp), kp, dofsIdx, "setDofsKp")
     /// Sets velocity gains ([k]).

@@ -129,13 +129,13 @@ let tests =
             Expect.equal (scene.getState().qpos.toFloatArray()) (twin.getState().qpos.toFloatArray()) "still kept"
         }
 
-        test "item 3: MJCF <equality> and <tendon> are rejected naming element and line, or ignored on request with a warning" {
+        test "item 3: MJCF <equality> is rejected naming element and line, or ignored on request with a warning; a tendon without joints names file and line" {
             withTempDir (fun dir ->
                 let two = """<body name="a" pos="0 0 1"><joint name="ja" type="hinge"/><geom type="sphere" size="0.1"/></body><body name="c" pos="1 0 1"><joint name="jc" type="hinge"/><geom type="sphere" size="0.1"/></body>"""
                 let eq = writeFile dir "eq.xml" (mjcfWith two "\n<equality>\n<connect name=\"link\" body1=\"a\" body2=\"c\" anchor=\"0 0 0\"/>\n</equality>")
                 throwsWith<GenesisNotSupportedException> [ "eq.xml (line 3)"; "<equality><connect name='link'>"; "ignoreTendonsAndEqualities" ] (fun () -> Mjcf.load eq |> ignore)
-                let td = writeFile dir "td.xml" (mjcfWith two "\n\n<tendon><fixed name=\"t\"><joint joint=\"ja\" coef=\"1\"/></fixed></tendon>")
-                throwsWith<GenesisNotSupportedException> [ "td.xml (line 3)"; "<tendon><fixed name='t'>" ] (fun () -> Morphs.MJCF td |> ignore)
+                let td = writeFile dir "td.xml" (mjcfWith two "\n\n<tendon><fixed name=\"t\"></fixed></tendon>")
+                throwsWith<GenesisException> [ "td.xml (line 3)"; "tendon <fixed name='t'> has no joints" ] (fun () -> Morphs.MJCF td |> ignore)
                 let e = Mjcf.load (eq, ignoreTendonsAndEqualities = true)
                 Expect.equal e.options.warnings.Length 1 "one warning"
                 Expect.stringContains e.options.warnings[0] "eq.xml (line 3): <equality><connect name='link'> ignored" "the warning names file, line and element"

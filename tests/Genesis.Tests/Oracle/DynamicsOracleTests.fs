@@ -29,7 +29,7 @@
 /// hamstring tendons only add limits: their stiffness and damping are 0), friction loss
 /// (mjDSBL_FRICTIONLOSS = 1<<2; only the synthetic features.xml sets it) and equality constraints
 /// (mjDSBL_EQUALITY = 1<<1; none). Passive springs and damping, armature and gravity stay on both sides. The
-/// humanoids' motors are driven with random controls on both sides (Actuation.motorForces).
+/// humanoids' motors are driven with random controls on both sides (Tendons.actuatorForces).
 module Genesis.Tests.Oracle.DynamicsOracleTests
 
 open System
@@ -149,7 +149,7 @@ let private skipUnlessMuJoCo () =
     | Error e -> skiptest e
 
 /// Our spec with MuJoCo's mass, COM and inertia tensor on every body MuJoCo has (see the header).
-let private withMuJoCoInertia (e: EntitySpec) (m: MuJoCo.Model) (offset: int) =
+let internal withMuJoCoInertia (e: EntitySpec) (m: MuJoCo.Model) (offset: int) =
     let mass, ipos = m.Model "body_mass", m.Model "body_ipos"
     let inertia, iquat = m.Model "body_inertia", m.Model "body_iquat"
     { e with
@@ -191,12 +191,14 @@ let private randomState (rnd: Random) (e: EntitySpec) (vmax: float) =
 
 let private rows (xs: float[][]) = gs.fromArray(Array.concat xs, shape = [| xs.Length; xs[0].Length |], dtype = DType.Float64)
 
-/// Our control: the motors' generalised forces as force control on every dof.
+/// Our control: the motors' generalised forces (Tendons.actuatorForces at the states) as force control on every dof.
 let private control (model: Model) (e: EntitySpec) (states: RandomState[]) =
     let nv, b = model.topology.nv, states.Length
     let values =
         if e.actuators.Length = 0 then gs.zeros([ b; nv ], dtype = DType.Float64)
-        else Actuation.motorForces model.topology e.actuators (rows (states |> Array.map (fun s -> s.ctrl)))
+        else
+            let qpos, qvel = rows (states |> Array.map (fun s -> s.qpos)), rows (states |> Array.map (fun s -> s.qvel))
+            Tendons.actuatorForces model.topology e (Kinematics.compute model qpos) qpos qvel (rows (states |> Array.map (fun s -> s.ctrl)))
     { modes = Array.create nv ControlMode.Force; values = values }
 
 // MuJoCo runs with limits disabled too (the comparisons use random states that may lie outside the ranges)

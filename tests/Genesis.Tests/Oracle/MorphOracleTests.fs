@@ -151,7 +151,7 @@ let compareWithMuJoCo (label: string) (e: EntitySpec) (m: MuJoCo.Model) =
     |> Array.iteri (fun a act ->
         let w = sprintf "%s: actuator '%s'" label act.name
         Expect.equal (m.Name(MuJoCo.ObjType.Actuator, a)) act.name (w + " name")
-        Expect.equal (m.JointNames.[int trnid.[2 * a]]) act.joint (w + " joint")
+        Expect.equal (Some m.JointNames.[int trnid.[2 * a]]) (ActuatorSpec.joint act) (w + " joint")
         nearScalar Tol (w + " gear") act.gear gear.[6 * a]
         Expect.equal (ctrllimited.[a] <> 0.0) act.ctrlrange.IsSome (w + " ctrllimited")
         act.ctrlrange |> Option.iter (fun (lo, hi) -> near Tol (w + " ctrlrange") [| lo; hi |] ctrlrange.[2 * a .. 2 * a + 1]))

@@ -34,14 +34,6 @@ type Control =
       /// Forces or targets [B; nv].
       values: Tensor }
 
-/// Integrators.
-[<RequireQualifiedAccess>]
-type Integrator =
-    /// Semi-implicit Euler with implicit joint damping (MuJoCo's default).
-    | Euler
-    /// Classic 4th-order Runge-Kutta (MuJoCo's RK4 scheme).
-    | RK4
-
 /// Options of the pure step function.
 type SimParams =
     { /// Time step (s).

@@ -26,14 +26,19 @@ module internal MjcfReader =
           bodyNames: Dictionary<string, int>
           jointNames: Dictionary<string, int>
           /// Asset material name -> rgba (its own, else its class default, else MuJoCo's white).
-          materials: Dictionary<string, float[]> }
+          materials: Dictionary<string, float[]>
+          /// Site name -> line, and every site with its body node, position and orientation.
+          siteNames: Dictionary<string, int>
+          sites: ResizeArray<string * BodyNode * float[] * float[]> }
 
     let private kindOf (element: string) =
         match element with
         | "joint" -> Some "joint"
         | "geom" -> Some "geom"
-        | "motor" | "general" | "position" | "velocity" -> Some "actuator"
+        | "motor" | "general" | "position" | "velocity" | "muscle" | "cylinder" | "adhesion" -> Some "actuator"
         | "material" -> Some "material"
+        | "tendon" -> Some "tendon"
+        | "site" -> Some "site"
         | _ -> None
 
     let rec private parseDefault (ctx: Ctx) (parent: ClassDefaults option) (e: XElement) =
@@ -272,6 +277,15 @@ module internal MjcfReader =
         node.IPos <- pos
         node.Inertia <- SpecMath.rotateInertia quat inertia
 
+    /// A <site>: its name, body, position and orientation (class defaults apply).
+    let private parseSite (ctx: Ctx) (cls: string) (node: BodyNode) (e: XElement) =
+        let get = lookup ctx cls "site" e
+        let name = attr "name" e |> Option.defaultValue ""
+        register ctx ctx.siteNames "site" e name
+        let pos = floatsOf ctx get e "pos" 3 |> Option.defaultValue [| 0.0; 0.0; 0.0 |]
+        let quat = orientation ctx get e |> Option.defaultValue (SpecMath.quatIdentity ())
+        ctx.sites.Add((name, node, pos, quat))
+
     let rec private parseBody (ctx: Ctx) (depth: int) (parent: BodyNode) (childclass: string) (e: XElement) =
         let name = attr "name" e |> Option.defaultValue ""
         if depth > TreeBuilder.MaxDepth then
@@ -280,7 +294,7 @@ module internal MjcfReader =
         let node = BodyNode(name, lineOf e)
         node.Pos <- floatsN ctx.file e "pos" 3 |> Option.defaultValue [| 0.0; 0.0; 0.0 |]
         node.Quat <- orientation ctx (fun n -> attr n e) e |> Option.defaultValue (SpecMath.quatIdentity ())
-        if attr "mocap" e = Some "true" then notSupportedAt ctx.file e "body '%s': mocap bodies are not supported" name
+        if attr "mocap" e = Some "true" then notSupportedAt ctx.file e "<body name='%s' mocap=\"true\">: mocap bodies are not supported" name
         let cc =
             match attr "childclass" e with
             | Some c -> (if not (ctx.classes.ContainsKey c) then failAt ctx.file e "unknown childclass '%s'" c); c
@@ -304,7 +318,8 @@ module internal MjcfReader =
                 geoms.Add((g, m))
                 node.Visuals.Add(geomVisual ctx cls c g)
             | "body" -> parseBody ctx (depth + 1) node cc c
-            | "site" | "camera" | "light" | "plugin" -> ()
+            | "site" -> parseSite ctx (classOf ctx cc c) node c
+            | "camera" | "light" | "plugin" -> ()
             | other -> notSupportedAt ctx.file c "body '%s': element <%s> is not supported" name other
         for g, _ in geoms do node.Geoms.Add g
         match ctx.compiler.inertiaFromGeom, inertial with
@@ -338,35 +353,30 @@ module internal MjcfReader =
         for a in [ "boundmass"; "boundinertia"; "settotalmass" ] do
             if float1 ctx.file e a |> Option.exists (fun v -> v > 0.0) then notSupportedAt ctx.file e "compiler %s is not supported" a
 
-    let private parseActuators (ctx: Ctx) (e: XElement) =
-        [| for a in e.Elements() do
-               match a.Name.LocalName with
-               | "motor" ->
-                   let cls = classOf ctx "main" a
-                   let get = lookup ctx cls "actuator" a
-                   let name = attr "name" a |> Option.defaultValue ""
-                   let joint =
-                       match get "joint" with
-                       | Some j -> j
-                       | None -> notSupportedAt ctx.file a "motor '%s': only joint transmissions are supported" name
-                   if not (ctx.jointNames.ContainsKey joint) then failAt ctx.file a "motor '%s' drives joint '%s', which is not defined" name joint
-                   let ctrlrange = floatsOf ctx get a "ctrlrange" 2
-                   let limited =
-                       match get "ctrllimited" |> Option.defaultValue "auto" with
-                       | "auto" -> ctx.compiler.autolimits && ctrlrange.IsSome
-                       | t -> bool ctx a "ctrllimited" t
-                   let ctrl =
-                       match limited, ctrlrange with
-                       | false, _ -> None
-                       | true, Some r when r.[0] < r.[1] -> Some(r.[0], r.[1])
-                       | true, _ -> failAt ctx.file a "motor '%s' is ctrllimited but its ctrlrange is empty" name
-                   yield { name = name; joint = joint; gear = (overlay ctx cls "actuator" a "gear" [| 1.0; 0.0; 0.0; 0.0; 0.0; 0.0 |]).[0]; ctrlrange = ctrl }
-               | other -> notSupportedAt ctx.file a "actuator <%s> is not supported (only <motor>)" other |]
+    /// The <tendon> section's tendons (MjcfTendons).
+    let private parseTendons (ctx: Ctx) (joints: Dictionary<string, JointType>) (e: XElement) =
+        [| for t in e.Elements() ->
+               let inp: MjcfTendons.Input =
+                   { file = ctx.file; get = lookup ctx (classOf ctx "main" t) "tendon" t; autolimits = ctx.compiler.autolimits
+                     jointIsScalar = (fun j -> match joints.TryGetValue j with | true, (Hinge | Slide) -> Some true | true, _ -> Some false | _ -> None)
+                     hasSite = ctx.siteNames.ContainsKey }
+               MjcfTendons.parse inp t |]
 
-    /// The <tendon> and <equality> entries of a model (not modelled: they change the motion), as "file (line n):
+    /// The <actuator> section's actuators (MjcfActuators).
+    let private parseActuators (ctx: Ctx) (tendons: TendonSpec[]) (e: XElement) =
+        [| for a in e.Elements() ->
+               let cls = classOf ctx "main" a
+               let inp: MjcfActuators.Input =
+                   { file = ctx.file; get = lookup ctx cls "actuator" a
+                     gear = overlay ctx cls "actuator" a "gear" [| 1.0; 0.0; 0.0; 0.0; 0.0; 0.0 |]
+                     autolimits = ctx.compiler.autolimits; hasJoint = ctx.jointNames.ContainsKey
+                     hasTendon = (fun t -> tendons |> Array.exists (fun x -> x.name = t)); hasSite = ctx.siteNames.ContainsKey }
+               MjcfActuators.parse inp a |]
+
+    /// The <equality> entries of a model (not modelled: they change the motion), as "file (line n):
     /// <equality><connect name='a'>"; raises naming the first unless ignore, which returns them all.
     let private unmodelled (file: string) (ignore: bool) (root: XElement) =
-        [| for n in [ "tendon"; "equality" ] do
+        [| for n in [ "equality" ] do
                for sec in children n root do
                    for c in sec.Elements() do
                        let name = attr "name" c |> Option.map (sprintf " name='%s'") |> Option.defaultValue ""
@@ -408,16 +418,14 @@ module internal MjcfReader =
               classes = Dictionary()
               bodyNames = Dictionary()
               jointNames = Dictionary()
-              materials = Dictionary() }
+              materials = Dictionary()
+              siteNames = Dictionary()
+              sites = ResizeArray() }
         let mutable options = OptionSpec.defaults
         for e in root.Elements() do
             match e.Name.LocalName with
             | "compiler" -> parseCompiler ctx e
-            | "option" ->
-                float1 file e "timestep" |> Option.iter (fun t ->
-                    if not (t > 0.0) then failAt file e "option timestep must be > 0"
-                    options <- { options with timestep = t; timestepGiven = true })
-                floatsN file e "gravity" 3 |> Option.iter (fun g -> options <- { options with gravity = g })
+            | "option" -> options <- MjcfOptions.parse file e options
             | _ -> ()
         let warnings = unmodelled file ignoreUnmodelled root
         for w in warnings do eprintfn "Genesis warning: %s" w
@@ -450,9 +458,16 @@ module internal MjcfReader =
                     world.Visuals.Add(geomVisual ctx (classOf ctx "main" c) c g)
                 | "body" -> parseBody ctx 1 world "main" c
                 | "joint" | "freejoint" -> failAt file c "joints are not allowed in <worldbody>"
-                | "site" | "camera" | "light" | "plugin" -> ()
+                | "site" -> parseSite ctx (classOf ctx "main" c) world c
+                | "camera" | "light" | "plugin" -> ()
                 | other -> notSupportedAt file c "element <%s> in <worldbody> is not supported" other
-        let actuators = children "actuator" root |> Array.collect (parseActuators ctx)
+        let jointTypes = Dictionary<string, JointType>()
+        let rec collect (n: BodyNode) =
+            for j in n.Joints do if j.name <> "" then jointTypes[j.name] <- j.jtype
+            for c in n.Children do collect c
+        collect world
+        let tendons = children "tendon" root |> Array.collect (parseTendons ctx jointTypes)
+        let actuators = children "actuator" root |> Array.collect (parseActuators ctx tendons)
         // MuJoCo skips fusestatic when other elements could refer to bodies by id
         let blocks =
             actuators.Length > 0
@@ -461,9 +476,17 @@ module internal MjcfReader =
         if ctx.compiler.fusestatic && not blocks then TreeBuilder.fuseStatic world
         let flat = TreeBuilder.flatten world
         TreeBuilder.validate file "body" flat
+        let index = flat |> Array.mapi (fun i (n, _) -> n, i) |> dict
+        let sites =
+            [| for name, node, pos, quat in ctx.sites do
+                   match index.TryGetValue node with
+                   | true, b -> yield { SiteSpec.name = name; body = b; pos = pos; quat = quat }
+                   | _ -> () |] // on a body fusestatic merged away (then nothing refers to sites)
         { name = attr "model" root |> Option.defaultValue (Path.GetFileNameWithoutExtension file)
           bodies = TreeBuilder.toBodies flat
           actuators = actuators
+          sites = sites
+          tendons = tendons
           options = options
           rootIsWorld = true
           visualWarnings = [||] }
@@ -473,7 +496,7 @@ module internal MjcfReader =
 type Mjcf =
     /// Loads an MJCF file: bodies[0] is MuJoCo's world body (static, holding the worldbody geoms), so
     /// body indices equal MuJoCo's body ids; inertias come from geoms where MuJoCo computes them.
-    /// <tendon> and <equality> raise GenesisNotSupportedException naming element and line, unless
-    /// ignoreTendonsAndEqualities (default false) skips them with a warning each (options.warnings, and stderr).
+    /// Tendons, sites and actuators are read; <equality> raises GenesisNotSupportedException naming element and line,
+    /// unless ignoreTendonsAndEqualities (default false) skips it with a warning each (options.warnings, and stderr).
     static member load(file: string, ?ignoreTendonsAndEqualities: bool) : EntitySpec =
         MjcfReader.load file (defaultArg ignoreTendonsAndEqualities false)

@@ -11,6 +11,14 @@ namespace Genesis.Physics
 //     (3); hinge and slide joints have one coordinate each;
 //   - a body without joints is welded to its parent.
 
+/// Integrators (MuJoCo's mjtIntegrator; a model file may choose one with <option integrator>).
+[<RequireQualifiedAccess>]
+type Integrator =
+    /// Semi-implicit Euler with implicit joint damping (MuJoCo's default).
+    | Euler
+    /// Classic 4th-order Runge-Kutta (MuJoCo's RK4 scheme).
+    | RK4
+
 /// Kind of a joint, as MuJoCo's mjtJoint.
 type JointType =
     /// Six-DOF joint: qpos [x y z qw qx qy qz], qvel [v (world); w (body)].
@@ -139,16 +147,90 @@ type BodySpec =
       /// Visual geoms (drawn, never collided), beside the collision geoms.
       visuals: VisualSpec[] }
 
-/// A motor actuator: force = gear * ctrl on one joint.
+/// What an actuator drives (MuJoCo mjtTrn): its length L(q) and moment arm dL/dq.
+type Transmission =
+    /// A hinge or slide joint (MuJoCo joint / jointinparent): L = gear q.
+    | JointTrn of joint: string
+    /// A tendon (EntitySpec.tendons): L = gear * tendon length.
+    | TendonTrn of tendon: string
+    /// MuJoCo's slider-crank between two sites (EntitySpec.sites): L = a.v - sqrt((a.v)^2 - |a|^2 + r^2) with
+    /// a = crank site - slider site, v = the slider site's z axis, r = crankLength; times gear.
+    | SliderCrankTrn of crankSite: string * sliderSite: string * crankLength: float
+
+/// The MJCF element an actuator came from (all are MuJoCo general actuators with fixed gain and affine bias).
+type ActuatorKind =
+    /// MJCF motor: gain 1, no bias.
+    | Motor
+    /// MJCF position (kp): gain kp, bias -kp L.
+    | Position
+    /// MJCF velocity (kv): gain kv, bias -kv dL/dt.
+    | Velocity
+    /// MJCF general (gainprm, biasprm).
+    | General
+
+/// An MJCF actuator (MuJoCo's general actuator, which motor, position and velocity are shortcuts of):
+/// force = gain * ctrl + bias[0] + bias[1] * L + bias[2] * dL/dt, clamped to forcerange; generalised force
+/// = moment * force. ctrl is clamped to ctrlrange first.
 type ActuatorSpec =
     { /// Actuator name.
       name: string
-      /// Name of the driven joint.
-      joint: string
+      /// The element it came from.
+      kind: ActuatorKind
+      /// What it drives.
+      transmission: Transmission
       /// Gear ratio (MuJoCo gear[0]).
       gear: float
       /// Control range (lower, upper) when the control is clamped; None = unclamped.
-      ctrlrange: (float * float) option }
+      ctrlrange: (float * float) option
+      /// Force range (lower, upper) when the force is clamped; None = unclamped.
+      forcerange: (float * float) option
+      /// Fixed gain (MuJoCo gainprm[0]): motor 1, position kp, velocity kv.
+      gain: float
+      /// Affine bias (MuJoCo biasprm[0..2]): motor [0;0;0], position [0; -kp; 0], velocity [0; 0; -kv].
+      bias: float[] }
+
+/// Helpers of actuator specs.
+module ActuatorSpec =
+    /// A motor on a joint: force = gear * ctrl.
+    let motor (name: string) (joint: string) (gear: float) (ctrlrange: (float * float) option) : ActuatorSpec =
+        { name = name; kind = Motor; transmission = JointTrn joint; gear = gear; ctrlrange = ctrlrange; forcerange = None
+          gain = 1.0; bias = [| 0.0; 0.0; 0.0 |] }
+
+    /// The driven joint's name, when the transmission is a joint.
+    let joint (a: ActuatorSpec) = match a.transmission with JointTrn j -> Some j | _ -> None
+
+/// A site: a frame attached to a body (an MJCF site), which tendons and slider-crank actuators refer to.
+type SiteSpec =
+    { /// Site name.
+      name: string
+      /// Index of its body in EntitySpec.bodies.
+      body: int
+      /// Position in the body frame.
+      pos: float[]
+      /// Orientation in the body frame, [w; x; y; z].
+      quat: float[] }
+
+/// The path of a tendon.
+type TendonPath =
+    /// A fixed tendon: length = sum coef * q over hinge/slide joints (name, coef).
+    | FixedPath of joints: (string * float)[]
+    /// A spatial tendon through sites (names, at least two): length = sum of the distances of consecutive sites.
+    | SpatialPath of sites: string[]
+
+/// An MJCF tendon: a length L(q) with a spring-damper and optional limits.
+type TendonSpec =
+    { /// Tendon name.
+      name: string
+      /// Its path.
+      path: TendonPath
+      /// Spring stiffness: force -stiffness (L - springlength).
+      stiffness: float
+      /// Damping: force -damping dL/dt.
+      damping: float
+      /// Spring rest length; None = the length at qpos0 (MuJoCo springlength = -1).
+      springlength: float option
+      /// Length limits (lower, upper) when limited.
+      range: (float * float) option }
 
 /// Simulation options stated by a model file (MuJoCo defaults when the file says nothing).
 type OptionSpec =
@@ -160,7 +242,11 @@ type OptionSpec =
       /// element.
       warnings: string[]
       /// Gravity vector (m/s^2); default [0; 0; -9.81].
-      gravity: float[] }
+      gravity: float[]
+      /// True when the file states the gravity (a Scene then uses it unless SimOptions gives gravity).
+      gravityGiven: bool
+      /// The integrator the file states (MJCF option integrator), if any (a Scene uses it unless SimOptions gives one).
+      integrator: Integrator option }
 
 /// A loaded model: bodies in topological order (parents before children), actuators, options.
 type EntitySpec =
@@ -168,8 +254,12 @@ type EntitySpec =
       name: string
       /// Bodies, parents before children (depth-first order, as MuJoCo numbers them).
       bodies: BodySpec[]
-      /// Motor actuators.
+      /// Actuators (the MJCF actuator section).
       actuators: ActuatorSpec[]
+      /// Sites (MJCF site elements), which tendons and actuators refer to.
+      sites: SiteSpec[]
+      /// Tendons (the MJCF tendon section).
+      tendons: TendonSpec[]
       /// Options from the file.
       options: OptionSpec
       /// True when bodies[0] stands for the world itself (MJCF's worldbody): its geoms collide with every moving tree
@@ -214,7 +304,9 @@ module VisualSpec =
 /// Defaults for option specs.
 module OptionSpec =
     /// MuJoCo's defaults: timestep 0.002 s, gravity (0, 0, -9.81).
-    let defaults: OptionSpec = { timestep = 0.002; timestepGiven = false; warnings = [||]; gravity = [| 0.0; 0.0; -9.81 |] }
+    let defaults: OptionSpec =
+        { timestep = 0.002; timestepGiven = false; warnings = [||]; gravity = [| 0.0; 0.0; -9.81 |]; gravityGiven = false
+          integrator = None }
 
 /// Sizes and addresses of an entity, numbered as MuJoCo numbers them.
 module EntitySpec =

@@ -34,26 +34,6 @@ module Actuation =
             let diag = ((p.kv + p.kp * h) * m ((=) ControlMode.Position) + p.kv * m ((=) ControlMode.Velocity)) * unsaturated
             tau, Some diag
 
-    /// Generalised forces [B; nv] of MuJoCo motor actuators (joint transmission: force = gear * ctrl on the
-    /// joint's dof, ctrl clamped to ctrlrange where given) from controls ctrl [B; nu]; hinge and slide joints only.
-    let motorForces (topo: Topology) (actuators: ActuatorSpec[]) (ctrl: Tensor) =
-        let nu, nv = actuators.Length, topo.nv
-        if ctrl.dim <> 2 || ctrl.shape[1] <> nu then
-            invalidArg "ctrl" (sprintf "motorForces: ctrl must be [B; %d] (one column per actuator), got %A" nu ctrl.shape)
-        let gear = Array.zeroCreate (nu * nv)
-        actuators
-        |> Array.iteri (fun a act ->
-            match Array.tryFindIndex ((=) act.joint) topo.jntName with
-            | None -> raise (GenesisException(sprintf "actuator '%s': joint '%s' is not in the model" act.name act.joint))
-            | Some j ->
-                match topo.jntType[j] with
-                | Hinge | Slide -> gear[a * nv + topo.jntDofAdr[j]] <- act.gear
-                | t -> raise (GenesisNotSupportedException(sprintf "actuator '%s': motors on %A joints ('%s') are not supported" act.name t act.joint)))
-        let bound (pick: float * float -> float) (none: float) =
-            Spatial.constLike ctrl [| nu |] (actuators |> Array.map (fun a -> match a.ctrlrange with Some r -> pick r | None -> none))
-        let clamped = if nu = 0 then ctrl else ctrl.maximum((bound fst -infinity).expandAs ctrl).minimum((bound snd infinity).expandAs ctrl)
-        clamped.matmul(Spatial.constLike ctrl [| nu; nv |] gear)
-
 /// Actuation on arrays, generic over the scalar.
 module internal ActuationKernel =
     open Genesis.Physics.FastMath

@@ -37,7 +37,7 @@ let tests =
             nearScalar Tol "nested class stiffness" hipy.stiffness 20.0
             nearScalar Tol "nested class damping" hipy.damping 5.0
             let a = e.actuators |> Array.find (fun a -> a.name = "right_hip_y")
-            Expect.equal (a.joint, a.gear, a.ctrlrange) ("right_hip_y", 120.0, Some(-1.0, 1.0)) "motor"
+            Expect.equal (a.transmission, a.gear, a.ctrlrange) (JointTrn "right_hip_y", 120.0, Some(-1.0, 1.0)) "motor"
         }
         test "all assets/mjcf files load; one_ball_joint has a ball joint (nq 4, nv 3)" {
             for f in mjcfAssets () do Mjcf.load (asset f) |> ignore
