@@ -61,7 +61,7 @@ module Physics =
         let mImp = if sp.enableContact then mImp + fd.contactDamping * h else mImp
         let mImp =
             match fd.limitDamping with
-            | Some d -> mImp + (d * h).unsqueeze(-1) * gs.eye(model.topology.nv, dtype = s.qvel.dtype)
+            | Some d -> mImp + (d * h).unsqueeze(-1) * Spatial.eyeLike s.qvel model.topology.nv
             | None -> mImp
         // equality constraints: lambda from the same matrix (MuJoCo takes M; they agree without damping)
         let rhs = Equality.addForce model h fd.kinematics s.qpos s.qvel mImp (fd.qfrcSmooth - fd.dynamics.qfrcBias)
