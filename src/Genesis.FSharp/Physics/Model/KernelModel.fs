@@ -4,6 +4,17 @@ open System
 open System.Collections.Concurrent
 open Genesis
 
+/// The constants of the equality constraints (Topology.equality) shared by the Tensor path and the kernels: the rows of
+/// each constraint, MuJoCo's efc_diagApprox per row (from body_invweight0 / dof_invweight0 at qpos0) and each weld's
+/// relative rotation as a 3 x 3 matrix (row-major, zeros for the other kinds).
+type internal EqualityConstants =
+    { items: EqualityConstraint[]
+      /// First row of each constraint, and the total.
+      rowAdr: int[]
+      rows: int
+      diag: float[]
+      relMat: float[][] }
+
 /// The constants of the array fast path (MuJoCo's mjModel): the topology flattened to int arrays and the parameter
 /// tensors' values, read once per Model. Arrays are row-major, one row per element (e.g. bodyR: nbody x 9).
 type internal FastModel<'T> =
@@ -56,6 +67,8 @@ type internal FastModel<'T> =
       hasLimits: bool
       contactStiffness: 'T
       contactDamping: 'T
+      /// Equality constraints (EqualityKernel).
+      equality: EqualityConstants
       friction: 'T
       /// Collidable geoms (contype or conaffinity nonzero), in body order as Broadphase.candidatePairs lists them.
       geomBody: int[]
@@ -160,6 +173,8 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val cornersB: 'T[] = Array.zeroCreate 24
     /// The six face axes' overlaps of a box-box pair.
     member val faceOverlaps: float[] = Array.zeroCreate 6
+    /// EqualityKernel's buffers, made on first use.
+    member val eqWork: 'T[][] = null with get, set
     /// One env's state and control while it is stepped.
     member val qpos: 'T[] = Array.zeroCreate nq
     member val qvel: 'T[] = Array.zeroCreate nv
@@ -229,7 +244,7 @@ module internal FastModelBuild =
           dofArmature = c m.dofArmature; dofStiffness = c m.dofStiffness; dofSpringref = c m.dofSpringref
           gravity = c m.gravity; kp = c m.kp; kv = c m.kv; forceLo = c m.forceLo; forceHi = c m.forceHi
           dofLimitLo = c m.dofLimitLo; dofLimitHi = c m.dofLimitHi; hasLimits = m.hasLimits
-          contactStiffness = TapeReal.Const m.contactStiffness; contactDamping = TapeReal.Const m.contactDamping
+          contactStiffness = TapeReal.Const m.contactStiffness; contactDamping = TapeReal.Const m.contactDamping; equality = m.equality
           friction = TapeReal.Const m.friction; geomBody = m.geomBody; geomSpec = m.geomSpec; geomPos = c m.geomPos
           geomR = c m.geomR; geomBound = m.geomBound; geomProbe = Array.map c m.geomProbe
           geomProbeRadius = c m.geomProbeRadius; geomProbeReach = m.geomProbeReach; geomFriction = m.geomFriction

@@ -148,6 +148,7 @@ module internal KernelModelBuild =
           hasLimits = Array.exists (fun x -> not (Double.IsNaN x)) (Array.append limitLo limitHi)
           contactStiffness = scalar p.contactStiffness
           contactDamping = scalar p.contactDamping
+          equality = Equality.constants model
           friction = scalar p.friction
           geomBody = geoms |> Array.map fst
           geomSpec = geoms |> Array.map snd

@@ -60,9 +60,14 @@ module FastStep =
             let d = TreePattern.diag p k
             a[d] <- a[d] + m.dofDamping[k] * hT
             a[d] <- a[d] + w.limitDiag[k] * hT
-        // contacts coupling trees: the islands dense (their dofs only), the other trees by `solve`
-        if withC && w.cross.Count > 0 then IslandSolveKernel.solveWith solve p w a w.rhs
-        else solve p a w.rhs
+        // contacts coupling trees: the islands dense (their dofs only), the other trees by `solve`; equality
+        // constraints add J^T lambda to w.rhs, lambda from the same matrix (solved on copies of a)
+        if withC && w.cross.Count > 0 then
+            EqualityKernel.constrain (fun mat x -> IslandSolveKernel.solveWith solve p w mat x) m w w.qpos w.qvel a h
+            IslandSolveKernel.solveWith solve p w a w.rhs
+        else
+            EqualityKernel.constrain (fun mat x -> solve p mat x) m w w.qpos w.qvel a h
+            solve p a w.rhs
         for k in 0 .. nv - 1 do
             w.qvel[k] <- w.qvel[k] + w.rhs[k] * hT
         IntegrateKernel.integratePos m w.qpos w.qvel h w.qpos
@@ -70,6 +75,7 @@ module FastStep =
     /// qacc = M^-1 (f - bias) at (qpos, qvel) into acc (explicit damping, for RK4).
     let inline internal accelerationWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: DriveCode[]) (qpos: ^T[]) (qvel: ^T[]) (acc: ^T[]) =
         ev m w sp h false modes qpos qvel w.ctrl
+        EqualityKernel.constrain (fun mat x -> solve m.pattern mat x) m w qpos qvel w.qM h
         solve m.pattern w.qM w.rhs
         Array.blit w.rhs 0 acc 0 m.nv
 
