@@ -1,6 +1,7 @@
 /// Throughput of the GPU raw backend against the CPU raw backend measured in the same run: elementwise add and exp,
 /// sum reduction (GB/s) and matmul (GFLOP/s), with the GPU/CPU speed ratio and the crossover size.
-/// Usage: dotnet run --project benchmarks/Genesis.Benchmarks.Gpu -c Release -- [--quick] [--f64]
+/// With --physics: the physics table instead (PhysicsBench: humanoid and go2, GPU scene vs the CPU fast path).
+/// Usage: dotnet run --project benchmarks/Genesis.Benchmarks.Gpu -c Release -- [--quick] [--f64] [--physics]
 module Genesis.Benchmarks.Gpu.Program
 
 open System
@@ -67,6 +68,11 @@ let main argv =
                 let cut = e.Message.IndexOf ". Set"
                 printfn "%s\nfalling back to ILGPU's CPU accelerator: GPU numbers are only indicative" (if cut > 0 then e.Message.Substring(0, cut) else e.Message)
                 GpuBackend.createCpuAccelerator ()
+    if Array.contains "--physics" argv then
+        printfn "GPU backend: %O (%s), CPU: %d cores, %s" gpuBackend.Device gpuBackend.Accelerator.Name Environment.ProcessorCount (if quick then "quick" else "full")
+        PhysicsBench.run quick gpuBackend
+        gpuBackend.Dispose()
+        exit 0
     let cpu = CpuRawTensor.Instance
     let gpu = gpuBackend :> IRawBackend
     printfn "GPU backend: %O (%s), CPU backend: %d cores, dtype %O, %s" gpu.Device gpuBackend.Accelerator.Name Environment.ProcessorCount dtype (if quick then "quick" else "full")

@@ -1,7 +1,7 @@
 /// Cost against scene size (issue 19): steps/s and bytes allocated per step of our fast path (FastSim, one env) and
 /// of MuJoCo 2.2.2's mj_step measured in the same process on the same generated MJCF file, for 1..100 humanoids
 /// (contacts off on both sides: the tree's cost), chains of 1..1000 links (no contact) and 10..10,000 free spheres
-/// resting on a plane (contacts on: the broad phase's cost).
+/// resting on a plane (contacts on: the broad phase's cost), and 10,000 of which 100 rest on another (the islands' cost).
 /// Usage: dotnet run -c Release --project benchmarks/Genesis.Benchmarks.Physics -- --scaling [--quick]
 ///        [--max-spheres N] [--max-links N] [--max-humanoids N] [--only humanoids|chain|spheres]
 module Genesis.Benchmarks.Physics.Scaling
@@ -67,8 +67,9 @@ let private chain (n: int) (dir: string) =
     File.WriteAllText(path, sb.ToString())
     path
 
-/// n free spheres (radius 0.05) resting on a plane on a 0.15 m grid.
-let private spheres (n: int) (dir: string) =
+/// n free spheres (radius 0.05) resting on a plane on a 0.15 m grid, the first `stacked` of them carrying a second
+/// sphere (n + stacked in all: each such pair is an island of the implicit contact solve).
+let private spheres (n: int) (stacked: int) (dir: string) =
     let sb = Text.StringBuilder()
     // MuJoCo 2.2.2 keeps nconmax contacts (default 100); room for two per sphere
     sb.AppendFormat("<mujoco model=\"spheres\"><option timestep=\"0.002\"/><size nconmax=\"{0}\" njmax=\"{1}\"/><worldbody>", 2 * n + 100, 8 * n + 400) |> ignore
@@ -76,8 +77,10 @@ let private spheres (n: int) (dir: string) =
     let cols = int (ceil (sqrt (float n)))
     for i in 0 .. n - 1 do
         sb.AppendFormat(Globalization.CultureInfo.InvariantCulture, "<body name=\"s{0}\" pos=\"{1} {2} 0.05\"><freejoint/><geom type=\"sphere\" size=\"0.05\"/></body>", i, 0.15 * float (i % cols), 0.15 * float (i / cols)) |> ignore
+        if i < stacked then
+            sb.AppendFormat(Globalization.CultureInfo.InvariantCulture, "<body name=\"t{0}\" pos=\"{1} {2} 0.15\"><freejoint/><geom type=\"sphere\" size=\"0.05\"/></body>", i, 0.15 * float (i % cols), 0.15 * float (i / cols)) |> ignore
     sb.Append("</worldbody></mujoco>") |> ignore
-    let path = Path.Combine(dir, sprintf "spheres_%d.xml" n)
+    let path = Path.Combine(dir, sprintf "spheres_%d_%d.xml" n stacked)
     File.WriteAllText(path, sb.ToString())
     path
 
@@ -145,7 +148,10 @@ let run (argv: string[]) =
                   yield "chain", { name = sprintf "chain of %d links" n; units = n; write = chain n; contact = false; warmup = 5 }
           for n in [ 10; 100; 1000; 10000 ] do
               if n <= maxSpheres then
-                  yield "spheres", { name = sprintf "%d spheres on a plane" n; units = n; write = spheres n; contact = true; warmup = 5 } ]
+                  yield "spheres", { name = sprintf "%d spheres on a plane" n; units = n; write = spheres n 0; contact = true; warmup = 5 }
+          // 100 of the spheres resting on another (100 islands of two trees)
+          if maxSpheres >= 10000 then
+              yield "spheres", { name = "9900 spheres + 100 stacked"; units = 10000; write = spheres 9900 100; contact = true; warmup = 5 } ]
         |> List.filter (fun (family, _) -> only.IsNone || only = Some family)
     if not haveSamples then printfn "humanoid scenes skipped: libmujoco-samples is not installed"
     printfn "Scaling (issue 19): %d cores, .NET %s, MuJoCo %s; fast path (FastSim, 1 env) vs mj_step, same MJCF file"

@@ -80,6 +80,13 @@ public sealed class Scene
     /// <summary>The current state (its tensors carry this scene).</summary>
     public SimState GetState() => new(FSharp.getState());
 
+    /// <summary>Number of active equality constraints (MJCF &lt;equality&gt;) of the built model.</summary>
+    public int NEqualities => FSharp.nEqualities;
+
+    /// <summary>The violation of each equality constraint at the current state ([nEq], or [nEnvs, nEq]): the norm of
+    /// its residual (m for connect, m and sin(angle / 2) for weld, rad or m for joint), differentiable.</summary>
+    public Tensor GetEqualityViolation() => new(FSharp.getEqualityViolation());
+
     /// <summary>Sets gravity; a tensor that requires grad receives d loss / d gravity through backward.</summary>
     /// <param name="gravity">Gravity [3] in m/s^2.</param>
     public void SetGravity(Tensor gravity) => FSharp.setGravity(gravity.FSharp);

@@ -30,6 +30,7 @@ public sealed class KernelSet
     private readonly Dictionary<(string, Type, Type), Delegate> cache = new();
     private readonly object errGate = new();
     private MemoryBuffer1D<long, Stride1D.Dense>? err;
+    private long launches, uploads, downloads;
 
     /// <summary>Prepares the kernel cache of an accelerator (nothing is compiled yet).</summary>
     public KernelSet(Accelerator accelerator)
@@ -57,6 +58,14 @@ public sealed class KernelSet
         get { lock (cache) return cache.Count; }
     }
 
+    /// <summary>Kernel launches so far (one per kernel dispatch; a matmul over more than 65,535 batches or a two-pass
+    /// block reduction counts once).</summary>
+    public long Launches => System.Threading.Interlocked.Read(ref launches);
+    /// <summary>Host-to-device copies so far (Upload).</summary>
+    public long Uploads => System.Threading.Interlocked.Read(ref uploads);
+    /// <summary>Device-to-host copies so far (Download and the gather/scatter range flag).</summary>
+    public long Downloads => System.Threading.Interlocked.Read(ref downloads);
+
     /// <summary>Makes the accelerator current on this thread (CUDA contexts are per thread); cheap when it already is.</summary>
     public void Bind()
     {
@@ -76,6 +85,8 @@ public sealed class KernelSet
 
     private TDelegate Get<TDelegate>(string name, Type t1, Type t2, Func<TDelegate> load) where TDelegate : Delegate
     {
+        // every caller launches the kernel it gets
+        System.Threading.Interlocked.Increment(ref launches);
         lock (cache)
         {
             if (cache.TryGetValue((name, t1, t2), out var d)) return (TDelegate)d;
@@ -125,6 +136,7 @@ public sealed class KernelSet
     public void Upload<T>(MemoryBuffer dst, T[] data) where T : unmanaged
     {
         Bind();
+        System.Threading.Interlocked.Increment(ref uploads);
         if (data.Length > 0) V<T>(dst).SubView(0, data.Length).CopyFromCPU(data);
     }
 
@@ -145,6 +157,7 @@ public sealed class KernelSet
     private T[] Down<T>(MemoryBuffer src, int n) where T : unmanaged
     {
         var a = new T[n];
+        System.Threading.Interlocked.Increment(ref downloads);
         if (n > 0)
         {
             acc.Synchronize();
@@ -403,6 +416,7 @@ public sealed class KernelSet
     private (bool, long) ReadErr()
     {
         var h = new long[2];
+        System.Threading.Interlocked.Increment(ref downloads);
         acc.Synchronize();
         err!.View.BaseView.CopyToCPU(h);
         return (h[0] == 0, h[1]);
@@ -455,6 +469,24 @@ public sealed class KernelSet
     private void ScatterT<T, TN>(MemoryBuffer dst, MemoryBuffer index, MemoryBuffer src, int n, IndexLayout l, ArrayView<long> e) where T : unmanaged where TN : struct, INum<T> =>
         Get("scatterAdd", typeof(T), typeof(T), () => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, IndexLayout, ArrayView<long>>(Kernels.ScatterAdd<T, TN>))
             (n, V<T>(dst), V<long>(index), V<T>(src), l, e);
+
+    /// <summary>Solves A X = B in place for batch systems: a holds contiguous [batch, n, n] (overwritten by its LU
+    /// factors), x holds [batch, n, m] (B on entry, X on return); one thread per system (SolveKernels.LuSolve).</summary>
+    public void LuSolve(ElementType t, MemoryBuffer a, MemoryBuffer x, int batch, int n, int m)
+    {
+        if (batch * n * m == 0) return;
+        Bind();
+        switch (t)
+        {
+            case ElementType.Float32: LuSolveT<float, F32>(a, x, batch, n, m); break;
+            case ElementType.Float64: LuSolveT<double, F64>(a, x, batch, n, m); break;
+            default: throw new ArgumentException($"solve needs a float type, got {t}", nameof(t));
+        }
+    }
+
+    private void LuSolveT<T, TN>(MemoryBuffer a, MemoryBuffer x, int batch, int n, int m) where T : unmanaged where TN : struct, INum<T> =>
+        Get("luSolve", typeof(T), typeof(T), () => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, int, int>(SolveKernels.LuSolve<T, TN>))
+            (batch, V<T>(a), V<T>(x), n, m);
 
     /// <summary>dst = inclusive cumulative sum of src viewed as [outer, len, inner] along len.</summary>
     public void Cumsum(ElementType t, MemoryBuffer src, MemoryBuffer dst, int outer, int len, int inner)

@@ -38,6 +38,8 @@ public static class PtxCheck
                 yield return ($"{name}<{t.Name}>", M(name).MakeGenericMethod(t, tn), false);
             yield return ($"ReduceGroups<{t.Name}>", M(nameof(Kernels.ReduceGroups)).MakeGenericMethod(t, tn), true);
             yield return ($"MatMul<{t.Name}>", M(nameof(Kernels.MatMul)).MakeGenericMethod(t, tn), true);
+            if (t == typeof(float) || t == typeof(double))
+                yield return ($"LuSolve<{t.Name}>", typeof(SolveKernels).GetMethod(nameof(SolveKernels.LuSolve))!.MakeGenericMethod(t, tn), false);
         }
         var all = new List<(Type, Type)>(Numbers) { (typeof(byte), typeof(B8)) };
         foreach (var (s, sn) in all)

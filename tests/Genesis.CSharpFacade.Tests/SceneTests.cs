@@ -105,6 +105,7 @@ public static class SceneTests
         Assert.True(robot.GetHashCode() == scene.Entities[0].GetHashCode(), "entity hash");
         scene.Build();
         Assert.True(scene.IsBuilt && scene.NEnvs == 0 && scene.StepsTaken == 0, "built, not batched");
+        Assert.True(scene.NEqualities == 0 && scene.GetEqualityViolation().Numel == 0, "no equality constraints");
         Assert.True(Scene.FromFSharp(scene.FSharp) == scene, "one facade object per engine scene");
         robot.SetDofsPosition(Gs.Tensor([0.5, -0.5]));
         var s0 = scene.GetState();

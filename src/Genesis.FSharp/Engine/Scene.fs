@@ -78,6 +78,23 @@ type Scene(?simOptions: SimOptions) =
         if opts.checkpointEvery > 0 then opts.checkpointEvery
         else max 2 (int (ceil (sqrt (float (stepCount + 1)))))
 
+    /// True when the scene's tensors live on a device (Backend.Gpu): every step then runs the Tensor path there.
+    member internal s.OnDevice = s.model.parameters.gravity.device <> Device.Cpu
+
+    /// One step of values only (no graph): the array fast path on the host, the Tensor path on a device (with the
+    /// parameters detached, so that nothing is recorded).
+    member private s.ValuesStep(m: Model, sp: SimParams, current: State, control: Control) : State =
+        if s.OnDevice then
+            let plain = { m with parameters = Rollout.paramsOfArray (Rollout.paramsToArray m.parameters |> Array.map (fun t -> t.detach())) }
+            detachState (Physics.step plain sp (detachState current) { control with values = control.values.detach() })
+        else FastStep.step m sp current control
+
+    /// Runs f, turning a device out-of-memory error into one that names nEnvs and the bytes asked.
+    member private _.OnDeviceMemory(what: string, n: int, f: unit -> 'a) : 'a =
+        try f ()
+        with :? Genesis.Gpu.GpuOutOfMemoryException as e ->
+            raise (GenesisException(sprintf "%s: out of device memory with nEnvs = %d (%d bytes asked, %d held); build the scene with fewer envs" what n e.RequestedBytes e.AllocatedBytes, e))
+
     /// Adds an entity made from a morph; only before build.
     member s.addEntity(morph: Morph) : RigidEntity =
         if builtModel.IsSome then raise (GenesisException "addEntity: the scene is already built; add entities before scene.build()")
@@ -96,41 +113,48 @@ type Scene(?simOptions: SimOptions) =
         let m, sp = SceneBuild.model opts specs dtype
         for e, (b, nb, j, nj, d, nd, q, nq) in Seq.zip entityList (SceneBuild.offsets specs) do
             e.Place(b, nb, j, nj, d, nd, q, nq)
+        let b = max 1 n
+        // a device that cannot hold nEnvs states leaves the scene unbuilt, to build again with fewer envs
+        let st, ctrl =
+            s.OnDeviceMemory("build", n, fun () ->
+                let qpos = gs.fromArray(m.topology.qpos0, shape = [ 1; m.topology.nq ], dtype = dtype).expand([ b; m.topology.nq ])
+                { qpos = qpos; qvel = gs.zeros([ b; m.topology.nv ], dtype = dtype); time = 0.0 }, gs.zeros([ b; m.topology.nv ], dtype = dtype))
         builtModel <- Some m
         simParams <- sp
         s.SetEnvs n
-        let b = max 1 n
-        let qpos = gs.fromArray(m.topology.qpos0, shape = [ 1; m.topology.nq ], dtype = dtype).expand([ b; m.topology.nq ])
-        let st = { qpos = qpos; qvel = gs.zeros([ b; m.topology.nv ], dtype = dtype); time = 0.0 }
         state <- Some st
         initial <- Some st
         values <- Some st
         modes <- Array.create m.topology.nv ControlMode.Force
-        controls <- gs.zeros([ b; m.topology.nv ], dtype = dtype)
+        controls <- ctrl
 
     member private _.SetEnvs(n: int) = envCount <- n
 
     /// Advances the simulation by dt under the current controls.
-    member s.step() =
+    member s.step() = s.OnDeviceMemory("step", envCount, s.StepOnce)
+
+    /// The step itself (step() reports running out of device memory).
+    member private s.StepOnce() =
         let m = s.model
         if backwardDone then
             raise (GenesisException "Forward simulation not allowed after backward pass. Please reset scene state.")
         let control = { modes = Array.copy modes; values = controls }
         let sp = s.SimParams
         if opts.requiresGrad && opts.checkpointEvery <> 1 then
-            // take the step on values only (the array fast path, whose kernels also differentiate the segment) and
-            // record it in the open checkpoint segment
+            // take the step on values only (on the host the array fast path, whose kernels also differentiate the
+            // segment; on a device the Tensor path) and record it in the open checkpoint segment
             let current = match values with Some v -> v | None -> detachState s.State
-            let next = FastStep.step m sp current { control with values = controls.detach() }
+            let next = s.ValuesStep(m, sp, current, { control with values = controls.detach() })
             if opts.checkNonFinite then s.CheckFinite next
             pending.Add control
             values <- Some next
             if pending.Count >= s.SegmentLength then s.State |> ignore
         else
-            // without gradients the array fast path takes the step (the Tensor path is its reference)
+            // without gradients the array fast path takes the step on the host (the Tensor path is its reference), the
+            // Tensor path on a device
             let next =
                 if opts.requiresGrad then Physics.step m sp s.State control
-                else FastStep.step m sp s.State control
+                else s.ValuesStep(m, sp, s.State, control)
             let next = if opts.requiresGrad then next else detachState next
             if opts.checkNonFinite then s.CheckFinite next
             state <- Some next
@@ -211,6 +235,13 @@ type Scene(?simOptions: SimOptions) =
           linksPos = s.Out kin.xpos
           linksQuat = s.Out(Spatial.matToQuat kin.xmat) }
 
+    /// Number of active equality constraints (MJCF <equality>) of the built model.
+    member s.nEqualities = s.model.topology.equality.Length
+
+    /// The violation of each equality constraint at the current state ([nEq], or [nEnvs; nEq]): the norm of its residual
+    /// (m for connect, m and sin(angle / 2) for weld, rad or m for joint), differentiable.
+    member s.getEqualityViolation() : Tensor = s.Out(Equality.violation s.model s.Kin s.State.qpos)
+
     /// Replaces the current state (qpos/qvel shaped [nq] or [nEnvs; nq]).
     member s.setState(simState: SimState) =
         let m = s.model
@@ -228,7 +259,7 @@ type Scene(?simOptions: SimOptions) =
         | Some(k, kin) when Object.ReferenceEquals(k, st) -> kin
         | _ ->
             let kin =
-                if not opts.requiresGrad && st.qpos.isConstant then FastStep.kinematics s.model st.qpos
+                if not opts.requiresGrad && st.qpos.isConstant && not s.OnDevice then FastStep.kinematics s.model st.qpos
                 else Kinematics.compute s.model st.qpos
             kinCache <- Some(st, kin)
             kin
@@ -243,17 +274,20 @@ type Scene(?simOptions: SimOptions) =
     member private s.FloatType = s.model.parameters.gravity.dtype
 
     /// A value given as [k] or [nEnvs; k] as [B; k] (SceneValues.batched).
-    member internal s.Batched(values: Tensor, k: int, what: string) : Tensor = SceneValues.batched envCount s.FloatType values k what
+    member internal s.Batched(values: Tensor, k: int, what: string) : Tensor = SceneValues.batched envCount s.FloatType (s.OnSceneDevice(values, what)) k what
 
     /// A value tensor in the scene's float type (SceneValues.asFloat).
-    member internal s.AsFloat(values: Tensor, what: string) : Tensor = SceneValues.asFloat s.FloatType values what
+    member internal s.AsFloat(values: Tensor, what: string) : Tensor = SceneValues.asFloat s.FloatType (s.OnSceneDevice(values, what)) what
+
+    /// A value on the scene's device (SceneValues.onDevice: a constant from another device is copied once).
+    member private s.OnSceneDevice(values: Tensor, what: string) : Tensor = SceneValues.onDevice s.model.parameters.gravity values what
 
     /// Writes values [B; k] into columns cols of full [B; n] (SceneValues.scatter).
     member internal s.Scatter(full: Tensor, values: Tensor, cols: int[], envs: int[] option) : Tensor = SceneValues.scatter full values cols envs
 
     /// A value given for some envs as [B; k] rows (SceneValues.forEnvs).
     member internal s.ForEnvs(values: Tensor, k: int, envsIdx: int[] option, what: string) : Tensor =
-        SceneValues.forEnvs envCount s.FloatType values k envsIdx what
+        SceneValues.forEnvs envCount s.FloatType (s.OnSceneDevice(values, what)) k envsIdx what
 
     member internal s.SetQpos(v: Tensor, cols: int[], envs: int[] option) =
         let st = s.State

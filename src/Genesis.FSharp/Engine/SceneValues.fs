@@ -12,6 +12,17 @@ module internal SceneValues =
         if values.dtype = DType.Bool then raise (GenesisException(sprintf "%s: expected a float tensor, got a %O tensor" what values.dtype))
         values.cast floatType
 
+    /// A value on the scene's device (that of like): a constant tensor on another device is copied there once (one
+    /// transfer, at the call that gives it); one that requires grad is refused naming both devices, since its gradient
+    /// could not flow back across devices.
+    let onDevice (like: Tensor) (values: Tensor) (what: string) : Tensor =
+        if values.device = like.device || values.dtype = DType.Bool then values
+        elif values.isConstant then
+            let moved = Tensor.Constant(like, values.toFloatArray(), values.shape)
+            if values.dtype.IsFloating then moved else moved.cast values.dtype
+        else
+            raise (GenesisException(sprintf "%s: the tensor is on %O but the scene is on %O, and it requires grad (a gradient cannot cross devices); create it on %O (gs.init's backend) or detach it" what values.device like.device like.device))
+
     /// A value given as [k] or [nEnvs; k] as [B; k]; raises naming expected and actual shapes.
     let batched (nEnvs: int) (floatType: DType) (values: Tensor) (k: int) (what: string) : Tensor =
         let b = max 1 nEnvs
@@ -54,10 +65,14 @@ module internal SceneValues =
             // row r of the result is row (position of r in envsIdx) of `rows`, a selection (gather), never a sum
             rows.gather(0, gs.fromArray(SetterIndex.rows nEnvs k e, shape = [ nEnvs; k ], dtype = DType.Int64))
 
-    /// Raises when a step produced a non-finite state or one above maxMagnitude (an explosion), naming the env, the
-    /// dof or qpos entry and its joint; dt is quoted in the advice.
-    let checkFinite (topo: Topology) (maxMagnitude: float) (dt: float) (next: State) =
-        let bound = maxMagnitude
+    /// True when every entry of qpos and qvel is within +-bound (false for NaN, and for infinities however large the
+    /// bound, which the host check then names), computed on their device with one scalar read back.
+    let private withinBound (bound: float) (next: State) =
+        let ok (t: Tensor) = if t.numel = 0 then Tensor.Scalar(t, 1.0) else t.abs().le(bound).cast(t.dtype).min()
+        (ok next.qpos * ok next.qvel).item() = 1.0 && not (Double.IsInfinity bound)
+
+    /// The check on the host (every value read back): raises naming the first bad entry.
+    let private hostCheck (topo: Topology) (bound: float) (dt: float) (next: State) =
         let check (name: string) (t: Tensor) (width: int) (label: int -> string) =
             let v = t.toFloatArray()
             match v |> Array.tryFindIndex (fun x -> Double.IsNaN x || Double.IsInfinity x) with
@@ -74,3 +89,9 @@ module internal SceneValues =
             sprintf "qpos %d (joint '%s')" q topo.jntName[j]
         check "velocity" next.qvel topo.nv dofLabel
         check "position" next.qpos topo.nq qposLabel
+
+    /// Raises when a step produced a non-finite state or one above maxMagnitude (an explosion), naming the env, the
+    /// dof or qpos entry and its joint; dt is quoted in the advice. On a device only one flag is read back unless it
+    /// fails.
+    let checkFinite (topo: Topology) (maxMagnitude: float) (dt: float) (next: State) =
+        if next.qpos.device = Device.Cpu || not (withinBound maxMagnitude next) then hostCheck topo maxMagnitude dt next

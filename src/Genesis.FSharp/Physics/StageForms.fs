@@ -27,6 +27,8 @@ type Stage =
     | ContactPair of PairKind
     /// The solve (M + h D + h C) qacc = f by the tree LDL factorisation.
     | Solve
+    /// Equality constraints (connect, weld, joint coupling) as MuJoCo's soft constraints: the force J^T lambda.
+    | Equality
     /// Position integration on the configuration manifold (mj_integratePos).
     | Integrate
 
@@ -64,6 +66,7 @@ module StageForms =
           Stage.ContactPair PairKind.BoxBox, twoForms
           Stage.ContactPair PairKind.Convex, twoForms
           Stage.Solve, all3
+          Stage.Equality, twoForms
           Stage.Integrate, twoForms ]
 
     /// The forms of a stage (empty when the table does not list it).

@@ -99,6 +99,11 @@ and IRawBackend =
     /// Concatenates tensors along dim (all on this device, same dtype).
     abstract Cat: tensors: RawTensor[] * dim: int -> RawTensor
 
+/// A raw tensor whose backend solves batched dense systems on its own device (the GPU); others solve on the host.
+type IDeviceSolve =
+    /// Solves A X = B for this A [..., n, n] and B [..., n, m] (same float dtype and batch dims) on the device.
+    abstract Solve: b: RawTensor -> RawTensor
+
 /// Helpers over raw tensors shared by every backend.
 module RawTensor =
     /// The exact dtype of a flat host array.

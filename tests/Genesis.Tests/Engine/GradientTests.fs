@@ -24,7 +24,7 @@ let private freeBody () =
         { name = "brick"; parent = -1; pos = [| 0.0; 0.0; 1.0 |]; quat = [| 1.0; 0.0; 0.0; 0.0 |]; mass = 2.0
           ipos = [| 0.05; -0.02; 0.01 |]; inertia = [| 0.1; 0.01; 0.0; 0.01; 0.2; 0.02; 0.0; 0.02; 0.35 |]
           joints = [| JointSpec.create "free" Free |]; geoms = [||]; visuals = [||] }
-    Model.build [| { name = "brick"; bodies = [| body |]; actuators = [||]; sites = [||]; tendons = [||]; options = OptionSpec.defaults; rootIsWorld = false; visualWarnings = [||] } |] DType.Float64
+    Model.build [| { name = "brick"; bodies = [| body |]; actuators = [||]; sites = [||]; tendons = [||]; equalities = [||]; options = OptionSpec.defaults; rootIsWorld = false; visualWarnings = [||] } |] DType.Float64
 
 let private rolloutFn (m: Model) (sp: SimParams) (steps: int) (nq: int) (x: Tensor) =
     // x = [qpos | qvel] flattened; returns the final [qpos | qvel]

@@ -360,6 +360,7 @@ let backendTests =
         test "every kernel specialisation compiles to PTX (CUDA backend, no device needed)" {
             let failures = Genesis.Gpu.Kernels.PtxCheck.CompileAll()
             Expect.isGreaterThan Genesis.Gpu.Kernels.PtxCheck.Count 50 "all specialisations enumerated"
+            Expect.stringContains (Genesis.Gpu.Kernels.PtxCheck.PtxOf "LuSolve<Double>") ".entry" "the physics step's LU solve compiles"
             let mm = Genesis.Gpu.Kernels.PtxCheck.PtxOf "MatMul<Double>"
             Expect.stringContains mm "bar.sync" "the tiled matmul synchronises its group"
             Expect.stringContains mm ".shared" "the tiled matmul uses shared memory"
@@ -416,6 +417,22 @@ let adTests =
                 loss.backward ()
                 p.grad) |> agreeAD "backward"
         }
+        test "batched solve runs on the device (no transfer) and agrees with the CPU's LU, pivoting included" {
+            // a zero leading pivot forces a row swap; the batch holds two systems with two right-hand sides
+            let a () = gs.tensor([ 0.0; 2.0; 1.0; 1.0; 1.0; 0.0; 3.0; 0.0; 1.0; 4.0; 1.0; 0.5; 1.0; 3.0; 1.0; 0.5; 1.0; 5.0 ]).reshape([ 2; 3; 3 ])
+            let b () = gs.tensor([ 1.0; 2.0; 3.0; -1.0; 0.5; 4.0; 2.0; 0.0; -3.0; 1.0; 1.0; 1.0 ]).reshape([ 2; 3; 2 ])
+            onBoth (fun () -> Solve.solve (a ()) (b ())) |> agreeAD "solve"
+            onBoth (fun () ->
+                let flat = a().flatten()
+                gs.grad (fun (m: Tensor) -> (Solve.solve (m.reshape([ 2; 3; 3 ])) (b ())).pow(2.0).sum()) flat) |> agreeAD "grad of solve"
+            GpuBackend.Default <- gpuBackend.Value
+            withGs Backend.Gpu (fun () ->
+                let x, y = a (), b ()
+                let before = gpuBackend.Value.Uploads + gpuBackend.Value.Downloads
+                let r = Solve.solve x y
+                Expect.equal (gpuBackend.Value.Uploads + gpuBackend.Value.Downloads) before "no host-device transfer"
+                Expect.equal r.device (Device.Accelerator "ilgpu-cpu") "on the device")
+        }
         test "gs.init(Backend.Gpu) selects from GENESIS_GPU: cpu -> CPU accelerator, unset without CUDA -> clear error" {
             let saved = Environment.GetEnvironmentVariable "GENESIS_GPU"
             try
@@ -455,14 +472,17 @@ let adTests =
         }
     ]
 
-/// Makes every test case of t select backend before it runs.
-let rec private selectIn (backend: Lazy<GpuBackend>) (t: Test) =
+/// Makes every test case of t run `first` before it runs (e.g. to select a backend).
+let rec beforeEach (first: unit -> unit) (t: Test) =
     match t with
-    | TestCase(Sync f, state) -> TestCase(Sync(fun () -> target <- backend; f ()), state)
-    | TestList(tests, state) -> TestList(tests |> List.map (selectIn backend), state)
-    | TestLabel(name, inner, state) -> TestLabel(name, selectIn backend inner, state)
-    | Test.Sequenced(how, inner) -> Test.Sequenced(how, selectIn backend inner)
+    | TestCase(Sync f, state) -> TestCase(Sync(fun () -> first (); f ()), state)
+    | TestList(tests, state) -> TestList(tests |> List.map (beforeEach first), state)
+    | TestLabel(name, inner, state) -> TestLabel(name, beforeEach first inner, state)
+    | Test.Sequenced(how, inner) -> Test.Sequenced(how, beforeEach first inner)
     | other -> other
+
+/// Makes every test case of t select backend before it runs.
+let private selectIn (backend: Lazy<GpuBackend>) (t: Test) = beforeEach (fun () -> target <- backend) t
 
 /// Runs a test list on one GPU backend.
 let private onTarget (name: string) (backend: Lazy<GpuBackend>) (t: Test) = testList name [ selectIn backend t ]

@@ -35,7 +35,8 @@ module DenseLU =
                     s <- s - a[c * n + m] * x[m * bcols + k]
                 x[c * bcols + k] <- s / d
 
-/// Batched dense linear solves A x = b (LU with partial pivoting on the host), differentiable in A and b.
+/// Batched dense linear solves A x = b (LU with partial pivoting, on the host, or on the device for a backend that
+/// implements IDeviceSolve), differentiable in A and b.
 module Solve =
     let private luSolve (n: int) (a: float[]) (bcols: int) (b: float[]) =
         // a: n x n row-major, b: n x bcols row-major (both copied); returns x
@@ -52,13 +53,16 @@ module Solve =
             let n = a.Shape[a.Rank - 1]
             let m = b.Shape[b.Rank - 1]
             let batch = Shape.numel a.Shape[.. a.Rank - 3]
-            let av = RawTensor.toFloatArray a
-            let bv = RawTensor.toFloatArray b
-            let out = Array.zeroCreate (batch * n * m)
-            for k in 0 .. batch - 1 do
-                let x = luSolve n av[k * n * n .. (k + 1) * n * n - 1] m bv[k * n * m .. (k + 1) * n * m - 1]
-                Array.blit x 0 out (k * n * m) (n * m)
-            a.Backend.FromHostArray(out, b.Shape).Cast a.DType
+            match box a with
+            | :? IDeviceSolve as d -> d.Solve b
+            | _ ->
+                let av = RawTensor.toFloatArray a
+                let bv = RawTensor.toFloatArray b
+                let out = Array.zeroCreate (batch * n * m)
+                for k in 0 .. batch - 1 do
+                    let x = luSolve n av[k * n * n .. (k + 1) * n * n - 1] m bv[k * n * m .. (k + 1) * n * m - 1]
+                    Array.blit x 0 out (k * n * m) (n * m)
+                a.Backend.FromHostArray(out, b.Shape).Cast a.DType
         override _.Jvp(inputs, res, i, tangent) =
             // d x = A^-1 (d b - d A x)
             if i = 1 then Apply.apply SolveOp.Instance [| inputs[0]; tangent |]

@@ -70,6 +70,25 @@ module Broadphase =
                    if allowed (bi, gi) (bj, gj) then
                        if rank gi > rank gj then yield j, i else yield i, j |]
 
+    /// On a device: every static pair (staticPairs, in candidatePairs' order) with, when both geoms are finite, a [B]
+    /// 0/1 mask of the envs where candidatePairs' sweep would test it (the x intervals of the inflated bounding spheres
+    /// overlap and the y-z distance of their centres is within the sum of the radii), computed on the device: no
+    /// value comes back to the host, and a masked pair adds exact zeros.
+    let maskedPairs (topo: Topology) (kin: Kinematics) (margin: float) =
+        let geoms = collidable topo
+        let centre (b: int, g: GeomSpec) =
+            let offset = Spatial.constLike kin.xpos [| 3; 1 |] g.pos
+            kin.xpos.narrow(1, b, 1).squeeze(1) + kin.xmat.narrow(1, b, 1).squeeze(1).matmul(offset).squeeze(-1)
+        [ for i, j in staticPairs topo do
+              let a, b = geoms[i], geoms[j]
+              let r = boundRadius (snd a) + boundRadius (snd b) + 2.0 * margin
+              if Double.IsInfinity r then yield (a, b), None
+              else
+                  let d = centre a - centre b
+                  let dx = d.narrow(1, 0, 1).squeeze(1).abs()
+                  let dyz = d.narrow(1, 1, 2).pow(2.0).sum(1)
+                  yield (a, b), Some(dx.le(r).cast(d.dtype) * dyz.le(r * r).cast(d.dtype)) ]
+
     /// Raises at build, naming both geoms and bodies, when a pair that may collide (the static pair filter) has no
     /// narrow phase, rather than at the step where the geoms first come close. Only geoms whose type meets another
     /// present type without a narrow phase are paired, so a scene whose type pairs are all supported costs O(geoms).

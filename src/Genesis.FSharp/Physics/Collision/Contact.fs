@@ -45,7 +45,11 @@ module Contact =
     let internal pointForces (model: Model) (cp: ContactParams) (kin: Kinematics) (qvel: Tensor) (h: float) : PointForces list =
         let topo = model.topology
         let nv = topo.nv
-        let pairs = Broadphase.candidatePairs topo kin (20.0 * cp.softness + 1e-3)
+        // on the host the sweep picks the candidates; on a device every static pair runs, masked per env there
+        let margin = 20.0 * cp.softness + 1e-3
+        let pairs =
+            if kin.xpos.device = Device.Cpu then Broadphase.candidatePairs topo kin margin |> List.map (fun p -> p, None)
+            else Broadphase.maskedPairs topo kin margin
         if pairs.IsEmpty || nv = 0 then []
         else
             let mask = Model.ancestorMask topo
@@ -57,10 +61,10 @@ module Contact =
                 let ju = cd.narrow(-1, 3, 3).transpose(1, 2).unsqueeze(1)
                 ju - Spatial.skew(p).matmul(jw)
             let stiffness, damping, friction = model.parameters.contactStiffness, model.parameters.contactDamping, model.parameters.friction
-            let frictionOverride = friction.item() > 0.0
+            let frictionOverride = (Constants.hostValues friction)[0] > 0.0 // read once per friction tensor
             // a body without dofs above it (the ground) contributes a zero Jacobian
             let moves (body: int) = Array.exists (fun k -> mask[body * nv + k] <> 0.0) [| 0 .. nv - 1 |]
-            [ for (a, bg) in pairs do
+            [ for (a, bg), envMask in pairs do
                   for pts in pair kin a bg do
                       let jac = if moves pts.bodyB then pointJac pts.bodyA pts.point - pointJac pts.bodyB pts.point else pointJac pts.bodyA pts.point
                       let vrel = jac.matmul(qvel.unsqueeze(1).unsqueeze(-1)).squeeze(-1)
@@ -69,6 +73,10 @@ module Contact =
                       let s = cp.softness
                       let act = (pts.depth / s).sigmoid()
                       let fnMag = ((pts.depth / s).softplus() * (stiffness * s) - act * vn * damping).relu()
+                      let act, fnMag =
+                          match envMask with
+                          | Some m -> act * m.unsqueeze(-1), fnMag * m.unsqueeze(-1)
+                          | None -> act, fnMag
                       let vt = vrel - n * vn.unsqueeze(-1)
                       let mu = if frictionOverride then friction else Spatial.constLike qvel [||] [| pts.friction |]
                       let eps = cp.frictionVelocity
@@ -122,8 +130,7 @@ module internal ContactKernel =
         Array.Clear w.wbody
         if needC then
             Array.Clear w.kbody
-            if w.denseC then Array.Clear w.cmat
-            w.denseC <- false
+            w.cross.Clear()
 
     /// Whether EulerAdjoint differentiates pair (a, b) by hand: probes of A against a plane B on a body without dofs.
     let internal isHandPair (m: FastModel<'T>) (a: int) (b: int) =
@@ -133,7 +140,7 @@ module internal ContactKernel =
     let inline internal candidates (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) =
         BroadphaseKernel.candidates m w (20.0 * cp.softness + 1e-3)
 
-    /// The points of every candidate pair in w (ContactKernel.candidates) into w.wbody, w.kbody and w.cmat, skipping the
+    /// The points of every candidate pair in w (ContactKernel.candidates) into w.wbody, w.kbody and w.cross, skipping the
     /// pairs differentiated by hand when skipHand (isHandPair), from the geom frames in w.
     let inline internal pairs (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) (skipHand: bool) =
         let overrideMu = value m.friction > 0.0
@@ -162,7 +169,7 @@ module internal ContactKernel =
             w.qfrcContact[k] <- dot6 cdof (k * 6) wb (m.dofBody[k] * 6)
 
     /// Contact forces into w.qfrcContact and (when needC) C = -d qfrc / d qvel: spatial stiffness K per body in w.kbody
-    /// (h C = CRBA of h K) plus h C's entries outside M's pattern in w.cmat, from the kinematics and velocities in w.
+    /// (h C = CRBA of h K) plus h C's entries outside M's pattern in w.cross, from the kinematics and velocities in w.
     let inline compute (m: FastModel< ^T>) (w: FastWork< ^T>) (cp: ContactParams) (h: float) (needC: bool) =
         clear w needC
         if m.anyPairs && m.nv > 0 then

@@ -62,18 +62,15 @@ module internal ContactPointKernel =
     let inline internal addBlock (k: ^T[]) (o: int) (src: ^T[]) =
         for i in 0 .. 35 do k[o + i] <- k[o + i] + src[i]
 
-    /// C entries between the dofs of two moving trees: C[j, k] -= cdof_j . K cdof_k for j above A, k above B (both halves),
-    /// in w.cmat (nv x nv, allocated by the first such contact: the memory rule of FastWork.cmat).
+    /// C entries between the dofs of two moving bodies: C[j, k] -= cdof_j . K cdof_k for j above A, k above B (both
+    /// halves), appended to w.cross (the islands' terms: linear in contacts, no nv x nv buffer).
     let inline internal crossTerms (m: FastModel< ^T>) (w: FastWork< ^T>) (ba: int) (bb: int) (h: float) =
-        let kp, kc, cdof, cm, nv = w.kpoint, w.kcdof, w.cdof, w.EnsureCmat(), m.nv
+        let kp, kc, cdof, cross = w.kpoint, w.kcdof, w.cdof, w.cross
         for k in m.bodyDofs[bb] do
             mul66v kp 0 cdof (k * 6) kc (k * 6)
         for j in m.bodyDofs[ba] do
             for k in m.bodyDofs[bb] do
-                let v = lift h * dot6 cdof (j * 6) kc (k * 6)
-                cm[j * nv + k] <- cm[j * nv + k] - v
-                cm[k * nv + j] <- cm[k * nv + j] - v
-        w.denseC <- true
+                cross.Add(j, k, lift h * dot6 cdof (j * 6) kc (k * 6))
 
     /// ContactLaw.Point for the scalar type ^T (statically resolved: inlined on floats, a tape block on TapeReal).
     let inline private lawWith (_: ^W) (settings: LawSettings) (kc: ^T) (c: ^T) (pt: LawPoint< ^T>) (cv: ^T[]) (wrench: ^T[]) (k: ^T[]) =

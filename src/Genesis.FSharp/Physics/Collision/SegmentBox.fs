@@ -18,7 +18,8 @@ module SegmentBox =
         // inside: push out through the nearest face
         let gap = h - local.abs()
         let axis = gap.argmin(-1, true)
-        let onehot = gs.zerosLike(local).scatterAdd(-1, axis, gs.onesLike(gap.narrow(-1, 0, 1)))
+        // one-hot of the axis by comparison (no scatter: its index check would read a flag back from a device)
+        let onehot = axis.cast(local.dtype).eq(Spatial.constLike local [| 3 |] [| 0.0; 1.0; 2.0 |]).cast(local.dtype)
         let sgn = Tensor.where(local.ge(0.0), gs.onesLike local, -gs.onesLike local)
         let dirIn = onehot * sgn
         let depthIn = (gap * onehot).sum(-1, true)

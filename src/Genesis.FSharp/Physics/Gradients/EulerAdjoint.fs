@@ -45,9 +45,8 @@ module internal EulerAdjoint =
         member val gb: float[] = Array.zeroCreate nv
         /// The system matrix's adjoint in the tree pattern (fm.pattern).
         member val gA: float[] = Array.zeroCreate (TreePattern.nnz fm.pattern)
-        /// Dense sub-steps only (nv x nv, allocated by the first): C's adjoint and the transposed system matrix.
-        member val gCmat: float[] = null with get, set
-        member val denseA: float[] = null with get, set
+        /// Coupled sub-steps only: the islands' adjoint buffers (IslandSolveAdjoint, grown on demand).
+        member val islands = IslandSolveAdjoint.Buffers()
         member val gwbody: float[] = Array.zeroCreate (nb * 6)
         /// One point's law inputs, their adjoints and its output adjoints (wrench, K).
         member val x: float[] = Array.zeroCreate ContactAdjoint.Inputs
@@ -80,28 +79,19 @@ module internal EulerAdjoint =
             let g = tape.Adjoint xs[i].id
             into[i] <- if add then into[i] + g else g
 
-    /// The solve's adjoint when contacts made the system dense (LU): A = M + h C's pattern part + h diag(damping +
-    /// limits) + C's other entries, rebuilt from the slot; g becomes A^-T g, A's adjoint -g qacc^T goes to gCmat
-    /// (every entry) and to gA on M's pattern (both halves of each symmetric entry).
-    let private denseSolveAdjoint (fm: FastModel<float>) (h: float) (s: Slot) (a: Adjoints) =
-        let nv, p = fm.nv, fm.pattern
-        if isNull a.denseA then
-            a.denseA <- Array.zeroCreate (nv * nv)
-            a.gCmat <- Array.zeroCreate (nv * nv)
-        let at = a.denseA
-        for i in 0 .. nv - 1 do
-            for j in 0 .. nv - 1 do at[i * nv + j] <- s.cmat[j * nv + i]
-        TreePattern.addSymInto p s.factor at
-        for i in 0 .. nv - 1 do at[i * nv + i] <- at[i * nv + i] + (fm.dofDamping[i] + s.limitDiag[i]) * h
-        DenseLU.luSolveInPlace nv at 1 a.gb
-        for i in 0 .. nv - 1 do
-            for j in 0 .. nv - 1 do a.gCmat[i * nv + j] <- -(a.gb[i] * s.qacc[j])
-        for k in 0 .. nv - 1 do
+    /// The solve's adjoint when contacts coupled trees into islands: A = M + h C's pattern part (s.system) + h
+    /// diag(damping + limits), rebuilt as the forward built it, plus C's cross terms (s.cross); g becomes A^-1 g, A's
+    /// adjoint goes to gA on M's pattern and to the cross terms (a.islands.termG, seeded on the contacts' tape).
+    let private islandSolveAdjoint (fm: FastModel<float>) (h: float) (s: Slot) (a: Adjoints) =
+        let p, buf = fm.pattern, a.islands
+        buf.system <- IslandSolveKernel.ensure buf.system s.system.Length
+        let sys = buf.system
+        Array.blit s.system 0 sys 0 s.system.Length
+        for k in 0 .. fm.nv - 1 do
             let d = TreePattern.diag p k
-            for q in p.rowAdr[k] .. d - 1 do
-                let i = p.colInd[q]
-                a.gA[q] <- a.gCmat[k * nv + i] + a.gCmat[i * nv + k]
-            a.gA[d] <- a.gCmat[k * nv + k]
+            sys[d] <- sys[d] + fm.dofDamping[k] * h
+            sys[d] <- sys[d] + s.limitDiag[k] * h
+        IslandSolveAdjoint.adjoint p buf s.cross sys s.factor s.qacc a.gb a.gA
 
     /// qfrc_k = cdof_k . wsub_body(k), wsub the subtree sums of the per-body wrenches (ContactKernel.generalised): from
     /// qfrc-bar in a.g.qfrcContact, adds cdof's adjoint into a.g.cdof and writes the per-body wrenches' into a.gwbody.
@@ -242,7 +232,7 @@ module internal EulerAdjoint =
             a.gv[k] <- a.gv[k] + aV[k]
             a.gb[k] <- h * a.gv[k]
         // qacc = A^-1 rhs: gb becomes rhs-bar, gA holds A-bar on M's pattern
-        if s.dense then denseSolveAdjoint fm h s a
+        if s.coupled then islandSolveAdjoint fm h s a
         else SolveAdjoint.ldlAdjoint fm.pattern s.factor s.qacc a.gb a.gA
         // A = M (+ h C) + h diag(damping + limitDiag): M's pattern entries (CRBA's), composite inertias' adjoint in gic
         Array.Clear a.g.cdof
@@ -284,8 +274,10 @@ module internal EulerAdjoint =
                 tape.ResetAdjoints()
                 for i in 0 .. nb * 6 - 1 do tape.Seed(w.wbody[i].id, a.gwbody[i])
                 for i in 0 .. nb * 36 - 1 do tape.Seed(w.kbody[i].id, h * a.g.icomp[i])
-                if w.denseC && not (isNull a.gCmat) then
-                    for i in 0 .. nv * nv - 1 do tape.Seed(w.cmat[i].id, a.gCmat[i])
+                if s.coupled then
+                    if w.cross.Count <> s.cross.Count then
+                        Errors.fail "EulerAdjoint: the contacts' re-run on the tape found %d cross terms, the forward %d" w.cross.Count s.cross.Count
+                    for t in 0 .. s.cross.Count - 1 do tape.Seed(w.cross.Values[t].id, a.islands.termG[t])
                 tape.Sweep()
                 read tape w.geomXpos a.g.geomXpos (ng * 3) true
                 read tape w.geomXmat a.g.geomXmat (ng * 9) true

@@ -6,8 +6,8 @@ open Genesis
 
 /// The forward half of EulerAdjoint: a checkpoint segment's Euler sub-steps re-run on floats (FastStep.eulerStepWith),
 /// each saving into a Slot the values its adjoint reads. Slots are pooled per model: a segment of k steps takes
-/// k x substeps and gives them back, so the memory is O(k), linear in the model per sub-step (M in the tree's pattern;
-/// nv x nv only for C's entries between two trees, allocated by the first sub-step whose contacts couple two trees).
+/// k x substeps and gives them back, so the memory is O(k), linear in the model per sub-step (M in the tree's pattern,
+/// and C's cross terms between trees, linear in the contacts).
 module internal EulerTrace =
     /// One env's smooth quantities of a sub-step, sized for a model: a Slot saves their values, EulerAdjoint
     /// accumulates their adjoints in one of its own.
@@ -49,13 +49,15 @@ module internal EulerTrace =
         member val cacc: float[] = Array.zeroCreate (nb * 6)
         member val cfrc: float[] = Array.zeroCreate (nb * 6)
         member val cdofDot: float[] = Array.zeroCreate (nv * 6)
-        /// The LDL factor of the system matrix, or (dense) M + h C's pattern part before the diagonal terms, in the
-        /// tree pattern (fm.pattern).
+        /// The LDL factor of the system matrix in the tree pattern (fm.pattern; the islands' rows the identity).
         member val factor: float[] = Array.zeroCreate (TreePattern.nnz fm.pattern)
-        /// True when contacts between two moving trees made the system dense (solved by LU, C's other entries in cmat).
-        member val dense = false with get, set
-        /// C's other entries (nv x nv), allocated by the first dense sub-step saved in this slot (else null).
-        member val cmat: float[] = null with get, set
+        /// True when contacts coupled trees into islands (IslandSolveKernel): C's cross terms in cross, M + h C's
+        /// pattern part before the diagonal terms in system.
+        member val coupled = false with get, set
+        /// The cross terms of a coupled sub-step.
+        member val cross = CrossTerms<float>()
+        /// M + h C's pattern part of a coupled sub-step (allocated by the first one saved in this slot, else null).
+        member val system: float[] = null with get, set
         /// The implicit diagonal of limits and PD control (without h).
         member val limitDiag: float[] = Array.zeroCreate nv
         /// The solution qacc and the end velocity.
@@ -67,7 +69,7 @@ module internal EulerTrace =
         /// Whether some candidate pair is not differentiated by hand (ContactKernel.isHandPair): the adjoint records those on the tape.
         member val tapePairs = false with get, set
 
-        /// Copies what FastStep.evaluate left in w (withC: contacts were evaluated, so w.denseC is current).
+        /// Copies what FastStep.evaluate left in w (withC: contacts were evaluated, so w.cross is current).
         member s.SaveEvaluation(w: FastWork<float>, withC: bool) =
             Array.blit w.xpos 0 s.xpos 0 (nb * 3)
             Array.blit w.xmat 0 s.xmat 0 (nb * 9)
@@ -81,7 +83,7 @@ module internal EulerTrace =
             Array.blit w.bias 0 s.bias 0 nv
             Array.blit w.icomp 0 s.icomp 0 (nb * 36)
             Array.blit w.limitDiag 0 s.limitDiag 0 nv
-            s.dense <- withC && w.denseC
+            s.coupled <- withC && w.cross.Count > 0
             s.tapePairs <- false
             if withC && fm.anyPairs then
                 for c in 0 .. w.candCount - 1 do
@@ -90,10 +92,10 @@ module internal EulerTrace =
                 Array.blit w.geomXmat 0 s.geomXmat 0 (ng * 9)
                 Array.blit w.wbody 0 s.wsub 0 (nb * 6)
                 Array.blit w.qfrcContact 0 s.qfrcContact 0 nv
-            if s.dense then
-                Array.blit w.qM 0 s.factor 0 s.factor.Length
-                if isNull s.cmat then s.cmat <- Array.zeroCreate (nv * nv)
-                Array.blit w.cmat 0 s.cmat 0 (nv * nv)
+            if s.coupled then
+                if isNull s.system then s.system <- Array.zeroCreate s.factor.Length
+                Array.blit w.qM 0 s.system 0 s.factor.Length
+                s.cross.CopyFrom(w.cross, id)
 
     /// Slots no segment is using, per model (a segment of k steps takes k x substeps and gives them back).
     let private freeSlots = ConditionalWeakTable<FastModel<float>, ConcurrentBag<Slot>>()
@@ -120,6 +122,6 @@ module internal EulerTrace =
                                         slot.SaveEvaluation(w, needC))
                                    (fun p a x -> SolveKernel.ldlSolve p a x) fm fw sp h modes
         finally fw.probeLog <- null
-        if not slot.dense then Array.blit fw.qM 0 slot.factor 0 slot.factor.Length
+        Array.blit fw.qM 0 slot.factor 0 slot.factor.Length
         Array.blit fw.rhs 0 slot.qacc 0 fm.nv
         Array.blit fw.qvel 0 slot.qvelNext 0 fm.nv

@@ -73,15 +73,16 @@ module internal SegmentVjp =
 
     /// Gradients of <adjQpos, qpos_k> + <adjQvel, qvel_k> after k steps from (qpos, qvel) under ctrls[t] (each
     /// [nEnvs * nv], modes[t]), with respect to qpos, qvel and every ctrls[t] (arrays row-major per env) and, with
-    /// Euler, the parameters of EulerAdjoint.parameters (summed over envs; empty with RK4). Euler sub-steps go through
-    /// EulerAdjoint (hand-written stage adjoints on saved values), RK4 through the tape.
+    /// Euler, the parameters of EulerAdjoint.parameters (summed over envs; empty with RK4 or equality constraints). Euler
+    /// sub-steps go through EulerAdjoint (hand-written stage adjoints on saved values), RK4 and models with equality
+    /// constraints (EqualityKernel has no hand-written adjoint) through the tape.
     let segmentVjp (fm: FastModel<float>) (sp: SimParams) (modes: ControlMode[][]) (nEnvs: int) (qpos: float[]) (qvel: float[])
                    (ctrls: float[][]) (adjQpos: float[]) (adjQvel: float[]) =
         let m = tapeModel fm
         let codes = modes |> Array.map (Array.map ActuationKernel.modeCode)
         match sp.integrator with
-        | Integrator.Euler -> EulerAdjoint.segmentVjp fm m sp codes nEnvs qpos qvel ctrls adjQpos adjQvel
-        | Integrator.RK4 ->
+        | Integrator.Euler when fm.equality.rows = 0 -> EulerAdjoint.segmentVjp fm m sp codes nEnvs qpos qvel ctrls adjQpos adjQvel
+        | _ ->
             let gq, gv, gc = tapedSegmentVjp fm m sp codes nEnvs qpos qvel ctrls adjQpos adjQvel
             gq, gv, gc, Array.empty
 

@@ -38,13 +38,15 @@ module Segments =
                 cache <- Some(adjoint, grads)
                 grads[i]
 
-        /// The fast path serves first-order gradients of the start state, the controls and the parameters it
+        /// On the host, the fast path serves first-order gradients of the start state, the controls and the parameters it
         /// differentiates (SegmentVjp.differentiatesParameter): every input and the adjoint are constants (no nested
-        /// derivative), and no other parameter varies.
+        /// derivative), and no other parameter varies. On a device the Tensor path recomputes the segment there.
         member private _.TapeApplies(inputs: Tensor[], adjoint: Tensor) =
-            adjoint.isConstant
+            inputs[0].device = Device.Cpu
+            && adjoint.isConstant
             && inputs |> Array.forall (fun t -> t.isConstant)
-            && varying |> Array.indexed |> Array.forall (fun (j, v) -> not v || j < 2 + k || SegmentVjp.differentiatesParameter sp (enum<Param> (j - 2 - k)))
+            && varying |> Array.indexed |> Array.forall (fun (j, v) ->
+                not v || j < 2 + k || (model.topology.equality.Length = 0 && SegmentVjp.differentiatesParameter sp (enum<Param> (j - 2 - k))))
 
         /// The derivative on the fast path, recorded on the scalar tape per env (SegmentVjp.segmentVjp).
         member private _.TapeVjp(inputs: Tensor[], adjoint: Tensor) =

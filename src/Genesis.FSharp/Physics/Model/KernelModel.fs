@@ -4,6 +4,17 @@ open System
 open System.Collections.Concurrent
 open Genesis
 
+/// The constants of the equality constraints (Topology.equality) shared by the Tensor path and the kernels: the rows of
+/// each constraint, MuJoCo's efc_diagApprox per row (from body_invweight0 / dof_invweight0 at qpos0) and each weld's
+/// relative rotation as a 3 x 3 matrix (row-major, zeros for the other kinds).
+type internal EqualityConstants =
+    { items: EqualityConstraint[]
+      /// First row of each constraint, and the total.
+      rowAdr: int[]
+      rows: int
+      diag: float[]
+      relMat: float[][] }
+
 /// The constants of the array fast path (MuJoCo's mjModel): the topology flattened to int arrays and the parameter
 /// tensors' values, read once per Model. Arrays are row-major, one row per element (e.g. bodyR: nbody x 9).
 type internal FastModel<'T> =
@@ -58,6 +69,8 @@ type internal FastModel<'T> =
       tendons: FixedTendon[]
       contactStiffness: 'T
       contactDamping: 'T
+      /// Equality constraints (EqualityKernel).
+      equality: EqualityConstants
       friction: 'T
       /// Collidable geoms (contype or conaffinity nonzero), in body order as Broadphase.candidatePairs lists them.
       geomBody: int[]
@@ -95,8 +108,6 @@ type internal FastModel<'T> =
 
 /// Per-thread work buffers of the fast path (MuJoCo's mjData), sized for one env of a model.
 and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: int, nnzM: int, ngeom: int, maxPending: int) =
-    let mutable cmatBuf: 'T[] = null
-    let mutable denseA: 'T[] = null
     /// Body origins, rotations and COMs: nbody x 3, x 9, x 3.
     member val xpos: 'T[] = Array.zeroCreate (nbody * 3)
     member val xmat: 'T[] = Array.zeroCreate (nbody * 9)
@@ -118,8 +129,8 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val wbody: 'T[] = Array.zeroCreate (nbody * 6)
     /// One contact point's wrench [p x f; f].
     member val pointWrench: 'T[] = Array.zeroCreate 6
-    /// True when a contact between two moving trees put C entries outside M's sparsity pattern (into cmat).
-    member val denseC = false with get, set
+    /// h C's entries outside M's pattern: the cross terms of contacts between two moving bodies (empty when none).
+    member val cross = CrossTerms<'T>()
     /// When set (EulerAdjoint's re-run), the (geom A, geom B, probe) of every probe-plane point within reach, in order.
     member val probeLog: ResizeArray<int> = null with get, set
     /// Mass matrix in the tree's pattern (FastModel.pattern: one value per entry, nnz), bias forces, the right-hand side
@@ -130,17 +141,14 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val qfrcContact: 'T[] = Array.zeroCreate nv
     /// Joint-limit velocity derivative (c + h k while violated) per dof, for the implicit step.
     member val limitDiag: 'T[] = Array.zeroCreate nv
-    /// h C's entries outside M's pattern (nv x nv, both halves), or null: allocated by EnsureCmat the first time a
-    /// contact couples two moving trees, so a scene whose trees never touch each other keeps memory linear in bodies.
-    member _.cmat = cmatBuf
-    /// cmat, allocated (zero) on first use.
-    member _.EnsureCmat() =
-        if isNull cmatBuf then cmatBuf <- Array.zeroCreate (nv * nv)
-        cmatBuf
-    /// The dense system matrix of the LU fallback (nv x nv), allocated on first use like cmat.
-    member _.EnsureDenseA() =
-        if isNull denseA then denseA <- Array.zeroCreate (nv * nv)
-        denseA
+    /// This step's islands (trees coupled by cross terms), created by the first step with cross terms.
+    member val islands: Islands = null with get, set
+    /// One island's dense block (the largest island's dofs squared), grown on demand.
+    member val islandBlock: 'T[] = Array.empty with get, set
+    /// One island's right-hand side and solution (the largest island's dofs), grown on demand.
+    member val islandX: 'T[] = Array.empty with get, set
+    /// The islands' solutions, island after island (their dofs in all), grown on demand.
+    member val islandSol: 'T[] = Array.empty with get, set
     /// Ball/free rotation dofs waiting for their body's final axes, and their anchors.
     member val pendingDof: int[] = Array.zeroCreate (max 1 maxPending)
     member val pendingAnchor: 'T[] = Array.zeroCreate (3 * max 1 maxPending)
@@ -167,6 +175,8 @@ and [<Sealed; AllowNullLiteral>] internal FastWork<'T>(nbody: int, nq: int, nv: 
     member val cornersB: 'T[] = Array.zeroCreate 24
     /// The six face axes' overlaps of a box-box pair.
     member val faceOverlaps: float[] = Array.zeroCreate 6
+    /// EqualityKernel's buffers, made on first use.
+    member val eqWork: 'T[][] = null with get, set
     /// One env's state and control while it is stepped.
     member val qpos: 'T[] = Array.zeroCreate nq
     member val qvel: 'T[] = Array.zeroCreate nv
@@ -236,7 +246,7 @@ module internal FastModelBuild =
           dofArmature = c m.dofArmature; dofStiffness = c m.dofStiffness; dofSpringref = c m.dofSpringref
           gravity = c m.gravity; kp = c m.kp; kv = c m.kv; forceLo = c m.forceLo; forceHi = c m.forceHi
           dofLimitLo = c m.dofLimitLo; dofLimitHi = c m.dofLimitHi; hasLimits = m.hasLimits; tendons = m.tendons
-          contactStiffness = TapeReal.Const m.contactStiffness; contactDamping = TapeReal.Const m.contactDamping
+          contactStiffness = TapeReal.Const m.contactStiffness; contactDamping = TapeReal.Const m.contactDamping; equality = m.equality
           friction = TapeReal.Const m.friction; geomBody = m.geomBody; geomSpec = m.geomSpec; geomPos = c m.geomPos
           geomR = c m.geomR; geomBound = m.geomBound; geomProbe = Array.map c m.geomProbe
           geomProbeRadius = c m.geomProbeRadius; geomProbeReach = m.geomProbeReach; geomFriction = m.geomFriction

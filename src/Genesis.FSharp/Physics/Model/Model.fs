@@ -40,6 +40,29 @@ type FixedTendon =
       /// Length limits (lower, upper) when limited.
       range: (float * float) option }
 
+/// An equality constraint resolved against the model (MuJoCo eq_*): body and joint indices, MuJoCo's eq_data.
+type EqualityConstraint =
+    { /// Constraint name ("" if unnamed).
+      name: string
+      /// Connect (3 rows), weld (6) or joint coupling (1).
+      kind: EqualityKind
+      /// Connect/weld: body1 and body2 (model body indices); -1 for a joint coupling.
+      body1: int
+      body2: int
+      /// Joint coupling: joint1 and joint2 (model joint indices, joint2 = -1 when absent); -1 otherwise.
+      joint1: int
+      joint2: int
+      /// MuJoCo eq_data (11): connect: the point in body1's frame, then in body2's (at qpos0); weld: the point in
+      /// body2's frame, the same point in body1's, the relative quaternion of body2 to body1, torquescale; joint:
+      /// polycoef.
+      data: float[]
+      /// Solver reference (timeconst, dampratio).
+      solref: float[]
+      /// Solver impedance (dmin, dmax, width, midpoint, power).
+      solimp: float[]
+      /// Where it was declared ("file (line n)").
+      source: string }
+
 /// The fixed structure of a model (ints and unions; never differentiated): the kinematic tree, joint kinds
 /// and addresses. Bodies are numbered parents-first; the world is -1.
 type Topology =
@@ -84,6 +107,9 @@ type Topology =
       bodyTree: int[]
       /// The fixed tendons of the model's entities (spatial tendons are not part of the step).
       tendons: FixedTendon[] }
+
+      /// Active equality constraints, in file order.
+      equality: EqualityConstraint[] }
 
 /// The differentiable parameters of a model (tensors, possibly requiring grad). Shapes in brackets.
 type Params =
@@ -132,6 +158,65 @@ type Model =
       topology: Topology
       /// Differentiable parameters.
       parameters: Params }
+
+/// Resolving the entities' equality constraints against the model being built.
+module internal ModelEquality =
+    /// World poses (position, rotation 3x3) of the bodies at qpos0, where every joint is at its reference.
+    let private posesAtQpos0 (bodies: BodySpec[]) (parents: int[]) =
+        let pos = Array.zeroCreate<float[]> bodies.Length
+        let rot = Array.zeroCreate<float[]> bodies.Length
+        for i in 0 .. bodies.Length - 1 do
+            let r = SpecMath.quatToMat (SpecMath.normalize bodies[i].quat)
+            if parents[i] < 0 then
+                pos[i] <- Array.copy bodies[i].pos
+                rot[i] <- r
+            else
+                let p = parents[i]
+                pos[i] <- SpecMath.add pos[p] (SpecMath.matVec rot[p] bodies[i].pos)
+                rot[i] <- SpecMath.matMul rot[p] r
+        pos, rot
+
+    /// MuJoCo's eq_data of one constraint (mj_setConst: anchors and relative pose taken at qpos0).
+    let private data (e: EqualitySpec) (b1: int) (b2: int) (pos: float[][]) (rot: float[][]) =
+        let inFrame (b: int) (p: float[]) = SpecMath.matVec (SpecMath.transpose rot[b]) (SpecMath.sub p pos[b])
+        let world (b: int) (local: float[]) = SpecMath.add pos[b] (SpecMath.matVec rot[b] local)
+        match e.kind with
+        | Connect -> Array.concat [ e.anchor; inFrame b2 (world b1 e.anchor); Array.zeroCreate 5 ]
+        | Weld ->
+            let relQuat = e.relpose[3..6]
+            if SpecMath.norm relQuat = 0.0 then
+                let q = SpecMath.matToQuat (SpecMath.matMul (SpecMath.transpose rot[b1]) rot[b2])
+                Array.concat [ e.anchor; inFrame b1 (world b2 e.anchor); q; [| 1.0 |] ]
+            else Array.concat [ e.anchor; e.relpose[0..2]; SpecMath.normalize relQuat; [| 1.0 |] ]
+        | JointCoupling -> Array.append e.polycoef (Array.zeroCreate 6)
+
+    /// The equality constraints of all entities, with model body and joint indices.
+    let resolve (entities: EntitySpec[]) (bodies: BodySpec[]) (parents: int[]) (joints: (int * JointSpec)[]) =
+        let pos, rot = posesAtQpos0 bodies parents
+        let mutable bodyOff = 0
+        [| for e in entities do
+               let off = bodyOff
+               bodyOff <- bodyOff + e.bodies.Length
+               let bodyIndex (q: EqualitySpec) (name: string) =
+                   match e.bodies |> Array.tryFindIndex (fun b -> b.name = name) with
+                   | Some i -> off + i
+                   | None -> raise (GenesisException(sprintf "%s: equality '%s' refers to body '%s', which is not in the model" q.source q.name name))
+               let jointIndex (q: EqualitySpec) (name: string) =
+                   match joints |> Array.tryFindIndex (fun (b, j) -> b >= off && b < off + e.bodies.Length && j.name = name) with
+                   | Some ji ->
+                       match (snd joints[ji]).jtype with
+                       | Hinge | Slide -> ji
+                       | t -> raise (GenesisException(sprintf "%s: equality '%s' couples joint '%s' of type %A; only hinge and slide joints can be coupled" q.source q.name name t))
+                   | None -> raise (GenesisException(sprintf "%s: equality '%s' refers to joint '%s', which is not in the model" q.source q.name name))
+               for q in e.equalities do
+                   let b1, b2, j1, j2 =
+                       match q.kind with
+                       | Connect | Weld -> bodyIndex q q.obj1, bodyIndex q q.obj2, -1, -1
+                       | JointCoupling -> -1, -1, jointIndex q q.obj1, (if q.obj2 = "" then -1 else jointIndex q q.obj2)
+                   if b1 >= 0 && b1 = b2 then raise (GenesisException(sprintf "%s: equality '%s' joins body '%s' to itself" q.source q.name q.obj1))
+                   yield { name = q.name; kind = q.kind; body1 = b1; body2 = b2; joint1 = j1; joint2 = j2
+                           data = (if b1 >= 0 then data q b1 b2 pos rot else data q 0 0 pos rot)
+                           solref = q.solref; solimp = q.solimp; source = q.source } |]
 
 /// Building models from entity specs.
 module Model =
@@ -223,7 +308,10 @@ module Model =
               bodyGeoms = bodies |> Seq.map (fun b -> b.geoms) |> Seq.toArray
               dofWorldFixed = dofWorldFixed
               bodyTree = trees.ToArray()
-              tendons = fixedTendons entities joints qposAdr dofAdr qpos0 }
+              tendons = fixedTendons entities joints qposAdr dofAdr qpos0
+              equality = [||] }
+        let equality = ModelEquality.resolve entities (Seq.toArray bodies) (parents.ToArray()) joints
+        let topo = { topo with equality = equality }
         let t (values: float[]) (shape: int[]) = gs.fromArray(values, shape = shape, dtype = dtype)
         let perDof (f: JointSpec -> float) = dofJoint |> Array.map (fun ji -> f (snd joints[ji]))
         let hingeSlide (f: JointSpec -> float) = perDof (fun j -> match j.jtype with Hinge | Slide -> f j | _ -> 0.0)

@@ -27,8 +27,9 @@ module internal Constants =
         | AncestorMask
         | DofFrameMask
         | DofMovingMask
-        | DofHasPosition
-        | DofQposIndex of batch: int
+        | DofPositionSelect
+        | QposRest of adr: int * length: int
+        | DofPlacement of dof: int * count: int
         | AncestorRow of body: int
         // owner: a GeomSpec
         | GeomRotation
@@ -51,15 +52,42 @@ module internal Constants =
     let ofValues (owner: obj) (slot: Key) (like: Tensor) (shape: int[]) (values: unit -> float[]) : Tensor =
         get owner slot like (fun () -> Tensor.Constant(like, values (), shape))
 
+    let private hostCopies = ConditionalWeakTable<RawTensor, float[]>()
+
+    /// The values of a constant tensor on the host, read once per raw storage (a device tensor is downloaded on its
+    /// first use only); callers must not mutate the array.
+    let hostValues (t: Tensor) : float[] = hostCopies.GetValue(t.raw, fun r -> RawTensor.toFloatArray r)
+
+    let private byContent = System.Collections.Generic.Dictionary<obj * DType * int[] * float[], Tensor>(HashIdentity.Structural)
+
+    /// The most constants byContent keeps: values that change every step (a box pair's chosen face) would otherwise
+    /// grow it without bound, so it starts over when full.
+    let private byContentLimit = 4096
+
+    /// A constant of these values and shape in like's backend and dtype, uploaded once and shared (per backend, dtype,
+    /// shape and values): on a device every per-step constant would otherwise be a host-to-device copy.
+    let ofContent (like: Tensor) (shape: int[]) (values: float[]) : Tensor =
+        let key = (like.raw.Backend :> obj, like.dtype, shape, values)
+        lock byContent (fun () ->
+            match byContent.TryGetValue key with
+            | true, t -> t
+            | _ ->
+                if byContent.Count >= byContentLimit then byContent.Clear()
+                let t = Tensor.Constant(like, Array.copy values, shape)
+                byContent[(like.raw.Backend :> obj, like.dtype, Array.copy shape, Array.copy values)] <- t
+                t)
+
     /// Owner of the constants that depend on nothing but backend and dtype.
     let shared = obj ()
 
 /// Gradient-safe 3-D and spatial (6-D) algebra on batched tensors. Vectors are [..., 3], rotation matrices
 /// [..., 3, 3], spatial motion vectors [..., 6] = [angular; linear] about the world origin (Featherstone).
 module Spatial =
-    /// A constant tensor of the given shape from row-major values, in a reference tensor's dtype.
+    /// A constant tensor of the given shape from row-major values, in a reference tensor's dtype (on a device,
+    /// uploaded once per distinct values: Constants.ofContent).
     let constLike (like: Tensor) (shape: int[]) (values: float[]) =
-        Tensor.Constant(like, values, shape)
+        if like.raw.Device = Device.Cpu then Tensor.Constant(like, values, shape)
+        else Constants.ofContent like shape values
 
     /// eye(n) in like's dtype (cached).
     let internal eyeLike (like: Tensor) (n: int) =

@@ -41,6 +41,7 @@ module internal MjcfReader =
         | "material" -> Some "material"
         | "tendon" -> Some "tendon"
         | "site" -> Some "site"
+        | "equality" -> Some "equality"
         | _ -> None
 
     let rec private parseDefault (ctx: Ctx) (parent: ClassDefaults option) (e: XElement) =
@@ -378,10 +379,10 @@ module internal MjcfReader =
                      hasTendon = (fun t -> tendons |> Array.exists (fun x -> x.name = t)); hasSite = ctx.siteNames.ContainsKey }
                MjcfActuators.parse inp a |]
 
-    /// The <equality> entries of a model (not modelled: they change the motion), as "file (line n):
-    /// <equality><connect name='a'>"; raises naming the first unless ignore, which returns them all.
+    /// The <equality> entries of a model when ignored (ignoreTendonsAndEqualities), as "file (line n):
+    /// <equality><connect name='a'>"; none otherwise (MjcfEquality reads them).
     let private unmodelled (file: string) (ignore: bool) (root: XElement) =
-        [| for n in [ "equality" ] do
+        [| for n in (if ignore then [ "equality" ] else []) do
                for sec in children n root do
                    for c in sec.Elements() do
                        let name = attr "name" c |> Option.map (sprintf " name='%s'") |> Option.defaultValue ""
@@ -474,6 +475,11 @@ module internal MjcfReader =
         collect world
         let tendons = children "tendon" root |> Array.collect (parseTendons ctx jointTypes)
         let actuators = children "actuator" root |> Array.collect (parseActuators ctx tendons)
+        let equalities =
+            if ignoreUnmodelled then [||]
+            else
+                let get (e: XElement) (name: string) = lookup ctx (classOf ctx "main" e) "equality" e name
+                children "equality" root |> Array.collect (MjcfEquality.parse file get ctx.bodyNames.ContainsKey ctx.jointNames.ContainsKey)
         // MuJoCo skips fusestatic when other elements could refer to bodies by id
         let blocks =
             actuators.Length > 0
@@ -493,6 +499,7 @@ module internal MjcfReader =
           actuators = actuators
           sites = sites
           tendons = tendons
+          equalities = equalities
           options = options
           rootIsWorld = true
           visualWarnings = [||] }
@@ -502,7 +509,8 @@ module internal MjcfReader =
 type Mjcf =
     /// Loads an MJCF file: bodies[0] is MuJoCo's world body (static, holding the worldbody geoms), so
     /// body indices equal MuJoCo's body ids; inertias come from geoms where MuJoCo computes them.
-    /// Tendons, sites and actuators are read; <equality> raises GenesisNotSupportedException naming element and line,
-    /// unless ignoreTendonsAndEqualities (default false) skips it with a warning each (options.warnings, and stderr).
+    /// Tendons, sites, actuators and <equality> connect, weld and joint constraints (EntitySpec.equalities) are read;
+    /// ignoreTendonsAndEqualities (default false) skips the equality constraints with a warning each
+    /// (options.warnings, and stderr).
     static member load(file: string, ?ignoreTendonsAndEqualities: bool) : EntitySpec =
         MjcfReader.load file (defaultArg ignoreTendonsAndEqualities false)

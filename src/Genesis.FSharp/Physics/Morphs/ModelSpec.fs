@@ -235,6 +235,38 @@ type TendonSpec =
       /// Length limits (lower, upper) when limited.
       range: (float * float) option }
 
+/// The kind of an equality constraint (MuJoCo mjtEq).
+type EqualityKind =
+    /// Ball-joint connection: a point of body1 coincides with a point of body2 (3 rows).
+    | Connect
+    /// Relative pose fixed: position and orientation of body1 relative to body2 (6 rows).
+    | Weld
+    /// Joint coupling q1 - q1ref = poly(q2 - q2ref), or q1 - q1ref = polycoef[0] alone (1 row).
+    | JointCoupling
+
+/// An equality constraint as the file states it (MJCF <equality>): objects by name, MuJoCo's numbers.
+type EqualitySpec =
+    { /// Constraint name ("" if unnamed).
+      name: string
+      /// Connect, weld or joint coupling.
+      kind: EqualityKind
+      /// body1 (connect, weld) or joint1 (joint coupling).
+      obj1: string
+      /// body2 ("" = the world) or joint2 ("" = none).
+      obj2: string
+      /// Connect: the point in body1's frame; weld: the point in body2's frame.
+      anchor: float[]
+      /// Weld: pose of body2 relative to body1 (pos, quat); a zero quaternion means "as at qpos0".
+      relpose: float[]
+      /// Joint coupling: polynomial coefficients c0..c4.
+      polycoef: float[]
+      /// Solver reference (timeconst, dampratio), MuJoCo solref.
+      solref: float[]
+      /// Solver impedance (dmin, dmax, width, midpoint, power), MuJoCo solimp.
+      solimp: float[]
+      /// Where it was declared ("file (line n)"), for errors.
+      source: string }
+
 /// Simulation options stated by a model file (MuJoCo defaults when the file says nothing).
 type OptionSpec =
     { /// Time step (s); MuJoCo default 0.002.
@@ -263,6 +295,8 @@ type EntitySpec =
       sites: SiteSpec[]
       /// Tendons (the MJCF tendon section).
       tendons: TendonSpec[]
+      /// Active equality constraints (MJCF <equality>).
+      equalities: EqualitySpec[]
       /// Options from the file.
       options: OptionSpec
       /// True when bodies[0] stands for the world itself (MJCF's worldbody): its geoms collide with every moving tree

@@ -26,7 +26,7 @@ type Primitives =
             { name = name; parent = -1; pos = Array.copy pos; quat = SpecMath.normalize quat; mass = m
               ipos = [| 0.0; 0.0; 0.0 |]; inertia = SpecMath.diag (TreeBuilder.geomInertia geom m)
               joints = joints; geoms = [| geom |]; visuals = [| VisualSpec.ofGeom VisualSpec.defaultRgba geom |] }
-        { name = name; bodies = [| body |]; actuators = [||]; sites = [||]; tendons = [||]; options = OptionSpec.defaults; rootIsWorld = false; visualWarnings = [||] }
+        { name = name; bodies = [| body |]; actuators = [||]; sites = [||]; tendons = [||]; equalities = [||]; options = OptionSpec.defaults; rootIsWorld = false; visualWarnings = [||] }
 
     static member private Positive(what: string, v: float) =
         if not (v > 0.0 && Double.IsFinite v) then invalidArg what (sprintf "%s must be finite and > 0, got %g" what v)

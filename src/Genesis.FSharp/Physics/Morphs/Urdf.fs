@@ -301,6 +301,7 @@ module internal UrdfReader =
           actuators = [||]
           sites = [||]
           tendons = [||]
+          equalities = [||]
           options = OptionSpec.defaults
           rootIsWorld = false
           visualWarnings = warnings.ToArray() }

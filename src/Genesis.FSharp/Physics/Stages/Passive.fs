@@ -5,22 +5,23 @@ open Genesis
 
 /// Passive joint forces (MuJoCo mj_passive): springs and viscous damping.
 module Passive =
-    /// Hinge/slide coordinates per dof [B; nv] (0 for ball/free dofs).
+    /// Hinge/slide coordinates per dof [B; nv] (0 for ball/free dofs): qpos times a constant 0/1 selection [nq; nv]
+    /// (exact: one product by 1 and zeros per dof), with no index read back on a device.
     let dofPositions (topo: Topology) (qpos: Tensor) =
-        let b = qpos.shape[0]
-        let index =
-            Constants.get topo (Constants.DofQposIndex b) qpos (fun () ->
-                let idx = topo.dofQposAdr |> Array.map (fun a -> max a 0)
-                gs.tensor(idx, dtype = DType.Int64).unsqueeze(0).expand([ b; topo.nv ]))
-        let mask = Constants.ofValues topo Constants.DofHasPosition qpos [| topo.nv |] (fun () -> topo.dofQposAdr |> Array.map (fun a -> if a >= 0 then 1.0 else 0.0))
-        qpos.gather(1, index) * mask
+        let select =
+            Constants.ofValues topo Constants.DofPositionSelect qpos [| topo.nq; topo.nv |] (fun () ->
+                let s = Array.zeroCreate (topo.nq * topo.nv)
+                topo.dofQposAdr |> Array.iteri (fun d a -> if a >= 0 then s[a * topo.nv + d] <- 1.0)
+                s)
+        qpos.matmul(select)
 
     /// Springs of ball and free joints [B; nv] (MuJoCo mj_passive): free translations -k (x - x0); rotations
     /// -k r with r the rotation vector from the rest orientation (qpos0) to the current one (mju_subQuat).
     /// Joints whose constant stiffness is exactly zero are skipped.
     let private quatSprings (model: Model) (qpos: Tensor) =
         let topo, p = model.topology, model.parameters
-        let stiffness = if p.dofStiffness.isConstant then Some(p.dofStiffness.toFloatArray()) else None
+        // read once per constant stiffness tensor (cached with it), not once per step
+        let stiffness = if p.dofStiffness.isConstant then Some(Constants.hostValues p.dofStiffness) else None
         let mutable total: Tensor = null
         for j in 0 .. topo.jntType.Length - 1 do
             let jt = topo.jntType[j]
@@ -29,12 +30,16 @@ module Passive =
                 let isZero = stiffness |> Option.exists (fun s -> Array.forall (fun k -> s[d + k] = 0.0) [| 0 .. n - 1 |])
                 if not isZero then
                     let rot = if jt = Free then a + 3 else a
-                    let rest = Spatial.constLike qpos [| 4 |] topo.qpos0[rot .. rot + 3]
+                    let rest = Constants.ofValues topo (Constants.QposRest(rot, 4)) qpos [| 4 |] (fun () -> topo.qpos0[rot .. rot + 3])
                     let angular = Spatial.quatSub (qpos.narrow(1, rot, 4)) rest
                     let disp =
-                        if jt = Free then gs.cat([| qpos.narrow(1, a, 3) - Spatial.constLike qpos [| 3 |] topo.qpos0[a .. a + 2]; angular |], 1)
+                        if jt = Free then
+                            let rest3 = Constants.ofValues topo (Constants.QposRest(a, 3)) qpos [| 3 |] (fun () -> topo.qpos0[a .. a + 2])
+                            gs.cat([| qpos.narrow(1, a, 3) - rest3; angular |], 1)
                         else angular
-                    let place = Spatial.constLike qpos [| n; topo.nv |] (Array.init (n * topo.nv) (fun e -> if e % topo.nv = d + e / topo.nv then 1.0 else 0.0))
+                    let place =
+                        Constants.ofValues topo (Constants.DofPlacement(d, n)) qpos [| n; topo.nv |] (fun () ->
+                            Array.init (n * topo.nv) (fun e -> if e % topo.nv = d + e / topo.nv then 1.0 else 0.0))
                     let f = (-(p.dofStiffness.narrow(0, d, n)) * disp).matmul(place)
                     total <- if isNull total then f else total + f
         total

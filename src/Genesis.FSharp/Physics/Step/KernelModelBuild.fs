@@ -149,6 +149,7 @@ module internal KernelModelBuild =
           tendons = topo.tendons
           contactStiffness = scalar p.contactStiffness
           contactDamping = scalar p.contactDamping
+          equality = Equality.constants model
           friction = scalar p.friction
           geomBody = geoms |> Array.map fst
           geomSpec = geoms |> Array.map snd

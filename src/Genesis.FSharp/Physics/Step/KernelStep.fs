@@ -61,13 +61,14 @@ module FastStep =
             let d = TreePattern.diag p k
             a[d] <- a[d] + m.dofDamping[k] * hT
             a[d] <- a[d] + w.limitDiag[k] * hT
-        if withC && w.denseC then
-            // C couples two trees outside M's pattern: the dense LU on M + C (nv x nv, allocated on the first such step)
-            let full = w.EnsureDenseA()
-            Array.blit w.cmat 0 full 0 (nv * nv)
-            TreePattern.addSymInto p a full
-            DenseLU.luSolveInPlace nv full 1 w.rhs
-        else solve p a w.rhs
+        // contacts coupling trees: the islands dense (their dofs only), the other trees by `solve`; equality
+        // constraints add J^T lambda to w.rhs, lambda from the same matrix (solved on copies of a)
+        if withC && w.cross.Count > 0 then
+            EqualityKernel.constrain (fun mat x -> IslandSolveKernel.solveWith solve p w mat x) m w w.qpos w.qvel a h
+            IslandSolveKernel.solveWith solve p w a w.rhs
+        else
+            EqualityKernel.constrain (fun mat x -> solve p mat x) m w w.qpos w.qvel a h
+            solve p a w.rhs
         for k in 0 .. nv - 1 do
             w.qvel[k] <- w.qvel[k] + w.rhs[k] * hT
         IntegrateKernel.integratePos m w.qpos w.qvel h w.qpos
@@ -75,6 +76,7 @@ module FastStep =
     /// qacc = M^-1 (f - bias) at (qpos, qvel) into acc (explicit damping, for RK4).
     let inline internal accelerationWith ([<InlineIfLambda>] ev) ([<InlineIfLambda>] solve) (m: FastModel< ^T>) (w: FastWork< ^T>) (sp: SimParams) (h: float) (modes: DriveCode[]) (qpos: ^T[]) (qvel: ^T[]) (acc: ^T[]) =
         ev m w sp h false modes qpos qvel w.ctrl
+        EqualityKernel.constrain (fun mat x -> solve m.pattern mat x) m w qpos qvel w.qM h
         solve m.pattern w.qM w.rhs
         Array.blit w.rhs 0 acc 0 m.nv
 
@@ -130,6 +132,9 @@ module FastStep =
             Array.init w.candCount (fun c -> w.candA[c], w.candB[c])
         /// TendonsKernel.forces on the tape (adding into w.rhs).
         let tendonsTape (m: FastModel<TapeReal>) (w: FastWork<TapeReal>) (limits: bool) (h: float) (qpos: TapeReal[]) (qvel: TapeReal[]) = TendonsKernel.forces m w limits h qpos qvel
+        /// IslandSolveKernel.solveWith with the tree LDL on float64 (a, rhs: the system in w's islands' form).
+        let islandSolveFloat (p: TreePattern) (w: FastWork<float>) (a: float[]) (rhs: float[]) =
+            IslandSolveKernel.solveWith (fun p a x -> SolveKernel.ldlSolve p a x) p w a rhs
         /// integratePos on float64.
         let integratePosFloat (m: FastModel<float>) (qpos: float[]) (qvel: float[]) (dt: float) (out: float[]) = IntegrateKernel.integratePos m qpos qvel dt out
 

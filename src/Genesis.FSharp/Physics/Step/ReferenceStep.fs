@@ -44,7 +44,11 @@ module Physics =
             match [ limits |> Option.map snd; actDamping; tendons |> Option.map snd ] |> List.choose id with
             | [] -> None
             | ds -> Some(List.reduce (+) ds)
-        let qacc = if withQacc then Solve.solve dyn.qM ((smooth - dyn.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1) else null
+        let qacc =
+            if withQacc then
+                let rhs = Equality.addForce model h kin qpos qvel dyn.qM (smooth - dyn.qfrcBias)
+                Solve.solve dyn.qM (rhs.unsqueeze(-1)) |> fun t -> t.squeeze(-1)
+            else null
         { kinematics = kin; dynamics = dyn; qfrcPassive = passive; qfrcActuator = act; qfrcContact = contact.qfrc; contactDamping = contact.damping; limitDamping = implicitDiag; qfrcSmooth = smooth; qacc = qacc }
 
     /// Forward dynamics at a state (no integration).
@@ -58,9 +62,11 @@ module Physics =
         let mImp = if sp.enableContact then mImp + fd.contactDamping * h else mImp
         let mImp =
             match fd.limitDamping with
-            | Some d -> mImp + (d * h).unsqueeze(-1) * gs.eye(model.topology.nv, dtype = s.qvel.dtype)
+            | Some d -> mImp + (d * h).unsqueeze(-1) * Spatial.eyeLike s.qvel model.topology.nv
             | None -> mImp
-        let qacc = Solve.solve mImp ((fd.qfrcSmooth - fd.dynamics.qfrcBias).unsqueeze(-1)) |> fun t -> t.squeeze(-1)
+        // equality constraints: lambda from the same matrix (MuJoCo takes M; they agree without damping)
+        let rhs = Equality.addForce model h fd.kinematics s.qpos s.qvel mImp (fd.qfrcSmooth - fd.dynamics.qfrcBias)
+        let qacc = Solve.solve mImp (rhs.unsqueeze(-1)) |> fun t -> t.squeeze(-1)
         let qvel = s.qvel + qacc * h
         let qpos = Integrate.integratePos model.topology s.qpos qvel h
         { qpos = qpos; qvel = qvel; time = s.time + h }

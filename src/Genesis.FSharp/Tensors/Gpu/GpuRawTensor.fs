@@ -10,6 +10,15 @@ open ILGPU.Runtime.Cuda
 open Genesis
 open Genesis.Gpu.Kernels
 
+/// The device could not allocate a buffer (after a GC and a trimmed pool): bytes asked, bytes held, device.
+type GpuOutOfMemoryException(requestedBytes: int64, allocatedBytes: int64, device: string, inner: exn) =
+    inherit GenesisException(
+        sprintf "out of device memory on %s: %d bytes asked with %d bytes held by live tensors" device requestedBytes allocatedBytes, inner)
+    /// The bytes the failed allocation asked for.
+    member _.RequestedBytes = requestedBytes
+    /// The device bytes live tensors held when it failed.
+    member _.AllocatedBytes = allocatedBytes
+
 /// A device buffer shared by the raw tensors that view it (Reshape shares storage); released when the last one is.
 [<Sealed; AllowNullLiteral>]
 type internal GpuStorage(backend: GpuBackend, buffer: MemoryBuffer, block: GpuBlock) =
@@ -152,7 +161,7 @@ and [<Sealed>] GpuRawTensor internal (storage: GpuStorage, shape: int[], dtype: 
         res :> RawTensor
 
     /// Copies this tensor's elements through a strided read into a new contiguous tensor of `outShape`.
-    member private t.StridedCopy(offset: int, strides: int[], outShape: int[]) =
+    member internal t.StridedCopy(offset: int, strides: int[], outShape: int[]) =
         let res = t.New(outShape, dtype)
         let l = GpuLayout.strided outShape [| strides; Shape.strides outShape |] [| offset; 0 |]
         kernels.Copy(et, t.Buffer, res.Buffer, res.Numel, l)
@@ -263,6 +272,20 @@ and [<Sealed>] GpuRawTensor internal (storage: GpuStorage, shape: int[], dtype: 
     interface IDisposable with
         member t.Dispose() = t.Dispose()
 
+    interface IDeviceSolve with
+        member t.Solve(b) =
+            let bb = t.Peer b
+            if dtype <> b.DType || not dtype.IsFloating then
+                raise (GenesisException(sprintf "solve needs two tensors of one float dtype, got %O and %O" dtype b.DType))
+            let r = shape.Length
+            let n, m = shape[r - 1], b.Shape[b.Rank - 1]
+            // LU overwrites both operands: copies of A and B, and the copy of B becomes X
+            let a = t.StridedCopy(0, Shape.strides shape, shape) :?> GpuRawTensor
+            let x = bb.StridedCopy(0, Shape.strides b.Shape, b.Shape)
+            try kernels.LuSolve(et, a.Buffer, (x :?> GpuRawTensor).Buffer, Shape.numel shape[.. r - 3], n, m)
+            finally a.Dispose()
+            x
+
     /// Views any raw tensor as one of this backend (raises for another device or backend).
     static member internal Of(backend: GpuBackend, t: RawTensor) : GpuRawTensor =
         match t with
@@ -279,6 +302,7 @@ and [<Sealed>] GpuBackend private (context: Context, accelerator: Accelerator, n
     let pool = Collections.Generic.Dictionary<struct (ElementType * int64), Collections.Generic.Stack<MemoryBuffer>>()
     let mutable pooled = 0L
     let mutable poolLimit = 256L * 1024L * 1024L
+    let mutable memoryLimit = 0L
     let mutable allocated = 0L
     let mutable liveBuffers = 0
     let mutable disposed = false
@@ -309,6 +333,19 @@ and [<Sealed>] GpuBackend private (context: Context, accelerator: Accelerator, n
     member b.LiveBuffers =
         b.Collect()
         Volatile.Read(&liveBuffers)
+
+    /// Kernel launches on this backend so far (KernelSet.Launches): the difference around a call is its launch count.
+    member _.KernelLaunches = kernels.Launches
+    /// Host-to-device copies so far (FromHostArray).
+    member _.Uploads = kernels.Uploads
+    /// Device-to-host copies so far (ToHostArray and the gather/scatter range flag).
+    member _.Downloads = kernels.Downloads
+
+    /// A cap on AllocatedBytes (0 = none, the default): an allocation that would pass it fails as one the device
+    /// refuses does (GpuOutOfMemoryException). For tests of out-of-memory handling on small devices.
+    member _.MemoryLimitBytes
+        with get () = memoryLimit
+        and set (v: int64) = memoryLimit <- max 0L v
 
     /// Device bytes kept in the reuse pool (freed buffers waiting for a tensor of the same type and length).
     member _.PooledBytes = Interlocked.Read(&pooled)
@@ -372,13 +409,19 @@ and [<Sealed>] GpuBackend private (context: Context, accelerator: Accelerator, n
                 | _ -> null)
         if not (isNull fromPool) then fromPool
         else
-            try kernels.Allocate(block.Element, block.Length)
+            let allocate () =
+                if memoryLimit > 0L && Interlocked.Read(&allocated) + block.Bytes > memoryLimit then
+                    raise (OutOfMemoryException(sprintf "the device memory limit of %d bytes is reached" memoryLimit))
+                kernels.Allocate(block.Element, block.Length)
+            try allocate ()
             with :? AcceleratorException | :? OutOfMemoryException ->
                 GC.Collect()
                 GC.WaitForPendingFinalizers()
                 b.Collect()
                 b.TrimPool()
-                kernels.Allocate(block.Element, block.Length)
+                try allocate ()
+                with (:? AcceleratorException | :? OutOfMemoryException) as e ->
+                    raise (GpuOutOfMemoryException(block.Bytes, Interlocked.Read(&allocated), name, e))
 
     /// Allocates an uninitialised tensor.
     member internal b.Allocate(shape: int[], dtype: DType) : GpuRawTensor =

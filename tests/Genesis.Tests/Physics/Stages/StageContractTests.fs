@@ -528,6 +528,21 @@ let private tensorPair (kind: PairKind) () =
         let moved = tensorContract label f (Array.append q v) rnd
         Expect.isGreaterThan moved 1e-8 (label + ": J v non-zero")
 
+/// The equality constraint force of each EqualityTests case as a function of (qpos, qvel), with M and the bias in the graph.
+let private tensorEquality () =
+    let rnd = Random 25
+    for label, xml, _ in EqualityTests.cases do
+        let m = EqualityTests.modelOf xml
+        let nq = m.topology.nq
+        let q, v = EqualityTests.randomState m rnd
+        let f (x: Tensor) =
+            let q, v = x.narrow(0, 0, nq).unsqueeze(0), x.narrow(0, nq, x.shape[0] - nq).unsqueeze(0)
+            let kin = Kinematics.compute m q
+            let dyn = Dynamics.compute m kin v
+            Equality.force m 0.001 kin q v dyn.qM (-dyn.qfrcBias)
+        let moved = tensorContract label f (Array.append q v) rnd
+        Expect.isGreaterThan moved 1e-6 (label + ": J v non-zero")
+
 let private tensorSolve () =
     let rnd = Random 24
     let n = 5
@@ -579,7 +594,9 @@ let contracts : ((Stage * StageForm) * (unit -> unit)) list =
       yield (Stage.Actuation, reference), tensorStage (fun m q v -> let m, c, _ = actuationOnly m (Random 1) in Actuation.compute m c q v) 1.0
       yield (Stage.ContactLaw, reference), tensorPair PairKind.ProbePlane
       yield (Stage.Solve, reference), tensorSolve
-      yield (Stage.Integrate, reference), tensorStage (fun m q v -> Integrate.integratePos m.topology q v 0.01) 1.0 ]
+      yield (Stage.Integrate, reference), tensorStage (fun m q v -> Integrate.integratePos m.topology q v 0.01) 1.0
+      yield (Stage.Equality, generic), EqualityTests.kernelContract
+      yield (Stage.Equality, reference), tensorEquality ]
 
 [<Tests>]
 let tests =

@@ -12,14 +12,14 @@ let private pendulumSpec (length: float) (mass: float) (inertia: float) =
         { name = "bob"; parent = -1; pos = [| 0.0; 0.0; 0.0 |]; quat = [| 1.0; 0.0; 0.0; 0.0 |]; mass = mass
           ipos = [| 0.0; 0.0; -length |]; inertia = [| inertia; 0.0; 0.0; 0.0; inertia; 0.0; 0.0; 0.0; inertia |]
           joints = [| hinge |]; geoms = [||]; visuals = [||] }
-    { name = "pendulum"; bodies = [| body |]; actuators = [||]; sites = [||]; tendons = [||]; options = OptionSpec.defaults; rootIsWorld = false; visualWarnings = [||] }
+    { name = "pendulum"; bodies = [| body |]; actuators = [||]; sites = [||]; tendons = [||]; equalities = [||]; options = OptionSpec.defaults; rootIsWorld = false; visualWarnings = [||] }
 
 let private freeBodySpec () =
     let body =
         { name = "brick"; parent = -1; pos = [| 0.0; 0.0; 1.0 |]; quat = [| 1.0; 0.0; 0.0; 0.0 |]; mass = 2.0
           ipos = [| 0.0; 0.0; 0.0 |]; inertia = [| 0.1; 0.0; 0.0; 0.0; 0.2; 0.0; 0.0; 0.0; 0.35 |]
           joints = [| JointSpec.create "free" Free |]; geoms = [||]; visuals = [||] }
-    { name = "brick"; bodies = [| body |]; actuators = [||]; sites = [||]; tendons = [||]; options = OptionSpec.defaults; rootIsWorld = false; visualWarnings = [||] }
+    { name = "brick"; bodies = [| body |]; actuators = [||]; sites = [||]; tendons = [||]; equalities = [||]; options = OptionSpec.defaults; rootIsWorld = false; visualWarnings = [||] }
 
 let private zeroControl (m: Model) =
     { modes = Array.create m.topology.nv ControlMode.Force; values = gs.zeros([ 1; m.topology.nv ]) }

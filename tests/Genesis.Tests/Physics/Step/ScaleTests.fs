@@ -44,21 +44,26 @@ let tests =
             Expect.isLessThan bytes 2048L "bytes allocated by 20 steps"
             Expect.isTrue (Array.forall Double.IsFinite sim.qpos) "finite state"
         }
-        test "the nv x nv contact buffer is allocated by the first contact that couples two moving trees, and only then" {
+        test "a contact that couples two moving trees makes an island of their dofs (12 x 12 buffer), one on the plane none" {
             GsSetup.ensure64 ()
-            let cmatAfterSteps (specs: EntitySpec[]) =
+            let afterSteps (specs: EntitySpec[]) =
                 let m = Model.build specs DType.Float64
                 let sim = FastSim(m, { SimParams.defaults with dt = 0.002 }, 1)
                 for _ in 1 .. 3 do sim.step ()
                 let fm = FastStep.prepare m
                 let w = FastModelBuild.rent fm
-                try w.cmat finally FastModelBuild.giveBack fm w
-            let onPlane = cmatAfterSteps [| Primitives.plane (); Primitives.sphere (0.1, pos = [| 0.0; 0.0; 0.099 |]) |]
-            Expect.isTrue (isNull onPlane) "a sphere on the plane: C stays in M's pattern, no nv x nv buffer"
-            let stacked = cmatAfterSteps [| Primitives.plane (); Primitives.sphere (0.1, pos = [| 0.0; 0.0; 0.099 |]); Primitives.sphere (0.1, pos = [| 0.03; 0.0; 0.29 |]) |]
-            Expect.isFalse (isNull stacked) "a sphere resting on another: the dense fallback's buffer exists"
-            Expect.equal stacked.Length (12 * 12) "nv x nv"
-            Expect.isTrue (Array.exists (fun x -> x <> 0.0) stacked) "the coupling entries are non-zero"
+                try w.islands, w.islandBlock, w.cross.Count finally FastModelBuild.giveBack fm w
+            let islands, block, terms = afterSteps [| Primitives.plane (); Primitives.sphere (0.1, pos = [| 0.0; 0.0; 0.099 |]) |]
+            Expect.isTrue (isNull islands) "a sphere on the plane: C stays in M's pattern, no island"
+            Expect.isEmpty block "no dense buffer"
+            Expect.equal terms 0 "no cross terms"
+            let islands, block, terms =
+                afterSteps [| Primitives.plane (); Primitives.sphere (0.1, pos = [| 0.0; 0.0; 0.099 |]); Primitives.sphere (0.1, pos = [| 0.03; 0.0; 0.29 |]) |]
+            Expect.isFalse (isNull islands) "a sphere resting on another: an island"
+            Expect.equal islands.Count 1 "one island"
+            Expect.equal islands.Largest 12 "of both spheres' dofs"
+            Expect.equal block.Length (12 * 12) "the dense buffer: the island's dofs squared"
+            Expect.isGreaterThan terms 0 "the coupling terms"
         }
         test "10,000 free spheres on a plane (nv 60,000) through the Scene: 100 steps, memory linear in bodies" {
             GsSetup.ensure64 ()
@@ -80,7 +85,7 @@ let tests =
             // M dense would be nv^2 = 3.6e9 doubles (28.8 GB) per work buffer; in the tree pattern it is 21 per sphere
             Expect.equal (TreePattern.nnz fm.pattern) (21 * n) "M's entries: 1 + 2 + ... + 6 per free sphere"
             let w = FastModelBuild.rent fm
-            Expect.isTrue (isNull w.cmat) "no nv x nv buffer: no contact coupled two trees"
+            Expect.isTrue (isNull w.islands) "no island: no contact coupled two trees"
             FastModelBuild.giveBack fm w
             // linear in bodies: under 20 KB per sphere kept (model, state, work buffers) and 200 KB per sphere
             // allocated over the build and the 100 steps (dense M and C would each be 2.9 MB per sphere)
@@ -92,5 +97,43 @@ let tests =
             Expect.isTrue (Array.forall Double.IsFinite z) "finite state"
             Expect.isLessThan (z |> Array.map (fun z -> abs (z - 0.05)) |> Array.max) 0.01 "every sphere settled on the plane (z = r)"
             GC.KeepAlive scene
+        }
+        test "10,000 spheres, 100 of them resting on another (100 islands): 100 steps, buffers sized by the islands, memory linear in bodies" {
+            GsSetup.ensure64 ()
+            let n, pairs = 10000, 100
+            GC.Collect()
+            GC.WaitForPendingFinalizers()
+            let retainedBefore = GC.GetTotalMemory true
+            let allocatedBefore = GC.GetTotalAllocatedBytes true
+            // a 0.15 m grid of spheres on the plane; the first `pairs` cells carry a second sphere resting on the first
+            let specs =
+                [| yield Primitives.plane ()
+                   for i in 0 .. n - pairs - 1 do
+                       let x, y = 0.15 * float (i % 100), 0.15 * float (i / 100)
+                       yield Primitives.sphere (0.05, pos = [| x; y; 0.0499 |])
+                       if i < pairs then yield Primitives.sphere (0.05, pos = [| x; y; 0.1498 |]) |]
+            let m = Model.build specs DType.Float64
+            let sim = FastSim(m, { SimParams.defaults with dt = 0.002 }, 1)
+            for _ in 1 .. 100 do sim.step ()
+            let allocated = GC.GetTotalAllocatedBytes true - allocatedBefore
+            let retained = GC.GetTotalMemory true - retainedBefore
+            let fm = FastStep.prepare m
+            Expect.equal fm.nv (6 * n) "nv"
+            let w = FastModelBuild.rent fm
+            try
+                Expect.isFalse (isNull w.islands) "the pairs made islands"
+                Expect.equal w.islands.Count pairs "one island per pair"
+                Expect.equal w.islands.Largest 12 "two spheres' dofs each"
+                Expect.equal w.islandBlock.Length (12 * 12) "the largest dense buffer: the island's dofs squared (not nv^2 = 3.6e9)"
+                Expect.equal w.islandSol.Length (pairs * 12) "the islands' solutions: their dofs"
+                Expect.isLessThan w.cross.Values.Length (pairs * 36 * 8) "the cross terms: linear in the contacts"
+            finally FastModelBuild.giveBack fm w
+            // linear in bodies: the same bounds as without islands (20 KB kept, 200 KB allocated per sphere)
+            Expect.isLessThan retained (int64 n * 20_000L) (sprintf "bytes retained (%d)" retained)
+            Expect.isLessThan allocated (int64 n * 200_000L) (sprintf "bytes allocated by the build and 100 steps (%d)" allocated)
+            let top = Array.init pairs (fun i -> sim.qpos[7 * (2 * i + 1) + 2])
+            Expect.isTrue (Array.forall Double.IsFinite sim.qpos) "finite state"
+            Expect.isLessThan (top |> Array.map (fun z -> abs (z - 0.15)) |> Array.max) 0.01 "every upper sphere rests on its lower one (z = 3 r)"
+            GC.KeepAlive sim
         }
     ]
