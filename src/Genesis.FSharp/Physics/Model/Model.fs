@@ -106,8 +106,7 @@ type Topology =
       /// world body of an MJCF entity (the worldbody's own geoms), which touches every moving tree.
       bodyTree: int[]
       /// The fixed tendons of the model's entities (spatial tendons are not part of the step).
-      tendons: FixedTendon[] }
-
+      tendons: FixedTendon[]
       /// Active equality constraints, in file order.
       equality: EqualityConstraint[] }
 
