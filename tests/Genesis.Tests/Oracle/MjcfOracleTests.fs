@@ -40,14 +40,18 @@ let private optionsTemplate = """<mujoco model="options">
 
 let private optionsMjcf (integrator: string) = optionsTemplate.Replace("INTEGRATOR", integrator)
 
-/// MuJoCo's qpos and qvel after n steps from qpos (qvel 0), with the file's own options.
-let internal mujocoRun (path: string) (qpos: float[]) (ctrl: float[]) (n: int) =
+/// MuJoCo's qpos and qvel after n steps from (qpos, qvel; [] for rest) under ctrl ([] for none), constraints off.
+let internal mujocoRunFrom (path: string) (qpos: float[]) (qvel: float[]) (ctrl: float[]) (n: int) =
     use m = MuJoCo.load path
     m.SetOption("disableflags", float disableFlags)
     m.Qpos <- qpos
+    if qvel.Length > 0 then m.Qvel <- qvel
     if ctrl.Length > 0 then m.Ctrl <- ctrl
     m.Step n
     m.Qpos, m.Qvel
+
+/// MuJoCo's (qpos, qvel) after n steps from qpos at rest under ctrl (constraints off).
+let internal mujocoRun (path: string) (qpos: float[]) (ctrl: float[]) (n: int) = mujocoRunFrom path qpos [||] ctrl n
 
 
 /// Every transmission and bias kind on a chain of hinges and a slide: a motor, a position actuator with gear and force
@@ -118,7 +122,7 @@ let private randomInputs (rnd: Random) (e: EntitySpec) =
     Array.init (EntitySpec.nv e) (fun _ -> u -1.0 1.0),
     Array.init e.actuators.Length (fun _ -> u -1.5 1.5)
 
-let private row (x: float[]) = gs.fromArray(x, shape = [| 1; x.Length |], dtype = DType.Float64)
+let private row = Genesis.Tests.Physics.PhysicsTestUtil.row64
 
 /// Tendon spring-dampers plus actuator forces at a state [1; nv] (what MuJoCo adds to the joints' own forces).
 let private tendonAndActuatorForces (model: Model) (e: EntitySpec) (qpos: Tensor) (qvel: Tensor) (ctrl: Tensor) =

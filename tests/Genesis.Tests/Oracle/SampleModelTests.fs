@@ -26,7 +26,7 @@ type private Outcome =
 let private samples () =
     if Directory.Exists SampleDir then Directory.GetFiles(SampleDir, "*.xml", SearchOption.AllDirectories) |> Array.sort else [||]
 
-let private row (x: float[]) = gs.fromArray(x, shape = [| 1; x.Length |], dtype = DType.Float64)
+let private row = Genesis.Tests.Physics.PhysicsTestUtil.row64
 
 /// Steps from qpos0 with a small random velocity and random controls in both engines (our reference step with its
 /// fixed tendons, spatial tendon and actuator forces explicit as in MuJoCo 2.2.2's Euler); the worst qpos and qvel differences.

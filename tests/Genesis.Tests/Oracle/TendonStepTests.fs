@@ -53,18 +53,12 @@ let private chainMjcf = """<mujoco model="coupled">
 </mujoco>
 """
 
-let private row (x: float[]) = gs.fromArray(x, shape = [| 1; x.Length |], dtype = DType.Float64)
+let private row = Genesis.Tests.Physics.PhysicsTestUtil.row64
 
 let private q0, v0 = [| 0.4; -0.7; 0.05 |], [| 0.3; -0.5; 0.2 |]
 
 /// MuJoCo's state after n steps from (q0, v0) of the file at path (constraints off).
-let private mujocoRun (path: string) (n: int) =
-    use m = MuJoCo.load path
-    m.SetOption("disableflags", float MjcfOracleTests.disableFlags)
-    m.Qpos <- q0
-    m.Qvel <- v0
-    m.Step n
-    m.Qpos, m.Qvel
+let private mujocoRun (path: string) (n: int) = MjcfOracleTests.mujocoRunFrom path q0 v0 [||] n
 
 /// The final [qpos | qvel] of a Scene rollout from x = [qpos | qvel] of the chain (limits on), and with `grad` the
 /// gradient of a weighted sum of it by the Scene's checkpointed Euler adjoint.

@@ -7,6 +7,9 @@ open Expecto
 open Genesis
 open Genesis.Physics
 
+/// One env's row [1; n] of float64 values.
+let row64 (x: float[]) = gs.fromArray(x, shape = [| 1; x.Length |], dtype = DType.Float64)
+
 /// Fails unless every element of actual is within tol * max(1, the largest |expected|) of expected, naming the first
 /// element that is not.
 let expectClose (tol: float) (what: string) (expected: float[]) (actual: float[]) =

@@ -53,7 +53,7 @@ let private randomState (seed: int) (e: EntitySpec) (vmax: float) =
     let qpos = GsSetup.randomQpos rnd e
     qpos, Array.init (EntitySpec.nv e) (fun _ -> uniform rnd -vmax vmax), rnd
 
-let private row (a: float[]) = gs.fromArray(a, shape = [| 1; a.Length |], dtype = DType.Float64)
+let private row = Genesis.Tests.Physics.PhysicsTestUtil.row64
 
 /// The quaternion blocks (qpos address) of ball and free joints.
 let private quatAdrs (topo: Topology) =

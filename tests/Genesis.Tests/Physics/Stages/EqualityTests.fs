@@ -101,7 +101,7 @@ let modelOf (xml: string) = withModelFile xml (fun p -> Model.build [| Mjcf.load
 /// Simulation parameters of the cases: MuJoCo's 1 ms step, Euler, no contacts or limits.
 let simParams = { SimParams.defaults with dt = 0.001; enableContact = false; enableJointLimits = false }
 
-let private rowsT (a: float[]) = gs.fromArray(a, shape = [| 1; a.Length |], dtype = DType.Float64)
+let private rowsT = Genesis.Tests.Physics.PhysicsTestUtil.row64
 
 /// The Tensor path's constraint force at (q, v) for the mass matrix and forces f = -bias + extra.
 let private tensorForce (m: Model) (q: float[]) (v: float[]) (extra: float[]) =
