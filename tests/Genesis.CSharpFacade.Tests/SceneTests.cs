@@ -203,7 +203,7 @@ public static class SceneTests
         SameError(() => robot.FSharp.setDofsKp(FsTensorOf([1.0]), null), () => robot.SetDofsKp(Gs.Tensor([1.0])), "expected shape [2]");
     }
 
-    /// <summary>Every morph: Plane, Box, Sphere, Cylinder, Capsule, Mjcf, Urdf with pose and scale; a free box falls (SetPos, SetQuat, GetVel, GetAng).</summary>
+    /// <summary>Every morph: Plane, Box, Sphere, Cylinder, Capsule, Mjcf, Urdf with pose and scale; a sphere rests on a cylinder; a free box falls (SetPos, SetQuat, GetVel, GetAng).</summary>
     [Test]
     public static void MorphsAndFreeBodies()
     {
@@ -221,12 +221,14 @@ public static class SceneTests
             """);
         try
         {
-            // the fixed cylinder may meet the free box or capsule, a pair without a narrow phase: refused at build
-            // with contact on (naming both geoms), so this scene runs without contact
-            var refused = new Scene(new SimOptions { Dt = 0.01 });
-            refused.AddEntity(Morphs.Cylinder(0.1, 0.3, pos: [4, 0, 0.15], fixedBase: true));
-            refused.AddEntity(Morphs.Box([0.2, 0.2, 0.2], pos: [0, 0, 3], mass: 1.0));
-            Assert.Throws<GenesisNotSupportedException>(() => refused.Build(), "contact between the Cylinder geom 'cylinder' of body 'cylinder' and the Box geom 'box'");
+            // a fixed cylinder meets a falling sphere through the general convex pair (GJK/EPA): the sphere comes to
+            // rest on the cylinder's top face (z = 0.3 + r)
+            var resting = new Scene(new SimOptions { Dt = 0.01 });
+            resting.AddEntity(Morphs.Cylinder(0.1, 0.3, pos: [4, 0, 0.15], fixedBase: true));
+            var dropped = resting.AddEntity(Morphs.Sphere(0.05, pos: [4, 0, 0.6], density: 500));
+            resting.Build();
+            for (var i = 0; i < 150; i++) resting.Step();
+            Assert.Close(0.35, dropped.GetPos()[2].Item(), 0.02, "a sphere rests on a cylinder's top (convex pair)");
             var scene = new Scene(new SimOptions { Dt = 0.01, EnableContact = false });
             scene.AddEntity(Morphs.Plane());
             var box = scene.AddEntity(Morphs.Box([0.2, 0.2, 0.2], pos: [0, 0, 3], mass: 1.0));
@@ -258,6 +260,38 @@ public static class SceneTests
         scene2.Step();
         Assert.Close(-9.81 * 0.01, box2.GetVel()[2].Item(), 1e-9, "falls after SetPos");
         SameError(() => Genesis.Morphs.Box(new[] { 1.0, 1.0 }, null, null, null, null, null, null), () => Morphs.Box([1.0, 1.0]), "size", argumentError: true);
+    }
+
+    /// <summary>ControlActuators drives an MJCF file's position actuator: the hinge settles at the control's target.</summary>
+    [Test]
+    public static void FileActuators()
+    {
+        Init();
+        var mjcf = Path.Combine(Path.GetTempPath(), $"genesis-facade-actuated-{Environment.ProcessId}.xml");
+        File.WriteAllText(mjcf, """
+            <mujoco model="actuated">
+              <option gravity="0 0 0"/>
+              <worldbody>
+                <body name="pole" pos="0 0 1">
+                  <joint name="swing" type="hinge" axis="0 1 0" damping="2"/>
+                  <geom type="capsule" fromto="0 0 0 0.5 0 0" size="0.05" mass="1" contype="0" conaffinity="0"/>
+                </body>
+              </worldbody>
+              <actuator>
+                <position name="servo" joint="swing" kp="20"/>
+              </actuator>
+            </mujoco>
+            """);
+        try
+        {
+            var scene = new Scene(new SimOptions { Dt = 0.01 });
+            var pole = scene.AddEntity(Morphs.Mjcf(mjcf));
+            scene.Build();
+            pole.ControlActuators(Gs.Tensor([0.5]));
+            for (var i = 0; i < 300; i++) scene.Step();
+            Assert.Close(0.5, pole.GetDofsPosition()[0].Item(), 1e-2, "the position actuator holds its target");
+        }
+        finally { File.Delete(mjcf); }
     }
 
     /// <summary>Build(nEnvs) adds an env dimension; envsIdx selects environments.</summary>
