@@ -158,6 +158,15 @@ type Model =
       /// Differentiable parameters.
       parameters: Params }
 
+/// Where each entity's bodies and joints start in the model (entities are appended in order, bodies parents-first,
+/// joints in EntitySpec.joints order).
+module internal EntityOffsets =
+    /// The first model body and the first model joint of each entity.
+    let firsts (entities: EntitySpec[]) =
+        let bodies = entities |> Array.map (fun e -> e.bodies.Length) |> Array.scan (+) 0
+        let joints = entities |> Array.map (fun e -> (EntitySpec.joints e).Length) |> Array.scan (+) 0
+        Array.init entities.Length (fun i -> bodies[i], joints[i])
+
 /// Resolving the entities' equality constraints against the model being built.
 module internal ModelEquality =
     /// World poses (position, rotation 3x3) of the bodies at qpos0, where every joint is at its reference.
@@ -192,21 +201,19 @@ module internal ModelEquality =
     /// The equality constraints of all entities, with model body and joint indices.
     let resolve (entities: EntitySpec[]) (bodies: BodySpec[]) (parents: int[]) (joints: (int * JointSpec)[]) =
         let pos, rot = posesAtQpos0 bodies parents
-        let mutable bodyOff = 0
-        [| for e in entities do
-               let off = bodyOff
-               bodyOff <- bodyOff + e.bodies.Length
+        [| for e, (bodyOff, jointOff) in Array.zip entities (EntityOffsets.firsts entities) do
                let bodyIndex (q: EqualitySpec) (name: string) =
-                   match e.bodies |> Array.tryFindIndex (fun b -> b.name = name) with
-                   | Some i -> off + i
-                   | None -> raise (GenesisException(sprintf "%s: equality '%s' refers to body '%s', which is not in the model" q.source q.name name))
+                   match EntitySpec.bodyIndex e name with
+                   | -1 -> raise (GenesisException(sprintf "%s: equality '%s' refers to body '%s', which is not in the model" q.source q.name name))
+                   | i -> bodyOff + i
                let jointIndex (q: EqualitySpec) (name: string) =
-                   match joints |> Array.tryFindIndex (fun (b, j) -> b >= off && b < off + e.bodies.Length && j.name = name) with
-                   | Some ji ->
+                   match EntitySpec.jointIndex e name with
+                   | -1 -> raise (GenesisException(sprintf "%s: equality '%s' refers to joint '%s', which is not in the model" q.source q.name name))
+                   | j ->
+                       let ji = jointOff + j
                        match (snd joints[ji]).jtype with
                        | Hinge | Slide -> ji
                        | t -> raise (GenesisException(sprintf "%s: equality '%s' couples joint '%s' of type %A; only hinge and slide joints can be coupled" q.source q.name name t))
-                   | None -> raise (GenesisException(sprintf "%s: equality '%s' refers to joint '%s', which is not in the model" q.source q.name name))
                for q in e.equalities do
                    let b1, b2, j1, j2 =
                        match q.kind with
@@ -221,19 +228,16 @@ module internal ModelEquality =
 module Model =
     /// The entities' fixed tendons on the model's dofs (joint names resolved within each entity).
     let private fixedTendons (entities: EntitySpec[]) (joints: (int * JointSpec)[]) (qposAdr: int[]) (dofAdr: int[]) (qpos0: float[]) =
-        let counts = entities |> Array.map (fun e -> e.bodies |> Array.sumBy (fun b -> b.joints.Length))
-        let offsets = Array.scan (+) 0 counts
-        [| for ei in 0 .. entities.Length - 1 do
-            let e, jOff, nj = entities[ei], offsets[ei], counts[ei]
+        [| for e, (_, jOff) in Array.zip entities (EntityOffsets.firsts entities) do
             for t in e.tendons do
                 match t.path with
                 | FixedPath js ->
                     let coef = System.Collections.Generic.Dictionary<int, float>()
                     for name, c in js do
                         let j =
-                            match Array.tryFindIndex (fun (_, (jt: JointSpec)) -> jt.name = name) joints[jOff .. jOff + nj - 1] with
-                            | Some j -> jOff + j
-                            | None -> raise (GenesisException(sprintf "entity '%s': tendon '%s': joint '%s' is not in the entity" e.name t.name name))
+                            match EntitySpec.jointIndex e name with
+                            | -1 -> raise (GenesisException(sprintf "entity '%s': tendon '%s': joint '%s' is not in the entity" e.name t.name name))
+                            | j -> jOff + j
                         match (snd joints[j]).jtype with
                         | Hinge | Slide -> coef[j] <- (match coef.TryGetValue j with | true, x -> x | _ -> 0.0) + c
                         | jt -> raise (GenesisNotSupportedException(sprintf "entity '%s': tendon '%s': joint '%s' is a %A joint; a fixed tendon couples hinge and slide joints" e.name t.name name jt))
